@@ -1,0 +1,277 @@
+/*
+ * check.c - `dq check`: NDJSON in, clean / rejected / metrics out, no services.
+ *
+ * Memory is bounded whatever the input: lines are read through a fixed buffer
+ * (longer lines are cut at the contract's maxEventBytes and rejected OVERSIZED),
+ * and outputs are streamed.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "dq/dq.h"
+
+static const char help[] =
+    "usage: dq check --contract FILE [--input FILE|-] [--clean FILE] [--rejects FILE]\n"
+    "                [--metrics FILE] [--prometheus FILE] [--summary FILE] [--now TIME]\n"
+    "                [--progress] [--quiet] [--fail-on-reject]\n"
+    "\n"
+    "Validates every line of NDJSON input against the contract. Each event gets one\n"
+    "verdict: PASS, FIXED (cleaned; dq.findings says what changed) or REJECT.\n"
+    "\n"
+    "  -c, --contract FILE   the data contract (YAML)\n"
+    "  -i, --input FILE      events, one JSON object a line; - or absent = stdin\n"
+    "      --clean FILE      PASS and FIXED events, canonical JSON with a \"dq\" member\n"
+    "      --rejects FILE    REJECT records: {\"line\":N,\"dq\":{..},\"raw\":\"<original>\"}\n"
+    "      --metrics FILE    windowed quality metrics (NDJSON), per sensor and overall\n"
+    "      --prometheus FILE totals in the Prometheus text format\n"
+    "      --summary FILE    totals as one JSON object\n"
+    "      --now TIME        'now' for the future-timestamp rule: ISO-8601 or epoch ms\n"
+    "                        (default: the wall clock)\n"
+    "      --progress        progress on stderr (default when stderr is a terminal)\n"
+    "  -q, --quiet           no summary on stderr\n"
+    "      --fail-on-reject  exit 1 if any event was rejected\n"
+    "\n"
+    "Exit codes: 0 ok, 1 rejects with --fail-on-reject, 2 usage, 3 contract, 4 input/output.\n"
+    "\n"
+    "example:\n"
+    "  dq check -c contracts/sensor_readings.yaml -i events.ndjson \\\n"
+    "           --clean clean.ndjson --rejects rejects.ndjson --metrics metrics.ndjson\n";
+
+typedef struct check_opts {
+    const char *contract, *input, *clean, *rejects, *metrics, *prometheus, *summary, *now;
+    bool progress, quiet, fail_on_reject;
+} check_opts;
+
+static void on_window(const dq_window_stats *st, void *opaque)
+{
+    FILE *out = opaque;
+    char buf[8192];
+    size_t n = dq_window_stats_json(st, buf, sizeof buf);
+    if (n < sizeof buf) {
+        fwrite(buf, 1, n, out);
+        fputc('\n', out);
+    }
+}
+
+bool dq_parse_time_arg(const char *s, int64_t *ms)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (*s && !*end && !errno) {
+        *ms = v;
+        return true;
+    }
+    return dq_time_parse_n(s, strlen(s), ms) == DQ_OK;
+}
+
+static void write_summary(FILE *out, const dq_totals *t, double secs, bool json)
+{
+    double n = t->events ? (double)t->events : 1.0;
+    if (json) {
+        fprintf(out, "{\"events\":%" PRIu64 ",\"pass\":%" PRIu64 ",\"fixed\":%" PRIu64 ",\"reject\":%" PRIu64
+                     ",\"seconds\":%.6f,\"reasons\":{",
+                t->events, t->verdicts[DQ_PASS], t->verdicts[DQ_FIXED], t->verdicts[DQ_REJECT], secs);
+        bool first = true;
+        for (int r = 1; r < DQ_REASON__COUNT; r++)
+            if (t->reasons[r]) {
+                fprintf(out, "%s\"%s\":%" PRIu64, first ? "" : ",", dq_reason_name(r), t->reasons[r]);
+                first = false;
+            }
+        fprintf(out, "}}\n");
+        return;
+    }
+    fprintf(out, "dq check: %" PRIu64 " events in %.2f s (%.2f M events/s), %" PRIu64 " sensors\n", t->events, secs,
+            secs > 0 ? (double)t->events / secs / 1e6 : 0.0, t->keys);
+    static const char *const names[3] = {"PASS", "FIXED", "REJECT"};
+    for (int v = 0; v < 3; v++)
+        fprintf(out, "  %-7s %12" PRIu64 "  %6.2f%%\n", names[v], t->verdicts[v], 100.0 * (double)t->verdicts[v] / n);
+    for (int r = 1; r < DQ_REASON__COUNT; r++)
+        if (t->reasons[r])
+            fprintf(out, "  %-20s %12" PRIu64 "\n", dq_reason_name(r), t->reasons[r]);
+}
+
+static int parse_args(int argc, char **argv, check_opts *o)
+{
+    enum { O_CLEAN = 256, O_REJECTS, O_METRICS, O_PROM, O_SUMMARY, O_NOW, O_PROGRESS, O_FAIL };
+    static const struct option longopts[] = {
+        {"contract", required_argument, NULL, 'c'}, {"input", required_argument, NULL, 'i'},
+        {"clean", required_argument, NULL, O_CLEAN}, {"rejects", required_argument, NULL, O_REJECTS},
+        {"metrics", required_argument, NULL, O_METRICS}, {"prometheus", required_argument, NULL, O_PROM},
+        {"summary", required_argument, NULL, O_SUMMARY}, {"now", required_argument, NULL, O_NOW},
+        {"progress", no_argument, NULL, O_PROGRESS}, {"quiet", no_argument, NULL, 'q'},
+        {"fail-on-reject", no_argument, NULL, O_FAIL}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:i:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c': o->contract = optarg; break;
+        case 'i': o->input = optarg; break;
+        case O_CLEAN: o->clean = optarg; break;
+        case O_REJECTS: o->rejects = optarg; break;
+        case O_METRICS: o->metrics = optarg; break;
+        case O_PROM: o->prometheus = optarg; break;
+        case O_SUMMARY: o->summary = optarg; break;
+        case O_NOW: o->now = optarg; break;
+        case O_PROGRESS: o->progress = true; break;
+        case 'q': o->quiet = true; break;
+        case O_FAIL: o->fail_on_reject = true; break;
+        case 'h': fputs(help, stdout); return -1;
+        default: fputs(help, stderr); return DQ_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "dq check: unexpected argument '%s'\n", argv[optind]);
+        return DQ_EXIT_USAGE;
+    }
+    if (!o->contract) {
+        fprintf(stderr, "dq check: --contract is required (try contracts/sensor_readings.yaml)\n");
+        return DQ_EXIT_USAGE;
+    }
+    return DQ_EXIT_OK;
+}
+
+int dq_cmd_check(int argc, char **argv)
+{
+    check_opts o = {0};
+    int rc = parse_args(argc, argv, &o);
+    if (rc != DQ_EXIT_OK)
+        return rc < 0 ? DQ_EXIT_OK : rc;
+
+    char errstr[512];
+    int64_t now_ms = dq_now_ms();
+    if (o.now && !dq_parse_time_arg(o.now, &now_ms)) {
+        fprintf(stderr, "dq check: --now '%s' is neither ISO-8601 nor epoch ms\n", o.now);
+        return DQ_EXIT_USAGE;
+    }
+    dq_contract *ctr = dq_contract_load(o.contract, errstr, sizeof errstr);
+    if (!ctr) {
+        fprintf(stderr, "dq check: %s\n", errstr);
+        return DQ_EXIT_CONTRACT;
+    }
+    dq_engine *eng = dq_engine_new(ctr, errstr, sizeof errstr);
+    FILE *in = NULL, *clean = NULL, *rejects = NULL, *metrics = NULL;
+    dq_lines *lines = NULL;
+    char *rbuf = NULL;
+    size_t rcap = 0;
+    bool io_failed = false;
+    if (!eng) {
+        fprintf(stderr, "dq check: %s\n", errstr);
+        rc = DQ_EXIT_CONTRACT;
+    }
+    if (rc == DQ_EXIT_OK) {
+        in = !o.input || strcmp(o.input, "-") == 0 ? stdin : fopen(o.input, "rb");
+        if (!in) {
+            fprintf(stderr, "dq check: cannot open %s: %s\n", o.input, strerror(errno));
+            rc = DQ_EXIT_IO;
+        }
+    }
+    const char *outs[3] = {o.clean, o.rejects, o.metrics};
+    FILE **fps[3] = {&clean, &rejects, &metrics};
+    for (int k = 0; k < 3 && rc == DQ_EXIT_OK; k++)
+        if (outs[k] && !(*fps[k] = dq_open_out(outs[k]))) {
+            fprintf(stderr, "dq check: cannot write %s: %s\n", outs[k], strerror(errno));
+            rc = DQ_EXIT_IO;
+        }
+    if (rc == DQ_EXIT_OK && !(lines = dq_lines_open(in, 1u << 24))) {
+        fprintf(stderr, "dq check: out of memory\n");
+        rc = DQ_EXIT_IO;
+    }
+    if (rc == DQ_EXIT_OK) {
+        dq_engine_set_now(eng, now_ms);
+        if (metrics)
+            dq_engine_set_window_cb(eng, on_window, metrics);
+        bool progress = o.progress || (!o.quiet && isatty(STDERR_FILENO));
+        double t0 = dq_mono_s(), last_report = t0;
+        uint64_t lineno = 0;
+        const char *line;
+        size_t len;
+        bool cut, err;
+        uint64_t full_len;
+        while (dq_lines_next(lines, &line, &len, &cut, &full_len, &err)) {
+            dq_result res;
+            lineno++;
+            /* A cut line is longer than any contract limit (16 MiB): OVERSIZED. */
+            dq_engine_eval_n(eng, line, cut ? (size_t)full_len : len, &res);
+            if (res.verdict != DQ_REJECT) {
+                if (clean) {
+                    fwrite(res.clean, 1, res.clean_len, clean);
+                    fputc('\n', clean);
+                }
+            } else if (rejects) {
+                char extra[96];
+                snprintf(extra, sizeof extra, "\"line\":%" PRIu64 "%s", lineno, cut ? ",\"raw_truncated\":true" : "");
+                size_t need = dq_reject_json(&res, extra, line, len, rbuf, rcap);
+                if (need >= rcap) {
+                    free(rbuf);
+                    rcap = need + 1;
+                    rbuf = malloc(rcap);
+                    if (!rbuf) {
+                        fprintf(stderr, "dq check: out of memory\n");
+                        rc = DQ_EXIT_IO;
+                        break;
+                    }
+                    need = dq_reject_json(&res, extra, line, len, rbuf, rcap);
+                }
+                fwrite(rbuf, 1, need, rejects);
+                fputc('\n', rejects);
+            }
+            if (progress && (lineno & 0xFFFF) == 0) {
+                double t = dq_mono_s();
+                if (t - last_report >= 1.0) {
+                    fprintf(stderr, "\rdq check: %" PRIu64 " events, %.2f M events/s ", lineno,
+                            (double)lineno / (t - t0) / 1e6);
+                    last_report = t;
+                }
+            }
+        }
+        if (err) {
+            fprintf(stderr, "dq check: read error on %s: %s\n", o.input ? o.input : "stdin", strerror(errno));
+            rc = DQ_EXIT_IO;
+        }
+        dq_engine_flush(eng);
+        double secs = dq_mono_s() - t0;
+        if (progress)
+            fputc('\n', stderr);
+        dq_totals t;
+        dq_engine_totals(eng, &t);
+        if (!o.quiet)
+            write_summary(stderr, &t, secs, false);
+        if (o.summary) {
+            FILE *s = dq_open_out(o.summary);
+            if (s)
+                write_summary(s, &t, secs, true);
+            else
+                io_failed = true;
+            dq_close_out(s, o.summary, &io_failed);
+        }
+        if (o.prometheus) {
+            char prom[16384];
+            FILE *p = dq_open_out(o.prometheus);
+            size_t n = dq_totals_prometheus(&t, "dq", prom, sizeof prom);
+            if (p && n < sizeof prom)
+                fwrite(prom, 1, n, p);
+            else
+                io_failed = true;
+            dq_close_out(p, o.prometheus, &io_failed);
+        }
+        if (rc == DQ_EXIT_OK && o.fail_on_reject && t.verdicts[DQ_REJECT] > 0)
+            rc = DQ_EXIT_REJECTS;
+    }
+    for (int k = 0; k < 3; k++)
+        dq_close_out(*fps[k], outs[k], &io_failed);
+    if (io_failed && rc == DQ_EXIT_OK)
+        rc = DQ_EXIT_IO;
+    if (in && in != stdin)
+        fclose(in);
+    free(rbuf);
+    dq_lines_close(lines);
+    dq_engine_free(eng);
+    dq_contract_free(ctr);
+    return rc;
+}

@@ -1,0 +1,45 @@
+/*
+ * cli.h - shared declarations of the `dq` command-line tool.
+ *
+ * Exit codes (documented in docs/cli.md and every --help):
+ */
+#ifndef DQ_CLI_H
+#define DQ_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define DQ_EXIT_OK 0
+#define DQ_EXIT_REJECTS 1  /* --fail-on-reject and at least one event was rejected */
+#define DQ_EXIT_USAGE 2    /* bad command line */
+#define DQ_EXIT_CONTRACT 3 /* the contract could not be loaded */
+#define DQ_EXIT_IO 4       /* an input or output file failed */
+#define DQ_EXIT_KAFKA 5    /* Kafka could not be reached or refused us */
+
+/* Subcommands: argc/argv start at the subcommand's name. */
+int dq_cmd_check(int argc, char **argv);
+
+/*
+ * A line reader with bounded memory: lines longer than max are returned cut at
+ * max bytes with *cut set and their full length in *full_len; the rest of such a
+ * line is skipped. A final line without a newline is returned as well.
+ */
+typedef struct dq_lines dq_lines;
+dq_lines *dq_lines_open(FILE *in, size_t max);
+/* Returns false at end of input; *err set on a read error. */
+bool dq_lines_next(dq_lines *lr, const char **line, size_t *len, bool *cut, uint64_t *full_len, bool *err);
+void dq_lines_close(dq_lines *lr);
+
+/* Opens path for writing ("-" = stdout); NULL-safe close. */
+FILE *dq_open_out(const char *path);
+void dq_close_out(FILE *f, const char *path, bool *failed);
+
+/* Wall-clock and monotonic time in ms / seconds. */
+int64_t dq_now_ms(void);
+double dq_mono_s(void);
+
+/* Parses an ISO-8601 time or an integer of epoch ms. */
+bool dq_parse_time_arg(const char *s, int64_t *ms);
+
+#endif

@@ -1,0 +1,158 @@
+/*
+ * io.c - input and output helpers of the `dq` tool: a bounded-memory line reader,
+ * output files, clocks.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "dq/dq.h"
+
+struct dq_lines {
+    FILE *in;
+    char *buf;
+    size_t cap, start, end; /* unread bytes are buf[start..end) */
+    size_t max;
+    bool eof;
+};
+
+dq_lines *dq_lines_open(FILE *in, size_t max)
+{
+    dq_lines *lr = calloc(1, sizeof *lr);
+    if (!lr)
+        return NULL;
+    lr->in = in;
+    lr->max = max;
+    lr->cap = max + (1u << 20);
+    lr->buf = malloc(lr->cap);
+    if (!lr->buf) {
+        free(lr);
+        return NULL;
+    }
+    return lr;
+}
+
+void dq_lines_close(dq_lines *lr)
+{
+    if (lr) {
+        free(lr->buf);
+        free(lr);
+    }
+}
+
+static bool fill(dq_lines *lr, bool *err)
+{
+    if (lr->eof)
+        return false;
+    if (lr->start > 0) {
+        memmove(lr->buf, lr->buf + lr->start, lr->end - lr->start);
+        lr->end -= lr->start;
+        lr->start = 0;
+    }
+    size_t n = fread(lr->buf + lr->end, 1, lr->cap - lr->end, lr->in);
+    lr->end += n;
+    if (n == 0) {
+        lr->eof = true;
+        if (ferror(lr->in))
+            *err = true;
+        return false;
+    }
+    return true;
+}
+
+bool dq_lines_next(dq_lines *lr, const char **line, size_t *len, bool *cut, uint64_t *full_len, bool *err)
+{
+    *cut = false;
+    *err = false;
+    for (;;) {
+        char *nl = memchr(lr->buf + lr->start, '\n', lr->end - lr->start);
+        size_t avail = lr->end - lr->start;
+        if (nl || (lr->eof && avail > 0)) {
+            size_t n = nl ? (size_t)(nl - (lr->buf + lr->start)) : avail;
+            *line = lr->buf + lr->start;
+            *len = n;
+            *full_len = n;
+            lr->start += n + (nl != NULL);
+            return true;
+        }
+        if (avail > lr->max) {
+            /* An oversized line: keep its first max bytes, count and skip the rest. */
+            *cut = true;
+            memmove(lr->buf, lr->buf + lr->start, avail);
+            lr->start = 0;
+            lr->end = avail;
+            *line = lr->buf;
+            *len = lr->max;
+            uint64_t total = avail;
+            size_t keep_end = lr->max;
+            /* Discard everything after the kept prefix until the newline. */
+            lr->end = keep_end;
+            for (;;) {
+                size_t room = lr->cap - lr->end;
+                size_t got = fread(lr->buf + lr->end, 1, room, lr->in);
+                if (got == 0) {
+                    if (ferror(lr->in))
+                        *err = true;
+                    lr->eof = true;
+                    break;
+                }
+                char *q = memchr(lr->buf + lr->end, '\n', got);
+                if (q) {
+                    size_t upto = (size_t)(q - (lr->buf + lr->end));
+                    total += upto;
+                    /* Keep the bytes after the newline for the next call. */
+                    memmove(lr->buf + keep_end, q + 1, got - upto - 1);
+                    lr->end = keep_end + (got - upto - 1);
+                    *full_len = total;
+                    lr->start = keep_end; /* the prefix stays valid until the next call */
+                    return true;
+                }
+                total += got;
+            }
+            *full_len = total;
+            lr->start = keep_end;
+            lr->end = keep_end;
+            return true;
+        }
+        if (!fill(lr, err))
+            if (lr->eof && lr->end == lr->start)
+                return false;
+    }
+}
+
+FILE *dq_open_out(const char *path)
+{
+    if (!path)
+        return NULL;
+    if (strcmp(path, "-") == 0)
+        return stdout;
+    return fopen(path, "wb");
+}
+
+void dq_close_out(FILE *f, const char *path, bool *failed)
+{
+    if (!f)
+        return;
+    if (fflush(f) != 0 || ferror(f)) {
+        fprintf(stderr, "dq: error writing %s: %s\n", path, strerror(errno));
+        *failed = true;
+    }
+    if (f != stdout)
+        fclose(f);
+}
+
+int64_t dq_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+double dq_mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}

@@ -1,0 +1,275 @@
+/*
+ * dq.h - the one public header of libdq, the data-quality engine.
+ *
+ * libdq checks events (one flat JSON object each) against a declarative data
+ * contract and gives every event exactly one verdict: PASS, FIXED (cleaned, with
+ * the changes listed) or REJECT (with stable reason codes). It keeps per-key state
+ * for the stateful rules (duplicates, spikes, stuck values, gaps, late events)
+ * and tumbling event-time windows of quality metrics.
+ *
+ * Objects:
+ *   dq_contract  a compiled contract; immutable after load, so one contract may be
+ *                shared read-only by any number of engines and threads.
+ *   dq_engine    per-thread evaluation state (buffers, per-key state, windows).
+ *                An engine is not thread-safe: use one engine per thread.
+ *
+ * Conventions:
+ *   - Fallible calls return dq_err: DQ_OK (0) or a negative DQ_ERR_* code;
+ *     dq_err_name() / dq_err_str() describe it. Codes are only ever appended.
+ *   - A rule violation is not an error: it is a reason code in dq_result.
+ *   - (ptr, len) inputs are never assumed NUL-terminated.
+ *   - Whoever calls *_new / *_load calls the matching *_free; *_free(NULL) is fine.
+ *   - There is no global mutable state. Time is an input (dq_engine_set_now()),
+ *     so every run is reproducible.
+ *   - Evaluating an event allocates nothing: buffers and the per-key state table
+ *     are sized when the engine is created from the contract.
+ */
+#ifndef DQ_DQ_H
+#define DQ_DQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DQ_VERSION_STRING "0.1.0"
+
+/* ---------------------------------------------------------------- errors */
+
+typedef int dq_err;
+
+#define DQ_OK 0
+#define DQ_ERR_ARG (-1)      /* an argument is NULL or out of range */
+#define DQ_ERR_NOMEM (-2)    /* an allocation failed */
+#define DQ_ERR_IO (-3)       /* a file could not be read */
+#define DQ_ERR_CONTRACT (-4) /* the contract is invalid (errstr says where) */
+#define DQ_ERR_SPACE (-5)    /* an output buffer is too small */
+
+/* Symbolic name ("DQ_ERR_ARG") and description of an error code. Never NULL. */
+const char *dq_err_name(dq_err err);
+const char *dq_err_str(dq_err err);
+
+/* ---------------------------------------------------------------- verdicts and reasons */
+
+typedef enum dq_verdict {
+    DQ_PASS = 0,  /* the event meets the contract (it may carry warnings) */
+    DQ_FIXED = 1, /* the event was cleaned; dq.changes says what and why */
+    DQ_REJECT = 2 /* the event goes to the dead-letter output */
+} dq_verdict;
+
+/*
+ * Reason codes: stable, append-only, documented in docs/reason-codes.md.
+ * A number is never reused or renumbered. DQ_REASON__COUNT grows as codes are
+ * appended; every code is below 64, so a set of reasons fits a uint64_t mask.
+ */
+typedef enum dq_reason {
+    DQ_R_NONE = 0,
+    DQ_R_EMPTY = 1,             /* empty or whitespace-only event */
+    DQ_R_OVERSIZED = 2,         /* longer than limits.max_event_bytes */
+    DQ_R_MALFORMED_JSON = 3,    /* not valid JSON, or truncated */
+    DQ_R_INVALID_UTF8 = 4,      /* bytes that are not UTF-8 */
+    DQ_R_NUL_BYTE = 5,          /* a raw NUL byte in the event */
+    DQ_R_NOT_AN_OBJECT = 6,     /* the top-level value is not an object */
+    DQ_R_TOO_DEEP = 7,          /* nesting deeper than limits.max_depth */
+    DQ_R_DUPLICATE_KEY = 8,     /* the same member name twice */
+    DQ_R_NON_FINITE = 9,        /* NaN, Infinity, or a number beyond double range */
+    DQ_R_MISSING_FIELD = 10,    /* a required field is absent or null */
+    DQ_R_WRONG_TYPE = 11,       /* a field's JSON type is not the declared one */
+    DQ_R_OUT_OF_RANGE = 12,     /* a number outside [minimum, maximum] */
+    DQ_R_PATTERN_MISMATCH = 13, /* a string not matching its pattern (e.g. sensor id) */
+    DQ_R_NOT_IN_ENUM = 14,      /* a string not among the allowed values */
+    DQ_R_INVALID_TIMESTAMP = 15,/* a timestamp that cannot be parsed or is impossible */
+    DQ_R_FUTURE_TIMESTAMP = 16, /* event time beyond now + tolerance */
+    DQ_R_DUPLICATE_EVENT = 17,  /* same key and event time seen within the window */
+    DQ_R_SPIKE = 18,            /* rate of change above the field's limit */
+    DQ_R_STUCK_VALUE = 19,      /* the same value N times in a row */
+    DQ_R_GAP = 20,              /* the key was silent longer than expected */
+    DQ_R_LATE_EVENT = 21,       /* older than the key's newest event beyond tolerance */
+    DQ_R_UNKNOWN_FIELD = 22,    /* a member the contract does not declare */
+    DQ_R_TOO_LONG = 23,         /* a string longer than maxLength */
+    DQ_REASON__COUNT = 24
+} dq_reason;
+
+/* "OUT_OF_RANGE" for DQ_R_OUT_OF_RANGE; "UNKNOWN" for a code not in the list. */
+const char *dq_reason_name(int reason);
+/* The code for a name, or -1. */
+int dq_reason_from_name(const char *name);
+/* "PASS", "FIXED" or "REJECT". */
+const char *dq_verdict_name(dq_verdict verdict);
+
+/* ---------------------------------------------------------------- time */
+
+/*
+ * Parses an ISO-8601 date-time with an offset ("2026-11-26T04:13:00.250Z",
+ * "2026-11-26T05:13:00+01:00") to ms since the epoch. DQ_OK or DQ_ERR_ARG.
+ */
+dq_err dq_time_parse_n(const char *s, size_t len, int64_t *ms);
+/* Writes ms as "YYYY-MM-DDTHH:MM:SS.mmmZ" and a NUL into out. */
+void dq_time_format_ms(int64_t ms, char out[25]);
+
+/* ---------------------------------------------------------------- contract */
+
+typedef struct dq_contract dq_contract;
+
+/*
+ * Loads and compiles a contract from a YAML file.
+ * Returns a new contract, or NULL with a message such as
+ * "contracts/x.yaml:12: unknown key 'minimun'" written to errstr.
+ */
+dq_contract *dq_contract_load(const char *path, char *errstr, size_t errstr_size);
+
+/* Same, from a YAML text of len bytes; name is used in error messages. */
+dq_contract *dq_contract_parse_n(const char *yaml, size_t len, const char *name,
+                                 char *errstr, size_t errstr_size);
+
+void dq_contract_free(dq_contract *ctr);
+
+/* The contract's id and version strings (owned by the contract). */
+const char *dq_contract_id(const dq_contract *ctr);
+const char *dq_contract_version(const dq_contract *ctr);
+
+/* Tumbling metric windows declared by the contract, in milliseconds. */
+int dq_contract_window_count(const dq_contract *ctr);
+int64_t dq_contract_window_ms(const dq_contract *ctr, int i);
+
+/* ---------------------------------------------------------------- engine */
+
+typedef struct dq_engine dq_engine;
+
+/*
+ * Creates an engine evaluating events against ctr. The contract is borrowed:
+ * it must outlive the engine. Returns NULL with a message in errstr on failure.
+ */
+dq_engine *dq_engine_new(const dq_contract *ctr, char *errstr, size_t errstr_size);
+void dq_engine_free(dq_engine *eng);
+
+/*
+ * Sets "now" (milliseconds since the Unix epoch, UTC) used by the future-timestamp
+ * rule. Until set, the future-timestamp rule is not applied.
+ */
+void dq_engine_set_now(dq_engine *eng, int64_t now_ms);
+
+#define DQ_MAX_DETAILS 16
+
+/* One finding: which rule fired on which field, and what was done about it. */
+typedef struct dq_detail {
+    uint8_t reason;  /* dq_reason */
+    uint8_t action;  /* DQ_ACT_* below */
+    int16_t field;   /* contract field index, -1 for the whole event */
+} dq_detail;
+
+#define DQ_ACT_REJECT 0
+#define DQ_ACT_WARN 1
+#define DQ_ACT_COERCED 2
+#define DQ_ACT_CAPPED 3
+#define DQ_ACT_IMPUTED 4
+#define DQ_ACT_DROPPED 5 /* an unknown member left out of the clean output */
+
+/* "reject", "warn", "coerced", "capped", "imputed", "dropped". */
+const char *dq_action_name(int action);
+/* The name of contract field i, or NULL. */
+const char *dq_contract_field_name(const dq_contract *ctr, int i);
+
+/* The outcome of one event. Pointers are valid until the next call on the engine. */
+typedef struct dq_result {
+    dq_verdict verdict;
+    uint64_t reasons;        /* bit (1 << code) for every reason found */
+    int n_details;
+    dq_detail details[DQ_MAX_DETAILS];
+    int64_t event_time_ms;   /* INT64_MIN when the event has no valid time */
+    const char *key;         /* the key field's value (e.g. sensor id), or NULL */
+    size_t key_len;
+    const char *clean;       /* canonical JSON with a "dq" member; NULL on REJECT */
+    size_t clean_len;
+    const char *verdict_json;/* {"status":..,"reasons":[..],..}: the dq annotation */
+    size_t verdict_json_len;
+} dq_result;
+
+/*
+ * Evaluates one event of len bytes (one JSON object, not NUL-terminated) and
+ * updates the per-key state and the windows. Always gives a verdict, whatever
+ * the bytes: hostile input is a REJECT, never an error.
+ * Returns DQ_OK, or DQ_ERR_ARG for NULL arguments.
+ */
+dq_err dq_engine_eval_n(dq_engine *eng, const char *event, size_t len, dq_result *res);
+
+/* The largest clean output (with annotation) an event of event_len bytes can give. */
+size_t dq_engine_clean_bound(size_t event_len);
+
+/*
+ * Batch evaluation, for bindings: events i = buf[offs[i] .. offs[i+1]) for i < n
+ * (offs has n + 1 entries). For each event writes verdicts[i], reasons[i] (mask)
+ * and event_time_ms[i] (any of these may be NULL), and appends its clean output
+ * (or nothing on REJECT) to clean, with clean_offs[i + 1] its end (clean_offs[0]
+ * is set to 0). Stops before an event whose dq_engine_clean_bound() no longer
+ * fits in what is left of clean_cap.
+ * Returns the number of events evaluated (< n only when clean is full).
+ */
+size_t dq_engine_eval_batch(dq_engine *eng, const char *buf, const uint64_t *offs, size_t n,
+                            uint8_t *verdicts, uint64_t *reasons, int64_t *event_time_ms,
+                            char *clean, size_t clean_cap, uint64_t *clean_offs);
+
+/*
+ * Writes a dead-letter record for a rejected event as one JSON line (no newline):
+ *   {<extra>,"dq":{..annotation..},"raw":"<original event>"}
+ * raw is a JSON string when the bytes are valid UTF-8 without NUL, else
+ * "raw_base64"; nothing of the original is lost. extra is inserted verbatim as
+ * leading members (e.g. "\"line\":12") and may be NULL. Returns as snprintf does:
+ * the full length; the output is complete only when that is < size.
+ */
+size_t dq_reject_json(const dq_result *res, const char *extra, const char *raw, size_t raw_len, char *buf,
+                      size_t size);
+
+/* ---------------------------------------------------------------- metrics */
+
+/* Counts over one closed window for one key, or for all keys (key_len == 0). */
+typedef struct dq_window_stats {
+    int64_t window_ms;       /* window length */
+    int64_t start_ms;        /* window start, event time */
+    const char *key;         /* the key, or "" for the overall row */
+    size_t key_len;
+    uint64_t events;
+    uint64_t verdicts[3];    /* indexed by dq_verdict */
+    uint64_t complete;       /* events with every required field present */
+    uint64_t reasons[DQ_REASON__COUNT];
+} dq_window_stats;
+
+/*
+ * Called for each window row as windows close (event time passes their end) and
+ * on dq_engine_flush(). The stats are valid during the call only.
+ */
+typedef void (*dq_window_cb)(const dq_window_stats *stats, void *opaque);
+void dq_engine_set_window_cb(dq_engine *eng, dq_window_cb cb, void *opaque);
+
+/* Closes and reports every open window (end of input). */
+void dq_engine_flush(dq_engine *eng);
+
+/*
+ * Writes one window row as a single-line JSON object (no newline) to buf.
+ * Returns the length written, or the length needed (> size) if buf is too small
+ * (snprintf-style; buf is NUL-terminated when size > 0).
+ */
+size_t dq_window_stats_json(const dq_window_stats *stats, char *buf, size_t size);
+
+/* Cumulative totals since the engine was created. */
+typedef struct dq_totals {
+    uint64_t events;
+    uint64_t verdicts[3];
+    uint64_t reasons[DQ_REASON__COUNT];
+    uint64_t keys;            /* distinct keys in the state table */
+    uint64_t state_overflow;  /* events whose key found no room in the state table */
+} dq_totals;
+void dq_engine_totals(const dq_engine *eng, dq_totals *out);
+
+/*
+ * Writes the totals in the Prometheus text exposition format (version 0.0.4),
+ * metric names prefixed with prefix (e.g. "dq"). Returns as dq_window_stats_json.
+ */
+size_t dq_totals_prometheus(const dq_totals *totals, const char *prefix, char *buf, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DQ_DQ_H */

@@ -1,0 +1,81 @@
+/*
+ * buf.c - a bounded output buffer and JSON writing helpers.
+ *
+ * Writes never go past the capacity: the first write that does not fit sets
+ * `overflow` and later writes are dropped, so callers check once at the end.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dq_int.h"
+
+void dq_buf_init(dq_buf *b, char *mem, size_t cap)
+{
+    b->p = mem;
+    b->len = 0;
+    b->cap = cap;
+    b->overflow = false;
+}
+
+void dq_buf_put(dq_buf *b, const char *s, size_t n)
+{
+    if (b->overflow || n > b->cap - b->len) {
+        b->overflow = true;
+        return;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+void dq_buf_putc(dq_buf *b, char c)
+{
+    if (b->len < b->cap)
+        b->p[b->len++] = c;
+    else
+        b->overflow = true;
+}
+
+void dq_buf_puts(dq_buf *b, const char *s) { dq_buf_put(b, s, strlen(s)); }
+
+void dq_buf_printf(dq_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t room = b->overflow ? 0 : b->cap - b->len;
+    int n = vsnprintf(b->p + (b->overflow ? 0 : b->len), room, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= room)
+        b->overflow = true;
+    else
+        b->len += (size_t)n;
+}
+
+void dq_buf_json_str(dq_buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    dq_buf_putc(b, '"');
+    size_t run = 0; /* bytes copied as they are, flushed in one put */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            run++;
+            continue;
+        }
+        dq_buf_put(b, s + i - run, run);
+        run = 0;
+        switch (c) {
+        case '"': dq_buf_put(b, "\\\"", 2); break;
+        case '\\': dq_buf_put(b, "\\\\", 2); break;
+        case '\n': dq_buf_put(b, "\\n", 2); break;
+        case '\r': dq_buf_put(b, "\\r", 2); break;
+        case '\t': dq_buf_put(b, "\\t", 2); break;
+        default: {
+            char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            dq_buf_put(b, u, 6);
+        }
+        }
+    }
+    dq_buf_put(b, s + n - run, run);
+    dq_buf_putc(b, '"');
+}

@@ -1,0 +1,612 @@
+/*
+ * contract.c - loads a YAML data contract and compiles it into a dq_contract.
+ *
+ * The format follows the Open Data Contract Standard v3 where it has a name for
+ * a concept (apiVersion, kind, id, version, schema[].properties[], logicalType,
+ * required, primaryKey, logicalTypeOptions.minimum/maximum/pattern/maxLength)
+ * and adds the stream-quality settings it lacks (cleaning policies, stateful
+ * rules, metric windows). docs/contract.md documents every key. Unknown keys are
+ * errors, so a typo never silently disables a rule. Errors carry file:line.
+ * The compiled contract is immutable: engines on any thread may share it.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "dq_int.h"
+
+typedef struct loader {
+    yaml_document_t doc;
+    const char *name;
+    char *errstr;
+    size_t errstr_size;
+    bool failed;
+    dq_contract *ctr;
+} loader;
+
+static void lerr(loader *ld, const yaml_node_t *node, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void lerr(loader *ld, const yaml_node_t *node, const char *fmt, ...)
+{
+    if (ld->failed)
+        return;
+    ld->failed = true;
+    if (!ld->errstr || ld->errstr_size == 0)
+        return;
+    int n = snprintf(ld->errstr, ld->errstr_size, "%s:%zu: ", ld->name, node ? node->start_mark.line + 1 : 1);
+    if (n < 0 || (size_t)n >= ld->errstr_size)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ld->errstr + n, ld->errstr_size - (size_t)n, fmt, ap);
+    va_end(ap);
+}
+
+static const char *scalar(const yaml_node_t *node)
+{
+    return node && node->type == YAML_SCALAR_NODE ? (const char *)node->data.scalar.value : NULL;
+}
+
+/* Checks that every key of mapping `map` is in the NULL-terminated list `allowed`. */
+static void check_keys(loader *ld, yaml_node_t *map, const char *what, const char *const *allowed)
+{
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(&ld->doc, p->key);
+        const char *ks = scalar(k);
+        bool ok = false;
+        for (const char *const *a = allowed; ks && *a; a++)
+            ok |= strcmp(*a, ks) == 0;
+        if (!ok) {
+            lerr(ld, k, "unknown key '%s' in %s", ks ? ks : "?", what);
+            return;
+        }
+    }
+}
+
+static yaml_node_t *get(loader *ld, yaml_node_t *map, const char *key)
+{
+    if (!map || map->type != YAML_MAPPING_NODE)
+        return NULL;
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        const char *ks = scalar(yaml_document_get_node(&ld->doc, p->key));
+        if (ks && strcmp(ks, key) == 0)
+            return yaml_document_get_node(&ld->doc, p->value);
+    }
+    return NULL;
+}
+
+static yaml_node_t *need_map(loader *ld, yaml_node_t *node, const char *what)
+{
+    if (node && node->type != YAML_MAPPING_NODE) {
+        lerr(ld, node, "%s must be a mapping", what);
+        return NULL;
+    }
+    return node;
+}
+
+static char *get_str(loader *ld, yaml_node_t *map, const char *key, bool required)
+{
+    yaml_node_t *n = get(ld, map, key);
+    if (!n) {
+        if (required)
+            lerr(ld, map, "missing '%s'", key);
+        return NULL;
+    }
+    const char *s = scalar(n);
+    if (!s) {
+        lerr(ld, n, "'%s' must be a scalar", key);
+        return NULL;
+    }
+    char *c = dq_strndup(s, strlen(s));
+    if (!c)
+        lerr(ld, n, "out of memory");
+    return c;
+}
+
+static bool get_bool(loader *ld, yaml_node_t *map, const char *key, bool dflt)
+{
+    yaml_node_t *n = get(ld, map, key);
+    const char *s = scalar(n);
+    if (!n)
+        return dflt;
+    if (s && strcmp(s, "true") == 0)
+        return true;
+    if (s && strcmp(s, "false") == 0)
+        return false;
+    lerr(ld, n, "'%s' must be true or false", key);
+    return dflt;
+}
+
+static bool get_num(loader *ld, yaml_node_t *map, const char *key, dq_num *out)
+{
+    yaml_node_t *n = get(ld, map, key);
+    if (!n)
+        return false;
+    const char *s = scalar(n);
+    if (!s || dq_num_parse(s, strlen(s), out) != DQ_NUM_OK) {
+        lerr(ld, n, "'%s' must be a finite number, got '%s'", key, s ? s : "a collection");
+        return false;
+    }
+    return true;
+}
+
+static long get_int(loader *ld, yaml_node_t *map, const char *key, long dflt, long lo, long hi)
+{
+    yaml_node_t *n = get(ld, map, key);
+    if (!n)
+        return dflt;
+    const char *s = scalar(n);
+    char *end = NULL;
+    errno = 0;
+    long v = s ? strtol(s, &end, 10) : 0;
+    if (!s || *end || errno || v < lo || v > hi) {
+        lerr(ld, n, "'%s' must be an integer from %ld to %ld", key, lo, hi);
+        return dflt;
+    }
+    return v;
+}
+
+static int64_t get_duration(loader *ld, yaml_node_t *map, const char *key, int64_t dflt)
+{
+    yaml_node_t *n = get(ld, map, key);
+    int64_t ms;
+    if (!n)
+        return dflt;
+    if (!scalar(n) || !dq_duration_parse(scalar(n), &ms) || ms <= 0) {
+        lerr(ld, n, "'%s' must be a duration such as 500ms, 10s, 5m, 1h, 1d", key);
+        return dflt;
+    }
+    return ms;
+}
+
+/* action: reject | warn, plus cap where allowed. */
+static uint8_t get_action(loader *ld, yaml_node_t *map, const char *key, uint8_t dflt, bool allow_cap)
+{
+    yaml_node_t *n = get(ld, map, key);
+    const char *s = scalar(n);
+    if (!n)
+        return dflt;
+    if (s && strcmp(s, "reject") == 0)
+        return DQ_ACT_REJECT;
+    if (s && strcmp(s, "warn") == 0)
+        return DQ_ACT_WARN;
+    if (s && allow_cap && strcmp(s, "cap") == 0)
+        return DQ_ACT_CAPPED;
+    lerr(ld, n, "'%s' must be %s", key, allow_cap ? "reject, cap or warn" : "reject or warn");
+    return dflt;
+}
+
+/* A stateful rule block such as `duplicate: {window: 10m, action: reject}`. */
+static bool rule_block(loader *ld, yaml_node_t *rules, const char *name, const char *dur_key, int64_t *ms,
+                       uint8_t *action)
+{
+    yaml_node_t *r = need_map(ld, get(ld, rules, name), name);
+    if (!r)
+        return false;
+    const char *const keys[] = {dur_key, "action", NULL};
+    check_keys(ld, r, name, keys);
+    *ms = get_duration(ld, r, dur_key, 0);
+    if (!get(ld, r, dur_key))
+        lerr(ld, r, "rule '%s' needs '%s'", name, dur_key);
+    *action = get_action(ld, r, "action", DQ_ACT_REJECT, false);
+    return true;
+}
+
+static void load_missing(loader *ld, dq_field *f, yaml_node_t *n)
+{
+    if (!n)
+        return;
+    const char *s = scalar(n);
+    if (s) {
+        if (strcmp(s, "reject") != 0)
+            lerr(ld, n, "onMissing must be 'reject' or a mapping with 'impute'");
+        return;
+    }
+    if (!need_map(ld, n, "onMissing"))
+        return;
+    const char *const keys[] = {"impute", "maxAge", "value", NULL};
+    check_keys(ld, n, "onMissing", keys);
+    const char *how = scalar(get(ld, n, "impute"));
+    if (f->type != DQ_T_NUMBER && f->type != DQ_T_INTEGER) {
+        lerr(ld, n, "field '%s': imputation applies to numeric fields only", f->name);
+    } else if (how && strcmp(how, "last_good") == 0) {
+        f->missing = DQ_MISS_IMPUTE_LAST;
+        f->impute_max_age_ms = get_duration(ld, n, "maxAge", INT64_MAX);
+    } else if (how && strcmp(how, "constant") == 0) {
+        f->missing = DQ_MISS_IMPUTE_CONST;
+        if (!get_num(ld, n, "value", &f->impute_value))
+            lerr(ld, n, "impute: constant needs a numeric 'value'");
+    } else {
+        lerr(ld, n, "impute must be last_good or constant");
+    }
+}
+
+static void load_options(loader *ld, dq_field *f, yaml_node_t *opt)
+{
+    static const char *const keys[] = {"minimum", "maximum", "pattern", "maxLength", "enum", "formats", NULL};
+    if (!need_map(ld, opt, "logicalTypeOptions"))
+        return;
+    check_keys(ld, opt, "logicalTypeOptions", keys);
+    bool numeric = f->type == DQ_T_NUMBER || f->type == DQ_T_INTEGER;
+    f->has_min = get_num(ld, opt, "minimum", &f->min);
+    f->has_max = get_num(ld, opt, "maximum", &f->max);
+    if ((f->has_min || f->has_max) && !numeric)
+        lerr(ld, opt, "field '%s': minimum/maximum apply to numbers", f->name);
+    if (f->has_min && f->has_max && f->min.v > f->max.v)
+        lerr(ld, opt, "field '%s': minimum is above maximum", f->name);
+    yaml_node_t *pat = get(ld, opt, "pattern");
+    if (pat) {
+        char perr[160];
+        if (f->type != DQ_T_STRING)
+            lerr(ld, pat, "field '%s': pattern applies to strings", f->name);
+        else if (!scalar(pat))
+            lerr(ld, pat, "pattern must be a string");
+        else if (!(f->pattern = dq_pattern_compile(scalar(pat), perr, sizeof perr)))
+            lerr(ld, pat, "%s", perr);
+    }
+    f->max_length = (size_t)get_int(ld, opt, "maxLength", 0, 1, 1 << 20);
+    yaml_node_t *en = get(ld, opt, "enum");
+    if (en) {
+        if (en->type != YAML_SEQUENCE_NODE || f->type != DQ_T_STRING) {
+            lerr(ld, en, "enum must be a list of strings on a string field");
+            return;
+        }
+        int n = (int)(en->data.sequence.items.top - en->data.sequence.items.start);
+        f->enum_values = dq_calloc((size_t)n, sizeof *f->enum_values);
+        f->enum_lens = dq_calloc((size_t)n, sizeof *f->enum_lens);
+        if (!f->enum_values || !f->enum_lens) {
+            lerr(ld, en, "out of memory");
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            yaml_node_t *it = yaml_document_get_node(&ld->doc, en->data.sequence.items.start[i]);
+            const char *s = scalar(it);
+            if (!s) {
+                lerr(ld, it, "enum values must be strings");
+                return;
+            }
+            f->enum_lens[i] = strlen(s);
+            if (!(f->enum_values[i] = dq_strndup(s, f->enum_lens[i]))) {
+                lerr(ld, it, "out of memory");
+                return;
+            }
+            f->n_enum = i + 1;
+        }
+    }
+    yaml_node_t *fm = get(ld, opt, "formats");
+    if (fm) {
+        if (fm->type != YAML_SEQUENCE_NODE || f->type != DQ_T_TIMESTAMP) {
+            lerr(ld, fm, "formats must be a list on a timestamp field");
+            return;
+        }
+        f->ts_formats = 0;
+        for (yaml_node_item_t *it = fm->data.sequence.items.start; it < fm->data.sequence.items.top; it++) {
+            yaml_node_t *in = yaml_document_get_node(&ld->doc, *it);
+            const char *s = scalar(in);
+            if (s && strcmp(s, "iso8601") == 0)
+                f->ts_formats |= DQ_TS_ISO8601;
+            else if (s && strcmp(s, "iso8601_naive") == 0)
+                f->ts_formats |= DQ_TS_ISO8601 | DQ_TS_ISO8601_NAIVE;
+            else if (s && strcmp(s, "epoch_s") == 0)
+                f->ts_formats |= DQ_TS_EPOCH_S;
+            else if (s && strcmp(s, "epoch_ms") == 0)
+                f->ts_formats |= DQ_TS_EPOCH_MS;
+            else
+                lerr(ld, in, "unknown timestamp format '%s' (iso8601, iso8601_naive, epoch_s, epoch_ms)",
+                     s ? s : "?");
+        }
+    }
+}
+
+static void load_field(loader *ld, dq_field *f, yaml_node_t *p, bool *is_key, bool *is_time)
+{
+    static const char *const keys[] = {"name", "logicalType", "physicalType", "required", "primaryKey",
+                                       "eventTime", "description", "unit", "logicalTypeOptions", "coerce",
+                                       "onOutOfRange", "onMissing", "spike", "stuck", "examples", NULL};
+    if (!need_map(ld, p, "a property"))
+        return;
+    check_keys(ld, p, "a property", keys);
+    f->name = get_str(ld, p, "name", true);
+    if (!f->name)
+        return;
+    f->name_len = strlen(f->name);
+    const char *lt = scalar(get(ld, p, "logicalType"));
+    if (!lt)
+        lerr(ld, p, "property '%s' needs a logicalType", f->name);
+    else if (strcmp(lt, "string") == 0)
+        f->type = DQ_T_STRING;
+    else if (strcmp(lt, "number") == 0)
+        f->type = DQ_T_NUMBER;
+    else if (strcmp(lt, "integer") == 0)
+        f->type = DQ_T_INTEGER;
+    else if (strcmp(lt, "boolean") == 0)
+        f->type = DQ_T_BOOLEAN;
+    else if (strcmp(lt, "timestamp") == 0 || strcmp(lt, "date") == 0)
+        f->type = DQ_T_TIMESTAMP;
+    else
+        lerr(ld, get(ld, p, "logicalType"), "unknown logicalType '%s' (string, number, integer, boolean, timestamp)", lt);
+    f->required = get_bool(ld, p, "required", false);
+    f->unit = get_str(ld, p, "unit", false);
+    f->coerce = get_bool(ld, p, "coerce", false);
+    f->ts_formats = DQ_TS_ISO8601 | DQ_TS_EPOCH_S | DQ_TS_EPOCH_MS;
+    f->num_slot = -1;
+    *is_key = get_bool(ld, p, "primaryKey", false);
+    *is_time = get_bool(ld, p, "eventTime", false);
+    if (ld->failed)
+        return;
+    yaml_node_t *opt = get(ld, p, "logicalTypeOptions");
+    if (opt)
+        load_options(ld, f, opt);
+    f->range_action = get_action(ld, p, "onOutOfRange", DQ_ACT_REJECT, true);
+    load_missing(ld, f, get(ld, p, "onMissing"));
+    bool numeric = f->type == DQ_T_NUMBER || f->type == DQ_T_INTEGER;
+    yaml_node_t *sp = need_map(ld, get(ld, p, "spike"), "spike");
+    if (sp) {
+        const char *const sk[] = {"maxRatePerSecond", "action", NULL};
+        dq_num rate;
+        check_keys(ld, sp, "spike", sk);
+        if (!numeric || !get_num(ld, sp, "maxRatePerSecond", &rate) || rate.v <= 0)
+            lerr(ld, sp, "spike needs a positive maxRatePerSecond on a numeric field");
+        f->has_spike = true;
+        f->spike_max_rate = rate.v;
+        f->spike_action = get_action(ld, sp, "action", DQ_ACT_WARN, false);
+    }
+    yaml_node_t *st = need_map(ld, get(ld, p, "stuck"), "stuck");
+    if (st) {
+        const char *const sk[] = {"count", "action", NULL};
+        check_keys(ld, st, "stuck", sk);
+        if (!numeric)
+            lerr(ld, st, "stuck applies to numeric fields");
+        f->stuck_count = (int)get_int(ld, st, "count", 0, 2, 1000000);
+        if (!get(ld, st, "count"))
+            lerr(ld, st, "stuck needs a count");
+        f->stuck_action = get_action(ld, st, "action", DQ_ACT_WARN, false);
+    }
+    if (f->coerce && !numeric)
+        lerr(ld, p, "coerce applies to numeric fields");
+}
+
+static void load_schema(loader *ld, dq_contract *ctr, yaml_node_t *schema)
+{
+    if (!schema || schema->type != YAML_SEQUENCE_NODE) {
+        lerr(ld, schema, "'schema' must be a list with one object");
+        return;
+    }
+    if (schema->data.sequence.items.top - schema->data.sequence.items.start != 1) {
+        lerr(ld, schema, "'schema' must hold exactly one object (one contract per event type)");
+        return;
+    }
+    yaml_node_t *obj = yaml_document_get_node(&ld->doc, schema->data.sequence.items.start[0]);
+    if (!need_map(ld, obj, "the schema object"))
+        return;
+    const char *const okeys[] = {"name", "physicalType", "description", "properties", NULL};
+    check_keys(ld, obj, "the schema object", okeys);
+    yaml_node_t *props = get(ld, obj, "properties");
+    if (!props || props->type != YAML_SEQUENCE_NODE) {
+        lerr(ld, obj, "the schema object needs a 'properties' list");
+        return;
+    }
+    for (yaml_node_item_t *it = props->data.sequence.items.start; it < props->data.sequence.items.top && !ld->failed;
+         it++) {
+        yaml_node_t *p = yaml_document_get_node(&ld->doc, *it);
+        if (ctr->n_fields == DQ_MAX_FIELDS) {
+            lerr(ld, p, "more than %d properties", DQ_MAX_FIELDS);
+            return;
+        }
+        dq_field *f = &ctr->fields[ctr->n_fields++];
+        bool is_key = false, is_time = false;
+        load_field(ld, f, p, &is_key, &is_time);
+        if (ld->failed)
+            return;
+        for (int j = 0; j < ctr->n_fields - 1; j++)
+            if (strcmp(ctr->fields[j].name, f->name) == 0)
+                lerr(ld, p, "property '%s' declared twice", f->name);
+        if (is_key) {
+            if (ctr->key_field >= 0 || f->type != DQ_T_STRING || !f->required)
+                lerr(ld, p, "primaryKey: one required string property only");
+            ctr->key_field = ctr->n_fields - 1;
+        }
+        if (is_time) {
+            if (ctr->time_field >= 0 || f->type != DQ_T_TIMESTAMP || !f->required)
+                lerr(ld, p, "eventTime: one required timestamp property only");
+            ctr->time_field = ctr->n_fields - 1;
+        }
+        if (f->has_spike || f->stuck_count || f->missing == DQ_MISS_IMPUTE_LAST)
+            f->num_slot = ctr->n_num_slots++;
+    }
+}
+
+static void load_contract(loader *ld, dq_contract *ctr)
+{
+    static const char *const keys[] = {"apiVersion", "kind", "id", "name", "version", "status", "description",
+                                       "limits", "unknownFields", "schema", "rules", "metrics", "tags", NULL};
+    yaml_node_t *root = yaml_document_get_root_node(&ld->doc);
+    if (!root || root->type != YAML_MAPPING_NODE) {
+        lerr(ld, root, "a contract is a YAML mapping");
+        return;
+    }
+    check_keys(ld, root, "the contract", keys);
+    const char *kind = scalar(get(ld, root, "kind"));
+    if (kind && strcmp(kind, "DataContract") != 0)
+        lerr(ld, get(ld, root, "kind"), "kind must be DataContract");
+    ctr->id = get_str(ld, root, "id", true);
+    ctr->version = get_str(ld, root, "version", true);
+    ctr->key_field = ctr->time_field = -1;
+
+    yaml_node_t *lim = need_map(ld, get(ld, root, "limits"), "limits");
+    const char *const lkeys[] = {"maxEventBytes", "maxDepth", "maxKeys", NULL};
+    if (lim)
+        check_keys(ld, lim, "limits", lkeys);
+    ctr->max_event_bytes = (size_t)get_int(ld, lim, "maxEventBytes", 65536, 64, 16L << 20);
+    ctr->max_depth = (int)get_int(ld, lim, "maxDepth", 16, 1, 64);
+    ctr->max_keys = (int)get_int(ld, lim, "maxKeys", 100000, 1, 10000000);
+
+    const char *uf = scalar(get(ld, root, "unknownFields"));
+    if (uf && strcmp(uf, "reject") == 0)
+        ctr->reject_unknown_fields = true;
+    else if (uf && strcmp(uf, "drop") != 0)
+        lerr(ld, get(ld, root, "unknownFields"), "unknownFields must be drop or reject");
+
+    if (ld->failed)
+        return;
+    load_schema(ld, ctr, get(ld, root, "schema"));
+    if (ld->failed)
+        return;
+
+    yaml_node_t *rules = need_map(ld, get(ld, root, "rules"), "rules");
+    if (rules) {
+        const char *const rkeys[] = {"duplicate", "late", "future", "gap", NULL};
+        check_keys(ld, rules, "rules", rkeys);
+        ctr->has_dup = rule_block(ld, rules, "duplicate", "window", &ctr->dup_window_ms, &ctr->dup_action);
+        ctr->has_late = rule_block(ld, rules, "late", "tolerance", &ctr->late_tolerance_ms, &ctr->late_action);
+        ctr->has_future =
+            rule_block(ld, rules, "future", "tolerance", &ctr->future_tolerance_ms, &ctr->future_action);
+        ctr->has_gap = rule_block(ld, rules, "gap", "after", &ctr->gap_after_ms, &ctr->gap_action);
+        if ((ctr->has_dup || ctr->has_late || ctr->has_gap) && (ctr->key_field < 0 || ctr->time_field < 0))
+            lerr(ld, rules, "stateful rules need a primaryKey and an eventTime property");
+    }
+    for (int i = 0; i < ctr->n_fields; i++)
+        if (ctr->fields[i].num_slot >= 0 && (ctr->key_field < 0 || ctr->time_field < 0))
+            lerr(ld, rules ? rules : root, "field '%s': spike, stuck and last_good need a primaryKey and an eventTime",
+                 ctr->fields[i].name);
+
+    yaml_node_t *met = need_map(ld, get(ld, root, "metrics"), "metrics");
+    if (met) {
+        const char *const mkeys[] = {"windows", NULL};
+        check_keys(ld, met, "metrics", mkeys);
+        yaml_node_t *w = get(ld, met, "windows");
+        if (!w || w->type != YAML_SEQUENCE_NODE) {
+            lerr(ld, met, "metrics needs a 'windows' list such as [1m, 1h]");
+            return;
+        }
+        for (yaml_node_item_t *it = w->data.sequence.items.start; it < w->data.sequence.items.top; it++) {
+            yaml_node_t *wn = yaml_document_get_node(&ld->doc, *it);
+            int64_t ms;
+            if (ctr->n_windows == DQ_MAX_WINDOWS)
+                lerr(ld, wn, "at most %d windows", DQ_MAX_WINDOWS);
+            else if (!scalar(wn) || !dq_duration_parse(scalar(wn), &ms) || ms < 1000)
+                lerr(ld, wn, "a window is a duration of at least 1s");
+            else
+                ctr->windows_ms[ctr->n_windows++] = ms;
+        }
+        if (ctr->n_windows > 0 && ctr->time_field < 0)
+            lerr(ld, met, "metric windows need an eventTime property");
+    }
+}
+
+dq_contract *dq_contract_parse_n(const char *yaml, size_t len, const char *name, char *errstr, size_t errstr_size)
+{
+    loader ld = {.name = name ? name : "<contract>", .errstr = errstr, .errstr_size = errstr_size};
+    yaml_parser_t parser;
+    if (errstr && errstr_size)
+        errstr[0] = '\0';
+    if (!yaml) {
+        lerr(&ld, NULL, "no contract text");
+        return NULL;
+    }
+    if (!yaml_parser_initialize(&parser)) {
+        lerr(&ld, NULL, "out of memory");
+        return NULL;
+    }
+    yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+    if (!yaml_parser_load(&parser, &ld.doc)) {
+        snprintf(errstr, errstr_size, "%s:%zu: YAML syntax: %s", ld.name, parser.problem_mark.line + 1,
+                 parser.problem ? parser.problem : "error");
+        yaml_parser_delete(&parser);
+        return NULL;
+    }
+    yaml_parser_delete(&parser);
+    dq_contract *ctr = dq_calloc(1, sizeof *ctr);
+    if (!ctr)
+        lerr(&ld, NULL, "out of memory");
+    else
+        load_contract(&ld, ctr);
+    yaml_document_delete(&ld.doc);
+    if (ld.failed) {
+        dq_contract_free(ctr);
+        return NULL;
+    }
+    return ctr;
+}
+
+dq_contract *dq_contract_load(const char *path, char *errstr, size_t errstr_size)
+{
+    if (!path) {
+        snprintf(errstr, errstr_size, "no contract path");
+        return NULL;
+    }
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(errstr, errstr_size, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len == cap) {
+            if (cap >= (4u << 20)) {
+                snprintf(errstr, errstr_size, "%s: larger than 4 MiB", path);
+                dq_free(text);
+                fclose(f);
+                return NULL;
+            }
+            cap = cap ? cap * 2 : 8192;
+            char *t = realloc(text, cap);
+            if (!t) {
+                snprintf(errstr, errstr_size, "%s: out of memory", path);
+                dq_free(text);
+                fclose(f);
+                return NULL;
+            }
+            text = t;
+        }
+        size_t n = fread(text + len, 1, cap - len, f);
+        len += n;
+        if (n == 0)
+            break;
+    }
+    bool bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        snprintf(errstr, errstr_size, "%s: read error", path);
+        dq_free(text);
+        return NULL;
+    }
+    dq_contract *ctr = dq_contract_parse_n(text, len, path, errstr, errstr_size);
+    dq_free(text);
+    return ctr;
+}
+
+void dq_contract_free(dq_contract *ctr)
+{
+    if (!ctr)
+        return;
+    for (int i = 0; i < ctr->n_fields; i++) {
+        dq_field *f = &ctr->fields[i];
+        dq_free(f->name);
+        dq_free(f->unit);
+        dq_pattern_free(f->pattern);
+        for (int j = 0; j < f->n_enum; j++)
+            dq_free(f->enum_values[j]);
+        dq_free(f->enum_values);
+        dq_free(f->enum_lens);
+    }
+    dq_free(ctr->id);
+    dq_free(ctr->version);
+    dq_free(ctr);
+}
+
+const char *dq_contract_id(const dq_contract *ctr) { return ctr ? ctr->id : NULL; }
+const char *dq_contract_version(const dq_contract *ctr) { return ctr ? ctr->version : NULL; }
+int dq_contract_window_count(const dq_contract *ctr) { return ctr ? ctr->n_windows : 0; }
+int64_t dq_contract_window_ms(const dq_contract *ctr, int i)
+{
+    return ctr && i >= 0 && i < ctr->n_windows ? ctr->windows_ms[i] : 0;
+}
+const char *dq_contract_field_name(const dq_contract *ctr, int i)
+{
+    return ctr && i >= 0 && i < ctr->n_fields ? ctr->fields[i].name : NULL;
+}

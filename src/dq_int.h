@@ -1,0 +1,295 @@
+/*
+ * dq_int.h - private declarations shared inside libdq.
+ *
+ * Nothing here is part of the public API. Subsystems, one file each:
+ *   alloc.c     the one allocation wrapper (fault injection for tests)
+ *   err.c       error, reason, action and verdict names
+ *   buf.c       bounded output buffer and JSON writing helpers
+ *   num.c       exact decimal numbers: parse, shortest canonical print
+ *   timefmt.c   timestamps: ISO-8601 / epoch parse, canonical UTC print
+ *   pattern.c   the small regular-expression subset used by contracts
+ *   event.c     the flat-event JSON scanner (hostile input -> reason codes)
+ *   contract.c  YAML contract -> compiled dq_contract
+ *   state.c     per-key state table (fixed capacity, open addressing)
+ *   rules.c     stateless and stateful rules, cleaning policies
+ *   window.c    tumbling event-time metric windows, Prometheus text
+ *   engine.c    one event through parse -> rules -> clean -> serialize
+ */
+#ifndef DQ_INT_H
+#define DQ_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dq/dq.h"
+
+/* ---------------------------------------------------------------- alloc */
+
+void *dq_malloc(size_t size);
+void *dq_calloc(size_t n, size_t size);
+void dq_free(void *ptr);
+char *dq_strndup(const char *s, size_t len);
+
+/* ---------------------------------------------------------------- buf */
+
+/* A caller-owned output buffer of fixed capacity; writes past cap set overflow. */
+typedef struct dq_buf {
+    char *p;
+    size_t len;
+    size_t cap;
+    bool overflow;
+} dq_buf;
+
+void dq_buf_init(dq_buf *b, char *mem, size_t cap);
+void dq_buf_put(dq_buf *b, const char *s, size_t n);
+void dq_buf_putc(dq_buf *b, char c);
+void dq_buf_puts(dq_buf *b, const char *s);
+void dq_buf_printf(dq_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Writes s as a JSON string literal (quotes included); s must be valid UTF-8. */
+void dq_buf_json_str(dq_buf *b, const char *s, size_t n);
+
+/* ---------------------------------------------------------------- num */
+
+/*
+ * A number with its exact decimal form when it has one of at most 15 significant
+ * digits (mant * 10^exp10): then printing gives back that decimal, which is the
+ * shortest text that reads back as the same double.
+ */
+typedef struct dq_num {
+    double v;
+    int64_t mant;
+    int16_t exp10;
+    bool exact;
+} dq_num;
+
+#define DQ_NUM_OK 1
+#define DQ_NUM_INVALID 0   /* not a JSON number */
+#define DQ_NUM_NONFINITE (-1) /* a JSON number beyond the range of a double */
+/* Parses a JSON number token s[0..n) (the whole of it). Returns DQ_NUM_*. */
+int dq_num_parse(const char *s, size_t n, dq_num *out);
+dq_num dq_num_from_double(double v);
+/* Writes the number as RFC 8785 (ECMAScript) would: shortest round-trip digits. */
+void dq_num_write(dq_buf *b, const dq_num *num);
+
+/* ---------------------------------------------------------------- timefmt */
+
+#define DQ_TS_ISO8601 1u
+#define DQ_TS_EPOCH_S 2u
+#define DQ_TS_EPOCH_MS 4u
+#define DQ_TS_ISO8601_NAIVE 8u /* no offset: read as UTC */
+
+/*
+ * Parses an ISO-8601 date-time to ms since the epoch. An offset (Z or +hh:mm) is
+ * required unless allow_naive, in which case a missing offset means UTC.
+ */
+bool dq_time_parse_iso(const char *s, size_t n, bool allow_naive, int64_t *ms);
+/* Writes ms as "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 bytes + NUL) into out[25]. */
+void dq_time_format(int64_t ms, char out[25]);
+/* Parses a duration such as "500ms", "10s", "5m", "1h", "1d". */
+bool dq_duration_parse(const char *s, int64_t *ms);
+
+/* ---------------------------------------------------------------- pattern */
+
+typedef struct dq_pattern dq_pattern;
+/* Compiles re; NULL with a message in err (which names the offending position). */
+dq_pattern *dq_pattern_compile(const char *re, char *err, size_t err_size);
+bool dq_pattern_match(const dq_pattern *pat, const char *s, size_t n);
+void dq_pattern_free(dq_pattern *pat);
+
+/* ---------------------------------------------------------------- contract */
+
+#define DQ_MAX_FIELDS 32
+#define DQ_MAX_WINDOWS 4
+#define DQ_DUP_RING 8 /* recent event times remembered per key for duplicates */
+
+typedef enum dq_type { DQ_T_STRING, DQ_T_NUMBER, DQ_T_INTEGER, DQ_T_BOOLEAN, DQ_T_TIMESTAMP } dq_type;
+
+/* What to do when a required field is missing. */
+typedef enum dq_missing { DQ_MISS_REJECT, DQ_MISS_IMPUTE_LAST, DQ_MISS_IMPUTE_CONST } dq_missing;
+
+typedef struct dq_field {
+    char *name;
+    size_t name_len;
+    dq_type type;
+    bool required;
+    char *unit;
+
+    /* numbers */
+    bool has_min, has_max;
+    dq_num min, max;
+    uint8_t range_action; /* DQ_ACT_REJECT, DQ_ACT_CAPPED or DQ_ACT_WARN */
+    bool coerce;          /* accept numeric strings, FIXED with DQ_ACT_COERCED */
+    dq_missing missing;
+    int64_t impute_max_age_ms;
+    dq_num impute_value;
+    bool has_spike;
+    double spike_max_rate; /* units per second */
+    uint8_t spike_action;
+    int stuck_count; /* 0 = off */
+    uint8_t stuck_action;
+    int num_slot; /* index into the per-key numeric state, -1 if none */
+
+    /* strings */
+    dq_pattern *pattern;
+    size_t max_length; /* 0 = unlimited */
+    char **enum_values;
+    size_t *enum_lens;
+    int n_enum;
+
+    /* timestamps */
+    unsigned ts_formats;
+} dq_field;
+
+struct dq_contract {
+    char *id;
+    char *version;
+    dq_field fields[DQ_MAX_FIELDS];
+    int n_fields;
+    int key_field;  /* index, -1 if none: stateful rules then off */
+    int time_field; /* index, -1 if none */
+    int n_num_slots;
+
+    size_t max_event_bytes;
+    int max_depth;
+    int max_keys;
+    bool reject_unknown_fields;
+
+    bool has_dup;
+    int64_t dup_window_ms;
+    uint8_t dup_action;
+    bool has_late;
+    int64_t late_tolerance_ms;
+    uint8_t late_action;
+    bool has_future;
+    int64_t future_tolerance_ms;
+    uint8_t future_action;
+    bool has_gap;
+    int64_t gap_after_ms;
+    uint8_t gap_action;
+
+    int n_windows;
+    int64_t windows_ms[DQ_MAX_WINDOWS];
+};
+
+/* ---------------------------------------------------------------- event */
+
+typedef enum dq_jtype { DQ_J_NULL, DQ_J_BOOL, DQ_J_NUMBER, DQ_J_STRING, DQ_J_OBJECT, DQ_J_ARRAY } dq_jtype;
+
+/* One top-level member of the event, as the scanner found it. */
+typedef struct dq_member {
+    dq_jtype type;
+    const char *raw; /* the value's text in the input (strings with quotes) */
+    size_t raw_len;
+    const char *str; /* strings: unescaped UTF-8 (in the scratch buffer) */
+    size_t str_len;
+    dq_num num;      /* numbers */
+    bool boolean;
+} dq_member;
+
+/* The scan of one event: members matched to contract fields. */
+typedef struct dq_scan {
+    dq_member field[DQ_MAX_FIELDS];
+    bool present[DQ_MAX_FIELDS]; /* member present (a null value counts as present) */
+    int n_unknown;
+    dq_reason error; /* DQ_R_NONE if the event is a well-formed object */
+} dq_scan;
+
+/*
+ * Scans one event against the contract's field names. Unescaped strings go to
+ * scratch (capacity >= len). Never reads past s + len; stops at the first error.
+ */
+void dq_event_scan(const dq_contract *ctr, const char *s, size_t len, char *scratch, dq_scan *scan);
+
+/* ---------------------------------------------------------------- state */
+
+typedef struct dq_window_acc {
+    uint64_t events;
+    uint64_t verdicts[3];
+    uint64_t complete;
+    uint64_t reasons[DQ_REASON__COUNT];
+} dq_window_acc;
+
+typedef struct dq_numstate {
+    dq_num last;       /* last accepted value */
+    int64_t last_ms;   /* its event time */
+    bool has_last;
+    uint32_t same_run; /* how many accepted readings in a row equal last */
+} dq_numstate;
+
+/* Per-key state. Sized from the contract when the engine is created. */
+typedef struct dq_keystate {
+    char *key; /* points into the table's key arena (max key length bytes each) */
+    uint16_t key_len;
+    bool used;
+    bool has_time;
+    int64_t newest_ms;
+    int64_t recent_ms[DQ_DUP_RING];
+    uint8_t recent_next, recent_n;
+    dq_numstate *num;       /* n_num_slots entries */
+    dq_window_acc *windows; /* n_windows entries */
+} dq_keystate;
+
+typedef struct dq_state {
+    dq_keystate *slots;
+    size_t cap; /* power of two, >= 2 * max_keys */
+    size_t used;
+    size_t max_keys;
+    size_t key_max; /* longest key stored */
+    size_t n_num, n_win;
+    char *key_arena;
+    dq_numstate *num_arena;
+    dq_window_acc *win_arena;
+} dq_state;
+
+dq_err dq_state_init(dq_state *st, const dq_contract *ctr, size_t key_max);
+void dq_state_reset(dq_state *st);
+/* Finds or inserts key; NULL when the table is full or the key too long. */
+dq_keystate *dq_state_get(dq_state *st, const char *key, size_t len, bool insert);
+
+/* ---------------------------------------------------------------- engine internals */
+
+struct dq_engine {
+    const dq_contract *ctr;
+    int64_t now_ms;
+    bool has_now;
+    dq_state state;
+    char *scratch;  /* unescaped strings, max_event_bytes */
+    char *out;      /* clean output */
+    size_t out_cap;
+    char *annot;    /* dq annotation */
+    size_t annot_cap;
+    dq_scan scan;
+    dq_totals totals;
+    /* windows */
+    int64_t watermark_ms;
+    bool has_watermark;
+    int64_t win_start[DQ_MAX_WINDOWS];
+    bool win_open[DQ_MAX_WINDOWS];
+    dq_window_acc overall[DQ_MAX_WINDOWS];
+    dq_window_cb window_cb;
+    void *window_opaque;
+};
+
+/* The evaluation of one scanned event: values after cleaning, findings. */
+typedef struct dq_eval {
+    dq_result *res;
+    bool present[DQ_MAX_FIELDS]; /* field in the output */
+    dq_num num[DQ_MAX_FIELDS];
+    int64_t ts_ms[DQ_MAX_FIELDS];
+    const char *from[DQ_MAX_FIELDS]; /* original raw text for changed fields */
+    size_t from_len[DQ_MAX_FIELDS];
+    bool imputed[DQ_MAX_FIELDS]; /* filled from state: not a reading */
+    bool complete;
+} dq_eval;
+
+void dq_rules_add(dq_result *res, dq_reason reason, int action, int field);
+void dq_rules_stateless(const dq_engine *eng, const dq_scan *scan, dq_eval *ev);
+void dq_rules_stateful(dq_engine *eng, dq_keystate *ks, dq_eval *ev);
+/* Records an accepted event in its key's state. */
+void dq_rules_commit(dq_engine *eng, dq_keystate *ks, const dq_eval *ev);
+
+void dq_window_account(dq_engine *eng, const dq_result *res, bool complete, dq_keystate *ks);
+void dq_window_close_all(dq_engine *eng);
+
+#endif /* DQ_INT_H */

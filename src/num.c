@@ -1,0 +1,223 @@
+/*
+ * num.c - numbers: strict JSON parsing and canonical printing.
+ *
+ * Parsing keeps the exact decimal (mantissa, power of ten) when the number has
+ * at most 15 significant digits. Any such decimal survives decimal -> double ->
+ * decimal (DBL_DIG is 15), so printing it back with trailing zeros removed is the
+ * shortest text that reads as the same double: no printf/strtod round trips on the
+ * hot path. The double itself is computed exactly by Clinger's fast path (one
+ * multiplication or division of exactly representable operands) when the power
+ * of ten is at most 22, else by strtod.
+ *
+ * Printing follows RFC 8785 (JSON Canonicalization Scheme), i.e. ECMAScript's
+ * Number.prototype.toString: fixed notation for 1e-6 <= |x| < 1e21, else
+ * exponential, "-0" printed as "0".
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dq_int.h"
+
+static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                       1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                       1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+int dq_num_parse(const char *s, size_t n, dq_num *out)
+{
+    size_t i = 0;
+    bool neg = false;
+    uint64_t mant = 0;
+    int sig = 0;       /* significant digits taken into mant */
+    int dropped = 0;   /* significant digits beyond 19 (not in mant) */
+    int frac = 0;      /* digits after the point that went into mant */
+    long exp = 0;
+    bool lost = false;
+
+    if (i < n && s[i] == '-') {
+        neg = true;
+        i++;
+    }
+    if (i >= n || !is_digit(s[i]))
+        return DQ_NUM_INVALID;
+    if (s[i] == '0') {
+        i++;
+        if (i < n && is_digit(s[i]))
+            return DQ_NUM_INVALID; /* leading zero */
+    } else {
+        for (; i < n && is_digit(s[i]); i++) {
+            if (sig < 19) {
+                mant = mant * 10 + (uint64_t)(s[i] - '0');
+                sig++;
+            } else {
+                dropped++;
+            }
+        }
+    }
+    if (i < n && s[i] == '.') {
+        i++;
+        if (i >= n || !is_digit(s[i]))
+            return DQ_NUM_INVALID;
+        for (; i < n && is_digit(s[i]); i++) {
+            if (sig == 0 && s[i] == '0') {
+                frac++; /* leading zeros of 0.000x: scale only */
+                continue;
+            }
+            if (sig < 19) {
+                mant = mant * 10 + (uint64_t)(s[i] - '0');
+                sig++;
+                frac++;
+            } else if (s[i] != '0') {
+                lost = true; /* beyond 19 digits: only strtod sees it */
+            }
+        }
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        bool eneg = false;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            eneg = s[i++] == '-';
+        if (i >= n || !is_digit(s[i]))
+            return DQ_NUM_INVALID;
+        for (; i < n && is_digit(s[i]); i++)
+            if (exp < 100000)
+                exp = exp * 10 + (s[i] - '0');
+        if (eneg)
+            exp = -exp;
+    }
+    if (i != n)
+        return DQ_NUM_INVALID;
+
+    long e10 = exp - frac + dropped;
+    /* Normalise: strip trailing zeros so equal decimals have one form. */
+    while (mant != 0 && mant % 10 == 0) {
+        mant /= 10;
+        e10++;
+        sig--;
+    }
+    if (mant == 0) {
+        *out = (dq_num){.v = 0.0, .mant = 0, .exp10 = 0, .exact = true};
+        return DQ_NUM_OK;
+    }
+    bool exact = dropped == 0 && !lost && sig <= 15 && e10 > -330 && e10 < 310;
+    double v;
+    if (exact && e10 >= -22 && e10 <= 22) {
+        v = (double)mant; /* < 10^15 < 2^53: exact */
+        v = e10 < 0 ? v / pow10_exact[-e10] : v * pow10_exact[e10];
+    } else {
+        char tmp[64];
+        size_t len = n < sizeof tmp - 1 ? n : sizeof tmp - 1;
+        const char *src = s;
+        char *heap = NULL;
+        if (n >= sizeof tmp) {
+            heap = dq_strndup(s, n);
+            if (!heap)
+                return DQ_NUM_INVALID;
+            src = heap;
+        } else {
+            memcpy(tmp, s, len);
+            tmp[len] = '\0';
+            src = tmp;
+        }
+        errno = 0;
+        v = strtod(src, NULL);
+        dq_free(heap);
+        if (isinf(v))
+            return DQ_NUM_NONFINITE;
+        if (v == 0.0) /* underflow: the decimal does not survive */
+            exact = false;
+        neg = false; /* strtod applied the sign */
+    }
+    if (neg)
+        v = -v;
+    *out = (dq_num){.v = v, .mant = exact ? (int64_t)mant * (v < 0 ? -1 : 1) : 0,
+                    .exp10 = (int16_t)(exact ? e10 : 0), .exact = exact};
+    return DQ_NUM_OK;
+}
+
+dq_num dq_num_from_double(double v)
+{
+    dq_num num = {.v = v, .exact = false};
+    if (v == floor(v) && fabs(v) < 1e15) {
+        num.mant = (int64_t)v;
+        num.exp10 = 0;
+        num.exact = true;
+        while (num.mant != 0 && num.mant % 10 == 0) {
+            num.mant /= 10;
+            num.exp10++;
+        }
+    }
+    return num;
+}
+
+/* Writes digits d[0..k) with decimal point position p (value = 0.d * 10^p), ES rules. */
+static void write_es(dq_buf *b, bool neg, const char *d, int k, int p)
+{
+    if (neg)
+        dq_buf_putc(b, '-');
+    if (k <= p && p <= 21) {
+        dq_buf_put(b, d, (size_t)k);
+        for (int i = k; i < p; i++)
+            dq_buf_putc(b, '0');
+    } else if (0 < p && p <= 21) {
+        dq_buf_put(b, d, (size_t)p);
+        dq_buf_putc(b, '.');
+        dq_buf_put(b, d + p, (size_t)(k - p));
+    } else if (-6 < p && p <= 0) {
+        dq_buf_put(b, "0.", 2);
+        for (int i = p; i < 0; i++)
+            dq_buf_putc(b, '0');
+        dq_buf_put(b, d, (size_t)k);
+    } else {
+        dq_buf_putc(b, d[0]);
+        if (k > 1) {
+            dq_buf_putc(b, '.');
+            dq_buf_put(b, d + 1, (size_t)(k - 1));
+        }
+        dq_buf_printf(b, "e%c%d", p - 1 >= 0 ? '+' : '-', abs(p - 1));
+    }
+}
+
+void dq_num_write(dq_buf *b, const dq_num *num)
+{
+    char d[32];
+    int k, p;
+    bool neg;
+    if (!isfinite(num->v)) { /* never produced by the parser; be safe */
+        dq_buf_puts(b, "null");
+        return;
+    }
+    if (num->v == 0.0) {
+        dq_buf_putc(b, '0');
+        return;
+    }
+    if (num->exact) {
+        uint64_t m = (uint64_t)(num->mant < 0 ? -num->mant : num->mant);
+        neg = num->mant < 0;
+        k = snprintf(d, sizeof d, "%llu", (unsigned long long)m);
+        p = k + num->exp10;
+    } else {
+        /* Shortest of %.15e .. %.17e that reads back as the same double. */
+        char e[40];
+        for (int prec = 14; prec <= 16; prec++) {
+            snprintf(e, sizeof e, "%.*e", prec, num->v);
+            if (strtod(e, NULL) == num->v || prec == 16)
+                break;
+        }
+        neg = e[0] == '-';
+        const char *q = e + neg;
+        k = 0;
+        for (; *q && *q != 'e'; q++)
+            if (is_digit(*q))
+                d[k++] = *q;
+        int ex = atoi(q + 1);
+        while (k > 1 && d[k - 1] == '0')
+            k--;
+        p = ex + 1;
+    }
+    write_es(b, neg, d, k, p);
+}

@@ -1,0 +1,232 @@
+/*
+ * pattern.c - the regular-expression subset used by contract `pattern`s.
+ *
+ * Why not <regex.h>: POSIX regexec costs about as much as the whole rest of an
+ * event's evaluation (bench/README.md has the numbers), and sensor-id style
+ * patterns need only a sequence of byte classes with repetition. Supported:
+ *   literals, `.`, `[a-z0-9_]`, `[^...]`, `\d \w \s \D \W \S`, `\` + punctuation,
+ *   quantifiers `* + ? {m} {m,} {m,n}`, `^` at the start and `$` at the end.
+ * Not supported (rejected at load with the position): groups, alternation,
+ * backreferences, lookaround. Classes are byte classes (ASCII semantics).
+ * Matching is backtracking over at most DQ_PAT_MAX nodes on strings bounded by
+ * the event size; quantified runs are matched greedily and unwound one byte at
+ * a time, so the worst case is polynomial in the string length, never exponential
+ * for the patterns contracts use (a few quantified nodes).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "dq_int.h"
+
+#define DQ_PAT_MAX 64
+#define DQ_PAT_INF 0xFFFF
+
+typedef struct pat_node {
+    uint8_t set[32]; /* byte class bitmap */
+    uint16_t min, max;
+} pat_node;
+
+struct dq_pattern {
+    pat_node node[DQ_PAT_MAX];
+    int n;
+    bool anchor_start, anchor_end;
+};
+
+static void set_add(uint8_t *set, unsigned c) { set[c >> 3] |= (uint8_t)(1u << (c & 7)); }
+static bool set_has(const uint8_t *set, unsigned c) { return set[c >> 3] & (1u << (c & 7)); }
+
+static void set_range(uint8_t *set, unsigned lo, unsigned hi)
+{
+    for (unsigned c = lo; c <= hi; c++)
+        set_add(set, c);
+}
+
+/* Adds the class of escape letter e (d, w, s and their negations); false if none. */
+static bool set_escape_class(uint8_t *set, char e)
+{
+    uint8_t tmp[32] = {0};
+    switch (e | 0x20) {
+    case 'd': set_range(tmp, '0', '9'); break;
+    case 'w': set_range(tmp, '0', '9'); set_range(tmp, 'a', 'z'); set_range(tmp, 'A', 'Z'); set_add(tmp, '_'); break;
+    case 's': set_add(tmp, ' '); set_range(tmp, '\t', '\r'); break;
+    default: return false;
+    }
+    bool neg = e >= 'A' && e <= 'Z';
+    for (int i = 0; i < 32; i++)
+        set[i] |= neg ? (uint8_t)~tmp[i] : tmp[i];
+    return true;
+}
+
+static int read_uint(const char *re, size_t *i)
+{
+    int v = -1;
+    while (re[*i] >= '0' && re[*i] <= '9') {
+        v = (v < 0 ? 0 : v) * 10 + (re[*i] - '0');
+        if (v > 10000)
+            return -2;
+        (*i)++;
+    }
+    return v;
+}
+
+dq_pattern *dq_pattern_compile(const char *re, char *err, size_t err_size)
+{
+    dq_pattern *pat = dq_calloc(1, sizeof *pat);
+    if (!pat) {
+        snprintf(err, err_size, "out of memory");
+        return NULL;
+    }
+    size_t i = 0, len = strlen(re);
+    const char *why = NULL;
+    if (re[0] == '^') {
+        pat->anchor_start = true;
+        i++;
+    }
+    while (i < len && !why) {
+        char c = re[i];
+        if (c == '$' && i == len - 1) {
+            pat->anchor_end = true;
+            i++;
+            break;
+        }
+        if (pat->n == DQ_PAT_MAX) {
+            why = "pattern too long";
+            break;
+        }
+        pat_node *nd = &pat->node[pat->n];
+        memset(nd, 0, sizeof *nd);
+        nd->min = nd->max = 1;
+        if (c == '(' || c == ')' || c == '|') {
+            why = "groups and alternation are not supported (use enum for alternatives)";
+        } else if (c == '*' || c == '+' || c == '?' || c == '{' || c == '^' || c == '$') {
+            why = "misplaced operator";
+        } else if (c == '.') {
+            memset(nd->set, 0xFF, sizeof nd->set);
+            i++;
+        } else if (c == '\\') {
+            char e = re[i + 1];
+            if (e == '\0')
+                why = "trailing backslash";
+            else if (!set_escape_class(nd->set, e)) {
+                if ((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') || (e >= '0' && e <= '9'))
+                    why = "unsupported escape";
+                else
+                    set_add(nd->set, (unsigned char)e);
+            }
+            i += 2;
+        } else if (c == '[') {
+            bool neg = false;
+            i++;
+            if (re[i] == '^') {
+                neg = true;
+                i++;
+            }
+            bool first = true;
+            while (i < len && (re[i] != ']' || first) && !why) {
+                unsigned lo = (unsigned char)re[i];
+                first = false;
+                if (lo == '\\') {
+                    if (!re[i + 1]) {
+                        why = "trailing backslash";
+                        break;
+                    }
+                    if (set_escape_class(nd->set, re[i + 1])) {
+                        i += 2;
+                        continue;
+                    }
+                    lo = (unsigned char)re[i + 1];
+                    i++;
+                }
+                i++;
+                if (re[i] == '-' && re[i + 1] && re[i + 1] != ']') {
+                    unsigned hi = (unsigned char)re[i + 1];
+                    if (hi == '\\' && re[i + 2]) {
+                        hi = (unsigned char)re[i + 2];
+                        i++;
+                    }
+                    if (hi < lo)
+                        why = "reversed range in class";
+                    else
+                        set_range(nd->set, lo, hi);
+                    i += 2;
+                } else {
+                    set_add(nd->set, lo);
+                }
+            }
+            if (!why && re[i] != ']')
+                why = "unterminated class";
+            i++;
+            if (neg)
+                for (int k = 0; k < 32; k++)
+                    nd->set[k] = (uint8_t)~nd->set[k];
+        } else {
+            set_add(nd->set, (unsigned char)c);
+            i++;
+        }
+        if (why)
+            break;
+        /* quantifier */
+        char q = re[i];
+        if (q == '*') {
+            nd->min = 0, nd->max = DQ_PAT_INF, i++;
+        } else if (q == '+') {
+            nd->min = 1, nd->max = DQ_PAT_INF, i++;
+        } else if (q == '?') {
+            nd->min = 0, nd->max = 1, i++;
+        } else if (q == '{') {
+            i++;
+            int lo = read_uint(re, &i), hi = lo;
+            if (re[i] == ',') {
+                i++;
+                hi = read_uint(re, &i);
+                if (hi == -1)
+                    hi = DQ_PAT_INF;
+            }
+            if (lo < 0 || hi < 0 || re[i] != '}' || hi < lo)
+                why = "bad {m,n} quantifier";
+            i++;
+            nd->min = (uint16_t)(lo < 0 ? 0 : lo);
+            nd->max = (uint16_t)(hi < 0 ? 0 : hi);
+        }
+        if (!why && (re[i] == '*' || re[i] == '+' || re[i] == '?' || re[i] == '{'))
+            why = "nested quantifier";
+        pat->n++;
+    }
+    if (why) {
+        snprintf(err, err_size, "pattern '%s' at offset %zu: %s", re, i, why);
+        dq_free(pat);
+        return NULL;
+    }
+    return pat;
+}
+
+static bool match_here(const dq_pattern *pat, int k, const unsigned char *s, size_t n, size_t i)
+{
+    if (k == pat->n)
+        return !pat->anchor_end || i == n;
+    const pat_node *nd = &pat->node[k];
+    size_t run = 0;
+    while (run < nd->max && i + run < n && set_has(nd->set, s[i + run]))
+        run++;
+    if (run < nd->min)
+        return false;
+    for (;; run--) {
+        if (match_here(pat, k + 1, s, n, i + run))
+            return true;
+        if (run == nd->min)
+            return false;
+    }
+}
+
+bool dq_pattern_match(const dq_pattern *pat, const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (pat->anchor_start)
+        return match_here(pat, 0, u, n, 0);
+    for (size_t i = 0; i <= n; i++)
+        if (match_here(pat, 0, u, n, i))
+            return true;
+    return false;
+}
+
+void dq_pattern_free(dq_pattern *pat) { dq_free(pat); }

@@ -1,0 +1,249 @@
+/*
+ * rules.c - the contract's rules and cleaning policies applied to one event.
+ *
+ * Stateless rules look at one scanned event: presence, type (with coercion of
+ * numeric strings), range (reject, cap or warn), pattern, enum, length,
+ * timestamp formats and the future-timestamp bound. Stateful rules compare the
+ * event with its key's state: duplicates, late events, gaps, spikes, stuck
+ * values, and imputation from the last good value. Every finding is recorded
+ * with its reason, action and field; the verdict follows from the actions:
+ * any reject -> REJECT, else any change -> FIXED, else PASS (warnings allowed).
+ * State is updated only by events that are not rejected.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "dq_int.h"
+
+void dq_rules_add(dq_result *res, dq_reason reason, int action, int field)
+{
+    res->reasons |= 1ull << reason;
+    if (action == DQ_ACT_REJECT)
+        res->verdict = DQ_REJECT;
+    else if (action != DQ_ACT_WARN && res->verdict == DQ_PASS)
+        res->verdict = DQ_FIXED;
+    if (res->n_details < DQ_MAX_DETAILS)
+        res->details[res->n_details++] = (dq_detail){.reason = (uint8_t)reason, .action = (uint8_t)action,
+                                                     .field = (int16_t)field};
+}
+
+static size_t utf8_chars(const char *s, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return k;
+}
+
+static bool enum_has(const dq_field *f, const char *s, size_t n)
+{
+    for (int i = 0; i < f->n_enum; i++)
+        if (f->enum_lens[i] == n && memcmp(f->enum_values[i], s, n) == 0)
+            return true;
+    return false;
+}
+
+/* Epoch seconds or milliseconds to ms; |v| >= 1e11 reads as ms when both are allowed. */
+static bool epoch_to_ms(const dq_field *f, double v, int64_t *ms)
+{
+    bool as_ms = (f->ts_formats & DQ_TS_EPOCH_MS) && (!(f->ts_formats & DQ_TS_EPOCH_S) || fabs(v) >= 1e11);
+    if (!as_ms && !(f->ts_formats & DQ_TS_EPOCH_S))
+        return false;
+    double x = as_ms ? v : v * 1000.0;
+    /* 0001-01-01 .. 9999-12-31 */
+    if (!(x >= -62135596800000.0 && x <= 253402300799999.0))
+        return false;
+    *ms = (int64_t)floor(x);
+    return true;
+}
+
+static void check_number(const dq_field *f, int fi, dq_eval *ev)
+{
+    dq_num *v = &ev->num[fi];
+    if (f->type == DQ_T_INTEGER && v->v != floor(v->v)) {
+        dq_rules_add(ev->res, DQ_R_WRONG_TYPE, DQ_ACT_REJECT, fi);
+        return;
+    }
+    const dq_num *bound = NULL;
+    if (f->has_min && v->v < f->min.v)
+        bound = &f->min;
+    else if (f->has_max && v->v > f->max.v)
+        bound = &f->max;
+    if (!bound)
+        return;
+    dq_rules_add(ev->res, DQ_R_OUT_OF_RANGE, f->range_action, fi);
+    if (f->range_action == DQ_ACT_CAPPED)
+        *v = *bound;
+}
+
+void dq_rules_stateless(const dq_engine *eng, const dq_scan *scan, dq_eval *ev)
+{
+    const dq_contract *ctr = eng->ctr;
+    ev->complete = true;
+    for (int fi = 0; fi < ctr->n_fields; fi++) {
+        const dq_field *f = &ctr->fields[fi];
+        const dq_member *m = &scan->field[fi];
+        ev->present[fi] = false;
+        if (!scan->present[fi] || m->type == DQ_J_NULL) {
+            if (!f->required)
+                continue;
+            ev->complete = false;
+            if (f->missing == DQ_MISS_IMPUTE_CONST) {
+                ev->num[fi] = f->impute_value;
+                ev->present[fi] = true;
+                dq_rules_add(ev->res, DQ_R_MISSING_FIELD, DQ_ACT_IMPUTED, fi);
+            } else if (f->missing == DQ_MISS_REJECT) {
+                dq_rules_add(ev->res, DQ_R_MISSING_FIELD, DQ_ACT_REJECT, fi);
+            } /* DQ_MISS_IMPUTE_LAST: decided by the stateful stage */
+            continue;
+        }
+        ev->from[fi] = m->raw;
+        ev->from_len[fi] = m->raw_len;
+        switch (f->type) {
+        case DQ_T_NUMBER:
+        case DQ_T_INTEGER:
+            if (m->type == DQ_J_NUMBER) {
+                ev->num[fi] = m->num;
+            } else if (m->type == DQ_J_STRING && f->coerce) {
+                /* A numeric string: trim blanks, then the JSON number grammar. */
+                const char *s = m->str;
+                size_t n = m->str_len;
+                while (n && (*s == ' ' || *s == '\t'))
+                    s++, n--;
+                while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+                    n--;
+                int rc = dq_num_parse(s, n, &ev->num[fi]);
+                if (rc != DQ_NUM_OK) {
+                    dq_rules_add(ev->res, rc == DQ_NUM_NONFINITE ? DQ_R_NON_FINITE : DQ_R_WRONG_TYPE,
+                                 DQ_ACT_REJECT, fi);
+                    continue;
+                }
+                dq_rules_add(ev->res, DQ_R_WRONG_TYPE, DQ_ACT_COERCED, fi);
+            } else {
+                dq_rules_add(ev->res, DQ_R_WRONG_TYPE, DQ_ACT_REJECT, fi);
+                continue;
+            }
+            check_number(f, fi, ev);
+            break;
+        case DQ_T_STRING:
+            if (m->type != DQ_J_STRING) {
+                dq_rules_add(ev->res, DQ_R_WRONG_TYPE, DQ_ACT_REJECT, fi);
+                continue;
+            }
+            if (f->max_length && utf8_chars(m->str, m->str_len) > f->max_length)
+                dq_rules_add(ev->res, DQ_R_TOO_LONG, DQ_ACT_REJECT, fi);
+            else if (f->pattern && !dq_pattern_match(f->pattern, m->str, m->str_len))
+                dq_rules_add(ev->res, DQ_R_PATTERN_MISMATCH, DQ_ACT_REJECT, fi);
+            else if (f->n_enum && !enum_has(f, m->str, m->str_len))
+                dq_rules_add(ev->res, DQ_R_NOT_IN_ENUM, DQ_ACT_REJECT, fi);
+            break;
+        case DQ_T_BOOLEAN:
+            if (m->type != DQ_J_BOOL) {
+                dq_rules_add(ev->res, DQ_R_WRONG_TYPE, DQ_ACT_REJECT, fi);
+                continue;
+            }
+            break;
+        case DQ_T_TIMESTAMP: {
+            bool ok;
+            if (m->type == DQ_J_STRING)
+                ok = (f->ts_formats & DQ_TS_ISO8601) &&
+                     dq_time_parse_iso(m->str, m->str_len, f->ts_formats & DQ_TS_ISO8601_NAIVE, &ev->ts_ms[fi]);
+            else if (m->type == DQ_J_NUMBER)
+                ok = epoch_to_ms(f, m->num.v, &ev->ts_ms[fi]);
+            else {
+                dq_rules_add(ev->res, DQ_R_WRONG_TYPE, DQ_ACT_REJECT, fi);
+                continue;
+            }
+            if (!ok) {
+                dq_rules_add(ev->res, DQ_R_INVALID_TIMESTAMP, DQ_ACT_REJECT, fi);
+                continue;
+            }
+            if (fi == ctr->time_field && ctr->has_future && eng->has_now &&
+                ev->ts_ms[fi] > eng->now_ms + ctr->future_tolerance_ms)
+                dq_rules_add(ev->res, DQ_R_FUTURE_TIMESTAMP, ctr->future_action, fi);
+            break;
+        }
+        }
+        ev->present[fi] = true;
+    }
+    if (scan->n_unknown > 0)
+        dq_rules_add(ev->res, DQ_R_UNKNOWN_FIELD, ctr->reject_unknown_fields ? DQ_ACT_REJECT : DQ_ACT_DROPPED, -1);
+}
+
+static bool recent_has(const dq_keystate *ks, int64_t t)
+{
+    for (int i = 0; i < ks->recent_n; i++)
+        if (ks->recent_ms[i] == t)
+            return true;
+    return false;
+}
+
+void dq_rules_stateful(dq_engine *eng, dq_keystate *ks, dq_eval *ev)
+{
+    const dq_contract *ctr = eng->ctr;
+    dq_result *res = ev->res;
+    int64_t t = ev->ts_ms[ctr->time_field];
+
+    if (ks->has_time) {
+        if (ctr->has_dup && recent_has(ks, t) && ks->newest_ms - t <= ctr->dup_window_ms)
+            dq_rules_add(res, DQ_R_DUPLICATE_EVENT, ctr->dup_action, ctr->time_field);
+        else if (ctr->has_late && t < ks->newest_ms - ctr->late_tolerance_ms)
+            dq_rules_add(res, DQ_R_LATE_EVENT, ctr->late_action, ctr->time_field);
+        if (ctr->has_gap && t - ks->newest_ms > ctr->gap_after_ms)
+            dq_rules_add(res, DQ_R_GAP, ctr->gap_action, ctr->time_field);
+    }
+    for (int fi = 0; fi < ctr->n_fields; fi++) {
+        const dq_field *f = &ctr->fields[fi];
+        if (f->num_slot < 0)
+            continue;
+        dq_numstate *ns = &ks->num[f->num_slot];
+        if (!ev->present[fi]) {
+            if (!f->required || f->missing != DQ_MISS_IMPUTE_LAST)
+                continue;
+            if (ns->has_last && t >= ns->last_ms && t - ns->last_ms <= f->impute_max_age_ms) {
+                ev->num[fi] = ns->last;
+                ev->present[fi] = true;
+                ev->imputed[fi] = true;
+                dq_rules_add(res, DQ_R_MISSING_FIELD, DQ_ACT_IMPUTED, fi);
+            } else {
+                dq_rules_add(res, DQ_R_MISSING_FIELD, DQ_ACT_REJECT, fi);
+            }
+            continue;
+        }
+        if (!ns->has_last || t <= ns->last_ms)
+            continue;
+        double v = ev->num[fi].v;
+        if (f->has_spike) {
+            double rate = fabs(v - ns->last.v) / ((double)(t - ns->last_ms) / 1000.0);
+            if (rate > f->spike_max_rate)
+                dq_rules_add(res, DQ_R_SPIKE, f->spike_action, fi);
+        }
+        if (f->stuck_count && v == ns->last.v && ns->same_run + 1 >= (uint32_t)f->stuck_count)
+            dq_rules_add(res, DQ_R_STUCK_VALUE, f->stuck_action, fi);
+    }
+}
+
+void dq_rules_commit(dq_engine *eng, dq_keystate *ks, const dq_eval *ev)
+{
+    const dq_contract *ctr = eng->ctr;
+    int64_t t = ev->ts_ms[ctr->time_field];
+    ks->recent_ms[ks->recent_next] = t;
+    ks->recent_next = (uint8_t)((ks->recent_next + 1) % DQ_DUP_RING);
+    if (ks->recent_n < DQ_DUP_RING)
+        ks->recent_n++;
+    if (!ks->has_time || t > ks->newest_ms)
+        ks->newest_ms = t;
+    ks->has_time = true;
+    for (int fi = 0; fi < ctr->n_fields; fi++) {
+        const dq_field *f = &ctr->fields[fi];
+        if (f->num_slot < 0 || !ev->present[fi] || ev->imputed[fi])
+            continue;
+        dq_numstate *ns = &ks->num[f->num_slot];
+        if (ns->has_last && t < ns->last_ms)
+            continue; /* an older reading does not replace a newer one */
+        ns->same_run = ns->has_last && ev->num[fi].v == ns->last.v ? ns->same_run + 1 : 1;
+        ns->last = ev->num[fi];
+        ns->last_ms = t;
+        ns->has_last = true;
+    }
+}

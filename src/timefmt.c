@@ -1,0 +1,183 @@
+/*
+ * timefmt.c - timestamps and durations.
+ *
+ * Civil dates are converted with Howard Hinnant's days_from_civil / civil_from_days
+ * algorithms (proleptic Gregorian, no tables, no time zone database, no libc
+ * timegm which depends on the process's TZ). Event times are int64 milliseconds
+ * since 1970-01-01T00:00:00Z. Accepted years: 1..9999.
+ */
+#include <string.h>
+
+#include "dq_int.h"
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const unsigned doe = (unsigned)(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static bool leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+/* Reads exactly k digits at s[*i]. */
+static bool digits(const char *s, size_t n, size_t *i, int k, int *out)
+{
+    int v = 0;
+    if (*i + (size_t)k > n)
+        return false;
+    for (int j = 0; j < k; j++) {
+        char c = s[*i + (size_t)j];
+        if (c < '0' || c > '9')
+            return false;
+        v = v * 10 + (c - '0');
+    }
+    *i += (size_t)k;
+    *out = v;
+    return true;
+}
+
+static bool expect(const char *s, size_t n, size_t *i, char c)
+{
+    if (*i < n && s[*i] == c) {
+        (*i)++;
+        return true;
+    }
+    return false;
+}
+
+bool dq_time_parse_iso(const char *s, size_t n, bool allow_naive, int64_t *ms)
+{
+    static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    size_t i = 0;
+    int y, mo, d, h, mi, sec = 0, milli = 0, off_min = 0;
+    if (!digits(s, n, &i, 4, &y) || !expect(s, n, &i, '-') || !digits(s, n, &i, 2, &mo) ||
+        !expect(s, n, &i, '-') || !digits(s, n, &i, 2, &d))
+        return false;
+    if (!(expect(s, n, &i, 'T') || expect(s, n, &i, 't') || expect(s, n, &i, ' ')))
+        return false;
+    if (!digits(s, n, &i, 2, &h) || !expect(s, n, &i, ':') || !digits(s, n, &i, 2, &mi))
+        return false;
+    if (expect(s, n, &i, ':')) {
+        if (!digits(s, n, &i, 2, &sec))
+            return false;
+        if (expect(s, n, &i, '.') || expect(s, n, &i, ',')) {
+            int k = 0;
+            for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, k++)
+                if (k < 3)
+                    milli = milli * 10 + (s[i] - '0');
+            if (k == 0 || k > 9)
+                return false;
+            for (; k < 3; k++)
+                milli *= 10;
+        }
+    }
+    if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
+        i++;
+    } else if (i < n && (s[i] == '+' || s[i] == '-')) {
+        int sign = s[i++] == '-' ? -1 : 1, oh, om;
+        if (!digits(s, n, &i, 2, &oh))
+            return false;
+        expect(s, n, &i, ':');
+        if (!digits(s, n, &i, 2, &om) || oh > 23 || om > 59)
+            return false;
+        off_min = sign * (oh * 60 + om);
+    } else if (!allow_naive) {
+        return false;
+    }
+    if (i != n)
+        return false;
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59)
+        return false;
+    unsigned dim = mdays[mo - 1] + (mo == 2 && leap(y));
+    if ((unsigned)d > dim)
+        return false;
+    int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
+    *ms = ((days * 24 + h) * 60 + mi - off_min) * 60000 + (int64_t)sec * 1000 + milli;
+    return true;
+}
+
+void dq_time_format(int64_t ms, char out[25])
+{
+    int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+    int64_t rem = ms - days * 86400000;
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    if (y < 0 || y > 9999)
+        y = y < 0 ? 0 : 9999; /* out of the accepted range: callers reject earlier */
+    unsigned v[7] = {(unsigned)y, m, d, (unsigned)(rem / 3600000), (unsigned)(rem / 60000 % 60),
+                     (unsigned)(rem / 1000 % 60), (unsigned)(rem % 1000)};
+    char *p = out;
+#define PUT(val, width)                                                                            \
+    for (int k_ = (width)-1; k_ >= 0; k_--) {                                                      \
+        unsigned x_ = (val);                                                                       \
+        for (int j_ = 0; j_ < k_; j_++)                                                            \
+            x_ /= 10;                                                                              \
+        *p++ = (char)('0' + x_ % 10);                                                              \
+    }
+    PUT(v[0], 4) *p++ = '-';
+    PUT(v[1], 2) *p++ = '-';
+    PUT(v[2], 2) *p++ = 'T';
+    PUT(v[3], 2) *p++ = ':';
+    PUT(v[4], 2) *p++ = ':';
+    PUT(v[5], 2) *p++ = '.';
+    PUT(v[6], 3) *p++ = 'Z';
+#undef PUT
+    *p = '\0';
+}
+
+bool dq_duration_parse(const char *s, int64_t *ms)
+{
+    int64_t v = 0;
+    size_t i = 0, n = strlen(s);
+    if (n == 0)
+        return false;
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+        v = v * 10 + (s[i] - '0');
+        if (v > (int64_t)1 << 40)
+            return false;
+    }
+    if (i == 0)
+        return false;
+    const char *u = s + i;
+    int64_t mult;
+    if (strcmp(u, "ms") == 0)
+        mult = 1;
+    else if (strcmp(u, "s") == 0)
+        mult = 1000;
+    else if (strcmp(u, "m") == 0)
+        mult = 60000;
+    else if (strcmp(u, "h") == 0)
+        mult = 3600000;
+    else if (strcmp(u, "d") == 0)
+        mult = 86400000;
+    else
+        return false;
+    *ms = v * mult;
+    return true;
+}
+
+dq_err dq_time_parse_n(const char *s, size_t len, int64_t *ms)
+{
+    if (!s || !ms || !dq_time_parse_iso(s, len, false, ms))
+        return DQ_ERR_ARG;
+    return DQ_OK;
+}
+
+void dq_time_format_ms(int64_t ms, char out[25]) { dq_time_format(ms, out); }

@@ -1,0 +1,153 @@
+/*
+ * window.c - tumbling event-time windows of quality metrics, and their output.
+ *
+ * One watermark per engine: the newest event time among accepted (PASS/FIXED)
+ * events, so a rejected far-future timestamp cannot close windows early. All
+ * keys share the window boundaries; when the watermark enters a new window, the
+ * open one closes and every key with events in it is reported through the
+ * window callback, then the overall row (key ""). Events older than the open
+ * window (late) are counted in the open window. Events without a valid time
+ * count at the watermark.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dq_int.h"
+
+static void acc_add(dq_window_acc *a, const dq_result *res, bool complete)
+{
+    a->events++;
+    a->verdicts[res->verdict]++;
+    a->complete += complete;
+    for (uint64_t m = res->reasons; m; m &= m - 1)
+        a->reasons[__builtin_ctzll(m)]++;
+}
+
+static void report(dq_engine *eng, int w, const char *key, size_t key_len, dq_window_acc *a)
+{
+    if (eng->window_cb && a->events) {
+        dq_window_stats st = {.window_ms = eng->ctr->windows_ms[w], .start_ms = eng->win_start[w],
+                              .key = key, .key_len = key_len, .events = a->events, .complete = a->complete};
+        memcpy(st.verdicts, a->verdicts, sizeof st.verdicts);
+        memcpy(st.reasons, a->reasons, sizeof st.reasons);
+        eng->window_cb(&st, eng->window_opaque);
+    }
+    memset(a, 0, sizeof *a);
+}
+
+static void close_window(dq_engine *eng, int w)
+{
+    dq_state *st = &eng->state;
+    if (!eng->win_open[w])
+        return;
+    for (size_t i = 0; i < st->cap; i++)
+        if (st->slots[i].used)
+            report(eng, w, st->slots[i].key, st->slots[i].key_len, &st->slots[i].windows[w]);
+    report(eng, w, "", 0, &eng->overall[w]);
+    eng->win_open[w] = false;
+}
+
+void dq_window_account(dq_engine *eng, const dq_result *res, bool complete, dq_keystate *ks)
+{
+    const dq_contract *ctr = eng->ctr;
+    if (ctr->n_windows == 0)
+        return;
+    if (res->verdict != DQ_REJECT && res->event_time_ms != INT64_MIN &&
+        (!eng->has_watermark || res->event_time_ms > eng->watermark_ms)) {
+        eng->watermark_ms = res->event_time_ms;
+        eng->has_watermark = true;
+    }
+    if (!eng->has_watermark)
+        return; /* nothing to place the event in yet: it still counts in the totals */
+    for (int w = 0; w < ctr->n_windows; w++) {
+        int64_t len = ctr->windows_ms[w];
+        int64_t wm = eng->watermark_ms;
+        int64_t start = (wm >= 0 ? wm / len : -((-wm + len - 1) / len)) * len;
+        if (eng->win_open[w] && start > eng->win_start[w])
+            close_window(eng, w);
+        if (!eng->win_open[w]) {
+            eng->win_open[w] = true;
+            eng->win_start[w] = start;
+        }
+        acc_add(&eng->overall[w], res, complete);
+        if (ks)
+            acc_add(&ks->windows[w], res, complete);
+    }
+}
+
+void dq_window_close_all(dq_engine *eng)
+{
+    for (int w = 0; w < eng->ctr->n_windows; w++)
+        close_window(eng, w);
+}
+
+static void put_reasons(dq_buf *b, const uint64_t *reasons)
+{
+    bool first = true;
+    dq_buf_putc(b, '{');
+    for (int r = 1; r < DQ_REASON__COUNT; r++) {
+        if (!reasons[r])
+            continue;
+        dq_buf_printf(b, "%s\"%s\":%" PRIu64, first ? "" : ",", dq_reason_name(r), reasons[r]);
+        first = false;
+    }
+    dq_buf_putc(b, '}');
+}
+
+size_t dq_window_stats_json(const dq_window_stats *s, char *buf, size_t size)
+{
+    char tmp[8192], ts[25];
+    dq_buf b;
+    dq_buf_init(&b, tmp, sizeof tmp);
+    dq_time_format(s->start_ms, ts);
+    dq_buf_printf(&b, "{\"window_start\":\"%s\",\"window_seconds\":%" PRId64 ",\"key\":", ts, s->window_ms / 1000);
+    if (s->key_len)
+        dq_buf_json_str(&b, s->key, s->key_len);
+    else
+        dq_buf_puts(&b, "null");
+    double n = (double)s->events;
+    dq_buf_printf(&b,
+                  ",\"events\":%" PRIu64 ",\"pass\":%" PRIu64 ",\"fixed\":%" PRIu64 ",\"reject\":%" PRIu64
+                  ",\"completeness\":%.6g,\"validity\":%.6g,\"reasons\":",
+                  s->events, s->verdicts[DQ_PASS], s->verdicts[DQ_FIXED], s->verdicts[DQ_REJECT],
+                  n > 0 ? (double)s->complete / n : 0.0,
+                  n > 0 ? (double)(s->verdicts[DQ_PASS] + s->verdicts[DQ_FIXED]) / n : 0.0);
+    put_reasons(&b, s->reasons);
+    dq_buf_putc(&b, '}');
+    size_t len = b.overflow ? sizeof tmp : b.len;
+    if (size > 0) {
+        size_t k = len < size ? len : size - 1;
+        memcpy(buf, tmp, k);
+        buf[k] = '\0';
+    }
+    return len;
+}
+
+size_t dq_totals_prometheus(const dq_totals *t, const char *prefix, char *buf, size_t size)
+{
+    static const char *const verdict_label[3] = {"pass", "fixed", "reject"};
+    char tmp[16384];
+    dq_buf b;
+    const char *p = prefix && *prefix ? prefix : "dq";
+    dq_buf_init(&b, tmp, sizeof tmp);
+    dq_buf_printf(&b, "# HELP %s_events_total Events evaluated, by verdict.\n# TYPE %s_events_total counter\n", p, p);
+    for (int v = 0; v < 3; v++)
+        dq_buf_printf(&b, "%s_events_total{verdict=\"%s\"} %" PRIu64 "\n", p, verdict_label[v], t->verdicts[v]);
+    dq_buf_printf(&b, "# HELP %s_reasons_total Findings, by reason code.\n# TYPE %s_reasons_total counter\n", p, p);
+    for (int r = 1; r < DQ_REASON__COUNT; r++)
+        dq_buf_printf(&b, "%s_reasons_total{reason=\"%s\"} %" PRIu64 "\n", p, dq_reason_name(r), t->reasons[r]);
+    dq_buf_printf(&b, "# HELP %s_keys Distinct keys (sensors) in the state table.\n# TYPE %s_keys gauge\n%s_keys %" PRIu64
+                  "\n", p, p, p, t->keys);
+    dq_buf_printf(&b,
+                  "# HELP %s_state_overflow_total Events evaluated without state because the table was full.\n"
+                  "# TYPE %s_state_overflow_total counter\n%s_state_overflow_total %" PRIu64 "\n",
+                  p, p, p, t->state_overflow);
+    size_t len = b.overflow ? sizeof tmp : b.len;
+    if (size > 0) {
+        size_t k = len < size ? len : size - 1;
+        memcpy(buf, tmp, k);
+        buf[k] = '\0';
+    }
+    return len;
+}
