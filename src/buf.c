@@ -51,6 +51,18 @@ void dq_buf_printf(dq_buf *b, const char *fmt, ...)
         b->len += (size_t)n;
 }
 
+/* Bytes that stand for themselves inside a JSON string: printable ASCII but " and \. */
+const unsigned char dq_json_plain[256] = {
+#define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+    R16(0), R16(0), /* 0x00-0x1f: control characters */
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20-0x2f: '"' is 0x22 */
+    R16(1), R16(1),
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 0x50-0x5f: '\\' is 0x5c */
+    R16(1), R16(1),
+    R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0) /* 0x80-0xff: UTF-8, checked */
+#undef R16
+};
+
 void dq_buf_json_str(dq_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -58,7 +70,7 @@ void dq_buf_json_str(dq_buf *b, const char *s, size_t n)
     size_t run = 0; /* bytes copied as they are, flushed in one put */
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') {
+        if (c >= 0x80 || dq_json_plain[c]) {
             run++;
             continue;
         }

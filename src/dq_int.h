@@ -41,6 +41,9 @@ typedef struct dq_buf {
     bool overflow;
 } dq_buf;
 
+/* 1 for bytes that stand for themselves inside a JSON string (printable ASCII but " \\). */
+extern const unsigned char dq_json_plain[256];
+
 void dq_buf_init(dq_buf *b, char *mem, size_t cap);
 void dq_buf_put(dq_buf *b, const char *s, size_t n);
 void dq_buf_putc(dq_buf *b, char c);
@@ -237,6 +240,7 @@ typedef struct dq_state {
     size_t max_keys;
     size_t key_max; /* longest key stored */
     size_t n_num, n_win;
+    dq_keystate **entries; /* the used slots in insertion order (max_keys) */
     char *key_arena;
     dq_numstate *num_arena;
     dq_window_acc *win_arena;

@@ -126,6 +126,11 @@ static bool scan_string(scanner *sc, const char **out, size_t *out_len)
     size_t start = sc->i;
     bool escaped = false;
     while (sc->i < sc->n) {
+        /* Fast path: plain ASCII needs no other check. */
+        while (sc->i < sc->n && dq_json_plain[(unsigned char)sc->s[sc->i]])
+            sc->i++;
+        if (sc->i >= sc->n)
+            break;
         unsigned char c = (unsigned char)sc->s[sc->i];
         if (c == '"')
             break;

@@ -178,7 +178,15 @@ static void write_es(dq_buf *b, bool neg, const char *d, int k, int p)
             dq_buf_putc(b, '.');
             dq_buf_put(b, d + 1, (size_t)(k - 1));
         }
-        dq_buf_printf(b, "e%c%d", p - 1 >= 0 ? '+' : '-', abs(p - 1));
+        int e = abs(p - 1);
+        char ex[8] = {'e', p - 1 >= 0 ? '+' : '-'};
+        int n = 2;
+        if (e >= 100)
+            ex[n++] = (char)('0' + e / 100);
+        if (e >= 10)
+            ex[n++] = (char)('0' + e / 10 % 10);
+        ex[n++] = (char)('0' + e % 10);
+        dq_buf_put(b, ex, (size_t)n);
     }
 }
 
@@ -198,7 +206,14 @@ void dq_num_write(dq_buf *b, const dq_num *num)
     if (num->exact) {
         uint64_t m = (uint64_t)(num->mant < 0 ? -num->mant : num->mant);
         neg = num->mant < 0;
-        k = snprintf(d, sizeof d, "%llu", (unsigned long long)m);
+        char rev[24];
+        int r = 0;
+        do {
+            rev[r++] = (char)('0' + m % 10);
+            m /= 10;
+        } while (m);
+        for (k = 0; k < r; k++)
+            d[k] = rev[r - 1 - k];
         p = k + num->exp10;
     } else {
         /* Shortest of %.15e .. %.17e that reads back as the same double. */

@@ -202,6 +202,11 @@ dq_pattern *dq_pattern_compile(const char *re, char *err, size_t err_size)
 
 static bool match_here(const dq_pattern *pat, int k, const unsigned char *s, size_t n, size_t i)
 {
+    /* Fixed-count nodes (literals, classes, {m}) need no backtracking. */
+    for (; k < pat->n && pat->node[k].min == pat->node[k].max; k++)
+        for (unsigned j = 0; j < pat->node[k].min; j++, i++)
+            if (i >= n || !set_has(pat->node[k].set, s[i]))
+                return false;
     if (k == pat->n)
         return !pat->anchor_end || i == n;
     const pat_node *nd = &pat->node[k];

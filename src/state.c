@@ -32,10 +32,11 @@ dq_err dq_state_init(dq_state *st, const dq_contract *ctr, size_t key_max)
         st->cap *= 2;
     size_t nwin = (size_t)ctr->n_windows, nnum = (size_t)ctr->n_num_slots;
     st->slots = dq_calloc(st->cap, sizeof *st->slots);
+    st->entries = dq_calloc(st->max_keys, sizeof *st->entries);
     st->key_arena = dq_malloc(st->max_keys * key_max);
     st->num_arena = nnum ? dq_calloc(st->max_keys * nnum, sizeof *st->num_arena) : NULL;
     st->win_arena = nwin ? dq_calloc(st->max_keys * nwin, sizeof *st->win_arena) : NULL;
-    if (!st->slots || !st->key_arena || (nnum && !st->num_arena) || (nwin && !st->win_arena)) {
+    if (!st->slots || !st->entries || !st->key_arena || (nnum && !st->num_arena) || (nwin && !st->win_arena)) {
         dq_state_reset(st);
         return DQ_ERR_NOMEM;
     }
@@ -47,6 +48,7 @@ dq_err dq_state_init(dq_state *st, const dq_contract *ctr, size_t key_max)
 void dq_state_reset(dq_state *st)
 {
     dq_free(st->slots);
+    dq_free(st->entries);
     dq_free(st->key_arena);
     dq_free(st->num_arena);
     dq_free(st->win_arena);
@@ -64,6 +66,7 @@ dq_keystate *dq_state_get(dq_state *st, const char *key, size_t len, bool insert
             if (!insert || st->used == st->max_keys)
                 return NULL;
             size_t idx = st->used++;
+            st->entries[idx] = ks;
             ks->used = true;
             ks->key = st->key_arena + idx * st->key_max;
             memcpy(ks->key, key, len);

@@ -41,9 +41,8 @@ static void close_window(dq_engine *eng, int w)
     dq_state *st = &eng->state;
     if (!eng->win_open[w])
         return;
-    for (size_t i = 0; i < st->cap; i++)
-        if (st->slots[i].used)
-            report(eng, w, st->slots[i].key, st->slots[i].key_len, &st->slots[i].windows[w]);
+    for (size_t i = 0; i < st->used; i++)
+        report(eng, w, st->entries[i]->key, st->entries[i]->key_len, &st->entries[i]->windows[w]);
     report(eng, w, "", 0, &eng->overall[w]);
     eng->win_open[w] = false;
 }

@@ -1,0 +1,108 @@
+/* Unit tests for contract.c: a valid contract compiles; each mistake names file:line. */
+#include "dq_int.h"
+#include "testhelp.h"
+
+extern long dq_fault_fail_at, dq_fault_count;
+
+static const char base[] = "apiVersion: v3.0.2\n"
+                           "kind: DataContract\n"
+                           "id: t\n"
+                           "version: 1.0.0\n"
+                           "schema:\n"
+                           "  - name: r\n"
+                           "    properties:\n"
+                           "      - name: id\n"
+                           "        logicalType: string\n"
+                           "        required: true\n"
+                           "        primaryKey: true\n"
+                           "      - name: ts\n"
+                           "        logicalType: timestamp\n"
+                           "        required: true\n"
+                           "        eventTime: true\n";
+
+/* Returns the error for base + extra, or "" if it compiles. */
+static const char *load(const char *extra)
+{
+    static char err[512];
+    char text[4096];
+    snprintf(text, sizeof text, "%s%s", base, extra);
+    dq_contract *c = dq_contract_parse_n(text, strlen(text), "t.yaml", err, sizeof err);
+    if (c) {
+        dq_contract_free(c);
+        return "";
+    }
+    return err;
+}
+
+static void test_valid(void)
+{
+    char err[512];
+    CHECK_STR(load(""), "");
+    CHECK_STR(load("      - name: v\n        logicalType: number\n        logicalTypeOptions: {minimum: 0, maximum: 5}\n"
+                   "        onOutOfRange: cap\nrules:\n  duplicate: {window: 1m}\nmetrics:\n  windows: [1m, 1h]\n"),
+              "");
+    dq_contract *c = dq_contract_load(DQ_SOURCE_DIR "/contracts/sensor_readings.yaml", err, sizeof err);
+    CHECK(c != NULL);
+    if (c) {
+        CHECK_STR(dq_contract_id(c), "sensor-readings");
+        CHECK_INT(dq_contract_window_count(c), 2);
+        CHECK_INT(dq_contract_window_ms(c, 1), 3600000);
+        CHECK_STR(dq_contract_field_name(c, 2), "temperature");
+    }
+    dq_contract_free(c);
+}
+
+static void test_errors(void)
+{
+    CHECK_STR(load("      - name: v\n        logicalType: number\n        logicalTypeOptions: {minimun: 0}\n"),
+              "t.yaml:18: unknown key 'minimun' in logicalTypeOptions");
+    CHECK_STR(load("      - name: v\n        logicalType: float\n"),
+              "t.yaml:17: unknown logicalType 'float' (string, number, integer, boolean, timestamp)");
+    CHECK_STR(load("      - name: v\n        logicalType: string\n        logicalTypeOptions: {pattern: '(a|b)'}\n"),
+              "t.yaml:18: pattern '(a|b)' at offset 0: groups and alternation are not supported (use enum for "
+              "alternatives)");
+    CHECK_STR(load("rules:\n  duplicate: {window: soon}\n"),
+              "t.yaml:17: 'window' must be a duration such as 500ms, 10s, 5m, 1h, 1d");
+    CHECK_STR(load("      - name: id\n        logicalType: string\n"), "t.yaml:16: property 'id' declared twice");
+    CHECK_STR(load("bogus: 1\n"), "t.yaml:16: unknown key 'bogus' in the contract");
+    CHECK_STR(load("      - name: v\n        logicalType: number\n        onOutOfRange: explode\n"),
+              "t.yaml:18: 'onOutOfRange' must be reject, cap or warn");
+    CHECK_STR(load("limits: {maxDepth: 1000}\n"), "t.yaml:16: 'maxDepth' must be an integer from 1 to 64");
+    CHECK_STR(load("  - [unclosed\n"), "t.yaml:17: YAML syntax: did not find expected ',' or ']'");
+}
+
+static void test_missing_file(void)
+{
+    char err[256];
+    CHECK(dq_contract_load("/nonexistent/c.yaml", err, sizeof err) == NULL);
+    CHECK(strstr(err, "/nonexistent/c.yaml: cannot open") == err);
+}
+
+/* Every allocation of a load may fail: each failure is an error, never a crash or leak. */
+static void test_alloc_failures(void)
+{
+    char err[256];
+    int failures = 0;
+    for (long n = 1; n < 400; n++) {
+        dq_fault_count = 0;
+        dq_fault_fail_at = n;
+        dq_contract *c = dq_contract_load(DQ_SOURCE_DIR "/contracts/sensor_readings.yaml", err, sizeof err);
+        dq_engine *e = c ? dq_engine_new(c, err, sizeof err) : NULL;
+        failures += c == NULL || e == NULL;
+        dq_engine_free(e);
+        dq_contract_free(c);
+        if (dq_fault_count < n)
+            break; /* fewer allocations than n: all points covered */
+    }
+    dq_fault_fail_at = 0;
+    CHECK(failures > 10);
+}
+
+int main(void)
+{
+    RUN(test_valid);
+    RUN(test_errors);
+    RUN(test_missing_file);
+    RUN(test_alloc_failures);
+    return th_report("test_contract");
+}

@@ -1,0 +1,63 @@
+/* Unit tests for num.c: strict JSON number grammar and RFC 8785 printing. */
+#include <math.h>
+
+#include "dq_int.h"
+#include "testhelp.h"
+
+static const char *roundtrip(const char *in)
+{
+    static char out[64];
+    dq_num num;
+    dq_buf b;
+    if (dq_num_parse(in, strlen(in), &num) != DQ_NUM_OK)
+        return "(invalid)";
+    dq_buf_init(&b, out, sizeof out - 1);
+    dq_num_write(&b, &num);
+    out[b.len] = '\0';
+    return out;
+}
+
+static void test_canonical(void)
+{
+    CHECK_STR(roundtrip("21.50"), "21.5");
+    CHECK_STR(roundtrip("100"), "100");
+    CHECK_STR(roundtrip("-0"), "0");
+    CHECK_STR(roundtrip("0.000001"), "0.000001");
+    CHECK_STR(roundtrip("0.0000001"), "1e-7");
+    CHECK_STR(roundtrip("1e21"), "1e+21");
+    CHECK_STR(roundtrip("1E2"), "100");
+    CHECK_STR(roundtrip("123456789012345678"), "123456789012345680");
+    CHECK_STR(roundtrip("0.1"), "0.1");
+    CHECK_STR(roundtrip("-4.25e1"), "-42.5");
+    CHECK_STR(roundtrip("0.30000000000000004"), "0.30000000000000004");
+    CHECK_STR(roundtrip("1.7976931348623157e308"), "1.7976931348623157e+308");
+}
+
+static void test_invalid(void)
+{
+    dq_num n;
+    const char *bad[] = {"", "-", "01", "1.", ".5", "1e", "1e+", "+1", "0x10", "1.2.3", "--1", "1 "};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK_INT(dq_num_parse(bad[i], strlen(bad[i]), &n), DQ_NUM_INVALID);
+    CHECK_INT(dq_num_parse("1e999", 5, &n), DQ_NUM_NONFINITE);
+    CHECK_INT(dq_num_parse("-1e400", 6, &n), DQ_NUM_NONFINITE);
+}
+
+static void test_values(void)
+{
+    dq_num n;
+    CHECK_INT(dq_num_parse("21.7", 4, &n), DQ_NUM_OK);
+    CHECK(n.v == 21.7);
+    CHECK_INT(dq_num_parse("-0.001", 6, &n), DQ_NUM_OK);
+    CHECK(n.v == -0.001);
+    CHECK_INT(dq_num_parse("1e-400", 6, &n), DQ_NUM_OK);
+    CHECK(n.v == 0.0);
+}
+
+int main(void)
+{
+    RUN(test_canonical);
+    RUN(test_invalid);
+    RUN(test_values);
+    return th_report("test_num");
+}

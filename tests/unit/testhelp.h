@@ -1,0 +1,61 @@
+/*
+ * testhelp.h - a minimal C test harness: CHECK macros that print both values
+ * with file:line, and a runner that ends with "N passed, N failed".
+ */
+#ifndef DQ_TESTHELP_H
+#define DQ_TESTHELP_H
+
+#include <stdio.h>
+#include <string.h>
+
+static int th_passed, th_failed;
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (cond)                                                                                  \
+            th_passed++;                                                                           \
+        else {                                                                                     \
+            th_failed++;                                                                           \
+            fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);               \
+        }                                                                                          \
+    } while (0)
+
+#define CHECK_INT(a, b)                                                                            \
+    do {                                                                                           \
+        long long a_ = (long long)(a), b_ = (long long)(b);                                        \
+        if (a_ == b_)                                                                              \
+            th_passed++;                                                                           \
+        else {                                                                                     \
+            th_failed++;                                                                           \
+            fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__, __LINE__, #a, #b,  \
+                    a_, b_);                                                                       \
+        }                                                                                          \
+    } while (0)
+
+#define CHECK_STR(a, b)                                                                            \
+    do {                                                                                           \
+        const char *a_ = (a), *b_ = (b);                                                           \
+        if (a_ && b_ && strcmp(a_, b_) == 0)                                                       \
+            th_passed++;                                                                           \
+        else {                                                                                     \
+            th_failed++;                                                                           \
+            fprintf(stderr, "%s:%d: %s == %s failed:\n  got:  %s\n  want: %s\n", __FILE__,         \
+                    __LINE__, #a, #b, a_ ? a_ : "(null)", b_ ? b_ : "(null)");                     \
+        }                                                                                          \
+    } while (0)
+
+#define RUN(fn)                                                                                    \
+    do {                                                                                           \
+        int f0_ = th_failed;                                                                       \
+        fn();                                                                                      \
+        if (th_failed != f0_)                                                                      \
+            fprintf(stderr, "  in %s\n", #fn);                                                     \
+    } while (0)
+
+static int th_report(const char *suite)
+{
+    printf("%s: %d passed, %d failed\n", suite, th_passed, th_failed);
+    return th_failed ? 1 : 0;
+}
+
+#endif
