@@ -1,0 +1,26 @@
+"""The documentation stays true to the code: reason codes and exit codes."""
+import re
+import subprocess
+
+from conftest import ROOT
+
+
+def test_reason_codes_documented_with_their_numbers():
+    import dq
+    doc = (ROOT / "docs" / "reason-codes.md").read_text()
+    rows = dict((name, int(num)) for num, name in re.findall(r"^\|\s*(\d+)\s*\|\s*`([A-Z_0-9]+)`", doc, re.M))
+    assert rows == {name: i for i, name in enumerate(dq.REASONS) if i > 0}
+
+
+def test_header_reason_enum_matches_library():
+    import dq
+    header = (ROOT / "include" / "dq" / "dq.h").read_text()
+    enum = dict((name, int(num)) for name, num in re.findall(r"DQ_R_([A-Z_0-9]+) = (\d+),", header))
+    assert enum == {name: i for i, name in enumerate(dq.REASONS)}
+
+
+def test_check_help_lists_exit_codes(dq_bin):
+    out = subprocess.run([dq_bin, "check", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0
+    assert "Exit codes: 0 ok, 1 rejects with --fail-on-reject, 2 usage, 3 contract, 4 input/output." in out.stdout
+    assert "exit codes" in (ROOT / "docs" / "cli.md").read_text().lower()
