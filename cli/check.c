@@ -86,7 +86,7 @@ static void write_summary(FILE *out, const dq_totals *t, double secs, bool json)
         fprintf(out, "}}\n");
         return;
     }
-    fprintf(out, "dq check: %" PRIu64 " events in %.2f s (%.2f M events/s), %" PRIu64 " sensors\n", t->events, secs,
+    fprintf(out, "dq check: %" PRIu64 " events in %.2f s (%.2f M events/s), sensors seen: %" PRIu64 "\n", t->events, secs,
             secs > 0 ? (double)t->events / secs / 1e6 : 0.0, t->keys);
     static const char *const names[3] = {"PASS", "FIXED", "REJECT"};
     for (int v = 0; v < 3; v++)

@@ -81,6 +81,18 @@ void dq_window_close_all(dq_engine *eng)
         close_window(eng, w);
 }
 
+/* snprintf-style result of a document built in a local buffer. */
+static size_t copy_out(const dq_buf *b, char *buf, size_t size)
+{
+    size_t len = b->overflow ? b->cap + 1 : b->len; /* not exact on overflow, but > what fits */
+    if (size > 0) {
+        size_t k = len < size ? len : size - 1;
+        memcpy(buf, b->p, k < b->len ? k : b->len);
+        buf[k < b->len ? k : b->len] = '\0';
+    }
+    return len;
+}
+
 static void put_reasons(dq_buf *b, const uint64_t *reasons)
 {
     bool first = true;
@@ -114,13 +126,7 @@ size_t dq_window_stats_json(const dq_window_stats *s, char *buf, size_t size)
                   n > 0 ? (double)(s->verdicts[DQ_PASS] + s->verdicts[DQ_FIXED]) / n : 0.0);
     put_reasons(&b, s->reasons);
     dq_buf_putc(&b, '}');
-    size_t len = b.overflow ? sizeof tmp : b.len;
-    if (size > 0) {
-        size_t k = len < size ? len : size - 1;
-        memcpy(buf, tmp, k);
-        buf[k] = '\0';
-    }
-    return len;
+    return copy_out(&b, buf, size);
 }
 
 size_t dq_totals_prometheus(const dq_totals *t, const char *prefix, char *buf, size_t size)
@@ -142,11 +148,5 @@ size_t dq_totals_prometheus(const dq_totals *t, const char *prefix, char *buf, s
                   "# HELP %s_state_overflow_total Events evaluated without state because the table was full.\n"
                   "# TYPE %s_state_overflow_total counter\n%s_state_overflow_total %" PRIu64 "\n",
                   p, p, p, t->state_overflow);
-    size_t len = b.overflow ? sizeof tmp : b.len;
-    if (size > 0) {
-        size_t k = len < size ? len : size - 1;
-        memcpy(buf, tmp, k);
-        buf[k] = '\0';
-    }
-    return len;
+    return copy_out(&b, buf, size);
 }

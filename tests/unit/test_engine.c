@@ -211,12 +211,7 @@ static void test_names(void)
 
 int main(void)
 {
-    char err[256];
-    ctr = dq_contract_load(DQ_SOURCE_DIR "/contracts/sensor_readings.yaml", err, sizeof err);
-    if (!ctr) {
-        fprintf(stderr, "%s\n", err);
-        return 1;
-    }
+    ctr = th_sensor_contract();
     RUN(test_stateless);
     RUN(test_stateful);
     RUN(test_impute);

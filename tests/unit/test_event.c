@@ -83,12 +83,7 @@ static void test_members(void)
 
 int main(void)
 {
-    char err[256];
-    ctr = dq_contract_load(DQ_SOURCE_DIR "/contracts/sensor_readings.yaml", err, sizeof err);
-    if (!ctr) {
-        fprintf(stderr, "%s\n", err);
-        return 1;
-    }
+    ctr = th_sensor_contract();
     RUN(test_wellformed);
     RUN(test_hostile);
     RUN(test_depth);

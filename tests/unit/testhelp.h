@@ -6,6 +6,7 @@
 #define DQ_TESTHELP_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int th_passed, th_failed;
@@ -51,6 +52,21 @@ static int th_passed, th_failed;
         if (th_failed != f0_)                                                                      \
             fprintf(stderr, "  in %s\n", #fn);                                                     \
     } while (0)
+
+#ifdef DQ_SOURCE_DIR
+#include "dq/dq.h"
+/* The course's contract, or exit with the loader's message. */
+static inline dq_contract *th_sensor_contract(void)
+{
+    char err[256];
+    dq_contract *c = dq_contract_load(DQ_SOURCE_DIR "/contracts/sensor_readings.yaml", err, sizeof err);
+    if (!c) {
+        fprintf(stderr, "%s\n", err);
+        exit(1);
+    }
+    return c;
+}
+#endif
 
 static int th_report(const char *suite)
 {
