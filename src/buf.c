@@ -18,24 +18,6 @@ void dq_buf_init(dq_buf *b, char *mem, size_t cap)
     b->overflow = false;
 }
 
-void dq_buf_put(dq_buf *b, const char *s, size_t n)
-{
-    if (b->overflow || n > b->cap - b->len) {
-        b->overflow = true;
-        return;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-}
-
-void dq_buf_putc(dq_buf *b, char c)
-{
-    if (b->len < b->cap)
-        b->p[b->len++] = c;
-    else
-        b->overflow = true;
-}
-
 void dq_buf_puts(dq_buf *b, const char *s) { dq_buf_put(b, s, strlen(s)); }
 
 void dq_buf_printf(dq_buf *b, const char *fmt, ...)

@@ -313,6 +313,18 @@ static void load_field(loader *ld, dq_field *f, yaml_node_t *p, bool *is_key, bo
     if (!f->name)
         return;
     f->name_len = strlen(f->name);
+    {
+        char keybuf[1024];
+        dq_buf kb;
+        dq_buf_init(&kb, keybuf, sizeof keybuf);
+        dq_buf_json_str(&kb, f->name, f->name_len);
+        dq_buf_putc(&kb, ':');
+        if (kb.overflow || !(f->json_key = dq_strndup(keybuf, kb.len))) {
+            lerr(ld, p, "property name too long or out of memory");
+            return;
+        }
+        f->json_key_len = kb.len;
+    }
     const char *lt = scalar(get(ld, p, "logicalType"));
     if (!lt)
         lerr(ld, p, "property '%s' needs a logicalType", f->name);
@@ -587,6 +599,7 @@ void dq_contract_free(dq_contract *ctr)
     for (int i = 0; i < ctr->n_fields; i++) {
         dq_field *f = &ctr->fields[i];
         dq_free(f->name);
+        dq_free(f->json_key);
         dq_free(f->unit);
         dq_pattern_free(f->pattern);
         for (int j = 0; j < f->n_enum; j++)

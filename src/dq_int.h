@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "dq/dq.h"
 
@@ -45,8 +46,25 @@ typedef struct dq_buf {
 extern const unsigned char dq_json_plain[256];
 
 void dq_buf_init(dq_buf *b, char *mem, size_t cap);
-void dq_buf_put(dq_buf *b, const char *s, size_t n);
-void dq_buf_putc(dq_buf *b, char c);
+
+/* put and putc are inline: the clean output is written a few bytes at a time. */
+static inline void dq_buf_put(dq_buf *b, const char *s, size_t n)
+{
+    if (b->overflow || n > b->cap - b->len) {
+        b->overflow = true;
+        return;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+static inline void dq_buf_putc(dq_buf *b, char c)
+{
+    if (b->len < b->cap)
+        b->p[b->len++] = c;
+    else
+        b->overflow = true;
+}
 void dq_buf_puts(dq_buf *b, const char *s);
 void dq_buf_printf(dq_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Writes s as a JSON string literal (quotes included); s must be valid UTF-8. */
@@ -114,6 +132,8 @@ typedef enum dq_missing { DQ_MISS_REJECT, DQ_MISS_IMPUTE_LAST, DQ_MISS_IMPUTE_CO
 typedef struct dq_field {
     char *name;
     size_t name_len;
+    char *json_key; /* "name": as written in the clean output */
+    size_t json_key_len;
     dq_type type;
     bool required;
     char *unit;

@@ -145,8 +145,7 @@ static void write_clean(const dq_engine *eng, const dq_eval *ev, const dq_scan *
         if (!ev->present[fi])
             continue;
         const dq_field *f = &ctr->fields[fi];
-        dq_buf_json_str(b, f->name, f->name_len);
-        dq_buf_putc(b, ':');
+        dq_buf_put(b, f->json_key, f->json_key_len);
         switch (f->type) {
         case DQ_T_NUMBER:
         case DQ_T_INTEGER: dq_num_write(b, &ev->num[fi]); break;

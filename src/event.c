@@ -36,7 +36,7 @@ static void fail(scanner *sc, dq_reason r)
         sc->err = r;
 }
 
-static void skip_ws(scanner *sc)
+static inline void skip_ws(scanner *sc)
 {
     while (sc->i < sc->n) {
         char c = sc->s[sc->i];
@@ -126,7 +126,17 @@ static bool scan_string(scanner *sc, const char **out, size_t *out_len)
     size_t start = sc->i;
     bool escaped = false;
     while (sc->i < sc->n) {
-        /* Fast path: plain ASCII needs no other check. */
+        /* Fast path: plain ASCII needs no other check; 8 bytes at a time (SWAR). */
+        while (sc->n - sc->i >= 8) {
+            uint64_t x;
+            memcpy(&x, sc->s + sc->i, 8);
+            const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+            uint64_t quote = x ^ (ones * '"'), bslash = x ^ (ones * '\\');
+            uint64_t special = ((quote - ones) & ~quote) | ((bslash - ones) & ~bslash) | (x - ones * 0x20) | x;
+            if (special & highs)
+                break;
+            sc->i += 8;
+        }
         while (sc->i < sc->n && dq_json_plain[(unsigned char)sc->s[sc->i]])
             sc->i++;
         if (sc->i >= sc->n)
@@ -353,8 +363,11 @@ static bool scan_value(scanner *sc, int depth, dq_member *m)
     return true;
 }
 
-static int find_field(const dq_contract *ctr, const char *name, size_t len)
+/* Members usually arrive in contract order: try the field after the last match first. */
+static int find_field(const dq_contract *ctr, const char *name, size_t len, int hint)
 {
+    if (hint < ctr->n_fields && ctr->fields[hint].name_len == len && memcmp(ctr->fields[hint].name, name, len) == 0)
+        return hint;
     for (int f = 0; f < ctr->n_fields; f++)
         if (ctr->fields[f].name_len == len && memcmp(ctr->fields[f].name, name, len) == 0)
             return f;
@@ -365,6 +378,7 @@ void dq_event_scan(const dq_contract *ctr, const char *s, size_t len, char *scra
 {
     scanner sc = {.s = s, .n = len, .scratch = scratch, .max_depth = ctr->max_depth};
     const char *unknown[DQ_MAX_UNKNOWN];
+    int hint = 0;
     size_t unknown_len[DQ_MAX_UNKNOWN];
 
     memset(scan->present, 0, sizeof scan->present);
@@ -410,8 +424,9 @@ void dq_event_scan(const dq_contract *ctr, const char *s, size_t len, char *scra
             }
             sc.i++;
             skip_ws(&sc);
-            int f = find_field(ctr, key, key_len);
+            int f = find_field(ctr, key, key_len, hint);
             if (f >= 0) {
+                hint = f + 1;
                 if (scan->present[f]) {
                     fail(&sc, DQ_R_DUPLICATE_KEY);
                     break;

@@ -30,6 +30,8 @@ struct dq_pattern {
     pat_node node[DQ_PAT_MAX];
     int n;
     bool anchor_start, anchor_end;
+    char prefix[DQ_PAT_MAX]; /* leading single-byte literals, compared with memcmp */
+    int n_prefix;
 };
 
 static void set_add(uint8_t *set, unsigned c) { set[c >> 3] |= (uint8_t)(1u << (c & 7)); }
@@ -197,6 +199,16 @@ dq_pattern *dq_pattern_compile(const char *re, char *err, size_t err_size)
         dq_free(pat);
         return NULL;
     }
+    /* A literal prefix ("sensor_") is matched with one memcmp. */
+    for (int k = 0; pat->anchor_start && k < pat->n && pat->node[k].min == 1 && pat->node[k].max == 1; k++) {
+        int members = 0, c = -1;
+        for (int b = 0; b < 256; b++)
+            if (set_has(pat->node[k].set, (unsigned)b))
+                members++, c = b;
+        if (members != 1)
+            break;
+        pat->prefix[pat->n_prefix++] = (char)c;
+    }
     return pat;
 }
 
@@ -226,8 +238,12 @@ static bool match_here(const dq_pattern *pat, int k, const unsigned char *s, siz
 bool dq_pattern_match(const dq_pattern *pat, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
-    if (pat->anchor_start)
-        return match_here(pat, 0, u, n, 0);
+    if (pat->anchor_start) {
+        size_t k = (size_t)pat->n_prefix;
+        if (n < k || memcmp(s, pat->prefix, k) != 0)
+            return false;
+        return match_here(pat, pat->n_prefix, u, n, k);
+    }
     for (size_t i = 0; i <= n; i++)
         if (match_here(pat, 0, u, n, i))
             return true;

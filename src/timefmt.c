@@ -123,23 +123,27 @@ void dq_time_format(int64_t ms, char out[25])
         y = y < 0 ? 0 : 9999; /* out of the accepted range: callers reject earlier */
     unsigned v[7] = {(unsigned)y, m, d, (unsigned)(rem / 3600000), (unsigned)(rem / 60000 % 60),
                      (unsigned)(rem / 1000 % 60), (unsigned)(rem % 1000)};
+    static const char digits2[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                  "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                  "8081828384858687888990919293949596979899";
     char *p = out;
-#define PUT(val, width)                                                                            \
-    for (int k_ = (width)-1; k_ >= 0; k_--) {                                                      \
-        unsigned x_ = (val);                                                                       \
-        for (int j_ = 0; j_ < k_; j_++)                                                            \
-            x_ /= 10;                                                                              \
-        *p++ = (char)('0' + x_ % 10);                                                              \
-    }
-    PUT(v[0], 4) *p++ = '-';
-    PUT(v[1], 2) *p++ = '-';
-    PUT(v[2], 2) *p++ = 'T';
-    PUT(v[3], 2) *p++ = ':';
-    PUT(v[4], 2) *p++ = ':';
-    PUT(v[5], 2) *p++ = '.';
-    PUT(v[6], 3) *p++ = 'Z';
-#undef PUT
-    *p = '\0';
+    memcpy(p, digits2 + 2 * (v[0] / 100), 2);
+    memcpy(p + 2, digits2 + 2 * (v[0] % 100), 2);
+    p[4] = '-';
+    memcpy(p + 5, digits2 + 2 * v[1], 2);
+    p[7] = '-';
+    memcpy(p + 8, digits2 + 2 * v[2], 2);
+    p[10] = 'T';
+    memcpy(p + 11, digits2 + 2 * v[3], 2);
+    p[13] = ':';
+    memcpy(p + 14, digits2 + 2 * v[4], 2);
+    p[16] = ':';
+    memcpy(p + 17, digits2 + 2 * v[5], 2);
+    p[19] = '.';
+    p[20] = (char)('0' + v[6] / 100);
+    memcpy(p + 21, digits2 + 2 * (v[6] % 100), 2);
+    p[23] = 'Z';
+    p[24] = '\0';
 }
 
 bool dq_duration_parse(const char *s, int64_t *ms)

@@ -1,0 +1,412 @@
+/*
+ * gen.c - `dq gen`: realistic sensor readings with injected defects and their
+ * ground truth.
+ *
+ * Each sensor has its own offset and noise; temperature follows a daily cycle
+ * (warmest mid-afternoon), humidity moves against temperature, and the battery
+ * decays until, below 2.4 V, readings fail the way the Intel Lab motes do
+ * (temperatures climbing past 100 °C, negative humidity). On top of that the
+ * defects named in docs/generator.md are injected at configurable rates. The
+ * ground truth of every event goes to a side file (--truth), never into the
+ * payload. Everything derives from --seed and --start: the same arguments give
+ * the same bytes.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "dq/dq.h"
+
+#define TWO_PI 6.283185307179586
+
+/* Ground-truth labels; the order is the column order of --defects. */
+typedef enum defect {
+    D_NONE, D_MISSING, D_OUTLIER, D_WRONG_TYPE, D_NUMERIC_STRING, D_MALFORMED, D_INVALID_SENSOR,
+    D_INVALID_TIMESTAMP, D_DUPLICATE, D_SPIKE, D_STUCK, D_GAP, D_LATE, D_FUTURE, D_OVERSIZED,
+    D_BATTERY, D__COUNT
+} defect;
+
+static const char *const defect_names[D__COUNT] = {
+    "none", "missing_value", "outlier", "wrong_type", "numeric_string", "malformed_json", "invalid_sensor_id",
+    "invalid_timestamp", "duplicate", "spike", "stuck", "gap", "late", "future_timestamp", "oversized",
+    "battery_failure"};
+
+/* Default rates (share of events): about 15% defective in all, battery failures aside. */
+static const double default_rates[D__COUNT] = {
+    [D_MISSING] = 0.02, [D_OUTLIER] = 0.02, [D_WRONG_TYPE] = 0.01, [D_NUMERIC_STRING] = 0.01,
+    [D_MALFORMED] = 0.01, [D_INVALID_SENSOR] = 0.01, [D_INVALID_TIMESTAMP] = 0.01, [D_DUPLICATE] = 0.01,
+    [D_SPIKE] = 0.01, [D_STUCK] = 0.001, [D_GAP] = 0.001, [D_LATE] = 0.01, [D_FUTURE] = 0.005,
+    [D_OVERSIZED] = 0.0005};
+
+#define STUCK_RUN 40   /* readings a stuck sensor repeats its value */
+#define GAP_TICKS 40   /* readings a silent sensor skips (> 5 min at 10 s) */
+
+typedef struct rng {
+    uint64_t s;
+} rng;
+
+static uint64_t rng_next(rng *r) /* splitmix64: small, fast, good enough for simulation */
+{
+    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+static double rng_unit(rng *r) { return (double)(rng_next(r) >> 11) * 0x1.0p-53; }
+static double rng_gauss(rng *r)
+{
+    double u = rng_unit(r), v = rng_unit(r);
+    return sqrt(-2.0 * log(u > 0 ? u : 1e-300)) * cos(TWO_PI * v);
+}
+
+typedef struct sensor {
+    double temp_offset, hum_offset, noise, battery, drain_per_s;
+    double last_temp, last_hum;
+    char last_event[512];
+    int last_len;
+    int stuck_left, silent_left;
+    int64_t last_ms;
+    bool gap_pending;
+} sensor;
+
+typedef struct gen_opts {
+    long sensors;
+    uint64_t count;
+    double duration_s, rate;
+    uint64_t seed;
+    int64_t start_ms, interval_ms;
+    double rates[D__COUNT];
+    const char *truth;
+    bool progress, quiet;
+} gen_opts;
+
+static const char help[] =
+    "usage: dq gen [--sensors N] [--count N | --duration SECONDS] [--rate EVENTS_PER_S]\n"
+    "              [--seed N] [--start TIME] [--interval DURATION] [--defects NAME=RATE,...]\n"
+    "              [--truth FILE] [--progress] [--quiet]\n"
+    "\n"
+    "Writes sensor readings as NDJSON to stdout, with realistic defects.\n"
+    "\n"
+    "  --sensors N        sensors, ids sensor_0 .. sensor_{N-1} (default 100)\n"
+    "  --count N          events to write (default 10000)\n"
+    "  --duration S       stop after S seconds of wall time instead\n"
+    "  --rate R           events per second (default: as fast as possible)\n"
+    "  --seed N           random seed (default 1); same arguments, same bytes\n"
+    "  --start TIME       event time of the first reading, ISO-8601 or epoch ms\n"
+    "                     (default: now, rounded down to the second)\n"
+    "  --interval D       time between two readings of one sensor (default 10s)\n"
+    "  --defects LIST     rates per defect, e.g. outlier=0.05,duplicate=0 ('none' = all 0);\n"
+    "                     names: missing_value outlier wrong_type numeric_string malformed_json\n"
+    "                     invalid_sensor_id invalid_timestamp duplicate spike stuck gap late\n"
+    "                     future_timestamp oversized (battery failures follow the battery)\n"
+    "  --truth FILE       ground truth, CSV: line,sensor_id,defect\n"
+    "\n"
+    "example:\n"
+    "  dq gen --count 1000000 --seed 7 --start 2026-01-01T00:00:00Z --truth truth.csv > events.ndjson\n";
+
+static int parse_defects(const char *spec, double *rates)
+{
+    char buf[1024];
+    if (strcmp(spec, "none") == 0) {
+        memset(rates, 0, sizeof(double) * D__COUNT);
+        return 0;
+    }
+    snprintf(buf, sizeof buf, "%s", spec);
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        char *eq = strchr(tok, '=');
+        if (!eq)
+            return -1;
+        *eq = '\0';
+        int d = -1;
+        for (int i = 1; i < D_BATTERY; i++)
+            if (strcmp(defect_names[i], tok) == 0)
+                d = i;
+        char *end;
+        double v = strtod(eq + 1, &end);
+        if (d < 0 || *end || v < 0 || v > 1) {
+            fprintf(stderr, "dq gen: bad defect '%s' (see --help for names; rates are 0..1)\n", tok);
+            return -1;
+        }
+        rates[d] = v;
+    }
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, gen_opts *o)
+{
+    enum { O_SENSORS = 256, O_COUNT, O_DURATION, O_RATE, O_SEED, O_START, O_INTERVAL, O_DEFECTS, O_TRUTH, O_PROGRESS };
+    static const struct option longopts[] = {
+        {"sensors", required_argument, NULL, O_SENSORS}, {"count", required_argument, NULL, O_COUNT},
+        {"duration", required_argument, NULL, O_DURATION}, {"rate", required_argument, NULL, O_RATE},
+        {"seed", required_argument, NULL, O_SEED}, {"start", required_argument, NULL, O_START},
+        {"interval", required_argument, NULL, O_INTERVAL}, {"defects", required_argument, NULL, O_DEFECTS},
+        {"truth", required_argument, NULL, O_TRUTH}, {"progress", no_argument, NULL, O_PROGRESS},
+        {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+        char *end = NULL;
+        switch (c) {
+        case O_SENSORS: o->sensors = strtol(optarg, &end, 10); break;
+        case O_COUNT: o->count = strtoull(optarg, &end, 10); break;
+        case O_DURATION: o->duration_s = strtod(optarg, &end); break;
+        case O_RATE: o->rate = strtod(optarg, &end); break;
+        case O_SEED: o->seed = strtoull(optarg, &end, 10); break;
+        case O_START:
+            if (!dq_parse_time_arg(optarg, &o->start_ms)) {
+                fprintf(stderr, "dq gen: --start '%s' is neither ISO-8601 nor epoch ms\n", optarg);
+                return DQ_EXIT_USAGE;
+            }
+            break;
+        case O_INTERVAL: {
+            long v = strtol(optarg, &end, 10);
+            o->interval_ms = *end == 's' ? v * 1000 : strcmp(end, "ms") == 0 ? v : -1;
+            end = (char *)"";
+            if (o->interval_ms <= 0) {
+                fprintf(stderr, "dq gen: --interval takes e.g. 10s or 500ms\n");
+                return DQ_EXIT_USAGE;
+            }
+            break;
+        }
+        case O_DEFECTS:
+            if (parse_defects(optarg, o->rates) != 0)
+                return DQ_EXIT_USAGE;
+            break;
+        case O_TRUTH: o->truth = optarg; break;
+        case O_PROGRESS: o->progress = true; break;
+        case 'q': o->quiet = true; break;
+        case 'h': fputs(help, stdout); return -1;
+        default: fputs(help, stderr); return DQ_EXIT_USAGE;
+        }
+        if (end && *end) {
+            fprintf(stderr, "dq gen: bad number '%s'\n", optarg);
+            return DQ_EXIT_USAGE;
+        }
+    }
+    if (o->sensors < 1 || o->sensors > 1000000) {
+        fprintf(stderr, "dq gen: --sensors must be 1 .. 1000000\n");
+        return DQ_EXIT_USAGE;
+    }
+    return DQ_EXIT_OK;
+}
+
+/* Picks the defect for the next event by the configured rates. */
+static defect pick_defect(rng *r, const double *rates)
+{
+    double u = rng_unit(r), acc = 0;
+    for (int d = 1; d < D_BATTERY; d++) {
+        acc += rates[d];
+        if (u < acc)
+            return (defect)d;
+    }
+    return D_NONE;
+}
+
+static void fmt_num(char *out, size_t size, double v) { snprintf(out, size, "%.2f", v); }
+
+/* Writes one event into buf; returns its length and the defect it carries. */
+static int make_event(rng *r, sensor *s, long id, int64_t t_ms, defect d, char *buf, size_t size,
+                      defect *label)
+{
+    char ts[25], temp[64], hum[64], sid[48];
+    double day_s = (double)((t_ms / 1000) % 86400);
+    double true_temp = 21.0 + s->temp_offset + 3.0 * sin(TWO_PI * (day_s - 9 * 3600) / 86400.0) +
+                       s->noise * rng_gauss(r);
+    double true_hum = 45.0 + s->hum_offset - 1.5 * (true_temp - 21.0 - s->temp_offset) + 0.5 * rng_gauss(r);
+    double battery = s->battery;
+    *label = d;
+    if (battery < 2.4 && d == D_NONE) { /* a dying mote: Intel-Lab-like failure */
+        double k = (2.4 - battery) / 0.4;
+        true_temp += 40 + 60 * k;
+        true_hum -= 10 + 40 * k;
+        *label = D_BATTERY;
+    }
+    double t = true_temp, h = true_hum;
+    if (s->stuck_left > 0 && d == D_NONE) {
+        t = s->last_temp;
+        s->stuck_left--;
+        *label = D_STUCK;
+    }
+    if (d == D_STUCK) {
+        s->stuck_left = STUCK_RUN - 1;
+        t = s->last_temp;
+    }
+    if (d == D_SPIKE)
+        t = s->last_temp + (s->last_temp > 30 ? -15.0 : 15.0);
+    if (d == D_OUTLIER)
+        t = rng_unit(r) < 0.5 ? 85.0 + 40.0 * rng_unit(r) : -60.0 - 20.0 * rng_unit(r);
+    if (s->gap_pending && d == D_NONE) {
+        *label = D_GAP;
+        s->gap_pending = false;
+    }
+    int64_t ev_ms = t_ms;
+    if (d == D_LATE)
+        ev_ms = t_ms - 120000;
+    if (d == D_FUTURE)
+        ev_ms = t_ms + 365 * 86400000LL; /* a clock reset to next year */
+    dq_time_format_ms(ev_ms, ts);
+    fmt_num(temp, sizeof temp, t);
+    fmt_num(hum, sizeof hum, h);
+    snprintf(sid, sizeof sid, "sensor_%ld", id);
+    if (d == D_INVALID_SENSOR)
+        snprintf(sid, sizeof sid, "%s", rng_unit(r) < 0.5 ? "sensor_invalid" : "SENSOR-X");
+    if (d == D_INVALID_TIMESTAMP)
+        snprintf(ts, sizeof ts, "%s", rng_unit(r) < 0.5 ? "not-a-date" : "2026-13-45T25:61:00Z");
+    if (d == D_WRONG_TYPE)
+        snprintf(temp, sizeof temp, "\"%s\"", rng_unit(r) < 0.5 ? "N/A" : "error");
+    if (d == D_NUMERIC_STRING) {
+        size_t k = strlen(temp); /* "21.50" with quotes: fits, temp holds at most 20 chars here */
+        memmove(temp + 1, temp, k);
+        temp[0] = '"';
+        temp[k + 1] = '"';
+        temp[k + 2] = '\0';
+    }
+    int n;
+    if (d == D_MISSING) {
+        bool no_temp = rng_unit(r) < 0.5;
+        n = snprintf(buf, size, "{\"sensor_id\":\"%s\",\"timestamp\":\"%s\",\"%s\":%s,\"battery\":%.3f}", sid, ts,
+                     no_temp ? "humidity" : "temperature", no_temp ? hum : temp, battery);
+    } else {
+        n = snprintf(buf, size,
+                     "{\"sensor_id\":\"%s\",\"timestamp\":\"%s\",\"temperature\":%s,\"humidity\":%s,\"battery\":%.3f}",
+                     sid, ts, temp, hum, battery);
+    }
+    if (d == D_MALFORMED)
+        n = n / 2; /* a truncated message */
+    if (d != D_OUTLIER && d != D_SPIKE && d != D_WRONG_TYPE && d != D_INVALID_TIMESTAMP && d != D_MALFORMED &&
+        d != D_INVALID_SENSOR && d != D_LATE && d != D_FUTURE && *label != D_BATTERY) {
+        s->last_temp = t;
+        s->last_hum = h;
+    }
+    return n;
+}
+
+int dq_cmd_gen(int argc, char **argv)
+{
+    gen_opts o = {.sensors = 100, .count = 10000, .seed = 1, .interval_ms = 10000, .start_ms = INT64_MIN};
+    memcpy(o.rates, default_rates, sizeof o.rates);
+    int rc = parse_args(argc, argv, &o);
+    if (rc != DQ_EXIT_OK)
+        return rc < 0 ? DQ_EXIT_OK : rc;
+    if (o.start_ms == INT64_MIN)
+        o.start_ms = dq_now_ms() / 1000 * 1000;
+    if (o.duration_s > 0 && o.count == 10000)
+        o.count = UINT64_MAX;
+
+    sensor *sensors = calloc((size_t)o.sensors, sizeof *sensors);
+    FILE *truth = o.truth ? dq_open_out(o.truth) : NULL;
+    if (!sensors || (o.truth && !truth)) {
+        fprintf(stderr, "dq gen: %s\n", !sensors ? "out of memory" : strerror(errno));
+        free(sensors);
+        return DQ_EXIT_IO;
+    }
+    rng r = {o.seed * 0x2545F4914F6CDD1Dull + 1};
+    for (long i = 0; i < o.sensors; i++) {
+        sensor *s = &sensors[i];
+        s->temp_offset = 1.5 * rng_gauss(&r);
+        s->hum_offset = 4.0 * rng_gauss(&r);
+        s->noise = 0.1 + 0.2 * rng_unit(&r);
+        /* Batteries start between 2.6 and 3.0 V and last 10 to 60 days. */
+        s->battery = 2.6 + 0.4 * rng_unit(&r);
+        s->drain_per_s = (s->battery - 2.0) / ((10 + 50 * rng_unit(&r)) * 86400.0);
+        s->last_temp = 21.0 + s->temp_offset;
+        s->last_hum = 45.0 + s->hum_offset;
+    }
+    if (truth)
+        fputs("line,sensor_id,defect\n", truth);
+
+    char *buf = malloc(80000);
+    uint64_t counts[D__COUNT] = {0}, line = 0;
+    double t0 = dq_mono_s(), last_report = t0;
+    bool progress = o.progress || (!o.quiet && isatty(STDERR_FILENO));
+    for (uint64_t tick = 0; line < o.count && buf; tick++) {
+        for (long id = 0; id < o.sensors && line < o.count; id++) {
+            sensor *s = &sensors[id];
+            int64_t t_ms = o.start_ms + (int64_t)tick * o.interval_ms + (id * 37) % o.interval_ms;
+            s->battery -= s->drain_per_s * (double)o.interval_ms / 1000.0;
+            if (s->silent_left > 0) {
+                s->silent_left--;
+                continue;
+            }
+            defect d = pick_defect(&r, o.rates);
+            int n;
+            defect label;
+            if (d == D_DUPLICATE && s->last_len > 0) {
+                memcpy(buf, s->last_event, (size_t)s->last_len);
+                n = s->last_len;
+                label = D_DUPLICATE;
+            } else if (d == D_GAP) {
+                s->silent_left = GAP_TICKS;
+                s->gap_pending = true;
+                continue;
+            } else if (d == D_OVERSIZED) {
+                n = snprintf(buf, 80000, "{\"sensor_id\":\"sensor_%ld\",\"firmware_dump\":\"", id);
+                memset(buf + n, 'A', 70000);
+                n += 70000;
+                n += snprintf(buf + n, 80000 - (size_t)n, "\"}");
+                label = D_OVERSIZED;
+            } else {
+                if (d == D_DUPLICATE)
+                    d = D_NONE; /* nothing to repeat yet */
+                n = make_event(&r, s, id, t_ms, d, buf, 80000, &label);
+                if (n < (int)sizeof s->last_event && (label == D_NONE || label == D_NUMERIC_STRING)) {
+                    memcpy(s->last_event, buf, (size_t)n);
+                    s->last_len = n;
+                    s->last_ms = t_ms;
+                }
+            }
+            buf[n] = '\n';
+            if (fwrite(buf, 1, (size_t)n + 1, stdout) != (size_t)n + 1) {
+                fprintf(stderr, "dq gen: write error: %s\n", strerror(errno));
+                rc = DQ_EXIT_IO;
+                goto done;
+            }
+            line++;
+            counts[label]++;
+            if (truth)
+                fprintf(truth, "%" PRIu64 ",sensor_%ld,%s\n", line, id, defect_names[label]);
+            if (o.rate > 0 && line % 64 == 0) {
+                double due = t0 + (double)line / o.rate, now = dq_mono_s();
+                if (due > now) {
+                    fflush(stdout);
+                    struct timespec ts = {(time_t)(due - now), (long)((due - now - (double)(time_t)(due - now)) * 1e9)};
+                    nanosleep(&ts, NULL);
+                }
+            }
+            if ((line & 0x3FFF) == 0) {
+                double now = dq_mono_s();
+                if (o.duration_s > 0 && now - t0 >= o.duration_s)
+                    goto done;
+                if (progress && now - last_report >= 1.0) {
+                    fprintf(stderr, "\rdq gen: %" PRIu64 " events, %.0f events/s ", line, (double)line / (now - t0));
+                    last_report = now;
+                }
+            }
+        }
+    }
+done:
+    if (progress)
+        fputc('\n', stderr);
+    if (fflush(stdout) != 0)
+        rc = DQ_EXIT_IO;
+    if (!o.quiet) {
+        double secs = dq_mono_s() - t0;
+        fprintf(stderr, "dq gen: %" PRIu64 " events in %.2f s (%.0f events/s)\n", line, secs,
+                secs > 0 ? (double)line / secs : 0.0);
+        for (int d = 0; d < D__COUNT; d++)
+            if (counts[d])
+                fprintf(stderr, "  %-18s %12" PRIu64 "  %6.2f%%\n", defect_names[d], counts[d],
+                        100.0 * (double)counts[d] / (double)(line ? line : 1));
+    }
+    bool failed = false;
+    dq_close_out(truth, o.truth, &failed);
+    free(buf);
+    free(sensors);
+    return failed && rc == DQ_EXIT_OK ? DQ_EXIT_IO : rc;
+}
