@@ -8,7 +8,8 @@ CORE_VENV  := $(shell . stack/lib.sh && echo $$DQ_CACHE/venv/core)
 PYTEST     := $(CORE_VENV)/bin/python -m pytest
 FUZZ_SECONDS ?= 600
 
-.PHONY: help deps build build-asan build-fuzz test test-unit test-asan test-python fuzz fuzz-short clean-build
+.PHONY: help deps build build-asan build-fuzz test test-unit test-asan test-python fuzz fuzz-short clean-build \
+        bench bench-check
 
 help:            ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 18
@@ -49,6 +50,13 @@ fuzz-short: build-fuzz ## 20 s of each fuzz target (part of make test)
 fuzz: build-fuzz      ## long fuzz runs: FUZZ_SECONDS per target (default 600)
 	build-fuzz/fuzz_event -max_total_time=$(FUZZ_SECONDS) -max_len=70000 build-fuzz/corpus/event
 	build-fuzz/fuzz_contract -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus/contract
+
+bench: bench-check ## every benchmark
+
+bench-check: build    ## dq check vs Great Expectations, pandera, plain Python (EVENTS=1000000, INPUT=file)
+	@$(shell . stack/lib.sh && echo $$DQ_CACHE)/venv/bench/bin/python -c 1 2>/dev/null || stack/venv.sh bench >/dev/null
+	@$(shell . stack/lib.sh && echo $$DQ_CACHE)/venv/bench/bin/python bench/bench_check.py build/dq \
+		--events $(or $(EVENTS),1000000) $(if $(INPUT),--input $(INPUT))
 
 clean-build:     ## remove build outputs
 	rm -rf build build-asan build-fuzz

@@ -126,9 +126,10 @@ FILE *dq_open_out(const char *path)
 {
     if (!path)
         return NULL;
-    if (strcmp(path, "-") == 0)
-        return stdout;
-    return fopen(path, "wb");
+    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "wb");
+    if (f)
+        setvbuf(f, NULL, _IOFBF, 1u << 20); /* few, large writes: outputs are streams of small lines */
+    return f;
 }
 
 void dq_close_out(FILE *f, const char *path, bool *failed)

@@ -120,7 +120,29 @@ static void put_utf8(char *dst, size_t *len, unsigned cp)
  * unescaped UTF-8 goes to the scratch buffer and *out / *out_len point at it
  * (or straight into the input when there was nothing to unescape).
  */
-static bool scan_string(scanner *sc, const char **out, size_t *out_len)
+static bool scan_string_slow(scanner *sc, const char **out, size_t *out_len);
+
+/*
+ * The common case first: a string of plain ASCII without escapes, as every key
+ * and most values are. Anything else starts over in scan_string_slow.
+ */
+static inline bool scan_string(scanner *sc, const char **out, size_t *out_len)
+{
+    size_t start = sc->i + 1, i = start;
+    while (i < sc->n && dq_json_plain[(unsigned char)sc->s[i]])
+        i++;
+    if (i < sc->n && sc->s[i] == '"') {
+        if (out) {
+            *out = sc->s + start;
+            *out_len = i - start;
+        }
+        sc->i = i + 1;
+        return true;
+    }
+    return scan_string_slow(sc, out, out_len);
+}
+
+static bool scan_string_slow(scanner *sc, const char **out, size_t *out_len)
 {
     sc->i++; /* opening quote */
     size_t start = sc->i;
@@ -331,7 +353,7 @@ static bool scan_value(scanner *sc, int depth, dq_member *m)
         if (!scan_container(sc, depth))
             return false;
     } else if (c == '-' || (c >= '0' && c <= '9')) {
-        if (match_word(sc, "-Infinity", 9)) {
+        if (c == '-' && sc->i + 1 < sc->n && sc->s[sc->i + 1] == 'I' && match_word(sc, "-Infinity", 9)) {
             fail(sc, DQ_R_NON_FINITE);
             return false;
         }

@@ -157,6 +157,19 @@ dq_num dq_num_from_double(double v)
 /* Writes digits d[0..k) with decimal point position p (value = 0.d * 10^p), ES rules. */
 static void write_es(dq_buf *b, bool neg, const char *d, int k, int p)
 {
+    /* Common case, written in place: fixed notation with digits on both sides. */
+    if (0 < p && p < k && k <= 20 && b->cap - b->len >= 24 && !b->overflow) {
+        char *o = b->p + b->len;
+        size_t n = 0;
+        if (neg)
+            o[n++] = '-';
+        memcpy(o + n, d, (size_t)p);
+        n += (size_t)p;
+        o[n++] = '.';
+        memcpy(o + n, d + p, (size_t)(k - p));
+        b->len += n + (size_t)(k - p);
+        return;
+    }
     if (neg)
         dq_buf_putc(b, '-');
     if (k <= p && p <= 21) {

@@ -1,0 +1,90 @@
+"""`make bench-check`: dq check against Great Expectations, pandera and plain Python.
+
+One deterministic file of events (dq gen, about 15% defective) goes through all four
+tools with the same stateless rules (bench/contract_stateless.yaml); the rejected line
+sets must be identical, else the benchmark fails. Then dq check also runs the full
+course contract (stateful rules, cleaning, metrics) for reference. Prints events/s and
+the ratio of dq check to each peer, all measured in this run.
+
+usage: bench_check.py DQ_BIN [--events N] [--input FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+HERE = Path(__file__).resolve().parent
+NOW = "2026-01-03T00:00:00Z"  # after the generated readings: the future rule sees next year's
+sys.path.insert(0, str(HERE))
+import peers  # noqa: E402
+
+
+def dq_check(dq_bin, contract, events, out):
+    rejects, summary = out / "rejects.ndjson", out / "summary.json"
+    start = time.perf_counter()
+    subprocess.run([dq_bin, "check", "-c", contract, "-i", events, "--clean", out / "clean.ndjson",
+                    "--rejects", rejects, "--summary", summary, "-q", "--now", NOW], check=True)
+    wall = time.perf_counter() - start
+    lines = {json.loads(r)["line"] - 1 for r in rejects.read_text().splitlines()}
+    return wall, lines, json.loads(summary.read_text())
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("dq_bin")
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--input", help="an NDJSON file instead of generated events")
+    args = ap.parse_args()
+    out = Path(tempfile.mkdtemp(prefix="dq-bench-"))
+    events = Path(args.input) if args.input else out / "events.ndjson"
+    if not args.input:
+        print(f"generating {args.events:,} events (dq gen --seed 7) ...", file=sys.stderr)
+        with open(events, "wb") as f:
+            subprocess.run([args.dq_bin, "gen", "--count", str(args.events), "--seed", "7",
+                            "--sensors", str(max(100, args.events // 8640)),  # about a day of readings
+                            "--start", "2026-01-01T00:00:00Z", "-q"], stdout=f, check=True)
+    lines = events.read_bytes().split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    n = len(lines)
+
+    rows = []
+    print("dq check (stateless contract) ...", file=sys.stderr)
+    wall, dq_rejects, summary = dq_check(args.dq_bin, HERE / "contract_stateless.yaml", events, out)
+    rows.append(("dq check", wall, len(dq_rejects)))
+    mismatch = False
+    for name, fn in (("plain Python (json + ifs)", peers.plain_python), ("pandera", peers.pandera),
+                     ("Great Expectations", peers.great_expectations)):
+        print(f"{name} ...", file=sys.stderr)
+        start = time.perf_counter()
+        rejected = fn(lines)
+        rows.append((name, time.perf_counter() - start, len(rejected)))
+        if rejected != dq_rejects:
+            mismatch = True
+            print(f"  VERDICTS DIFFER from dq check: {len(rejected - dq_rejects)} extra, "
+                  f"{len(dq_rejects - rejected)} missing, e.g. lines "
+                  f"{sorted((rejected ^ dq_rejects))[:5]}", file=sys.stderr)
+
+    print(f"\n{n:,} events, {100 * len(dq_rejects) / n:.1f}% rejected by the stateless rules; same rules in every tool\n")
+    print(f"| {'tool':<28} | {'seconds':>8} | {'events/s':>12} | {'rejected':>9} | {'dq check is':>12} |")
+    print(f"|{'-' * 30}|{'-' * 10}|{'-' * 14}|{'-' * 11}|{'-' * 14}|")
+    dq_wall = rows[0][1]
+    for name, secs, rej in rows:
+        print(f"| {name:<28} | {secs:8.2f} | {n / secs:12,.0f} | {rej:9,} | {secs / dq_wall:10.1f} x |")
+    wall, full_rejects, full = dq_check(args.dq_bin, HERE.parent / "contracts" / "sensor_readings.yaml", events, out)
+    print(f"\nfor reference, dq check with the full course contract (stateful rules, cleaning, metrics): "
+          f"{wall:.2f} s, {n / wall:,.0f} events/s, {full['reject']:,} rejected, {full['fixed']:,} fixed")
+    print("(wall time of the whole run: reading the file, evaluating, writing clean and rejected output)")
+    if mismatch:
+        sys.exit("bench-check: the tools disagree on verdicts; see above")
+
+
+if __name__ == "__main__":
+    main()
