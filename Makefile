@@ -6,10 +6,11 @@ MAKEFLAGS  += --no-print-directory
 JOBS       ?= 2
 CORE_VENV  := $(shell . stack/lib.sh && echo $$DQ_CACHE/venv/core)
 PYTEST     := $(CORE_VENV)/bin/python -m pytest
+BENCH_PY   := $(shell . stack/lib.sh && echo $$DQ_CACHE)/venv/bench/bin/python
 FUZZ_SECONDS ?= 600
 
 .PHONY: help deps build build-asan build-fuzz test test-unit test-asan test-python fuzz fuzz-short clean-build \
-        bench bench-check
+        bench bench-check bench-parsers bench-bindings
 
 help:            ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 18
@@ -51,12 +52,24 @@ fuzz: build-fuzz      ## long fuzz runs: FUZZ_SECONDS per target (default 600)
 	build-fuzz/fuzz_event -max_total_time=$(FUZZ_SECONDS) -max_len=70000 build-fuzz/corpus/event
 	build-fuzz/fuzz_contract -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus/contract
 
-bench: bench-check ## every benchmark
+bench: bench-check bench-parsers bench-bindings ## every benchmark
 
 bench-check: build    ## dq check vs Great Expectations, pandera, plain Python (EVENTS=1000000, INPUT=file)
-	@$(shell . stack/lib.sh && echo $$DQ_CACHE)/venv/bench/bin/python -c 1 2>/dev/null || stack/venv.sh bench >/dev/null
-	@$(shell . stack/lib.sh && echo $$DQ_CACHE)/venv/bench/bin/python bench/bench_check.py build/dq \
+	@stack/venv.sh bench >/dev/null
+	@$(BENCH_PY) bench/bench_check.py build/dq \
 		--events $(or $(EVENTS),1000000) $(if $(INPUT),--input $(INPUT))
 
+bench-parsers:   ## libdq's event scanner vs cJSON, json-c and jansson on the same events
+	@dpkg-query -W libcjson-dev libjson-c-dev libjansson-dev >/dev/null 2>&1 || \
+		(sudo=$$( [ $$(id -u) -eq 0 ] || echo sudo ); $$sudo apt-get install -y -qq libcjson-dev libjson-c-dev libjansson-dev)
+	@cmake -S . -B build-bench -DDQ_BENCH=ON > /dev/null && cmake --build build-bench -j $(JOBS) --target bench_parsers dq
+	@build-bench/dq gen --count 1000000 --seed 7 --start 2026-01-01T00:00:00Z -q > build-bench/events.ndjson
+	@build-bench/bench_parsers contracts/sensor_readings.yaml $(or $(INPUT),build-bench/events.ndjson)
+
+bench-bindings: build ## Python -> libdq through ctypes vs cffi, batch calls, same events
+	@stack/venv.sh bench >/dev/null
+	@mkdir -p build-bench && build/dq gen --count 1000000 --seed 7 --start 2026-01-01T00:00:00Z -q > build-bench/events.ndjson
+	@$(BENCH_PY) bench/bindings.py build/dq $(or $(INPUT),build-bench/events.ndjson)
+
 clean-build:     ## remove build outputs
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-bench

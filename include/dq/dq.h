@@ -195,7 +195,10 @@ typedef struct dq_result {
  */
 dq_err dq_engine_eval_n(dq_engine *eng, const char *event, size_t len, dq_result *res);
 
-/* The largest clean output (with annotation) an event of event_len bytes can give. */
+/*
+ * The largest clean output (with annotation) an event of event_len bytes can give.
+ * Linear in event_len: for a batch, clean_bound(total) + n * clean_bound(0) suffices.
+ */
 size_t dq_engine_clean_bound(size_t event_len);
 
 /*

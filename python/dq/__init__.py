@@ -18,7 +18,9 @@ The shared library is found through $DQ_LIB, then build/libdq.so of this checkou
 """
 from __future__ import annotations
 
+import array
 import ctypes
+import itertools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,8 +83,27 @@ _REASON_COUNT = 24  # DQ_REASON__COUNT in dq.h
 REASONS = tuple(_lib.dq_reason_name(i).decode() for i in range(_REASON_COUNT))
 
 
+_names_of_mask: dict[int, list[str]] = {0: []}
+
+
 def _reason_names(mask: int) -> list[str]:
-    return [REASONS[i] for i in range(1, _REASON_COUNT) if mask >> i & 1]
+    """Reason names of a bit mask; masks repeat a lot, so each is decoded once."""
+    names = _names_of_mask.get(mask)
+    if names is None:
+        names = _names_of_mask[mask] = [REASONS[i] for i in range(1, _REASON_COUNT) if mask >> i & 1]
+    return list(names)
+
+
+def batch_result(verdicts, reasons, times, clean: bytes, clean_offs) -> "BatchResult":
+    """Turns the arrays dq_engine_eval_batch filled (any sequence of ints) into a BatchResult."""
+    int64_min = -(1 << 63)
+    verdicts, clean_offs = list(verdicts), list(clean_offs)
+    return BatchResult(
+        verdicts=[VERDICTS[v] for v in verdicts],
+        reasons=[_reason_names(m) for m in reasons],
+        event_time_ms=[None if t == int64_min else t for t in times],
+        clean=[None if v == 2 else clean[a:b] for v, a, b in zip(verdicts, clean_offs, clean_offs[1:])],
+    )
 
 
 class _Totals(ctypes.Structure):
@@ -145,6 +166,7 @@ class Engine:
             raise DqError(err.value.decode(errors="replace"))
         if now is not None:
             _lib.dq_engine_set_now(self._ptr, parse_time(now) if isinstance(now, str) else int(now))
+        self._clean = ctypes.create_string_buffer(1)
         self._cb = None
         if on_window is not None:
             import json
@@ -159,29 +181,29 @@ class Engine:
     def evaluate(self, events: Sequence[bytes | str]) -> BatchResult:
         raw = [e.encode() if isinstance(e, str) else bytes(e) for e in events]
         n = len(raw)
-        offs = (ctypes.c_uint64 * (n + 1))()
-        total = 0
-        for i, e in enumerate(raw):
-            total += len(e)
-            offs[i + 1] = total
+        ends = array.array("Q", [0])
+        ends.extend(itertools.accumulate(map(len, raw)))
+        total = ends[-1]
+        offs = (ctypes.c_uint64 * (n + 1)).from_buffer(ends)  # no copy
         buf = b"".join(raw)
-        verdicts = (ctypes.c_uint8 * n)()
-        reasons = (ctypes.c_uint64 * n)()
-        times = (ctypes.c_int64 * n)()
-        cap = sum(_lib.dq_engine_clean_bound(len(e)) for e in raw) if n else 1
-        clean = ctypes.create_string_buffer(cap)
-        clean_offs = (ctypes.c_uint64 * (n + 1))()
-        done = _lib.dq_engine_eval_batch(self._ptr, buf, offs, n, verdicts, reasons, times, clean, cap, clean_offs)
+        # Results land in array.array buffers: reading them back is C speed, unlike ctypes arrays.
+        verdicts = array.array("B", bytes(n))
+        reasons = array.array("Q", [0]) * n
+        times = array.array("q", [0]) * n
+        # The bound is linear in the length: one call for the total, the constant per event.
+        cap = _lib.dq_engine_clean_bound(total) + n * _lib.dq_engine_clean_bound(0)
+        if len(self._clean) < cap:  # grown with headroom, never shrunk: ctypes zero-fills new buffers
+            self._clean = ctypes.create_string_buffer(cap * 2)
+        clean = self._clean
+        clean_offs = array.array("Q", [0]) * (n + 1)
+        def ptr(arr, ctype):
+            return (ctype * len(arr)).from_buffer(arr)
+        done = _lib.dq_engine_eval_batch(self._ptr, buf, offs, n, ptr(verdicts, ctypes.c_uint8),
+                                         ptr(reasons, ctypes.c_uint64), ptr(times, ctypes.c_int64), clean, cap,
+                                         ptr(clean_offs, ctypes.c_uint64))
         if done != n:
             raise DqError(f"libdq evaluated {done} of {n} events")
-        out = clean.raw
-        int64_min = -(1 << 63)
-        return BatchResult(
-            verdicts=[VERDICTS[v] for v in verdicts],
-            reasons=[_reason_names(m) for m in reasons],
-            event_time_ms=[None if t == int64_min else t for t in times],
-            clean=[None if verdicts[i] == 2 else out[clean_offs[i]:clean_offs[i + 1]] for i in range(n)],
-        )
+        return batch_result(verdicts, reasons, times, ctypes.string_at(clean, clean_offs[n]), clean_offs)
 
     def flush(self) -> None:
         """Closes every open metrics window (reported through on_window)."""
