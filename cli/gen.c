@@ -71,7 +71,7 @@ typedef struct sensor {
     char last_event[512];
     int last_len;
     int stuck_left, silent_left;
-    int64_t last_ms;
+    uint64_t last_tick; /* tick of last_event */
     bool gap_pending;
 } sensor;
 
@@ -247,7 +247,7 @@ static int make_event(rng *r, sensor *s, long id, int64_t t_ms, defect d, char *
     }
     int64_t ev_ms = t_ms;
     if (d == D_LATE)
-        ev_ms = t_ms - 120000;
+        ev_ms = t_ms - 121500; /* off the sensor's tick grid: late, not a duplicate time */
     if (d == D_FUTURE)
         ev_ms = t_ms + 365 * 86400000LL; /* a clock reset to next year */
     dq_time_format_ms(ev_ms, ts);
@@ -335,9 +335,11 @@ int dq_cmd_gen(int argc, char **argv)
                 continue;
             }
             defect d = pick_defect(&r, o.rates);
+            if (d == D_LATE && (int64_t)tick * o.interval_ms < 121500 + o.interval_ms)
+                d = D_NONE; /* nothing to be late against yet */
             int n;
             defect label;
-            if (d == D_DUPLICATE && s->last_len > 0) {
+            if (d == D_DUPLICATE && s->last_len > 0 && s->last_tick == tick - 1) {
                 memcpy(buf, s->last_event, (size_t)s->last_len);
                 n = s->last_len;
                 label = D_DUPLICATE;
@@ -355,10 +357,11 @@ int dq_cmd_gen(int argc, char **argv)
                 if (d == D_DUPLICATE)
                     d = D_NONE; /* nothing to repeat yet */
                 n = make_event(&r, s, id, t_ms, d, buf, 80000, &label);
+                /* A duplicate repeats the sensor's previous message, when that one was sound. */
                 if (n < (int)sizeof s->last_event && (label == D_NONE || label == D_NUMERIC_STRING)) {
                     memcpy(s->last_event, buf, (size_t)n);
                     s->last_len = n;
-                    s->last_ms = t_ms;
+                    s->last_tick = tick;
                 }
             }
             buf[n] = '\n';

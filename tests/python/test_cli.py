@@ -57,3 +57,37 @@ def test_metrics_and_prometheus(dq_bin, tmp_path):
     assert overall == [dict(overall[0], events=2, reject=1, validity=0.5)]
     assert 'dq_events_total{verdict="pass"} 1' in prom.read_text()
     assert 'dq_reasons_total{reason="MISSING_FIELD"} 1' in prom.read_text()
+
+
+def test_gen_is_deterministic_and_labelled(dq_bin, tmp_path):
+    args = [dq_bin, "gen", "--count", "5000", "--seed", "3", "--start", "2026-01-01T00:00:00Z", "-q"]
+    first = subprocess.run(args + ["--truth", tmp_path / "t.csv"], capture_output=True, check=True).stdout
+    second = subprocess.run(args, capture_output=True, check=True).stdout
+    assert first == second and first.count(b"\n") == 5000
+    truth = (tmp_path / "t.csv").read_text().splitlines()
+    assert truth[0] == "line,sensor_id,defect" and len(truth) == 5001
+    labels = {row.split(",")[2] for row in truth[1:]}
+    assert {"none", "outlier", "duplicate", "malformed_json"} <= labels
+
+
+def test_gen_defects_reach_check_with_their_reasons(dq_bin, tmp_path):
+    """Each injected stateless defect is rejected with the reason that names it."""
+    events, truth, rejects = tmp_path / "e.ndjson", tmp_path / "t.csv", tmp_path / "r.ndjson"
+    with open(events, "wb") as f:
+        subprocess.run([dq_bin, "gen", "--count", "20000", "--seed", "5", "--start", "2026-01-01T00:00:00Z",
+                        "-q", "--truth", truth], stdout=f, check=True)
+    run(dq_bin, "-c", CONTRACT, "-i", events, "--rejects", rejects, "-q", "--now", "2026-01-02T00:00:00Z")
+    label = {int(r.split(",")[0]): r.split(",")[2] for r in truth.read_text().splitlines()[1:]}
+    reasons = {json.loads(r)["line"]: set(json.loads(r)["dq"]["reasons"]) for r in rejects.read_text().splitlines()}
+    expected = {"outlier": "OUT_OF_RANGE", "wrong_type": "WRONG_TYPE", "malformed_json": "MALFORMED_JSON",
+                "invalid_sensor_id": "PATTERN_MISMATCH", "invalid_timestamp": "INVALID_TIMESTAMP",
+                "future_timestamp": "FUTURE_TIMESTAMP", "duplicate": "DUPLICATE_EVENT", "late": "LATE_EVENT",
+                "oversized": "OVERSIZED"}
+    for defect, reason in expected.items():
+        lines = [n for n, d in label.items() if d == defect]
+        assert lines, defect
+        caught = sum(reason in reasons.get(n, ()) for n in lines)
+        assert caught == len(lines), f"{defect}: {caught} of {len(lines)} rejected with {reason}"
+    clean_lines = [n for n, d in label.items() if d == "none"]
+    false_rejects = sum(n in reasons for n in clean_lines)
+    assert false_rejects == 0, f"{false_rejects} defect-free readings rejected"
