@@ -9,11 +9,29 @@ PYTEST     := $(CORE_VENV)/bin/python -m pytest
 BENCH_PY   := $(shell . stack/lib.sh && echo $$DQ_CACHE)/venv/bench/bin/python
 FUZZ_SECONDS ?= 600
 
-.PHONY: help deps build build-asan build-fuzz test test-unit test-asan test-python fuzz fuzz-short clean-build \
+.PHONY: up down status logs clean install test-integration help deps build build-asan build-fuzz test test-unit test-asan test-python fuzz fuzz-short clean-build \
         bench bench-check bench-parsers bench-bindings
 
 help:            ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 18
+
+up:              ## install what is missing, start the whole stack, create topics and schema
+	@stack/up.sh
+
+down:            ## stop what `make up` started (data is kept)
+	@stack/down.sh
+
+status:          ## health, address, memory and log of every service
+	@stack/status.sh || true
+
+logs:            ## the last lines of every service log (make logs SERVICE=kafka for one)
+	@for f in $(if $(SERVICE),.stack/logs/$(SERVICE).log,.stack/logs/*.log); do echo "== $$f"; tail -n 15 $$f; done
+
+clean: down      ## stop the stack and delete its data, logs and .env (downloads stay cached)
+	rm -rf .stack .env
+
+install:         ## install everything the stack needs without starting it
+	@stack/install.sh
 
 deps:            ## install missing Debian packages and the test virtual environment
 	@stack/deps.sh

@@ -2,11 +2,80 @@
 # Sourced by every script in stack/; defines no behaviour of its own.
 DQ_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DQ_CACHE="${DQ_CACHE:-$HOME/.cache/dq-platform}"      # downloads, venvs, jars: survive `make clean`
-DQ_RUN="${DQ_RUN:-$DQ_ROOT/.stack}"                    # data, logs, pids of this checkout
+DQ_RUN="${DQ_RUN:-$DQ_ROOT/.stack}"                    # data, logs, pids, rendered configs of this checkout
 DQ_PYTHON="${DQ_PYTHON:-python3}"
 . "$DQ_ROOT/stack/versions.env"
 
-if [ -t 2 ]; then _b=$'\e[1m'; _r=$'\e[31m'; _g=$'\e[32m'; _0=$'\e[0m'; else _b= _r= _g= _0=; fi
+if [ -t 2 ]; then _b=$'\e[1m'; _r=$'\e[31m'; _g=$'\e[32m'; _y=$'\e[33m'; _0=$'\e[0m'; else _b= _r= _g= _y= _0=; fi
 step() { printf '%s==>%s %s\n' "$_b" "$_0" "$*" >&2; }
 ok()   { printf '%s ok%s %s\n' "$_g" "$_0" "$*" >&2; }
+warn() { printf '%swarning:%s %s\n' "$_y" "$_0" "$*" >&2; }
 die()  { printf '%serror:%s %s\n' "$_r" "$_0" "$*" >&2; exit 1; }
+
+venv() { echo "$DQ_CACHE/venv/$1"; }
+jars() { echo "$DQ_CACHE/jars/$1"; }
+
+# Java 17: Cassandra 5.0 supports 11 and 17 only; Kafka, Flink 1.20 and Spark 3.5 run on 17 too.
+find_java17() {
+    local j
+    for j in "${JAVA17_HOME:-}" /usr/lib/jvm/java-17-openjdk-* /usr/lib/jvm/temurin-17-*; do
+        [ -n "$j" ] && [ -x "$j/bin/java" ] && { echo "$j"; return 0; }
+    done
+    return 1
+}
+
+pidfile() { echo "$DQ_RUN/pids/$1.pid"; }
+logfile() { echo "$DQ_RUN/logs/$1.log"; }
+
+# True when the service's recorded process is alive.
+running() {
+    local pid
+    pid="$(cat "$(pidfile "$1")" 2>/dev/null)" || return 1
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+# Who listens on a TCP port of 127.0.0.1 (empty if nobody).
+port_owner() { ss -Hltnp "sport = :$1" 2>/dev/null | head -1; }
+
+# wait_until SECONDS DESCRIPTION COMMAND...: polls COMMAND every second, printing dots.
+wait_until() {
+    local limit="$1" what="$2" i=0
+    shift 2
+    printf '    waiting for %s ' "$what" >&2
+    until "$@" >/dev/null 2>&1; do
+        i=$((i + 1))
+        if [ "$i" -ge "$limit" ]; then
+            printf ' gave up after %ss\n' "$limit" >&2
+            return 1
+        fi
+        printf '.' >&2
+        sleep 1
+    done
+    printf ' %ss\n' "$i" >&2
+}
+
+http_ok() { curl -fsS --max-time 3 -o /dev/null "$1"; }
+
+# Renders a template: @NAME@ becomes the value of shell variable NAME.
+render() {
+    local src="$1" dst="$2" line
+    mkdir -p "$(dirname "$dst")"
+    python3 - "$src" "$dst" <<'PY'
+import os, re, sys
+text = open(sys.argv[1]).read()
+def sub(m):
+    name = m.group(1)
+    if name not in os.environ:
+        sys.exit(f"render: {sys.argv[1]} needs ${name}")
+    return os.environ[name]
+open(sys.argv[2], "w").write(re.sub(r"@([A-Z_0-9]+)@", sub, text))
+PY
+}
+
+# Loads .env (generated on first `make up`): credentials stay out of the repository.
+load_env() {
+    [ -f "$DQ_ROOT/.env" ] || return 0
+    set -a
+    . "$DQ_ROOT/.env"
+    set +a
+}

@@ -1,0 +1,30 @@
+"""Creates the project's Kafka topics (missing ones only) with their intended settings."""
+import sys
+
+from confluent_kafka.admin import AdminClient, NewTopic
+
+TOPICS = {
+    "sensor-topic": (4, {}),                 # raw readings from dq gen, key = sensor_id
+    "sensor-clean": (4, {}),                 # PASS/FIXED events, canonical JSON
+    "sensor-dlq": (4, {"retention.ms": str(7 * 86400000)}),  # rejects: original bytes + reason headers
+    "dq-metrics": (1, {}),                   # windowed quality metrics
+    "sensor-anomalies": (4, {}),             # scored anomalies
+    "dq-gate-state": (4, {"cleanup.policy": "compact"}),     # per-sensor state of dq gate
+}
+
+
+def main():
+    admin = AdminClient({"bootstrap.servers": "127.0.0.1:9092"})
+    existing = set(admin.list_topics(timeout=10).topics)
+    new = [NewTopic(name, num_partitions=p, replication_factor=1, config=cfg)
+           for name, (p, cfg) in TOPICS.items() if name not in existing]
+    for name, future in admin.create_topics(new).items() if new else []:
+        try:
+            future.result()
+        except Exception as err:  # noqa: BLE001 - report any broker refusal with its topic
+            sys.exit(f"kafka_topics: cannot create {name}: {err}")
+    print(f"kafka_topics: {len(TOPICS)} topics present ({len(new)} created)")
+
+
+if __name__ == "__main__":
+    main()

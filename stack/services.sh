@@ -1,0 +1,164 @@
+# The services of the native stack, in start order. Sourced by up.sh, down.sh and
+# status.sh after lib.sh. For each service (functions use _ where the name has -):
+#   <svc>_port      the port that must be free before it starts (its main one)
+#   <svc>_url       what `make status` shows
+#   <svc>_start     runs it in the foreground (up.sh backgrounds it in its own process
+#                   group and records the PID in .stack/pids/<name>.pid)
+#   <svc>_ready     succeeds once the service does its job, not merely listens
+#   <svc>_timeout   seconds <svc>_ready may take
+# Every service binds to 127.0.0.1.
+SERVICES=(kafka cassandra flink-jobmanager flink-taskmanager spark-master spark-worker mlflow jupyter prometheus)
+
+JAVA_HOME="$(find_java17 || true)"
+JMX_AGENT="$(ls "$(jars jmx)"/jmx_prometheus_javaagent-*.jar 2>/dev/null | head -1)"
+FLINK_HOME="$(venv flink)/lib/python3.11/site-packages/pyflink"
+SPARK_HOME="$(venv spark)/lib/python3.11/site-packages/pyspark"
+PYCORE="$(venv core)/bin/python"
+export DQ_ROOT DQ_RUN JMX_AGENT JAVA_HOME FLINK_HOME SPARK_HOME
+
+ident() { echo "${1//-/_}"; }
+# jmx_agent PORT [RULES]: the exporter agent on 127.0.0.1:PORT (rules: stack/conf/jmx-exporter*.yaml).
+jmx_agent() { echo "-javaagent:$JMX_AGENT=127.0.0.1:$1:$DQ_ROOT/stack/conf/${2:-jmx-exporter.yaml}"; }
+
+# ---------------------------------------------------------------- Kafka 4 (KRaft)
+kafka_port=9092
+kafka_url="127.0.0.1:9092 (bootstrap)"
+kafka_timeout=90
+kafka_start() {
+    local conf="$DQ_RUN/conf/kafka/server.properties" cp
+    cp="$(jars kafka)/*"
+    render "$DQ_ROOT/stack/conf/kafka/server.properties.in" "$conf"
+    local log4j="-Dlog4j2.configurationFile=$DQ_ROOT/stack/conf/kafka/log4j2.properties"
+    if [ ! -f "$DQ_RUN/data/kafka/meta.properties" ]; then
+        local id
+        id="$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
+        "$JAVA_HOME/bin/java" "$log4j" -cp "$cp" kafka.tools.StorageTool format -t "$id" -c "$conf" || return 1
+    fi
+    exec "$JAVA_HOME/bin/java" -Xms768m -Xmx1g -XX:+UseG1GC -XX:MaxGCPauseMillis=20 "$(jmx_agent 9404)" \
+        "$log4j" -Dkafka.logs.dir="$DQ_RUN/logs" -cp "$cp" kafka.Kafka "$conf"
+}
+kafka_ready() {
+    "$PYCORE" -c "from confluent_kafka.admin import AdminClient
+assert AdminClient({'bootstrap.servers': '127.0.0.1:9092'}).list_topics(timeout=2).brokers"
+}
+
+# ---------------------------------------------------------------- Cassandra 5.0
+cassandra_port=9042
+cassandra_url="127.0.0.1:9042 (CQL; user and password in .env)"
+cassandra_timeout=180
+cassandra_start() {
+    local conf="$DQ_RUN/conf/cassandra/cassandra.yaml" cp
+    cp="$(jars cassandra)"
+    render "$DQ_ROOT/stack/conf/cassandra/cassandra.yaml.in" "$conf"
+    mkdir -p "$DQ_RUN/data/cassandra"
+    # The module flags of Cassandra's jvm17-server.options (reflection into the JDK).
+    local opens=(java.base/java.lang.module java.base/jdk.internal.loader java.base/jdk.internal.ref
+        java.base/jdk.internal.reflect java.base/jdk.internal.math java.base/jdk.internal.module
+        java.base/jdk.internal.util.jar jdk.management/com.sun.management.internal java.base/sun.nio.ch
+        java.base/java.io java.base/java.lang.reflect jdk.compiler/com.sun.tools.javac java.base/java.lang
+        java.base/java.util)
+    local exports=(java.base/jdk.internal.misc java.management.rmi/com.sun.jmx.remote.internal.rmi
+        java.rmi/sun.rmi.registry java.rmi/sun.rmi.server java.sql/java.sql java.base/java.lang.ref
+        jdk.unsupported/sun.misc jdk.compiler/com.sun.tools.javac.file jdk.attach/sun.tools.attach)
+    local jpms=() m
+    for m in "${opens[@]}"; do jpms+=(--add-opens "$m=ALL-UNNAMED"); done
+    for m in "${exports[@]}"; do jpms+=(--add-exports "$m=ALL-UNNAMED"); done
+    exec "$JAVA_HOME/bin/java" -Xms2g -Xmx2g -Xss256k -XX:+UseG1GC -XX:+ParallelRefProcEnabled \
+        -XX:MaxTenuringThreshold=1 -XX:G1HeapRegionSize=16m -XX:MaxGCPauseMillis=300 \
+        -XX:InitiatingHeapOccupancyPercent=70 -Djdk.attach.allowAttachSelf=true "${jpms[@]}" \
+        -Dio.netty.tryReflectionSetAccessible=true -Dio.netty.allocator.useCacheForAllThreads=true \
+        -Dio.netty.allocator.maxOrder=11 -Djava.net.preferIPv4Stack=true \
+        -javaagent:"$(ls "$cp"/jamm-*.jar | head -1)" "$(jmx_agent 9405 jmx-exporter-cassandra.yaml)" \
+        -Dcassandra.config="file://$conf" -Dcassandra.storagedir="$DQ_RUN/data/cassandra" \
+        -Dcassandra.logdir="$DQ_RUN/logs" -Dlogback.configurationFile="$DQ_ROOT/stack/conf/cassandra/logback.xml" \
+        -Dcassandra-foreground=yes -cp "$cp/*" org.apache.cassandra.service.CassandraDaemon
+}
+cassandra_ready() { "$PYCORE" "$DQ_ROOT/stack/cassandra_setup.py" --check; }
+
+# ---------------------------------------------------------------- Flink 1.20 (PyFlink's FLINK_HOME)
+flink_env() {
+    export FLINK_CONF_DIR="$DQ_RUN/conf/flink" FLINK_LOG_DIR="$DQ_RUN/logs/flink"
+    export FLINK_PID_DIR="$DQ_RUN/pids/flink" FLINK_PYTHON="$(venv flink)/bin/python" PYFLINK_PYTHON="$(venv flink)/bin/python"
+    mkdir -p "$FLINK_CONF_DIR" "$FLINK_LOG_DIR" "$FLINK_PID_DIR" "$DQ_RUN/data/flink/tmp"
+    cp "$FLINK_HOME"/conf/log4j*.properties "$FLINK_HOME"/conf/logback*.xml "$FLINK_CONF_DIR"/
+    render "$DQ_ROOT/stack/conf/flink/config.yaml.in" "$FLINK_CONF_DIR/config.yaml"
+}
+flink_jobmanager_port=8081
+flink_jobmanager_url="http://127.0.0.1:8081"
+flink_jobmanager_timeout=60
+flink_jobmanager_start() { flink_env; exec "$FLINK_HOME/bin/jobmanager.sh" start-foreground; }
+flink_jobmanager_ready() { http_ok http://127.0.0.1:8081/overview; }
+
+flink_taskmanager_port=6122
+flink_taskmanager_url="(slots shown at :8081)"
+flink_taskmanager_timeout=60
+flink_taskmanager_start() { flink_env; exec "$FLINK_HOME/bin/taskmanager.sh" start-foreground -Dtaskmanager.rpc.port=6122; }
+flink_taskmanager_ready() {
+    curl -fsS --max-time 3 http://127.0.0.1:8081/overview | python3 -c "import json, sys
+assert json.load(sys.stdin)['taskmanagers'] >= 1"
+}
+
+# ---------------------------------------------------------------- Spark 3.5 standalone (PySpark's SPARK_HOME)
+spark_env() {
+    export SPARK_CONF_DIR="$DQ_RUN/conf/spark" SPARK_LOCAL_IP=127.0.0.1 SPARK_LOG_DIR="$DQ_RUN/logs"
+    export SPARK_DAEMON_MEMORY=512m SPARK_PYTHON="$(venv spark)/bin/python"
+    export SPARK_JARS; SPARK_JARS="$(ls "$(jars spark)"/*.jar | paste -sd, -)"
+    mkdir -p "$SPARK_CONF_DIR" "$DQ_RUN/data/spark/tmp" "$DQ_RUN/data/spark/work" "$DQ_RUN/data/spark/checkpoints"
+    render "$DQ_ROOT/stack/conf/spark/spark-defaults.conf.in" "$SPARK_CONF_DIR/spark-defaults.conf"
+    cp "$DQ_ROOT/stack/conf/spark/metrics.properties" "$SPARK_CONF_DIR/"
+}
+spark_master_port=7077
+spark_master_url="spark://127.0.0.1:7077, http://127.0.0.1:8080"
+spark_master_timeout=60
+spark_master_start() {
+    spark_env
+    exec "$SPARK_HOME/bin/spark-class" org.apache.spark.deploy.master.Master --host 127.0.0.1 --port 7077 --webui-port 8080
+}
+spark_master_ready() { curl -fsS --max-time 3 http://127.0.0.1:8080/json/ | grep -q '"status" : "ALIVE"'; }
+
+spark_worker_port=8082
+spark_worker_url="http://127.0.0.1:8082"
+spark_worker_timeout=60
+spark_worker_start() {
+    spark_env
+    exec "$SPARK_HOME/bin/spark-class" org.apache.spark.deploy.worker.Worker spark://127.0.0.1:7077 \
+        --host 127.0.0.1 --webui-port 8082 --cores 2 --memory 4g --work-dir "$DQ_RUN/data/spark/work"
+}
+spark_worker_ready() {
+    curl -fsS --max-time 3 http://127.0.0.1:8080/json/ | python3 -c "import json, sys
+assert any(w['state'] == 'ALIVE' for w in json.load(sys.stdin)['workers'])"
+}
+
+# ---------------------------------------------------------------- MLflow tracking server
+mlflow_port=5000
+mlflow_url="http://127.0.0.1:5000"
+mlflow_timeout=90
+mlflow_start() {
+    mkdir -p "$DQ_RUN/data/mlflow/artifacts"
+    exec "$(venv ml)/bin/mlflow" server --host 127.0.0.1 --port 5000 --workers 1 \
+        --backend-store-uri "sqlite:///$DQ_RUN/data/mlflow/mlflow.db" \
+        --artifacts-destination "$DQ_RUN/data/mlflow/artifacts"
+}
+mlflow_ready() { http_ok http://127.0.0.1:5000/health; }
+
+# ---------------------------------------------------------------- JupyterLab
+jupyter_port=8888
+jupyter_url="http://127.0.0.1:8888/lab?token=${JUPYTER_TOKEN:-(see .env)}"
+jupyter_timeout=60
+jupyter_start() {
+    exec "$(venv core)/bin/jupyter" lab --no-browser --allow-root --ServerApp.ip=127.0.0.1 --ServerApp.port=8888 \
+        --ServerApp.port_retries=0 --IdentityProvider.token="$JUPYTER_TOKEN" --ServerApp.root_dir="$DQ_ROOT" \
+        --ServerApp.authenticate_prometheus=False
+}
+jupyter_ready() { http_ok "http://127.0.0.1:8888/api/status?token=$JUPYTER_TOKEN"; }
+
+# ---------------------------------------------------------------- Prometheus (Debian's binary)
+prometheus_port=9090
+prometheus_url="http://127.0.0.1:9090"
+prometheus_timeout=30
+prometheus_start() {
+    render "$DQ_ROOT/stack/conf/prometheus/prometheus.yml.in" "$DQ_RUN/conf/prometheus/prometheus.yml"
+    exec prometheus --config.file="$DQ_RUN/conf/prometheus/prometheus.yml" --storage.tsdb.path="$DQ_RUN/data/prometheus" \
+        --storage.tsdb.retention.time=2d --web.listen-address=127.0.0.1:9090
+}
+prometheus_ready() { http_ok http://127.0.0.1:9090/-/ready; }

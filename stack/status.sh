@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# `make status`: one line per service: address, state, PID, resident memory, log.
+#   status.sh [--quiet]   (--quiet prints nothing; exit 0 only if every service is ready)
+set -uo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/lib.sh"
+load_env
+. "$here/services.sh"
+quiet=""
+[ "${1:-}" = "--quiet" ] && quiet=1
+all_ready=0
+[ -n "$quiet" ] || printf '%-18s %-52s %-9s %8s %8s  %s\n' SERVICE ADDRESS STATE PID RSS_MB LOG
+total_kb=0
+for svc in "${SERVICES[@]}"; do
+    id="$(ident "$svc")"
+    url_var="${id}_url"
+    pid="-" rss="-" state="down"
+    if running "$svc"; then
+        pid="$(cat "$(pidfile "$svc")")"
+        # The whole process group: a service's children (workers, Python) count too.
+        kb="$(ps -o rss= -g "$pid" 2>/dev/null | awk '{s += $1} END {print s + 0}')"
+        total_kb=$((total_kb + kb))
+        rss=$((kb / 1024))
+        if "${id}_ready" >/dev/null 2>&1; then state="ready"; else state="starting"; all_ready=1; fi
+    else
+        all_ready=1
+    fi
+    [ -n "$quiet" ] || printf '%-18s %-52s %-9s %8s %8s  %s\n' "$svc" "${!url_var}" "$state" "$pid" "$rss" \
+        "${DQ_RUN#"$DQ_ROOT"/}/logs/$svc.log"
+done
+[ -n "$quiet" ] || printf '%-18s %-52s %-9s %8s %8s\n' total "" "" "" "$((total_kb / 1024))"
+exit $all_ready
