@@ -49,7 +49,7 @@ build-fuzz:      ## libFuzzer targets (clang) in build-fuzz/
 	@cmake --build build-fuzz -j $(JOBS) --target fuzz_event fuzz_contract
 	@$(CORE_VENV)/bin/python tests/fuzz/seed_corpus.py build-fuzz/corpus
 
-test: deps build build-asan test-unit test-asan test-python fuzz-short  ## everything below, from a fresh clone
+test: deps build build-asan test-unit test-asan test-python fuzz-short test-integration ## everything below, from a fresh clone
 	@echo "make test: all suites passed"
 
 test-unit: build      ## C unit tests
@@ -61,6 +61,9 @@ test-asan: build-asan ## C unit tests and the vectors through dq check, under AS
 
 test-python: build    ## Python bindings, the vectors through dq check and the bindings
 	@$(PYTEST) -q tests/python
+
+test-integration: build ## the native stack: brought up if needed (and stopped again if it was down)
+	@stack/with-stack.sh $(PYTEST) -q tests/integration
 
 fuzz-short: build-fuzz ## 20 s of each fuzz target (part of make test)
 	@build-fuzz/fuzz_event -max_total_time=20 -max_len=4096 build-fuzz/corpus/event 2>&1 | tail -1

@@ -1,0 +1,35 @@
+"""Spark: a PySpark job on the standalone cluster reads Kafka and writes Cassandra."""
+import datetime as dt
+import json
+import uuid
+
+from cassandra.auth import PlainTextAuthProvider
+from cassandra.cluster import Cluster
+
+from conftest import ROOT, produce, run, venv
+
+SPARK_HOME = venv("spark") / "lib" / "python3.11" / "site-packages" / "pyspark"
+
+
+def test_pyspark_job_reads_kafka_writes_cassandra(topic, secrets):
+    sensor = f"sensor_{uuid.uuid4().int % 10**9}"
+    start = dt.datetime(2026, 11, 26, 0, 0, tzinfo=dt.timezone.utc)
+    events = [json.dumps({"sensor_id": sensor, "timestamp": (start + dt.timedelta(seconds=10 * i)).isoformat(),
+                          "temperature": 20 + i / 100, "humidity": 40.0}).encode() for i in range(500)]
+    produce(topic, events)
+    env = {"SPARK_CONF_DIR": str(ROOT / ".stack/conf/spark"), "SPARK_LOCAL_IP": "127.0.0.1",
+           "PYSPARK_PYTHON": str(venv("spark") / "bin/python")}
+    proc = run([SPARK_HOME / "bin" / "spark-submit", "--master", "spark://127.0.0.1:7077",
+                "--conf", f"spark.cassandra.auth.username={secrets['CASSANDRA_USER']}",
+                "--conf", f"spark.cassandra.auth.password={secrets['CASSANDRA_PASSWORD']}",
+                ROOT / "tests/integration/jobs/spark_kafka_to_cassandra_smoke.py", topic], env=env)
+    assert "RESULT 500" in proc.stdout
+    cluster = Cluster(["127.0.0.1"], auth_provider=PlainTextAuthProvider(secrets["CASSANDRA_USER"],
+                                                                         secrets["CASSANDRA_PASSWORD"]))
+    session = cluster.connect("iot_data")
+    rows = list(session.execute("SELECT ts, temperature, processed_by FROM sensor_data WHERE sensor_id = %s AND day = %s",
+                                (sensor, start.date())))
+    assert len(rows) == 500 and {r.processed_by for r in rows} == {"spark"}
+    assert max(r.temperature for r in rows) == 20 + 499 / 100
+    session.execute("DELETE FROM sensor_data WHERE sensor_id = %s AND day = %s", (sensor, start.date()))
+    cluster.shutdown()
