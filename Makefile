@@ -9,7 +9,7 @@ PYTEST     := $(CORE_VENV)/bin/python -m pytest
 BENCH_PY   := $(shell . stack/lib.sh && echo $$DQ_CACHE)/venv/bench/bin/python
 FUZZ_SECONDS ?= 600
 
-.PHONY: up down status logs clean install test-integration help deps build build-asan build-fuzz test test-unit test-asan test-python fuzz fuzz-short clean-build \
+.PHONY: up down status logs clean install lock test-integration help deps build build-asan build-fuzz test test-unit test-asan test-python fuzz fuzz-short clean-build \
         bench bench-check bench-parsers bench-bindings
 
 help:            ## this list
@@ -32,6 +32,13 @@ clean: down      ## stop the stack and delete its data, logs and .env (downloads
 
 install:         ## install everything the stack needs without starting it
 	@stack/install.sh
+
+lock:            ## re-pin every Python package of every venv (after changing stack/requirements/*.txt)
+	@for v in core flink spark ml bench; do rm -f stack/requirements/$$v.lock; stack/venv.sh $$v >/dev/null && \
+		{ echo "# Every package of the '$$v' virtual environment, pinned (pip freeze of a working install)."; \
+		  echo "# Used as constraints with $$v.txt; regenerate with: make lock"; \
+		  $(shell . stack/lib.sh && echo $$DQ_CACHE)/venv/$$v/bin/pip freeze --exclude-editable; } > stack/requirements/$$v.lock.new \
+		&& mv stack/requirements/$$v.lock.new stack/requirements/$$v.lock; done
 
 deps:            ## install missing Debian packages and the test virtual environment
 	@stack/deps.sh

@@ -143,7 +143,7 @@ mlflow_ready() { http_ok http://127.0.0.1:5000/health; }
 
 # ---------------------------------------------------------------- JupyterLab
 jupyter_port=8888
-jupyter_url="http://127.0.0.1:8888/lab?token=${JUPYTER_TOKEN:-(see .env)}"
+jupyter_url="http://127.0.0.1:8888/lab (token below)"
 jupyter_timeout=60
 jupyter_start() {
     exec "$(venv core)/bin/jupyter" lab --no-browser --allow-root --ServerApp.ip=127.0.0.1 --ServerApp.port=8888 \

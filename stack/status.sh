@@ -28,5 +28,9 @@ for svc in "${SERVICES[@]}"; do
     [ -n "$quiet" ] || printf '%-18s %-52s %-9s %8s %8s  %s\n' "$svc" "${!url_var}" "$state" "$pid" "$rss" \
         "${DQ_RUN#"$DQ_ROOT"/}/logs/$svc.log"
 done
-[ -n "$quiet" ] || printf '%-18s %-52s %-9s %8s %8s\n' total "" "" "" "$((total_kb / 1024))"
+if [ -z "$quiet" ]; then
+    printf '%-18s %-52s %-9s %8s %8s\n' total "" "" "" "$((total_kb / 1024))"
+    printf '\nJupyterLab: http://127.0.0.1:8888/lab?token=%s\nCassandra:  user %s, password in .env\n' \
+        "${JUPYTER_TOKEN:-(run make up)}" "${CASSANDRA_USER:-dq}"
+fi
 exit $all_ready

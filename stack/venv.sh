@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates or refreshes one virtual environment from stack/requirements/<name>.txt.
+# Creates or refreshes one virtual environment from stack/requirements/<name>.txt, with
+# every transitive version fixed by <name>.lock.
 # Venvs live in the download cache (outside the source tree), keyed by the requirements
 # file's hash, so a second `make up` or a fresh clone reuses them without downloading.
 # Usage: stack/venv.sh NAME   -> prints the venv's path on stdout
@@ -11,13 +12,17 @@ name="${1:?usage: venv.sh NAME}"
 req="$here/requirements/$name.txt"
 [ -f "$req" ] || die "no requirements file $req"
 dir="$DQ_CACHE/venv/$name"
-want="$(sha256sum "$req" | cut -c1-16)"
+lock="$here/requirements/$name.lock"   # every transitive version, as constraints
+want="$(cat "$req" "$lock" 2>/dev/null | sha256sum | cut -c1-16)"
 if [ "$(cat "$dir/.dq-stamp" 2>/dev/null)" != "$want" ]; then
     step "venv $name: installing $(grep -cv '^#' "$req") pinned packages (first time takes minutes)"
     rm -rf "$dir"
     "$DQ_PYTHON" -m venv "$dir" >&2
     "$dir/bin/pip" install --quiet --upgrade pip >&2
-    "$dir/bin/pip" install --quiet -r "$req" >&2 || die "pip install for venv '$name' failed; see the messages above"
+    constraints=()
+    [ -f "$lock" ] && constraints=(-c "$lock")
+    "$dir/bin/pip" install --quiet -r "$req" "${constraints[@]}" >&2 \
+        || die "pip install for venv '$name' failed; see the messages above"
     echo "$want" > "$dir/.dq-stamp"
 fi
 echo "$dir"
