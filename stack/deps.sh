@@ -5,7 +5,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/lib.sh"
 
-mapfile -t wanted < <(grep -v '^#' "$here/apt-packages.txt" | grep .)
+mapfile -t wanted < <(sed 's/#.*//' "$here/apt-packages.txt" | awk 'NF {print $1}')
 missing=()
 for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -20,8 +20,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     command -v apt-get >/dev/null || die "apt-get not found: install ${missing[*]} with your package manager"
     $sudo apt-get update -qq >&2 || die "apt-get update failed: check the network or your Debian mirrors"
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >&2 \
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 \
         || die "apt-get install failed for: ${missing[*]}"
+    # On a systemd machine Debian starts its own Prometheus service on :9090; ours needs the port.
+    if [[ " ${missing[*]} " == *" prometheus "* ]] && systemctl is-active --quiet prometheus 2>/dev/null; then
+        warn "Debian started a system Prometheus on :9090. The stack runs its own; stop that one with:
+         sudo systemctl disable --now prometheus"
+    fi
 fi
 "$here/venv.sh" core >/dev/null
 ok "build and test dependencies present"

@@ -49,6 +49,16 @@ abort() {
 }
 
 wanted=("${@:-${SERVICES[@]}}")
+# Every port first, so a taken one stops us before anything starts.
+for svc in "${wanted[@]}"; do
+    id="$(ident "$svc")"
+    declare -F "${id}_start" >/dev/null || die "unknown service '$svc' (one of: ${SERVICES[*]})"
+    port_var="${id}_port"
+    if ! running "$svc" && [ -n "$(port_owner "${!port_var}")" ]; then
+        die "port ${!port_var} needed by $svc is taken: $(port_owner "${!port_var}")
+       Stop that process (or 'make down' if it is an old stack of this project) and retry."
+    fi
+done
 for svc in "${wanted[@]}"; do
     id="$(ident "$svc")"
     declare -F "${id}_start" >/dev/null || die "unknown service '$svc' (one of: ${SERVICES[*]})"
