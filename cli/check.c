@@ -58,17 +58,6 @@ static void on_window(const dq_window_stats *st, void *opaque)
     }
 }
 
-bool dq_parse_time_arg(const char *s, int64_t *ms)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (*s && !*end && !errno) {
-        *ms = v;
-        return true;
-    }
-    return dq_time_parse_n(s, strlen(s), ms) == DQ_OK;
-}
 
 static void write_summary(FILE *out, const dq_totals *t, double secs, bool json)
 {

@@ -12,6 +12,7 @@
  * the same bytes.
  */
 #include <errno.h>
+#include <signal.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
@@ -22,6 +23,7 @@
 
 #include "cli.h"
 #include "dq/dq.h"
+#include "kafka.h"
 
 #define TWO_PI 6.283185307179586
 
@@ -84,14 +86,18 @@ typedef struct gen_opts {
     double rates[D__COUNT];
     const char *truth;
     bool progress, quiet;
+    const char *brokers, *topic; /* Kafka output instead of stdout */
+    dq_kafka_props props;
 } gen_opts;
 
 static const char help[] =
     "usage: dq gen [--sensors N] [--count N | --duration SECONDS] [--rate EVENTS_PER_S]\n"
     "              [--seed N] [--start TIME] [--interval DURATION] [--defects NAME=RATE,...]\n"
-    "              [--truth FILE] [--progress] [--quiet]\n"
+    "              [--truth FILE] [--brokers HOSTS --topic TOPIC [-X key=value ...]]\n"
+    "              [--progress] [--quiet]\n"
     "\n"
-    "Writes sensor readings as NDJSON to stdout, with realistic defects.\n"
+    "Writes sensor readings as NDJSON to stdout, or to a Kafka topic (key = sensor id,\n"
+    "ground truth in the dq.truth header, never in the payload), with realistic defects.\n"
     "\n"
     "  --sensors N        sensors, ids sensor_0 .. sensor_{N-1} (default 100)\n"
     "  --count N          events to write (default 10000)\n"
@@ -106,9 +112,12 @@ static const char help[] =
     "                     invalid_sensor_id invalid_timestamp duplicate spike stuck gap late\n"
     "                     future_timestamp oversized (battery failures follow the battery)\n"
     "  --truth FILE       ground truth, CSV: line,sensor_id,defect\n"
+    "  --brokers HOSTS    Kafka bootstrap servers; with --topic, events go there\n"
+    "  -X key=value       a librdkafka producer property\n"
     "\n"
     "example:\n"
-    "  dq gen --count 1000000 --seed 7 --start 2026-01-01T00:00:00Z --truth truth.csv > events.ndjson\n";
+    "  dq gen --count 1000000 --seed 7 --start 2026-01-01T00:00:00Z --truth truth.csv > events.ndjson\n"
+    "  dq gen --rate 1000 --duration 60 --brokers 127.0.0.1:9092 --topic sensor-topic\n";
 
 static int parse_defects(const char *spec, double *rates)
 {
@@ -140,19 +149,27 @@ static int parse_defects(const char *spec, double *rates)
 
 static int parse_args(int argc, char **argv, gen_opts *o)
 {
-    enum { O_SENSORS = 256, O_COUNT, O_DURATION, O_RATE, O_SEED, O_START, O_INTERVAL, O_DEFECTS, O_TRUTH, O_PROGRESS };
+    enum { O_SENSORS = 256, O_COUNT, O_DURATION, O_RATE, O_SEED, O_START, O_INTERVAL, O_DEFECTS, O_TRUTH, O_PROGRESS,
+           O_BROKERS, O_TOPIC };
     static const struct option longopts[] = {
         {"sensors", required_argument, NULL, O_SENSORS}, {"count", required_argument, NULL, O_COUNT},
         {"duration", required_argument, NULL, O_DURATION}, {"rate", required_argument, NULL, O_RATE},
         {"seed", required_argument, NULL, O_SEED}, {"start", required_argument, NULL, O_START},
         {"interval", required_argument, NULL, O_INTERVAL}, {"defects", required_argument, NULL, O_DEFECTS},
         {"truth", required_argument, NULL, O_TRUTH}, {"progress", no_argument, NULL, O_PROGRESS},
+        {"brokers", required_argument, NULL, O_BROKERS}, {"topic", required_argument, NULL, O_TOPIC},
         {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "X:qh", longopts, NULL)) != -1) {
         char *end = NULL;
         switch (c) {
+        case O_BROKERS: o->brokers = optarg; break;
+        case O_TOPIC: o->topic = optarg; break;
+        case 'X':
+            if (!dq_kafka_props_add(&o->props, optarg))
+                return DQ_EXIT_USAGE;
+            break;
         case O_SENSORS: o->sensors = strtol(optarg, &end, 10); break;
         case O_COUNT: o->count = strtoull(optarg, &end, 10); break;
         case O_DURATION: o->duration_s = strtod(optarg, &end); break;
@@ -188,6 +205,10 @@ static int parse_args(int argc, char **argv, gen_opts *o)
             fprintf(stderr, "dq gen: bad number '%s'\n", optarg);
             return DQ_EXIT_USAGE;
         }
+    }
+    if (!o->brokers != !o->topic) {
+        fprintf(stderr, "dq gen: --brokers and --topic go together\n");
+        return DQ_EXIT_USAGE;
     }
     if (o->sensors < 1 || o->sensors > 1000000) {
         fprintf(stderr, "dq gen: --sensors must be 1 .. 1000000\n");
@@ -287,6 +308,49 @@ static int make_event(rng *r, sensor *s, long id, int64_t t_ms, defect d, char *
     return n;
 }
 
+static volatile sig_atomic_t gen_stop;
+static void on_gen_signal(int sig)
+{
+    (void)sig;
+    gen_stop = 1;
+}
+
+static uint64_t delivery_failures;
+static void on_gen_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk, (void)opaque;
+    if (m->err && delivery_failures++ == 0)
+        fprintf(stderr, "dq gen: delivery failed: %s\n", rd_kafka_err2str(m->err));
+}
+
+/* One event out: a line on stdout, or a Kafka message keyed by sensor with its truth header. */
+static bool emit(rd_kafka_t *rk, const gen_opts *o, char *buf, int n, long id, defect label)
+{
+    if (!rk) {
+        buf[n] = '\n';
+        return fwrite(buf, 1, (size_t)n + 1, stdout) == (size_t)n + 1;
+    }
+    char key[32];
+    int klen = snprintf(key, sizeof key, "sensor_%ld", id);
+    rd_kafka_headers_t *h = rd_kafka_headers_new(1);
+    rd_kafka_header_add(h, "dq.truth", -1, defect_names[label], -1);
+    for (;;) {
+        rd_kafka_resp_err_t err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(o->topic), RD_KAFKA_V_KEY(key, (size_t)klen),
+                                                    RD_KAFKA_V_VALUE(buf, (size_t)n), RD_KAFKA_V_HEADERS(h),
+                                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+            break;
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            fprintf(stderr, "dq gen: produce: %s\n", rd_kafka_err2str(err));
+            rd_kafka_headers_destroy(h);
+            return false;
+        }
+        rd_kafka_poll(rk, 10);
+    }
+    rd_kafka_poll(rk, 0);
+    return true;
+}
+
 int dq_cmd_gen(int argc, char **argv)
 {
     gen_opts o = {.sensors = 100, .count = 10000, .seed = 1, .interval_ms = 10000, .start_ms = INT64_MIN};
@@ -320,12 +384,24 @@ int dq_cmd_gen(int argc, char **argv)
     }
     if (truth)
         fputs("line,sensor_id,defect\n", truth);
+    rd_kafka_t *rk = NULL;
+    if (o.brokers) {
+        const char *defaults[] = {"bootstrap.servers", o.brokers, "enable.idempotence", "true", "linger.ms", "5",
+                                  "compression.type", "lz4", NULL};
+        if (!(rk = dq_kafka_new(RD_KAFKA_PRODUCER, defaults, &o.props, on_gen_delivery, NULL, NULL))) {
+            free(sensors);
+            return DQ_EXIT_KAFKA;
+        }
+        struct sigaction sa = {.sa_handler = on_gen_signal};
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+    }
 
     char *buf = malloc(80000);
     uint64_t counts[D__COUNT] = {0}, line = 0;
     double t0 = dq_mono_s(), last_report = t0;
     bool progress = o.progress || (!o.quiet && isatty(STDERR_FILENO));
-    for (uint64_t tick = 0; line < o.count && buf; tick++) {
+    for (uint64_t tick = 0; line < o.count && buf && !gen_stop; tick++) {
         for (long id = 0; id < o.sensors && line < o.count; id++) {
             sensor *s = &sensors[id];
             int64_t t_ms = o.start_ms + (int64_t)tick * o.interval_ms + (id * 37) % o.interval_ms;
@@ -364,10 +440,10 @@ int dq_cmd_gen(int argc, char **argv)
                     s->last_tick = tick;
                 }
             }
-            buf[n] = '\n';
-            if (fwrite(buf, 1, (size_t)n + 1, stdout) != (size_t)n + 1) {
-                fprintf(stderr, "dq gen: write error: %s\n", strerror(errno));
-                rc = DQ_EXIT_IO;
+            if (!emit(rk, &o, buf, n, id, label)) {
+                if (!rk)
+                    fprintf(stderr, "dq gen: write error: %s\n", strerror(errno));
+                rc = rk ? DQ_EXIT_KAFKA : DQ_EXIT_IO;
                 goto done;
             }
             line++;
@@ -396,8 +472,16 @@ int dq_cmd_gen(int argc, char **argv)
 done:
     if (progress)
         fputc('\n', stderr);
-    if (fflush(stdout) != 0)
+    if (rk) {
+        if (rd_kafka_flush(rk, 60000) != RD_KAFKA_RESP_ERR_NO_ERROR || delivery_failures) {
+            fprintf(stderr, "dq gen: %" PRIu64 " events not acknowledged by Kafka\n",
+                    delivery_failures + (uint64_t)rd_kafka_outq_len(rk));
+            rc = DQ_EXIT_KAFKA;
+        }
+        rd_kafka_destroy(rk);
+    } else if (fflush(stdout) != 0) {
         rc = DQ_EXIT_IO;
+    }
     if (!o.quiet) {
         double secs = dq_mono_s() - t0;
         fprintf(stderr, "dq gen: %" PRIu64 " events in %.2f s (%.0f events/s)\n", line, secs,

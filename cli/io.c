@@ -157,3 +157,15 @@ double dq_mono_s(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+bool dq_parse_time_arg(const char *s, int64_t *ms)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (*s && !*end && !errno) {
+        *ms = v;
+        return true;
+    }
+    return dq_time_parse_n(s, strlen(s), ms) == DQ_OK;
+}

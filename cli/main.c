@@ -15,6 +15,7 @@ typedef struct subcommand {
 
 static const subcommand commands[] = {
     {"check", dq_cmd_check, "validate and clean NDJSON events against a contract (no services needed)"},
+    {"gate", dq_cmd_gate, "validate a Kafka topic line-rate: clean, dead-letter and metrics topics"},
     {"gen", dq_cmd_gen, "generate realistic sensor readings with injected defects and ground truth"},
 };
 

@@ -1,0 +1,28 @@
+/*
+ * gate.h - `dq gate` as a function, so tests can run it against librdkafka's mock cluster.
+ */
+#ifndef DQ_CLI_GATE_H
+#define DQ_CLI_GATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kafka.h"
+
+typedef struct dq_gate_opts {
+    const char *contract, *brokers, *group, *in_topic, *clean_topic, *dlq_topic;
+    const char *metrics_topic; /* NULL: no metrics topic */
+    const char *metrics_addr;  /* "127.0.0.1:9464"; NULL: no HTTP endpoint */
+    bool exactly_once;
+    const char *transactional_id;
+    int batch_max, batch_ms;
+    uint64_t max_events; /* stop after this many events (0: never) */
+    int idle_exit_ms;    /* stop after this long without input (0: never) */
+    dq_kafka_props props;
+    bool quiet;
+} dq_gate_opts;
+
+/* Runs the gate until a signal, max_events or idle_exit; returns a DQ_EXIT_* code. */
+int dq_gate_run(const dq_gate_opts *o);
+
+#endif

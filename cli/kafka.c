@@ -1,0 +1,73 @@
+/*
+ * kafka.c - creating librdkafka clients from defaults plus -X overrides.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "kafka.h"
+
+bool dq_kafka_props_add(dq_kafka_props *p, const char *kv)
+{
+    if (!strchr(kv, '=') || kv[0] == '=') {
+        fprintf(stderr, "dq: -X takes key=value (a librdkafka property), got '%s'\n", kv);
+        return false;
+    }
+    if (p->n == DQ_MAX_PROPS) {
+        fprintf(stderr, "dq: more than %d -X properties\n", DQ_MAX_PROPS);
+        return false;
+    }
+    p->kv[p->n++] = kv;
+    return true;
+}
+
+static bool set(rd_kafka_conf_t *conf, const char *key, const char *value)
+{
+    char err[512];
+    if (rd_kafka_conf_set(conf, key, value, err, sizeof err) != RD_KAFKA_CONF_OK) {
+        fprintf(stderr, "dq: Kafka property %s=%s: %s\n", key, value, err);
+        return false;
+    }
+    return true;
+}
+
+rd_kafka_t *dq_kafka_new(rd_kafka_type_t type, const char *const *defaults, const dq_kafka_props *props,
+                         void (*dr_cb)(rd_kafka_t *, const rd_kafka_message_t *, void *),
+                         void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t *,
+                                              void *),
+                         void *opaque)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    bool ok = true;
+    for (int i = 0; ok && defaults && defaults[i]; i += 2)
+        ok = set(conf, defaults[i], defaults[i + 1]);
+    for (int i = 0; ok && props && i < props->n; i++) {
+        char key[256];
+        const char *eq = strchr(props->kv[i], '=');
+        size_t klen = (size_t)(eq - props->kv[i]);
+        if (klen >= sizeof key) {
+            fprintf(stderr, "dq: Kafka property name too long\n");
+            ok = false;
+            break;
+        }
+        memcpy(key, props->kv[i], klen);
+        key[klen] = '\0';
+        ok = set(conf, key, eq + 1);
+    }
+    if (!ok) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    if (dr_cb)
+        rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+    if (rebalance_cb)
+        rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_opaque(conf, opaque);
+    char err[512];
+    rd_kafka_t *rk = rd_kafka_new(type, conf, err, sizeof err);
+    if (!rk) {
+        fprintf(stderr, "dq: cannot create a Kafka %s: %s\n", type == RD_KAFKA_PRODUCER ? "producer" : "consumer",
+                err);
+        rd_kafka_conf_destroy(conf);
+    }
+    return rk;
+}
