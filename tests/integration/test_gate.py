@@ -1,0 +1,143 @@
+"""dq gate on the real broker: nothing lost, also when SIGKILLed mid-stream.
+
+Events come from `dq gen --brokers`; the gate reads them in a fresh consumer group and
+writes fresh output topics, so each test counts exactly its own messages.
+"""
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+import uuid
+
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from conftest import BOOTSTRAP, ROOT
+
+DQ = ROOT / "build" / "dq"
+CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"
+EVENTS = 200_000
+BATCH = 1000
+
+
+@pytest.fixture
+def topics():
+    admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
+    run_id = uuid.uuid4().hex[:8]
+    names = {k: f"gate-{k}-{run_id}" for k in ("in", "clean", "dlq", "metrics")}
+    futures = admin.create_topics([NewTopic(n, num_partitions=4, replication_factor=1) for n in names.values()])
+    for f in futures.values():
+        f.result(30)
+    subprocess.run([DQ, "gen", "--count", str(EVENTS), "--seed", "11", "--brokers", BOOTSTRAP,
+                    "--topic", names["in"], "-q"], check=True, timeout=300)
+    names["group"] = f"gate-{run_id}"
+    yield names
+    admin.delete_topics([names[k] for k in ("in", "clean", "dlq", "metrics")])
+
+
+def gate_cmd(t, *extra):
+    return [DQ, "gate", "-c", CONTRACT, "--brokers", BOOTSTRAP, "--group", t["group"], "--input", t["in"],
+            "--clean", t["clean"], "--dlq", t["dlq"], "--metrics-topic", t["metrics"], "--metrics-addr", "",
+            "--batch", str(BATCH), "-q",
+            # A SIGKILLed member holds its partitions until its session expires: keep that short.
+            "-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=1000", *extra]
+
+
+def count(topic):
+    """Messages a read_committed consumer sees in the topic."""
+    c = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": "counter", "isolation.level": "read_committed",
+                  "enable.auto.commit": False})
+    parts = c.list_topics(topic, timeout=10).topics[topic].partitions
+    c.assign([TopicPartition(topic, p, 0) for p in parts])
+    n, idle = 0, 0
+    while idle < 5:
+        msgs = c.consume(10000, timeout=1.0)
+        n += sum(1 for m in msgs if m.error() is None)
+        idle = 0 if msgs else idle + 1
+    c.close()
+    return n
+
+
+def committed(t):
+    """Input offsets the gate's group has committed, summed over partitions."""
+    from confluent_kafka import ConsumerGroupTopicPartitions
+    admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
+    request = ConsumerGroupTopicPartitions(t["group"], [TopicPartition(t["in"], p) for p in range(4)])
+    result = admin.list_consumer_group_offsets([request])[t["group"]].result(30)
+    return sum(max(tp.offset, 0) for tp in result.topic_partitions)
+
+
+def run_with_kills(t, kills, *extra):
+    """Runs the gate, SIGKILLs it `kills` times mid-stream, then lets a last run finish."""
+    positions = []
+    for _ in range(kills):
+        before = committed(t)
+        proc = subprocess.Popen(gate_cmd(t, *extra))
+        deadline = time.time() + 60
+        while committed(t) <= before + 5 * BATCH and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        positions.append(committed(t))
+    subprocess.run(gate_cmd(t, "--idle-exit", "3000", *extra), check=True, timeout=600)
+    return positions
+
+
+def test_exactly_once_reconciles_after_three_kills(topics):
+    positions = run_with_kills(topics, 3, "--exactly-once", "--transactional-id", "tx-" + topics["group"])
+    assert all(0 < p < EVENTS for p in positions), f"kills were not mid-stream: {positions}"
+    clean, dlq = count(topics["clean"]), count(topics["dlq"])
+    assert clean + dlq == EVENTS, f"in {EVENTS} != clean {clean} + rejected {dlq}"
+    assert committed(topics) == EVENTS
+
+
+def test_at_least_once_loses_nothing_and_bounds_duplicates(topics):
+    positions = run_with_kills(topics, 3)
+    assert all(0 < p < EVENTS for p in positions), f"kills were not mid-stream: {positions}"
+    clean, dlq = count(topics["clean"]), count(topics["dlq"])
+    # Each kill can repeat at most the batch in flight (4 partitions' worth of one batch).
+    assert EVENTS <= clean + dlq <= EVENTS + 3 * BATCH, (clean, dlq)
+    assert committed(topics) == EVENTS
+
+
+def test_two_instances_share_the_partitions(topics):
+    procs = [subprocess.Popen(gate_cmd(topics, "--idle-exit", "4000"), stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    for p in procs:
+        assert p.wait(timeout=600) == 0
+    assert count(topics["clean"]) + count(topics["dlq"]) == EVENTS
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_metrics_endpoint_and_sigterm(topics):
+    port = free_port()
+    cmd = gate_cmd(topics)
+    cmd[cmd.index("--metrics-addr") + 1] = f"127.0.0.1:{port}"
+    proc = subprocess.Popen(cmd)
+    try:
+        deadline, body = time.time() + 60, ""
+        while time.time() < deadline:
+            try:
+                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
+                if committed(topics) == EVENTS:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.5)
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0  # SIGTERM: finish the batch, commit, leave the group
+    values = {line.split(" ")[0]: float(line.split(" ")[1]) for line in body.splitlines() if line and line[0] != "#"}
+    total = sum(values[f'dq_events_total{{verdict="{v}"}}'] for v in ("pass", "fixed", "reject"))
+    assert total == EVENTS
+    assert values["dq_gate_latency_ms_count"] == EVENTS
+    assert values["dq_gate_consumer_lag"] == 0
+    assert committed(topics) == EVENTS
