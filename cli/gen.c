@@ -100,7 +100,7 @@ static const char help[] =
     "ground truth in the dq.truth header, never in the payload), with realistic defects.\n"
     "\n"
     "  --sensors N        sensors, ids sensor_0 .. sensor_{N-1} (default 100)\n"
-    "  --count N          events to write (default 10000)\n"
+    "  --count N          events to write (default 10000; 0 = until stopped)\n"
     "  --duration S       stop after S seconds of wall time instead\n"
     "  --rate R           events per second (default: as fast as possible)\n"
     "  --seed N           random seed (default 1); same arguments, same bytes\n"
@@ -360,8 +360,8 @@ int dq_cmd_gen(int argc, char **argv)
         return rc < 0 ? DQ_EXIT_OK : rc;
     if (o.start_ms == INT64_MIN)
         o.start_ms = dq_now_ms() / 1000 * 1000;
-    if (o.duration_s > 0 && o.count == 10000)
-        o.count = UINT64_MAX;
+    if (o.count == 0 || (o.duration_s > 0 && o.count == 10000))
+        o.count = UINT64_MAX; /* until --duration or a signal */
 
     sensor *sensors = calloc((size_t)o.sensors, sizeof *sensors);
     FILE *truth = o.truth ? dq_open_out(o.truth) : NULL;

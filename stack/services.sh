@@ -7,7 +7,8 @@
 #   <svc>_ready     succeeds once the service does its job, not merely listens
 #   <svc>_timeout   seconds <svc>_ready may take
 # Every service binds to 127.0.0.1.
-SERVICES=(kafka cassandra flink-jobmanager flink-taskmanager spark-master spark-worker mlflow jupyter prometheus)
+SERVICES=(kafka cassandra flink-jobmanager flink-taskmanager spark-master spark-worker mlflow jupyter prometheus
+    dq-gate dq-gen)
 
 JAVA_HOME="$(find_java17 || true)"
 JMX_AGENT="$(ls "$(jars jmx)"/jmx_prometheus_javaagent-*.jar 2>/dev/null | head -1)"
@@ -162,3 +163,27 @@ prometheus_start() {
         --storage.tsdb.retention.time=2d --web.listen-address=127.0.0.1:9090
 }
 prometheus_ready() { http_ok http://127.0.0.1:9090/-/ready; }
+
+# ---------------------------------------------------------------- the pipeline: dq gate and dq gen
+dq_gate_port=9464
+dq_gate_url="http://127.0.0.1:9464/metrics"
+dq_gate_timeout=30
+dq_gate_start() {
+    exec "$DQ_ROOT/build/dq" gate --contract "$DQ_ROOT/contracts/sensor_readings.yaml" --brokers 127.0.0.1:9092 \
+        --group dq-gate --metrics-addr 127.0.0.1:9464
+}
+dq_gate_ready() { curl -fsS --max-time 3 http://127.0.0.1:9464/metrics | grep -q '^dq_gate_batches_total'; }
+
+# Readings at DQ_GEN_RATE events/s (default 1000) into sensor-topic, from now on.
+dq_gen_port=0
+dq_gen_url="-> sensor-topic, ${DQ_GEN_RATE:-1000} events/s"
+dq_gen_timeout=20
+dq_gen_start() {
+    exec "$DQ_ROOT/build/dq" gen --count 0 --rate "${DQ_GEN_RATE:-1000}" --seed "$(date +%s)" \
+        --brokers 127.0.0.1:9092 --topic sensor-topic --quiet
+}
+dq_gen_ready() {
+    "$PYCORE" -c "from confluent_kafka import Consumer, TopicPartition
+c = Consumer({'bootstrap.servers': '127.0.0.1:9092', 'group.id': 'dq-status'})
+assert sum(c.get_watermark_offsets(TopicPartition('sensor-topic', p), timeout=3)[1] for p in range(4)) > 0"
+}

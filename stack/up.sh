@@ -54,7 +54,7 @@ for svc in "${wanted[@]}"; do
     id="$(ident "$svc")"
     declare -F "${id}_start" >/dev/null || die "unknown service '$svc' (one of: ${SERVICES[*]})"
     port_var="${id}_port"
-    if ! running "$svc" && [ -n "$(port_owner "${!port_var}")" ]; then
+    if ! running "$svc" && [ "${!port_var}" != 0 ] && [ -n "$(port_owner "${!port_var}")" ]; then
         die "port ${!port_var} needed by $svc is taken: $(port_owner "${!port_var}")
        Stop that process (or 'make down' if it is an old stack of this project) and retry."
     fi
@@ -67,7 +67,8 @@ for svc in "${wanted[@]}"; do
         continue
     fi
     port_var="${id}_port"
-    owner="$(port_owner "${!port_var}")"
+    owner=""
+    [ "${!port_var}" = 0 ] || owner="$(port_owner "${!port_var}")"
     [ -z "$owner" ] || abort "port ${!port_var} needed by $svc is taken: $owner
        Stop that process (or 'make down' if it is an old stack of this project) and retry."
     step "starting $svc"
@@ -96,11 +97,11 @@ for svc in "${wanted[@]}"; do
         sleep 1
     done
     printf ' %ss\n' "$i" >&2
+    if [ "$svc" = kafka ]; then
+        "$PYCORE" "$here/kafka_topics.py" || abort "creating the Kafka topics failed"
+    fi
 done
 
-if [[ " ${wanted[*]} " == *" kafka "* ]]; then
-    "$PYCORE" "$here/kafka_topics.py" || abort "creating the Kafka topics failed"
-fi
 if [[ " ${wanted[*]} " == *" cassandra "* ]]; then
     "$PYCORE" "$here/cassandra_setup.py" --setup "$DQ_ROOT/config/cassandra_schema.cql" \
         || abort "setting up Cassandra (credentials, schema) failed"

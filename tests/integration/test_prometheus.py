@@ -3,7 +3,8 @@ import json
 import time
 import urllib.request
 
-EXPECTED = {"prometheus": 1, "kafka": 1, "cassandra": 1, "flink": 2, "spark-master": 1, "spark-worker": 1, "jupyter": 1}
+EXPECTED = {"prometheus": 1, "kafka": 1, "cassandra": 1, "flink": 2, "spark-master": 1, "spark-worker": 1, "jupyter": 1,
+            "dq-gate": 1}
 
 
 def targets():
