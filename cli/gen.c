@@ -86,6 +86,7 @@ typedef struct gen_opts {
     double rates[D__COUNT];
     const char *truth;
     bool progress, quiet;
+    bool interval_given;
     const char *brokers, *topic; /* Kafka output instead of stdout */
     dq_kafka_props props;
 } gen_opts;
@@ -106,7 +107,8 @@ static const char help[] =
     "  --seed N           random seed (default 1); same arguments, same bytes\n"
     "  --start TIME       event time of the first reading, ISO-8601 or epoch ms\n"
     "                     (default: now, rounded down to the second)\n"
-    "  --interval D       time between two readings of one sensor (default 10s)\n"
+    "  --interval D       time between two readings of one sensor (default 10s; with --rate,\n"
+    "                     sensors/rate seconds, so that event time keeps pace with the clock)\n"
     "  --defects LIST     rates per defect, e.g. outlier=0.05,duplicate=0 ('none' = all 0);\n"
     "                     names: missing_value outlier wrong_type numeric_string malformed_json\n"
     "                     invalid_sensor_id invalid_timestamp duplicate spike stuck gap late\n"
@@ -182,6 +184,7 @@ static int parse_args(int argc, char **argv, gen_opts *o)
             }
             break;
         case O_INTERVAL: {
+            o->interval_given = true;
             long v = strtol(optarg, &end, 10);
             o->interval_ms = *end == 's' ? v * 1000 : strcmp(end, "ms") == 0 ? v : -1;
             end = (char *)"";
@@ -360,6 +363,10 @@ int dq_cmd_gen(int argc, char **argv)
         return rc < 0 ? DQ_EXIT_OK : rc;
     if (o.start_ms == INT64_MIN)
         o.start_ms = dq_now_ms() / 1000 * 1000;
+    if (o.rate > 0 && !o.interval_given) /* live: event time keeps pace with the clock */
+        o.interval_ms = (int64_t)((double)o.sensors * 1000.0 / o.rate);
+    if (o.interval_ms < 1)
+        o.interval_ms = 1;
     if (o.count == 0 || (o.duration_s > 0 && o.count == 10000))
         o.count = UINT64_MAX; /* until --duration or a signal */
 
