@@ -31,13 +31,13 @@
 typedef enum defect {
     D_NONE, D_MISSING, D_OUTLIER, D_WRONG_TYPE, D_NUMERIC_STRING, D_MALFORMED, D_INVALID_SENSOR,
     D_INVALID_TIMESTAMP, D_DUPLICATE, D_SPIKE, D_STUCK, D_GAP, D_LATE, D_FUTURE, D_OVERSIZED,
-    D_BATTERY, D__COUNT
+    D_BATTERY, D_UNLABELLED, D_LABELLED_ANOMALY, D__COUNT
 } defect;
 
 static const char *const defect_names[D__COUNT] = {
     "none", "missing_value", "outlier", "wrong_type", "numeric_string", "malformed_json", "invalid_sensor_id",
     "invalid_timestamp", "duplicate", "spike", "stuck", "gap", "late", "future_timestamp", "oversized",
-    "battery_failure"};
+    "battery_failure", "unlabelled", "labelled_anomaly"};
 
 /* Default rates (share of events): about 15% defective in all, battery failures aside. */
 static const double default_rates[D__COUNT] = {
@@ -87,6 +87,8 @@ typedef struct gen_opts {
     const char *truth;
     bool progress, quiet;
     bool interval_given;
+    const char *replay, *format; /* --replay FILE --format intel|suthaharan */
+    double speedup;              /* replay pace: event time / speedup; 0 = as fast as possible */
     const char *brokers, *topic; /* Kafka output instead of stdout */
     dq_kafka_props props;
 } gen_opts;
@@ -95,6 +97,7 @@ static const char help[] =
     "usage: dq gen [--sensors N] [--count N | --duration SECONDS] [--rate EVENTS_PER_S]\n"
     "              [--seed N] [--start TIME] [--interval DURATION] [--defects NAME=RATE,...]\n"
     "              [--truth FILE] [--brokers HOSTS --topic TOPIC [-X key=value ...]]\n"
+    "              [--replay FILE --format intel|suthaharan [--speedup X]]\n"
     "              [--progress] [--quiet]\n"
     "\n"
     "Writes sensor readings as NDJSON to stdout, or to a Kafka topic (key = sensor id,\n"
@@ -116,6 +119,10 @@ static const char help[] =
     "  --truth FILE       ground truth, CSV: line,sensor_id,defect\n"
     "  --brokers HOSTS    Kafka bootstrap servers; with --topic, events go there\n"
     "  -X key=value       a librdkafka producer property\n"
+    "  --replay FILE      stream a real data set instead (see docs/generator.md); --format\n"
+    "                     intel (Intel Lab: date time epoch mote temp hum light volt) or\n"
+    "                     suthaharan (CSV reading,mote_id,indoor,humidity,temperature,label)\n"
+    "  --speedup X        replay pace: X times faster than recorded (default: full speed)\n"
     "\n"
     "example:\n"
     "  dq gen --count 1000000 --seed 7 --start 2026-01-01T00:00:00Z --truth truth.csv > events.ndjson\n"
@@ -152,7 +159,7 @@ static int parse_defects(const char *spec, double *rates)
 static int parse_args(int argc, char **argv, gen_opts *o)
 {
     enum { O_SENSORS = 256, O_COUNT, O_DURATION, O_RATE, O_SEED, O_START, O_INTERVAL, O_DEFECTS, O_TRUTH, O_PROGRESS,
-           O_BROKERS, O_TOPIC };
+           O_BROKERS, O_TOPIC, O_REPLAY, O_FORMAT, O_SPEEDUP };
     static const struct option longopts[] = {
         {"sensors", required_argument, NULL, O_SENSORS}, {"count", required_argument, NULL, O_COUNT},
         {"duration", required_argument, NULL, O_DURATION}, {"rate", required_argument, NULL, O_RATE},
@@ -160,6 +167,8 @@ static int parse_args(int argc, char **argv, gen_opts *o)
         {"interval", required_argument, NULL, O_INTERVAL}, {"defects", required_argument, NULL, O_DEFECTS},
         {"truth", required_argument, NULL, O_TRUTH}, {"progress", no_argument, NULL, O_PROGRESS},
         {"brokers", required_argument, NULL, O_BROKERS}, {"topic", required_argument, NULL, O_TOPIC},
+        {"replay", required_argument, NULL, O_REPLAY}, {"format", required_argument, NULL, O_FORMAT},
+        {"speedup", required_argument, NULL, O_SPEEDUP},
         {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
@@ -167,6 +176,9 @@ static int parse_args(int argc, char **argv, gen_opts *o)
         char *end = NULL;
         switch (c) {
         case O_BROKERS: o->brokers = optarg; break;
+        case O_REPLAY: o->replay = optarg; break;
+        case O_FORMAT: o->format = optarg; break;
+        case O_SPEEDUP: o->speedup = strtod(optarg, &end); break;
         case O_TOPIC: o->topic = optarg; break;
         case 'X':
             if (!dq_kafka_props_add(&o->props, optarg))
@@ -208,6 +220,10 @@ static int parse_args(int argc, char **argv, gen_opts *o)
             fprintf(stderr, "dq gen: bad number '%s'\n", optarg);
             return DQ_EXIT_USAGE;
         }
+    }
+    if (o->replay && (!o->format || (strcmp(o->format, "intel") != 0 && strcmp(o->format, "suthaharan") != 0))) {
+        fprintf(stderr, "dq gen: --replay needs --format intel or --format suthaharan\n");
+        return DQ_EXIT_USAGE;
     }
     if (!o->brokers != !o->topic) {
         fprintf(stderr, "dq gen: --brokers and --topic go together\n");
@@ -354,6 +370,100 @@ static bool emit(rd_kafka_t *rk, const gen_opts *o, char *buf, int n, long id, d
     return true;
 }
 
+/* Appends ,"name":value with value a JSON number if tok is one, else a JSON string. */
+static int put_field(char *out, size_t size, const char *name, const char *tok)
+{
+    char *end;
+    if (!tok || !*tok)
+        return 0; /* a missing value stays missing */
+    strtod(tok, &end);
+    bool number = *end == '\0' && strspn(tok, "+-0123456789.eE") == strlen(tok);
+    if (number)
+        return snprintf(out, size, ",\"%s\":%s", name, tok[0] == '+' ? tok + 1 : tok);
+    return snprintf(out, size, ",\"%s\":\"%.64s\"", name, tok);
+}
+
+/*
+ * --replay: one event per data row, in file order (the order the motes' readings were
+ * recorded in). Intel Lab times are read as UTC; Suthaharan rows have no time, so row r
+ * gets --start + r x --interval. Returns DQ_EXIT_*.
+ */
+static int replay(const gen_opts *o, rd_kafka_t *rk, FILE *truth, uint64_t *lines)
+{
+    FILE *in = fopen(o->replay, "r");
+    if (!in) {
+        fprintf(stderr, "dq gen: cannot open %s: %s\n", o->replay, strerror(errno));
+        return DQ_EXIT_IO;
+    }
+    bool intel = strcmp(o->format, "intel") == 0;
+    char row[4096], buf[8192];
+    int64_t first_ms = INT64_MIN;
+    double t0 = dq_mono_s();
+    int rc = DQ_EXIT_OK;
+    while (rc == DQ_EXIT_OK && !gen_stop && fgets(row, sizeof row, in)) {
+        char *tok[16] = {0}, *save = NULL;
+        int n = 0;
+        for (char *t = strtok_r(row, intel ? " \t\r\n" : ",\r\n", &save); t && n < 16; t = strtok_r(NULL, intel ? " \t\r\n" : ",\r\n", &save))
+            tok[n++] = t;
+        if (n == 0 || (!intel && strcmp(tok[0], "reading") == 0))
+            continue; /* blank line, CSV header */
+        char ts[64];
+        int64_t ev_ms;
+        long mote;
+        defect label;
+        int len;
+        if (intel) {
+            if (n < 4)
+                continue; /* not even a mote id: nothing to attribute the row to */
+            snprintf(ts, sizeof ts, "%.10sT%.15sZ", tok[0], tok[1]);
+            if (dq_time_parse_n(ts, strlen(ts), &ev_ms) != DQ_OK)
+                ev_ms = first_ms;
+            mote = strtol(tok[3], NULL, 10);
+            label = D_UNLABELLED;
+            len = snprintf(buf, sizeof buf, "{\"sensor_id\":\"sensor_%ld\",\"timestamp\":\"%s\"", mote, ts);
+            len += put_field(buf + len, sizeof buf - (size_t)len, "temperature", n > 4 ? tok[4] : NULL);
+            len += put_field(buf + len, sizeof buf - (size_t)len, "humidity", n > 5 ? tok[5] : NULL);
+            len += put_field(buf + len, sizeof buf - (size_t)len, "battery", n > 7 ? tok[7] : NULL);
+        } else {
+            if (n < 6)
+                continue;
+            ev_ms = o->start_ms + strtoll(tok[0], NULL, 10) * o->interval_ms;
+            dq_time_format_ms(ev_ms, ts);
+            mote = strtol(tok[1], NULL, 10);
+            label = atoi(tok[5]) ? D_LABELLED_ANOMALY : D_NONE;
+            len = snprintf(buf, sizeof buf, "{\"sensor_id\":\"sensor_%ld\",\"timestamp\":\"%s\"", mote, ts);
+            len += put_field(buf + len, sizeof buf - (size_t)len, "temperature", tok[4]);
+            len += put_field(buf + len, sizeof buf - (size_t)len, "humidity", tok[3]);
+            len += snprintf(buf + len, sizeof buf - (size_t)len, ",\"location\":\"%s\"",
+                            atoi(tok[2]) ? "indoor" : "outdoor");
+        }
+        len += snprintf(buf + len, sizeof buf - (size_t)len, "}");
+        if (o->speedup > 0 && ev_ms != INT64_MIN) {
+            if (first_ms == INT64_MIN)
+                first_ms = ev_ms;
+            double due = t0 + (double)(ev_ms - first_ms) / 1000.0 / o->speedup, now = dq_mono_s();
+            if (due > now) {
+                fflush(stdout);
+                struct timespec w = {(time_t)(due - now), (long)((due - now - (double)(time_t)(due - now)) * 1e9)};
+                nanosleep(&w, NULL);
+            }
+        }
+        if (!emit(rk, o, buf, len, mote, label)) {
+            rc = rk ? DQ_EXIT_KAFKA : DQ_EXIT_IO;
+            break;
+        }
+        ++*lines;
+        if (truth)
+            fprintf(truth, "%" PRIu64 ",sensor_%ld,%s\n", *lines, mote, defect_names[label]);
+    }
+    if (ferror(in)) {
+        fprintf(stderr, "dq gen: read error on %s\n", o->replay);
+        rc = DQ_EXIT_IO;
+    }
+    fclose(in);
+    return rc;
+}
+
 int dq_cmd_gen(int argc, char **argv)
 {
     gen_opts o = {.sensors = 100, .count = 10000, .seed = 1, .interval_ms = 10000, .start_ms = INT64_MIN};
@@ -408,6 +518,10 @@ int dq_cmd_gen(int argc, char **argv)
     uint64_t counts[D__COUNT] = {0}, line = 0;
     double t0 = dq_mono_s(), last_report = t0;
     bool progress = o.progress || (!o.quiet && isatty(STDERR_FILENO));
+    if (o.replay) {
+        rc = replay(&o, rk, truth, &line);
+        goto done;
+    }
     for (uint64_t tick = 0; line < o.count && buf && !gen_stop; tick++) {
         for (long id = 0; id < o.sensors && line < o.count; id++) {
             sensor *s = &sensors[id];
