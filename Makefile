@@ -10,7 +10,7 @@ BENCH_PY   := $(shell . stack/lib.sh && echo $$DQ_CACHE)/venv/bench/bin/python
 FUZZ_SECONDS ?= 600
 
 .PHONY: up down status logs clean install lock test-integration help deps build build-asan build-fuzz test test-unit test-asan test-python fuzz fuzz-short clean-build \
-        bench bench-check bench-parsers bench-bindings
+        bench bench-check bench-parsers bench-bindings bench-gate
 
 help:            ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 18
@@ -80,7 +80,7 @@ fuzz: build-fuzz      ## long fuzz runs: FUZZ_SECONDS per target (default 600)
 	build-fuzz/fuzz_event -max_total_time=$(FUZZ_SECONDS) -max_len=70000 build-fuzz/corpus/event
 	build-fuzz/fuzz_contract -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus/contract
 
-bench: bench-check bench-parsers bench-bindings ## every benchmark
+bench: bench-check bench-parsers bench-bindings bench-gate ## every benchmark
 
 bench-check: build    ## dq check vs Great Expectations, pandera, plain Python (EVENTS=1000000, INPUT=file)
 	@stack/venv.sh bench >/dev/null
@@ -98,6 +98,10 @@ bench-bindings: build ## Python -> libdq through ctypes vs cffi, batch calls, sa
 	@stack/venv.sh bench >/dev/null
 	@mkdir -p build-bench && build/dq gen --count 1000000 --seed 7 --start 2026-01-01T00:00:00Z -q > build-bench/events.ndjson
 	@$(BENCH_PY) bench/bindings.py build/dq $(or $(INPUT),build-bench/events.ndjson)
+
+bench-gate: build   ## dq gate vs the raw Kafka ceiling, latency at 10k ev/s, dq gen vs Kafka's perf tool (EVENTS=1000000)
+	@stack/up.sh kafka >/dev/null
+	@$(CORE_VENV)/bin/python bench/bench_gate.py build/dq --events $(or $(EVENTS),1000000)
 
 clean-build:     ## remove build outputs
 	rm -rf build build-asan build-fuzz build-bench

@@ -19,6 +19,7 @@ typedef struct dq_gate_opts {
     uint64_t max_events; /* stop after this many events (0: never) */
     int idle_exit_ms;    /* stop after this long without input (0: never) */
     dq_kafka_props props;
+    bool relay; /* no validation: the same Kafka work without libdq (benchmark ceiling) */
     bool quiet;
 } dq_gate_opts;
 
