@@ -21,6 +21,7 @@
 int dq_cmd_check(int argc, char **argv);
 int dq_cmd_gen(int argc, char **argv);
 int dq_cmd_gate(int argc, char **argv);
+int dq_cmd_score(int argc, char **argv);
 
 /*
  * A line reader with bounded memory: lines longer than max are returned cut at

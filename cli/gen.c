@@ -268,17 +268,18 @@ static int make_event(rng *r, sensor *s, long id, int64_t t_ms, defect d, char *
         *label = D_BATTERY;
     }
     double t = true_temp, h = true_hum;
-    if (s->stuck_left > 0 && d == D_NONE) {
+    if (s->stuck_left > 0) { /* a stuck sensor repeats its value in every message it sends */
         t = s->last_temp;
         s->stuck_left--;
-        *label = D_STUCK;
+        if (d == D_NONE)
+            *label = D_STUCK;
     }
     if (d == D_STUCK) {
         s->stuck_left = STUCK_RUN - 1;
         t = s->last_temp;
     }
-    if (d == D_SPIKE)
-        t = s->last_temp + (s->last_temp > 30 ? -15.0 : 15.0);
+    if (d == D_SPIKE) /* 25 °C in one interval: a glitch, not weather */
+        t = s->last_temp + (s->last_temp > 30 ? -25.0 : 25.0);
     if (d == D_OUTLIER)
         t = rng_unit(r) < 0.5 ? 85.0 + 40.0 * rng_unit(r) : -60.0 - 20.0 * rng_unit(r);
     if (s->gap_pending && d == D_NONE) {
@@ -531,7 +532,7 @@ int dq_cmd_gen(int argc, char **argv)
                 s->silent_left--;
                 continue;
             }
-            defect d = pick_defect(&r, o.rates);
+            defect d = s->gap_pending ? D_NONE : pick_defect(&r, o.rates); /* after silence: a clean reading */
             if (d == D_LATE && (int64_t)tick * o.interval_ms < 121500 + o.interval_ms)
                 d = D_NONE; /* nothing to be late against yet */
             int n;
@@ -555,7 +556,7 @@ int dq_cmd_gen(int argc, char **argv)
                     d = D_NONE; /* nothing to repeat yet */
                 n = make_event(&r, s, id, t_ms, d, buf, 80000, &label);
                 /* A duplicate repeats the sensor's previous message, when that one was sound. */
-                if (n < (int)sizeof s->last_event && (label == D_NONE || label == D_NUMERIC_STRING)) {
+                if (n < (int)sizeof s->last_event && label == D_NONE) {
                     memcpy(s->last_event, buf, (size_t)n);
                     s->last_len = n;
                     s->last_tick = tick;

@@ -16,6 +16,7 @@ typedef struct subcommand {
 static const subcommand commands[] = {
     {"check", dq_cmd_check, "validate and clean NDJSON events against a contract (no services needed)"},
     {"gate", dq_cmd_gate, "validate a Kafka topic line-rate: clean, dead-letter and metrics topics"},
+    {"score", dq_cmd_score, "precision and recall of the verdicts against dq gen's ground truth"},
     {"gen", dq_cmd_gen, "generate realistic sensor readings with injected defects and ground truth"},
 };
 

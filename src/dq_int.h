@@ -123,6 +123,7 @@ void dq_pattern_free(dq_pattern *pat);
 #define DQ_MAX_FIELDS 32
 #define DQ_MAX_WINDOWS 4
 #define DQ_DUP_RING 8 /* recent event times remembered per key for duplicates */
+#define DQ_SPIKE_ACCEPT 3 /* a level flagged SPIKE this many times in a row is accepted as real */
 
 typedef enum dq_type { DQ_T_STRING, DQ_T_NUMBER, DQ_T_INTEGER, DQ_T_BOOLEAN, DQ_T_TIMESTAMP } dq_type;
 
@@ -238,6 +239,7 @@ typedef struct dq_numstate {
     int64_t last_ms;   /* its event time */
     bool has_last;
     uint32_t same_run; /* how many accepted readings in a row equal last */
+    uint8_t spike_run; /* consecutive readings flagged SPIKE against last */
 } dq_numstate;
 
 /* Per-key state. Sized from the contract when the engine is created. */

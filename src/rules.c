@@ -8,7 +8,8 @@
  * values, and imputation from the last good value. Every finding is recorded
  * with its reason, action and field; the verdict follows from the actions:
  * any reject -> REJECT, else any change -> FIXED, else PASS (warnings allowed).
- * State is updated only by events that are not rejected.
+ * State is updated only by events that are not rejected; a reading flagged SPIKE does not
+ * become the reference value unless the new level persists (DQ_SPIKE_ACCEPT readings).
  */
 #include <math.h>
 #include <string.h>
@@ -241,6 +242,14 @@ void dq_rules_commit(dq_engine *eng, dq_keystate *ks, const dq_eval *ev)
         dq_numstate *ns = &ks->num[f->num_slot];
         if (ns->has_last && t < ns->last_ms)
             continue; /* an older reading does not replace a newer one */
+        /* A spike does not become the reference (so the return to normal is not a second
+         * spike), unless the new level holds for DQ_SPIKE_ACCEPT readings: a real step. */
+        bool spiked = false;
+        for (int i = 0; i < ev->res->n_details; i++)
+            spiked |= ev->res->details[i].reason == DQ_R_SPIKE && ev->res->details[i].field == fi;
+        if (spiked && ++ns->spike_run < DQ_SPIKE_ACCEPT)
+            continue;
+        ns->spike_run = 0;
         ns->same_run = ns->has_last && ev->num[fi].v == ns->last.v ? ns->same_run + 1 : 1;
         ns->last = ev->num[fi];
         ns->last_ms = t;

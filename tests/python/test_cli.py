@@ -91,3 +91,29 @@ def test_gen_defects_reach_check_with_their_reasons(dq_bin, tmp_path):
     clean_lines = [n for n, d in label.items() if d == "none"]
     false_rejects = sum(n in reasons for n in clean_lines)
     assert false_rejects == 0, f"{false_rejects} defect-free readings rejected"
+
+
+def test_score_precision_and_recall_per_defect(dq_bin, tmp_path):
+    """dq gen -> dq check -> dq score: the rules find what the generator injected."""
+    events, truth = tmp_path / "e.ndjson", tmp_path / "t.csv"
+    clean, rejects = tmp_path / "c.ndjson", tmp_path / "r.ndjson"
+    with open(events, "wb") as f:
+        subprocess.run([dq_bin, "gen", "--count", "200000", "--seed", "9", "--start", "2026-01-01T00:00:00Z",
+                        "--truth", truth, "-q"], stdout=f, check=True)
+    run(dq_bin, "-c", CONTRACT, "-i", events, "--clean", clean, "--rejects", rejects, "-q",
+        "--now", "2026-01-05T00:00:00Z")
+    out = subprocess.run([dq_bin, "score", "--truth", truth, "--rejects", rejects, "--clean", clean, "--json"],
+                         capture_output=True, text=True, check=True).stdout
+    score = json.loads(out)
+    assert score["events"] == 200000
+    point_defects = ["missing_value", "outlier", "wrong_type", "numeric_string", "malformed_json",
+                     "invalid_sensor_id", "invalid_timestamp", "duplicate", "gap", "late", "future_timestamp",
+                     "oversized", "spike"]
+    for defect in point_defects:
+        assert score["recall"][defect] >= 0.99, (defect, score["recall"][defect])
+    for reason, p in score["precision"].items():
+        # A spike or other defect landing on a stuck sensor carries two truths but one label.
+        floor = 0.97 if reason in ("SPIKE", "STUCK_VALUE") else 0.99
+        assert p >= floor, (reason, p)
+    # Stuck sensors, per episode: the rule needs 30 identical readings, episodes last 40.
+    assert score["recall"]["stuck"] >= 0.95
