@@ -42,14 +42,21 @@ rd_kafka_t *dq_kafka_new(rd_kafka_type_t type, const char *const *defaults, cons
         ok = set(conf, defaults[i], defaults[i + 1]);
     for (int i = 0; ok && props && i < props->n; i++) {
         char key[256];
-        const char *eq = strchr(props->kv[i], '=');
-        size_t klen = (size_t)(eq - props->kv[i]);
+        const char *kv = props->kv[i];
+        /* "consumer.x=v" / "producer.x=v" reach one client only; a bare "x=v" reaches both. */
+        if (strncmp(kv, "consumer.", 9) == 0 || strncmp(kv, "producer.", 9) == 0) {
+            if ((kv[0] == 'c') != (type == RD_KAFKA_CONSUMER))
+                continue;
+            kv += 9;
+        }
+        const char *eq = strchr(kv, '=');
+        size_t klen = (size_t)(eq - kv);
         if (klen >= sizeof key) {
             fprintf(stderr, "dq: Kafka property name too long\n");
             ok = false;
             break;
         }
-        memcpy(key, props->kv[i], klen);
+        memcpy(key, kv, klen);
         key[klen] = '\0';
         ok = set(conf, key, eq + 1);
     }

@@ -9,7 +9,10 @@
 
 #define DQ_MAX_PROPS 64
 
-/* librdkafka properties from -X key=value flags, applied after our defaults. */
+/*
+ * librdkafka properties from -X key=value flags, applied after our defaults, to both
+ * clients; "consumer.key=value" or "producer.key=value" to one of them only.
+ */
 typedef struct dq_kafka_props {
     const char *kv[DQ_MAX_PROPS];
     int n;

@@ -42,7 +42,7 @@ def gate_cmd(t, *extra):
             "--clean", t["clean"], "--dlq", t["dlq"], "--metrics-topic", t["metrics"], "--metrics-addr", "",
             "--batch", str(BATCH), "-q",
             # A SIGKILLed member holds its partitions until its session expires: keep that short.
-            "-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=1000", *extra]
+            "-X", "consumer.session.timeout.ms=6000", "-X", "consumer.heartbeat.interval.ms=1000", *extra]
 
 
 def count(topic):

@@ -91,8 +91,8 @@ static dq_gate_opts opts(const char *in, const char *clean, const char *dlq, boo
                       .exactly_once = eos, .transactional_id = "gate-test", .batch_max = 4, .batch_ms = 50,
                       .idle_exit_ms = 1500, .quiet = true};
     /* Short group timers: the mock coordinator waits them out on every join. */
-    dq_kafka_props_add(&o.props, "session.timeout.ms=6000");
-    dq_kafka_props_add(&o.props, "heartbeat.interval.ms=200");
+    dq_kafka_props_add(&o.props, "consumer.session.timeout.ms=6000");
+    dq_kafka_props_add(&o.props, "consumer.heartbeat.interval.ms=200");
     dq_kafka_props_add(&o.props, "topic.metadata.refresh.interval.ms=500");
     return o;
 }
