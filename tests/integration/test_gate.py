@@ -18,7 +18,7 @@ from conftest import BOOTSTRAP, ROOT
 
 DQ = ROOT / "build" / "dq"
 CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"
-EVENTS = 200_000
+EVENTS = 1_000_000
 BATCH = 1000
 
 
