@@ -41,7 +41,7 @@ static const double latency_le[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 50
 
 typedef struct gate_stats {
     dq_totals totals;
-    uint64_t batches, delivery_errors, lag;
+    uint64_t batches, delivery_errors, commit_errors, lag;
     uint64_t latency_bucket[N_LE + 1];
     double latency_sum_ms;
     uint64_t latency_count;
@@ -243,14 +243,20 @@ static uint64_t consumer_lag(gate *g)
     return lag;
 }
 
-/* Waits for the commit in flight, if any; false if the brokers refused it. */
-static bool wait_commit(gate *g)
+/*
+ * Waits for the commit in flight, if any. A failed commit is not fatal: the outputs of
+ * its batch are already acknowledged, so the worst outcome is that those events are read
+ * again after a restart (at-least-once), and the next batch's commit supersedes it. This
+ * is what lets the gate ride out a broker restart ("Not coordinator" and the like).
+ */
+static void wait_commit(gate *g)
 {
     while (g->commit_pending) {
-        rd_kafka_event_t *ev = rd_kafka_queue_poll(g->commit_q, 10000);
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(g->commit_q, 1000);
         if (!ev) {
-            fprintf(stderr, "dq gate: no answer to an offset commit within 10 s\n");
-            return false;
+            if (stop_requested)
+                return;
+            continue;
         }
         bool done = rd_kafka_event_type(ev) == RD_KAFKA_EVENT_OFFSET_COMMIT;
         rd_kafka_resp_err_t err = rd_kafka_event_error(ev);
@@ -258,12 +264,12 @@ static bool wait_commit(gate *g)
         if (done) {
             g->commit_pending = false;
             if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-                fprintf(stderr, "dq gate: offset commit failed: %s\n", rd_kafka_err2str(err));
-                return false;
+                g->live.commit_errors++;
+                fprintf(stderr, "dq gate: offset commit failed (%s): those events may be read again\n",
+                        rd_kafka_err2str(err));
             }
         }
     }
-    return true;
 }
 
 /* Makes the batch durable: outputs acknowledged, then the input offsets committed. */
@@ -292,20 +298,25 @@ static int finish_batch(gate *g)
             return DQ_EXIT_KAFKA;
         }
     } else if (!g->o->exactly_once && g->batch_n > 0) {
-        if (rd_kafka_flush(g->producer, 60000) != RD_KAFKA_RESP_ERR_NO_ERROR || g->delivery_errors) {
+        /* Wait as long as librdkafka keeps trying (message.timeout.ms): a broker restart
+         * only delays the batch; a delivery that finally fails stops the gate uncommitted. */
+        while (rd_kafka_outq_len(g->producer) > 0 && !g->delivery_errors)
+            rd_kafka_flush(g->producer, 1000);
+        if (g->delivery_errors) {
             fprintf(stderr, "dq gate: outputs not acknowledged: input offsets not committed, stopping\n");
             return DQ_EXIT_KAFKA;
         }
         /* Asynchronous, one in flight: the outputs are already acknowledged, so a crash can
          * only repeat this batch and the one whose commit was in flight, never lose one. */
-        if (!wait_commit(g))
-            return DQ_EXIT_KAFKA;
+        wait_commit(g);
         rd_kafka_resp_err_t err = rd_kafka_commit_queue(g->consumer, g->positions, g->commit_q, NULL, NULL);
         if (err) {
-            fprintf(stderr, "dq gate: offset commit failed: %s\n", rd_kafka_err2str(err));
-            return DQ_EXIT_KAFKA;
+            g->live.commit_errors++;
+            fprintf(stderr, "dq gate: offset commit failed (%s): those events may be read again\n",
+                    rd_kafka_err2str(err));
+        } else {
+            g->commit_pending = true;
         }
-        g->commit_pending = true;
     }
     if (g->batch_n > 0) {
         account_latency(g);
@@ -342,9 +353,11 @@ static size_t render_metrics(gate *g, char *buf, size_t size)
                      "# TYPE dq_gate_consumer_lag gauge\ndq_gate_consumer_lag %" PRIu64 "\n"
                      "# HELP dq_gate_delivery_errors_total Outputs the brokers did not acknowledge.\n"
                      "# TYPE dq_gate_delivery_errors_total counter\ndq_gate_delivery_errors_total %" PRIu64 "\n"
+                     "# HELP dq_gate_commit_errors_total Offset commits that failed (events may be read again).\n"
+                     "# TYPE dq_gate_commit_errors_total counter\ndq_gate_commit_errors_total %" PRIu64 "\n"
                      "# HELP dq_gate_latency_ms From the input message's timestamp to its committed output.\n"
                      "# TYPE dq_gate_latency_ms histogram\n",
-                     s.batches, s.lag, s.delivery_errors);
+                     s.batches, s.lag, s.delivery_errors, s.commit_errors);
     if (k < 0 || (size_t)k >= size - n)
         return size;
     n += (size_t)k;
@@ -518,8 +531,7 @@ int dq_gate_run(const dq_gate_opts *o)
             rc = finish_batch(&g);
         else
             rd_kafka_flush(g.producer, 30000);
-        if (!wait_commit(&g)) /* the last commit may still be in flight */
-            rc = DQ_EXIT_KAFKA;
+        wait_commit(&g); /* the last commit may still be in flight */
     }
     if (!o->quiet && g.eng) {
         dq_totals t;

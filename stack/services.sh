@@ -169,8 +169,14 @@ dq_gate_port=9464
 dq_gate_url="http://127.0.0.1:9464/metrics"
 dq_gate_timeout=30
 dq_gate_start() {
-    exec "$DQ_ROOT/build/dq" gate --contract "$DQ_ROOT/contracts/sensor_readings.yaml" --brokers 127.0.0.1:9092 \
-        --group dq-gate --metrics-addr 127.0.0.1:9464
+    # Restarted if it stops with an error (e.g. Kafka unreachable for longer than librdkafka
+    # retries), as a service manager would; its input offsets make the restart lose nothing.
+    while true; do
+        "$DQ_ROOT/build/dq" gate --contract "$DQ_ROOT/contracts/sensor_readings.yaml" --brokers 127.0.0.1:9092 \
+            --group dq-gate --metrics-addr 127.0.0.1:9464 && break
+        echo "dq gate exited with $?: restarting in 2 s" >&2
+        sleep 2
+    done
 }
 dq_gate_ready() { curl -fsS --max-time 3 http://127.0.0.1:9464/metrics | grep -q '^dq_gate_batches_total'; }
 
