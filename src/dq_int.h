@@ -219,6 +219,9 @@ typedef struct dq_scan {
     dq_reason error; /* DQ_R_NONE if the event is a well-formed object */
 } dq_scan;
 
+/* Length of the valid UTF-8 sequence at p (p[0] >= 0x80), or 0 if it is not one. */
+size_t dq_utf8_seq(const unsigned char *p, size_t avail);
+
 /*
  * Scans one event against the contract's field names. Unescaped strings go to
  * scratch (capacity >= len). Never reads past s + len; stops at the first error.

@@ -288,26 +288,15 @@ size_t dq_engine_eval_batch(dq_engine *eng, const char *buf, const uint64_t *off
     return n;
 }
 
+/* True when s is UTF-8 without NUL bytes: it can then be quoted as a JSON string. */
 static bool utf8_clean(const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
         if (u[i] == 0)
             return false;
-        if (u[i] < 0x80) {
-            i++;
-            continue;
-        }
-        size_t k = u[i] >= 0xF0 ? 4 : u[i] >= 0xE0 ? 3 : 2;
-        if (u[i] < 0xC2 || u[i] > 0xF4 || i + k > n)
-            return false;
-        for (size_t j = 1; j < k; j++)
-            if ((u[i + j] & 0xC0) != 0x80)
-                return false;
-        uint32_t cp = u[i] & (0x7F >> k);
-        for (size_t j = 1; j < k; j++)
-            cp = cp << 6 | (u[i + j] & 0x3F);
-        if ((k == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (k == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        size_t k = u[i] < 0x80 ? 1 : dq_utf8_seq(u + i, n - i);
+        if (k == 0)
             return false;
         i += k;
     }

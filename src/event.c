@@ -46,8 +46,7 @@ static inline void skip_ws(scanner *sc)
     }
 }
 
-/* Length of the valid UTF-8 sequence at p (p[0] >= 0x80), or 0 if invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t avail)
+size_t dq_utf8_seq(const unsigned char *p, size_t avail)
 {
     unsigned c = p[0];
     if (c >= 0xC2 && c <= 0xDF)
@@ -209,7 +208,7 @@ static bool scan_string_slow(scanner *sc, const char **out, size_t *out_len)
             return false;
         }
         if (c >= 0x80) {
-            size_t k = utf8_seq((const unsigned char *)sc->s + sc->i, sc->n - sc->i);
+            size_t k = dq_utf8_seq((const unsigned char *)sc->s + sc->i, sc->n - sc->i);
             if (k == 0) {
                 fail(sc, DQ_R_INVALID_UTF8);
                 return false;
