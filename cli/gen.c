@@ -371,6 +371,17 @@ static bool emit(rd_kafka_t *rk, const gen_opts *o, char *buf, int n, long id, d
     return true;
 }
 
+/* Sleeps until the monotonic time due (seconds), flushing stdout first so pacing is visible. */
+static void sleep_until(double due)
+{
+    double left = due - dq_mono_s();
+    if (left <= 0)
+        return;
+    fflush(stdout);
+    struct timespec ts = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
 /* Appends ,"name":value with value a JSON number if tok is one, else a JSON string. */
 static int put_field(char *out, size_t size, const char *name, const char *tok)
 {
@@ -442,12 +453,7 @@ static int replay(const gen_opts *o, rd_kafka_t *rk, FILE *truth, uint64_t *line
         if (o->speedup > 0 && ev_ms != INT64_MIN) {
             if (first_ms == INT64_MIN)
                 first_ms = ev_ms;
-            double due = t0 + (double)(ev_ms - first_ms) / 1000.0 / o->speedup, now = dq_mono_s();
-            if (due > now) {
-                fflush(stdout);
-                struct timespec w = {(time_t)(due - now), (long)((due - now - (double)(time_t)(due - now)) * 1e9)};
-                nanosleep(&w, NULL);
-            }
+            sleep_until(t0 + (double)(ev_ms - first_ms) / 1000.0 / o->speedup);
         }
         if (!emit(rk, o, buf, len, mote, label)) {
             rc = rk ? DQ_EXIT_KAFKA : DQ_EXIT_IO;
@@ -572,14 +578,8 @@ int dq_cmd_gen(int argc, char **argv)
             counts[label]++;
             if (truth)
                 fprintf(truth, "%" PRIu64 ",sensor_%ld,%s\n", line, id, defect_names[label]);
-            if (o.rate > 0 && line % 64 == 0) {
-                double due = t0 + (double)line / o.rate, now = dq_mono_s();
-                if (due > now) {
-                    fflush(stdout);
-                    struct timespec ts = {(time_t)(due - now), (long)((due - now - (double)(time_t)(due - now)) * 1e9)};
-                    nanosleep(&ts, NULL);
-                }
-            }
+            if (o.rate > 0 && line % 64 == 0)
+                sleep_until(t0 + (double)line / o.rate);
             if ((line & 0x3FFF) == 0) {
                 double now = dq_mono_s();
                 if (o.duration_s > 0 && now - t0 >= o.duration_s)
