@@ -4,9 +4,10 @@
 SHELL      := /bin/bash
 MAKEFLAGS  += --no-print-directory
 JOBS       ?= 2
-CORE_VENV  := $(shell . stack/lib.sh && echo $$DQ_CACHE/venv/core)
+DQ_CACHE   := $(shell . stack/lib.sh && echo $$DQ_CACHE)
+CORE_VENV  := $(DQ_CACHE)/venv/core
 PYTEST     := $(CORE_VENV)/bin/python -m pytest
-BENCH_PY   := $(shell . stack/lib.sh && echo $$DQ_CACHE)/venv/bench/bin/python
+BENCH_PY   := $(DQ_CACHE)/venv/bench/bin/python
 FUZZ_SECONDS ?= 600
 
 .PHONY: up down status logs clean install lock test-integration help deps build build-asan build-fuzz test test-unit test-asan test-python fuzz fuzz-short clean-build \
@@ -37,7 +38,7 @@ lock:            ## re-pin every Python package of every venv (after changing st
 	@for v in core flink spark ml bench; do rm -f stack/requirements/$$v.lock; stack/venv.sh $$v >/dev/null && \
 		{ echo "# Every package of the '$$v' virtual environment, pinned (pip freeze of a working install)."; \
 		  echo "# Used as constraints with $$v.txt; regenerate with: make lock"; \
-		  $(shell . stack/lib.sh && echo $$DQ_CACHE)/venv/$$v/bin/pip freeze --exclude-editable; } > stack/requirements/$$v.lock.new \
+		  $(DQ_CACHE)/venv/$$v/bin/pip freeze --exclude-editable; } > stack/requirements/$$v.lock.new \
 		&& mv stack/requirements/$$v.lock.new stack/requirements/$$v.lock; done
 
 deps:            ## install missing Debian packages and the test virtual environment

@@ -37,23 +37,6 @@ running() {
 # Who listens on a TCP port of 127.0.0.1 (empty if nobody).
 port_owner() { ss -Hltnp "sport = :$1" 2>/dev/null | head -1; }
 
-# wait_until SECONDS DESCRIPTION COMMAND...: polls COMMAND every second, printing dots.
-wait_until() {
-    local limit="$1" what="$2" i=0
-    shift 2
-    printf '    waiting for %s ' "$what" >&2
-    until "$@" >/dev/null 2>&1; do
-        i=$((i + 1))
-        if [ "$i" -ge "$limit" ]; then
-            printf ' gave up after %ss\n' "$limit" >&2
-            return 1
-        fi
-        printf '.' >&2
-        sleep 1
-    done
-    printf ' %ss\n' "$i" >&2
-}
-
 http_ok() { curl -fsS --max-time 3 -o /dev/null "$1"; }
 
 # Renders a template: @NAME@ becomes the value of shell variable NAME.
