@@ -60,6 +60,7 @@ typedef struct gate {
     uint64_t delivery_errors; /* of this batch, from delivery reports */
     bool in_txn;              /* --exactly-once: a transaction is open */
     double last_activity;     /* input or assignment (monotonic s), for --idle-exit */
+    bool assigned;            /* partitions assigned to us (kept by the rebalance callback) */
     char contract_label[256];
     pthread_mutex_t lock; /* guards snapshot: the HTTP thread reads it */
     gate_stats snapshot, live;
@@ -87,6 +88,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 {
     gate *g = opaque;
     g->last_activity = dq_mono_s(); /* idle time counts from the assignment, not from the group join */
+    g->assigned = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS && parts->cnt > 0;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
         rd_kafka_assign(rk, parts);
     else
@@ -512,11 +514,7 @@ int dq_gate_run(const dq_gate_opts *o)
         rc = finish_batch(&g);
         if (o->max_events && seen >= o->max_events)
             break;
-        rd_kafka_topic_partition_list_t *assigned = NULL;
-        bool has_assignment = rd_kafka_assignment(g.consumer, &assigned) == 0 && assigned && assigned->cnt > 0;
-        if (assigned)
-            rd_kafka_topic_partition_list_destroy(assigned);
-        if (o->idle_exit_ms && has_assignment && (dq_mono_s() - g.last_activity) * 1000 >= o->idle_exit_ms)
+        if (o->idle_exit_ms && g.assigned && (dq_mono_s() - g.last_activity) * 1000 >= o->idle_exit_ms)
             break;
         if (progress && dq_mono_s() - last_report >= 1.0) {
             fprintf(stderr, "\rdq gate: %" PRIu64 " events, %" PRIu64 " rejected, lag %" PRIu64 "  ", seen,
