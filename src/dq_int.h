@@ -100,6 +100,10 @@ void dq_num_write(dq_buf *b, const dq_num *num);
 #define DQ_TS_EPOCH_MS 4u
 #define DQ_TS_ISO8601_NAIVE 8u /* no offset: read as UTC */
 
+/* The event times libdq accepts: 0001-01-01 .. 9999-12-31 (ms since the epoch). */
+#define DQ_TIME_MIN_MS (-62135596800000LL)
+#define DQ_TIME_MAX_MS 253402300799999LL
+
 /*
  * Parses an ISO-8601 date-time to ms since the epoch. An offset (Z or +hh:mm) is
  * required unless allow_naive, in which case a missing offset means UTC.
@@ -254,6 +258,7 @@ typedef struct dq_keystate {
     int64_t newest_ms;
     int64_t recent_ms[DQ_DUP_RING];
     uint8_t recent_next, recent_n;
+    bool changed;           /* in dq_state.changed, not yet reported */
     dq_numstate *num;       /* n_num_slots entries */
     dq_window_acc *windows; /* n_windows entries */
 } dq_keystate;
@@ -266,6 +271,8 @@ typedef struct dq_state {
     size_t key_max; /* longest key stored */
     size_t n_num, n_win;
     dq_keystate **entries; /* the used slots in insertion order (max_keys) */
+    dq_keystate **changed; /* keys changed since the last report (max_keys) */
+    size_t n_changed;
     char *key_arena;
     dq_numstate *num_arena;
     dq_window_acc *win_arena;
@@ -275,6 +282,21 @@ dq_err dq_state_init(dq_state *st, const dq_contract *ctr, size_t key_max);
 void dq_state_reset(dq_state *st);
 /* Finds or inserts key; NULL when the table is full or the key too long. */
 dq_keystate *dq_state_get(dq_state *st, const char *key, size_t len, bool insert);
+/* Forgets every key; keeps the allocations. */
+void dq_state_clear(dq_state *st);
+/* Notes that ks changed, for dq_engine_state_changes. */
+static inline void dq_state_touch(dq_state *st, dq_keystate *ks)
+{
+    if (!ks->changed) {
+        ks->changed = true;
+        st->changed[st->n_changed++] = ks;
+    }
+}
+/* Writes ks as saved-state bytes (at most DQ_STATE_MAX_BYTES); returns the length. */
+size_t dq_state_save(const dq_state *st, const dq_keystate *ks, unsigned char *out);
+/* Decodes saved-state bytes into a detached ks (key and windows untouched; ks->num
+ * has room for every numeric field). DQ_OK or DQ_ERR_STATE (ks unchanged). */
+dq_err dq_state_load(const dq_state *st, dq_keystate *ks, const unsigned char *in, size_t len);
 
 /* ---------------------------------------------------------------- engine internals */
 

@@ -87,6 +87,48 @@ void dq_engine_flush(dq_engine *eng)
         dq_window_close_all(eng);
 }
 
+void dq_engine_state_changes(dq_engine *eng, dq_state_cb cb, void *opaque)
+{
+    if (!eng || !cb)
+        return;
+    dq_state *st = &eng->state;
+    unsigned char bytes[DQ_STATE_MAX_BYTES];
+    for (size_t i = 0; i < st->n_changed; i++) {
+        dq_keystate *ks = st->changed[i];
+        ks->changed = false;
+        cb(ks->key, ks->key_len, bytes, dq_state_save(st, ks, bytes), opaque);
+    }
+    st->n_changed = 0;
+}
+
+dq_err dq_engine_state_restore(dq_engine *eng, const char *key, size_t key_len, const void *state, size_t len)
+{
+    if (!eng || !key || !state)
+        return DQ_ERR_ARG;
+    dq_numstate num[DQ_MAX_FIELDS];
+    dq_keystate loaded = {.num = num};
+    dq_err err = dq_state_load(&eng->state, &loaded, state, len);
+    if (err)
+        return err; /* decoded first, so refused bytes do not even add the key */
+    dq_keystate *ks = dq_state_get(&eng->state, key, key_len, true);
+    if (!ks)
+        return DQ_ERR_SPACE;
+    ks->has_time = loaded.has_time;
+    ks->newest_ms = loaded.newest_ms;
+    memcpy(ks->recent_ms, loaded.recent_ms, sizeof ks->recent_ms);
+    ks->recent_n = loaded.recent_n;
+    ks->recent_next = loaded.recent_next;
+    if (eng->state.n_num)
+        memcpy(ks->num, num, eng->state.n_num * sizeof *num);
+    return DQ_OK;
+}
+
+void dq_engine_state_clear(dq_engine *eng)
+{
+    if (eng)
+        dq_state_clear(&eng->state);
+}
+
 void dq_engine_totals(const dq_engine *eng, dq_totals *out)
 {
     if (!eng || !out)
@@ -215,8 +257,10 @@ dq_err dq_engine_eval_n(dq_engine *eng, const char *event, size_t len, dq_result
         bool stateful = ctr->time_field >= 0 && ctr->key_field >= 0;
         if (ks && stateful && res->verdict != DQ_REJECT) {
             dq_rules_stateful(eng, ks, &ev);
-            if (res->verdict != DQ_REJECT)
+            if (res->verdict != DQ_REJECT) {
                 dq_rules_commit(eng, ks, &ev);
+                dq_state_touch(&eng->state, ks);
+            }
         } else if (!ks && stateful && res->verdict != DQ_REJECT) {
             /* No state for this key: last_good imputation cannot happen. */
             for (int fi = 0; fi < ctr->n_fields; fi++)

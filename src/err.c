@@ -17,6 +17,7 @@ const char *dq_err_name(dq_err err)
     case DQ_ERR_IO: return "DQ_ERR_IO";
     case DQ_ERR_CONTRACT: return "DQ_ERR_CONTRACT";
     case DQ_ERR_SPACE: return "DQ_ERR_SPACE";
+    case DQ_ERR_STATE: return "DQ_ERR_STATE";
     default: return "DQ_ERR_UNKNOWN";
     }
 }
@@ -30,6 +31,7 @@ const char *dq_err_str(dq_err err)
     case DQ_ERR_IO: return "input/output error";
     case DQ_ERR_CONTRACT: return "invalid contract";
     case DQ_ERR_SPACE: return "output buffer too small";
+    case DQ_ERR_STATE: return "saved state does not fit this contract";
     default: return "unknown error";
     }
 }

@@ -51,8 +51,7 @@ static bool epoch_to_ms(const dq_field *f, double v, int64_t *ms)
     if (!as_ms && !(f->ts_formats & DQ_TS_EPOCH_S))
         return false;
     double x = as_ms ? v : v * 1000.0;
-    /* 0001-01-01 .. 9999-12-31 */
-    if (!(x >= -62135596800000.0 && x <= 253402300799999.0))
+    if (!(x >= (double)DQ_TIME_MIN_MS && x <= (double)DQ_TIME_MAX_MS))
         return false;
     *ms = (int64_t)floor(x);
     return true;

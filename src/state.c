@@ -6,7 +6,16 @@
  * bytes, numeric state, window accumulators) is allocated once in dq_state_init;
  * lookups and inserts never allocate. Keys are never removed: a stream's key set
  * (sensor ids) is small and long-lived; when the table is full new keys are
- * evaluated without state and counted in dq_totals.state_overflow.
+ * evaluated without state and counted in dq_totals.state_overflow. Everything can be
+ * forgotten at once (dq_state_clear), e.g. when a stream's partitions move.
+ *
+ * Saved state (dq_state_save/load) is a small versioned byte string per key:
+ *   u8 version, u8 numeric fields, u8 has_time, u8 recent_n, u8 recent_next,
+ *   i64 newest_ms, i64 recent_ms[DQ_DUP_RING],
+ *   per numeric field: u8 has_last, u8 n + n bytes of the value as JSON number
+ *   text, i64 last_ms, u32 same_run, u8 spike_run.
+ * Integers are little-endian. Values travel as text so loading goes through the
+ * number parser and yields a dq_num with its invariants, whatever the bytes.
  */
 #include <string.h>
 
@@ -33,10 +42,11 @@ dq_err dq_state_init(dq_state *st, const dq_contract *ctr, size_t key_max)
     size_t nwin = (size_t)ctr->n_windows, nnum = (size_t)ctr->n_num_slots;
     st->slots = dq_calloc(st->cap, sizeof *st->slots);
     st->entries = dq_calloc(st->max_keys, sizeof *st->entries);
+    st->changed = dq_calloc(st->max_keys, sizeof *st->changed);
     st->key_arena = dq_malloc(st->max_keys * key_max);
     st->num_arena = nnum ? dq_calloc(st->max_keys * nnum, sizeof *st->num_arena) : NULL;
     st->win_arena = nwin ? dq_calloc(st->max_keys * nwin, sizeof *st->win_arena) : NULL;
-    if (!st->slots || !st->entries || !st->key_arena || (nnum && !st->num_arena) || (nwin && !st->win_arena)) {
+    if (!st->slots || !st->entries || !st->changed || !st->key_arena || (nnum && !st->num_arena) || (nwin && !st->win_arena)) {
         dq_state_reset(st);
         return DQ_ERR_NOMEM;
     }
@@ -49,6 +59,7 @@ void dq_state_reset(dq_state *st)
 {
     dq_free(st->slots);
     dq_free(st->entries);
+    dq_free(st->changed);
     dq_free(st->key_arena);
     dq_free(st->num_arena);
     dq_free(st->win_arena);
@@ -78,4 +89,122 @@ dq_keystate *dq_state_get(dq_state *st, const char *key, size_t len, bool insert
         if (ks->key_len == len && memcmp(ks->key, key, len) == 0)
             return ks;
     }
+}
+
+void dq_state_clear(dq_state *st)
+{
+    memset(st->slots, 0, st->cap * sizeof *st->slots);
+    if (st->num_arena)
+        memset(st->num_arena, 0, st->max_keys * st->n_num * sizeof *st->num_arena);
+    if (st->win_arena)
+        memset(st->win_arena, 0, st->max_keys * st->n_win * sizeof *st->win_arena);
+    st->used = 0;
+    st->n_changed = 0;
+}
+
+#define STATE_VERSION 1
+/* Header, then per numeric field at most 1 + 1 + 40 (text) + 8 + 4 + 1 bytes. */
+_Static_assert(5 + 8 + 8 * DQ_DUP_RING + DQ_MAX_FIELDS * 55 <= DQ_STATE_MAX_BYTES, "DQ_STATE_MAX_BYTES too small");
+
+static unsigned char *put_u(unsigned char *p, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        *p++ = (unsigned char)(v >> (8 * i));
+    return p;
+}
+
+size_t dq_state_save(const dq_state *st, const dq_keystate *ks, unsigned char *out)
+{
+    unsigned char *p = out;
+    *p++ = STATE_VERSION;
+    *p++ = (unsigned char)st->n_num;
+    *p++ = ks->has_time;
+    *p++ = ks->recent_n;
+    *p++ = ks->recent_next;
+    p = put_u(p, (uint64_t)ks->newest_ms, 8);
+    for (int i = 0; i < DQ_DUP_RING; i++)
+        p = put_u(p, (uint64_t)ks->recent_ms[i], 8);
+    for (size_t f = 0; f < st->n_num; f++) {
+        const dq_numstate *ns = &ks->num[f];
+        char text[40];
+        dq_buf b;
+        dq_buf_init(&b, text, sizeof text);
+        if (ns->has_last)
+            dq_num_write(&b, &ns->last);
+        *p++ = ns->has_last && !b.overflow;
+        *p++ = (unsigned char)(b.overflow ? 0 : b.len);
+        if (!b.overflow) {
+            memcpy(p, text, b.len);
+            p += b.len;
+        }
+        p = put_u(p, (uint64_t)ns->last_ms, 8);
+        p = put_u(p, ns->same_run, 4);
+        *p++ = ns->spike_run;
+    }
+    return (size_t)(p - out);
+}
+
+typedef struct reader {
+    const unsigned char *p, *end;
+    bool bad;
+} reader;
+
+static uint64_t get_u(reader *r, int bytes)
+{
+    uint64_t v = 0;
+    if (r->end - r->p < bytes) {
+        r->bad = true;
+        return 0;
+    }
+    for (int i = 0; i < bytes; i++)
+        v |= (uint64_t)r->p[i] << (8 * i);
+    r->p += bytes;
+    return v;
+}
+
+/* An event time the rules can do arithmetic on: what the parsers accept. */
+static int64_t get_time(reader *r)
+{
+    int64_t t = (int64_t)get_u(r, 8);
+    if (t < DQ_TIME_MIN_MS || t > DQ_TIME_MAX_MS)
+        r->bad = true;
+    return t;
+}
+
+dq_err dq_state_load(const dq_state *st, dq_keystate *ks, const unsigned char *in, size_t len)
+{
+    reader r = {in, in + len, false};
+    dq_keystate k = {0};
+    dq_numstate num[DQ_MAX_FIELDS];
+    if (get_u(&r, 1) != STATE_VERSION || get_u(&r, 1) != st->n_num)
+        return DQ_ERR_STATE;
+    uint64_t has_time = get_u(&r, 1), recent_n = get_u(&r, 1), recent_next = get_u(&r, 1);
+    if (has_time > 1 || recent_n > DQ_DUP_RING || recent_next >= DQ_DUP_RING)
+        return DQ_ERR_STATE;
+    k.has_time = has_time;
+    k.recent_n = (uint8_t)recent_n;
+    k.recent_next = (uint8_t)recent_next;
+    k.newest_ms = get_time(&r);
+    for (int i = 0; i < DQ_DUP_RING; i++)
+        k.recent_ms[i] = get_time(&r);
+    for (size_t f = 0; f < st->n_num && !r.bad; f++) {
+        dq_numstate *ns = &num[f];
+        uint64_t has_last = get_u(&r, 1), n = get_u(&r, 1);
+        if (has_last > 1 || (size_t)(r.end - r.p) < n || (has_last && dq_num_parse((const char *)r.p, n, &ns->last) != DQ_NUM_OK))
+            return DQ_ERR_STATE;
+        if (!has_last)
+            ns->last = (dq_num){0};
+        r.p += n;
+        ns->has_last = has_last;
+        ns->last_ms = get_time(&r);
+        ns->same_run = (uint32_t)get_u(&r, 4);
+        ns->spike_run = (uint8_t)get_u(&r, 1);
+    }
+    if (r.bad || r.p != r.end)
+        return DQ_ERR_STATE;
+    k.num = ks->num;
+    *ks = k;
+    if (st->n_num)
+        memcpy(ks->num, num, st->n_num * sizeof *num);
+    return DQ_OK;
 }

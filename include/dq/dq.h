@@ -46,6 +46,7 @@ typedef int dq_err;
 #define DQ_ERR_IO (-3)       /* a file could not be read */
 #define DQ_ERR_CONTRACT (-4) /* the contract is invalid (errstr says where) */
 #define DQ_ERR_SPACE (-5)    /* an output buffer is too small */
+#define DQ_ERR_STATE (-6)    /* saved state bytes do not fit this engine's contract */
 
 /* Symbolic name ("DQ_ERR_ARG") and description of an error code. Never NULL. */
 const char *dq_err_name(dq_err err);
@@ -271,6 +272,39 @@ void dq_engine_totals(const dq_engine *eng, dq_totals *out);
  * metric names prefixed with prefix (e.g. "dq"). Returns as dq_window_stats_json.
  */
 size_t dq_totals_prometheus(const dq_totals *totals, const char *prefix, char *buf, size_t size);
+
+/* ---------------------------------------------------------------- state across restarts */
+
+/*
+ * The per-key state of the stateful rules (recent event times, last good values,
+ * run lengths) as bytes, so a stream processor can keep it across restarts:
+ * dq gate writes it to a compacted Kafka topic in the transaction of each batch.
+ * The bytes are portable (little-endian, versioned, numbers as decimal text) and
+ * tied to the contract's numeric fields: bytes of another layout are refused with
+ * DQ_ERR_STATE. Window counts are not part of it (a window open at a restart
+ * reports what it saw after the restart).
+ */
+#define DQ_STATE_MAX_BYTES 2048 /* the largest saved state of one key */
+
+typedef void (*dq_state_cb)(const char *key, size_t key_len, const void *state, size_t len, void *opaque);
+
+/*
+ * Calls cb for every key whose state changed since the previous call (or since
+ * the engine was created or cleared), in the order the keys first changed, then
+ * forgets the changes. The bytes are valid during the call only.
+ */
+void dq_engine_state_changes(dq_engine *eng, dq_state_cb cb, void *opaque);
+
+/*
+ * Replaces key's state with bytes given by dq_engine_state_changes. Does not count
+ * as a change. DQ_OK; DQ_ERR_STATE for bytes that are not a state of this contract
+ * (nothing changes); DQ_ERR_SPACE when the state table is full or the key too long;
+ * DQ_ERR_ARG for NULL arguments.
+ */
+dq_err dq_engine_state_restore(dq_engine *eng, const char *key, size_t key_len, const void *state, size_t len);
+
+/* Forgets every key (state, pending changes and the keys' open window counts). */
+void dq_engine_state_clear(dq_engine *eng);
 
 #ifdef __cplusplus
 }

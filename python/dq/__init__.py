@@ -71,6 +71,12 @@ def _load() -> ctypes.CDLL:
     lib.dq_engine_set_window_cb.argtypes = [c.c_void_p, c.c_void_p, c.c_void_p]
     lib.dq_window_stats_json.restype = c.c_size_t
     lib.dq_window_stats_json.argtypes = [c.c_void_p, c.c_char_p, c.c_size_t]
+    lib.dq_engine_state_changes.argtypes = [c.c_void_p, c.c_void_p, c.c_void_p]
+    lib.dq_engine_state_restore.restype = c.c_int
+    lib.dq_engine_state_restore.argtypes = [c.c_void_p, c.c_char_p, c.c_size_t, c.c_char_p, c.c_size_t]
+    lib.dq_engine_state_clear.argtypes = [c.c_void_p]
+    lib.dq_err_str.restype = c.c_char_p
+    lib.dq_err_str.argtypes = [c.c_int]
     lib.dq_reason_name.restype = c.c_char_p
     lib.dq_reason_name.argtypes = [c.c_int]
     lib.dq_time_parse_n.restype = c.c_int
@@ -113,6 +119,8 @@ class _Totals(ctypes.Structure):
 
 
 _WINDOW_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
+_STATE_CB = ctypes.CFUNCTYPE(None, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t,
+                             ctypes.POINTER(ctypes.c_char), ctypes.c_size_t, ctypes.c_void_p)
 
 
 class Contract:
@@ -208,6 +216,30 @@ class Engine:
     def flush(self) -> None:
         """Closes every open metrics window (reported through on_window)."""
         _lib.dq_engine_flush(self._ptr)
+
+    def state_changes(self) -> dict[str, bytes]:
+        """Saved state of every key changed since the last call: {key: bytes}.
+
+        Keep the bytes (a Flink ValueState, a compacted topic, a file) and give them
+        back to restore_state() after a restart: verdicts then continue as if the
+        engine had never stopped."""
+        out: dict[str, bytes] = {}
+
+        def keep(key, key_len, state, length, _opaque):
+            out[ctypes.string_at(key, key_len).decode()] = ctypes.string_at(state, length)
+        _lib.dq_engine_state_changes(self._ptr, ctypes.cast(_STATE_CB(keep), ctypes.c_void_p), None)
+        return out
+
+    def restore_state(self, key: str, state: bytes) -> None:
+        """Gives a key the state saved by state_changes() (DqError if it does not fit the contract)."""
+        raw = key.encode()
+        err = _lib.dq_engine_state_restore(self._ptr, raw, len(raw), state, len(state))
+        if err:
+            raise DqError(f"cannot restore the state of {key!r}: {_lib.dq_err_str(err).decode()}")
+
+    def clear_state(self) -> None:
+        """Forgets every key's state."""
+        _lib.dq_engine_state_clear(self._ptr)
 
     def totals(self) -> dict:
         t = _Totals()

@@ -68,3 +68,33 @@ def test_vector_bindings(case):
             assert row.pop("dq")["status"] == verdict
         outcomes.append({"verdict": verdict, "reasons": reasons, "clean": row})
     check_outcome(case, outcomes)
+
+
+MULTI = [c for c in CASES if len(c["events"]) > 1]
+
+
+@pytest.mark.parametrize("case", MULTI, ids=[c["name"] for c in MULTI])
+def test_vector_state_restored_at_every_split(case):
+    """A restart between any two events, with the saved state restored, changes nothing."""
+    import dq
+    contract = dq.Contract(CONTRACT)
+    events = [event_bytes(e) for e in case["events"]]
+    whole = dq.Engine(contract, now=case["now"]).evaluate(events)
+    for split in range(1, len(events)):
+        before = dq.Engine(contract, now=case["now"])
+        first = before.evaluate(events[:split])
+        after = dq.Engine(contract, now=case["now"])
+        for key, state in before.state_changes().items():
+            after.restore_state(key, state)
+        second = after.evaluate(events[split:])
+        assert first.verdicts + second.verdicts == whole.verdicts, f"split at {split}"
+        assert first.reasons + second.reasons == whole.reasons, f"split at {split}"
+        assert first.clean + second.clean == whole.clean, f"split at {split}"
+    assert whole.verdicts != [] and len(MULTI) >= 20
+
+
+def test_state_of_another_contract_is_refused(tmp_path):
+    import dq
+    engine = dq.Engine(dq.Contract(CONTRACT))
+    with pytest.raises(dq.DqError, match="does not fit"):
+        engine.restore_state("sensor_1", b"\x01\x63" + bytes(80))
