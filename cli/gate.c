@@ -11,11 +11,10 @@
  * committed only after all of its outputs are acknowledged by the brokers
  * (at-least-once: after a crash the uncommitted batch is processed again, so
  * duplicates are bounded by one batch). With --exactly-once each batch is one Kafka
- * transaction holding its outputs and its input offsets. Rebalances happen only
- * between batches (inside the consumer poll), so no batch straddles an assignment.
+ * transaction holding its outputs and its input offsets.
  *
- * Limits, said plainly: per-sensor state (duplicates, spikes, ...) lives in memory
- * and starts empty after a restart.
+ * Per-sensor state (what the duplicate, spike, stuck, gap and late rules remember)
+ * survives restarts through a compacted state topic; see "state across restarts".
  */
 #include <errno.h>
 #include <getopt.h>
@@ -52,6 +51,7 @@ typedef struct gate {
     dq_contract *ctr;
     dq_engine *eng;
     rd_kafka_t *consumer, *producer;
+    rd_kafka_t *state_producer; /* the producer with --exactly-once, else a transactional one of its own */
     rd_kafka_topic_partition_list_t *positions; /* next offset per partition of this batch */
     rd_kafka_queue_t *commit_q; /* results of the asynchronous offset commits */
     bool commit_pending;        /* one commit at most is in flight */
@@ -61,6 +61,8 @@ typedef struct gate {
     bool in_txn;              /* --exactly-once: a transaction is open */
     double last_activity;     /* input or assignment (monotonic s), for --idle-exit */
     bool assigned;            /* partitions assigned to us (kept by the rebalance callback) */
+    int fatal;                /* a DQ_EXIT_* code set inside a callback: stop */
+    bool closing;             /* the last batch is finished: leaving the group */
     char contract_label[256];
     pthread_mutex_t lock; /* guards snapshot: the HTTP thread reads it */
     gate_stats snapshot, live;
@@ -84,15 +86,31 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     }
 }
 
+static bool load_state(gate *g, rd_kafka_topic_partition_list_t *parts);
+static int finish_batch(gate *g);
+static void wait_commit(gate *g);
+
+/*
+ * Partitions move (inside the consumer poll, so possibly mid-batch): the batch in hand
+ * is finished first, its offsets committed while they are still ours, so no batch
+ * straddles two assignments and no state change is lost to the reload.
+ */
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
     gate *g = opaque;
+    bool assign = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS && !g->closing;
+    int rc = g->closing ? DQ_EXIT_OK : finish_batch(g);
+    wait_commit(g);
+    if (rc != DQ_EXIT_OK) {
+        g->fatal = rc;
+        assign = false;
+    } else if (assign && g->o->state_topic && !load_state(g, parts)) {
+        g->fatal = DQ_EXIT_KAFKA; /* never run on a state that does not match the input */
+        assign = false;
+    }
     g->last_activity = dq_mono_s(); /* idle time counts from the assignment, not from the group join */
-    g->assigned = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS && parts->cnt > 0;
-    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
-        rd_kafka_assign(rk, parts);
-    else
-        rd_kafka_assign(rk, NULL);
+    g->assigned = assign && parts->cnt > 0;
+    rd_kafka_assign(rk, assign ? parts : NULL);
 }
 
 static bool ensure_txn(gate *g);
@@ -109,29 +127,36 @@ static void on_window(const dq_window_stats *st, void *opaque)
                       RD_KAFKA_V_VALUE(buf, n), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
 }
 
+/* A transactional call's outcome: a failure is reported and counted as a delivery error. */
+static bool txn_step(gate *g, rd_kafka_error_t *error, const char *what)
+{
+    if (!error)
+        return true;
+    fprintf(stderr, "dq gate: %s: %s\n", what, rd_kafka_error_string(error));
+    rd_kafka_error_destroy(error);
+    g->delivery_errors++;
+    return false;
+}
+
 /* --exactly-once: opens the batch's transaction before its first output. */
 static bool ensure_txn(gate *g)
 {
     if (!g->o->exactly_once || g->in_txn)
         return true;
-    rd_kafka_error_t *error = rd_kafka_begin_transaction(g->producer);
-    if (error) {
-        fprintf(stderr, "dq gate: begin_transaction: %s\n", rd_kafka_error_string(error));
-        rd_kafka_error_destroy(error);
-        g->delivery_errors++;
-        return false;
-    }
-    g->in_txn = true;
-    return true;
+    g->in_txn = txn_step(g, rd_kafka_begin_transaction(g->producer), "begin_transaction");
+    return g->in_txn;
 }
 
-/* Outputs keep the input's timestamp, so consumers see event age end to end. */
-static void produce_or_wait(gate *g, const char *topic, const void *key, size_t key_len, const void *val,
-                            size_t len, rd_kafka_headers_t *hdrs, int64_t ts)
+/*
+ * Produces one record, waiting while the queue is full; failures count as delivery
+ * errors. Outputs keep the input's timestamp, so consumers see event age end to end.
+ */
+static void produce_or_wait(gate *g, rd_kafka_t *rk, const char *topic, const void *key, size_t key_len,
+                         const void *val, size_t len, rd_kafka_headers_t *hdrs, int64_t ts)
 {
     for (;;) {
         rd_kafka_resp_err_t err = rd_kafka_producev(
-            g->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)val, len),
+            rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)val, len),
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_TIMESTAMP(ts > 0 ? ts : 0),
             RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -143,7 +168,7 @@ static void produce_or_wait(gate *g, const char *topic, const void *key, size_t 
                 rd_kafka_headers_destroy(hdrs);
             return;
         }
-        rd_kafka_poll(g->producer, 10); /* queue full: let deliveries drain */
+        rd_kafka_poll(rk, 10); /* queue full: let deliveries drain */
     }
 }
 
@@ -172,7 +197,7 @@ static void route_reject(gate *g, const rd_kafka_message_t *m, const dq_result *
     rd_kafka_header_add(h, "dq.source.offset", -1, num, -1);
     rd_kafka_header_add(h, "dq.contract", -1, g->contract_label, -1);
     rd_kafka_timestamp_type_t tstype;
-    produce_or_wait(g, g->o->dlq_topic, m->key, m->key_len, m->payload, m->len, h, rd_kafka_message_timestamp(m, &tstype));
+    produce_or_wait(g, g->producer, g->o->dlq_topic, m->key, m->key_len, m->payload, m->len, h, rd_kafka_message_timestamp(m, &tstype));
 }
 
 static void remember_position(gate *g, const rd_kafka_message_t *m)
@@ -198,17 +223,180 @@ static void handle(gate *g, const rd_kafka_message_t *m)
     int64_t ts = rd_kafka_message_timestamp(m, &tstype);
     ensure_txn(g);
     if (g->o->relay) { /* the Kafka ceiling for benchmarks: bytes through, no validation */
-        produce_or_wait(g, g->o->clean_topic, m->key, m->key_len, m->payload, m->len, input_headers(m), ts);
+        produce_or_wait(g, g->producer, g->o->clean_topic, m->key, m->key_len, m->payload, m->len, input_headers(m), ts);
     } else {
         dq_engine_eval_n(g->eng, m->payload, m->payload ? m->len : 0, &res);
         if (res.verdict == DQ_REJECT)
             route_reject(g, m, &res);
         else
-            produce_or_wait(g, g->o->clean_topic, res.key, res.key_len, res.clean, res.clean_len, input_headers(m),
+            produce_or_wait(g, g->producer, g->o->clean_topic, res.key, res.key_len, res.clean, res.clean_len, input_headers(m),
                             ts);
     }
     g->batch_ts[g->batch_n++] = ts;
     remember_position(g, m);
+}
+
+/* ---------------------------------------------------------------- state across restarts */
+
+/*
+ * The per-sensor state lives in a compacted topic of one partition (default
+ * <group>-state): a record per sensor (key = sensor id, value = libdq's saved state)
+ * and a position record per input partition (key = "\0pos:<topic>:<partition>",
+ * value = the next offset to read). A batch's changed states and its positions are
+ * written in one transaction: with --exactly-once the batch's own, else one of a
+ * second, transactional producer after the outputs are acknowledged and before the
+ * input offsets are committed. On every assignment the gate forgets all state,
+ * reads the topic to its end (read_committed) and starts each partition at its
+ * saved position, so state and position always match: after a restart no event is
+ * evaluated against an empty state (missed duplicates, spikes, gaps) nor against a
+ * state that already holds it (flagged twice).
+ */
+#define POS_PREFIX "\0pos:"
+#define POS_PREFIX_LEN 5
+
+static void produce_state(const char *key, size_t key_len, const void *state, size_t len, void *opaque)
+{
+    gate *g = opaque;
+    produce_or_wait(g, g->state_producer, g->o->state_topic, key, key_len, state, len, NULL, 0);
+}
+
+/* Writes the batch's changed states and input positions (see above). */
+static bool write_state(gate *g)
+{
+    const dq_gate_opts *o = g->o;
+    if (!o->state_topic || g->positions->cnt == 0)
+        return true;
+    bool own_txn = !o->exactly_once; /* with --exactly-once the batch's transaction is open */
+    if (own_txn && !txn_step(g, rd_kafka_begin_transaction(g->state_producer), "state begin_transaction"))
+        return false;
+    dq_engine_state_changes(g->eng, produce_state, g);
+    for (int i = 0; i < g->positions->cnt; i++) {
+        const rd_kafka_topic_partition_t *p = &g->positions->elems[i];
+        char key[512], val[32];
+        int kn = snprintf(key + POS_PREFIX_LEN, sizeof key - POS_PREFIX_LEN, "%s:%" PRId32, p->topic, p->partition);
+        int vn = snprintf(val, sizeof val, "%" PRId64, p->offset);
+        memcpy(key, POS_PREFIX, POS_PREFIX_LEN);
+        produce_or_wait(g, g->state_producer, o->state_topic, key, POS_PREFIX_LEN + (size_t)kn, val, (size_t)vn,
+                        NULL, 0);
+    }
+    if (own_txn)
+        return txn_step(g, rd_kafka_commit_transaction(g->state_producer, -1), "state commit_transaction");
+    return g->delivery_errors == 0;
+}
+
+/* A position record: sets the partition's offset in parts if it is one of them. Unset
+ * offsets (no position saved) stay RD_KAFKA_OFFSET_INVALID: the group's committed one. */
+static bool restore_position(const rd_kafka_message_t *m, rd_kafka_topic_partition_list_t *parts)
+{
+    char key[512];
+    const char *k = (const char *)m->key;
+    if (m->key_len <= POS_PREFIX_LEN || m->key_len >= sizeof key || memcmp(k, POS_PREFIX, POS_PREFIX_LEN) != 0)
+        return false;
+    memcpy(key, k + POS_PREFIX_LEN, m->key_len - POS_PREFIX_LEN);
+    key[m->key_len - POS_PREFIX_LEN] = '\0';
+    char *colon = strrchr(key, ':'), val[32], *end;
+    if (!colon || m->len == 0 || m->len >= sizeof val)
+        return true;
+    *colon = '\0';
+    memcpy(val, m->payload, m->len);
+    val[m->len] = '\0';
+    long long offset = strtoll(val, &end, 10);
+    rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(parts, key, atoi(colon + 1));
+    if (p && *end == '\0' && offset >= 0)
+        p->offset = offset;
+    return true;
+}
+
+/*
+ * On assignment: forgets all state, restores every sensor from the state topic and
+ * sets the assigned partitions' start offsets to their saved positions (partitions
+ * without one start at the group's committed offset). Returns false if the topic
+ * cannot be read: the gate must not run on a state that does not match its input.
+ */
+static bool load_state(gate *g, rd_kafka_topic_partition_list_t *parts)
+{
+    const dq_gate_opts *o = g->o;
+    double t0 = dq_mono_s();
+    char group[512];
+    snprintf(group, sizeof group, "%s.state-reader", o->group); /* required by librdkafka, never joined */
+    const char *defaults[] = {"bootstrap.servers", o->brokers, "group.id", group, "enable.auto.commit", "false",
+                              "isolation.level", "read_committed", "enable.partition.eof", "true",
+                              "fetch.wait.max.ms", "10", NULL};
+    rd_kafka_t *rk = dq_kafka_new(RD_KAFKA_CONSUMER, defaults, &o->props, NULL, NULL, g);
+    if (!rk)
+        return false;
+    dq_engine_state_clear(g->eng);
+    rd_kafka_topic_partition_list_t *state = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(state, o->state_topic, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_resp_err_t err = rd_kafka_assign(rk, state);
+    rd_kafka_topic_partition_list_destroy(state);
+    uint64_t records = 0, refused = 0;
+    bool done = false;
+    while (!err && !done && !stop_requested) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 1000);
+        if (!m)
+            continue;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            done = true;
+        else if (m->err)
+            err = m->err;
+        else if (!restore_position(m, parts) && m->key && m->payload) /* no value: a deletion (tombstone) */
+            refused += dq_engine_state_restore(g->eng, m->key, m->key_len, m->payload, m->len) != DQ_OK;
+        records += !m->err;
+        rd_kafka_message_destroy(m);
+    }
+    if (err)
+        fprintf(stderr, "dq gate: cannot read the state topic %s: %s\n", o->state_topic, rd_kafka_err2str(err));
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    dq_totals t;
+    dq_engine_totals(g->eng, &t);
+    int positions = 0;
+    for (int i = 0; i < parts->cnt; i++)
+        positions += parts->elems[i].offset >= 0;
+    if (!o->quiet || refused)
+        fprintf(stderr,
+                "dq gate: state of %" PRIu64 " sensors and positions of %d of %d partitions restored from %s "
+                "(%" PRIu64 " records, %.2f s)%s\n",
+                t.keys, positions, parts->cnt, o->state_topic, records, dq_mono_s() - t0,
+                refused ? "; states that do not fit this contract were skipped" : "");
+    return done;
+}
+
+/* The state topic must exist before it is read: compacted, one partition. */
+static bool create_state_topic(gate *g)
+{
+    const char *topic = g->o->state_topic;
+    char err[512];
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, 1, -1, err, sizeof err);
+    if (!nt) {
+        fprintf(stderr, "dq gate: state topic %s: %s\n", topic, err);
+        return false;
+    }
+    /* Compaction keeps the newest record per sensor; short segments let it run soon. */
+    rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
+    rd_kafka_NewTopic_set_config(nt, "segment.ms", "600000");
+    rd_kafka_NewTopic_set_config(nt, "min.cleanable.dirty.ratio", "0.1");
+    rd_kafka_queue_t *q = rd_kafka_queue_new(g->state_producer);
+    rd_kafka_CreateTopics(g->state_producer, &nt, 1, NULL, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
+    bool ok = false;
+    if (ev) {
+        size_t n;
+        const rd_kafka_topic_result_t **res = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+        rd_kafka_resp_err_t e = rd_kafka_event_error(ev);
+        if (!e && n == 1)
+            e = rd_kafka_topic_result_error(res[0]);
+        ok = !e || e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS;
+        if (!ok)
+            fprintf(stderr, "dq gate: cannot create the state topic %s: %s\n", topic, rd_kafka_err2str(e));
+        rd_kafka_event_destroy(ev);
+    } else {
+        fprintf(stderr, "dq gate: cannot create the state topic %s: no answer in 30 s\n", topic);
+    }
+    rd_kafka_queue_destroy(q);
+    rd_kafka_NewTopic_destroy(nt);
+    return ok;
 }
 
 static void account_latency(gate *g)
@@ -277,28 +465,24 @@ static void wait_commit(gate *g)
 /* Makes the batch durable: outputs acknowledged, then the input offsets committed. */
 static int finish_batch(gate *g)
 {
-    rd_kafka_error_t *error;
     if (g->o->exactly_once && g->delivery_errors) {
         fprintf(stderr, "dq gate: a transaction step failed: stopping (uncommitted input is read again)\n");
         return DQ_EXIT_KAFKA;
     }
     if (g->o->exactly_once && g->in_txn) {
         g->in_txn = false;
+        if (!write_state(g))
+            return DQ_EXIT_KAFKA;
         if (g->positions->cnt > 0) {
             rd_kafka_consumer_group_metadata_t *cgmd = rd_kafka_consumer_group_metadata(g->consumer);
-            error = rd_kafka_send_offsets_to_transaction(g->producer, g->positions, cgmd, -1);
+            bool sent = txn_step(g, rd_kafka_send_offsets_to_transaction(g->producer, g->positions, cgmd, -1),
+                                 "send_offsets_to_transaction");
             rd_kafka_consumer_group_metadata_destroy(cgmd);
-            if (error) {
-                fprintf(stderr, "dq gate: send_offsets_to_transaction: %s\n", rd_kafka_error_string(error));
-                rd_kafka_error_destroy(error);
+            if (!sent)
                 return DQ_EXIT_KAFKA;
-            }
         }
-        if ((error = rd_kafka_commit_transaction(g->producer, -1))) {
-            fprintf(stderr, "dq gate: commit_transaction: %s\n", rd_kafka_error_string(error));
-            rd_kafka_error_destroy(error);
+        if (!txn_step(g, rd_kafka_commit_transaction(g->producer, -1), "commit_transaction"))
             return DQ_EXIT_KAFKA;
-        }
     } else if (!g->o->exactly_once && g->batch_n > 0) {
         /* Wait as long as librdkafka keeps trying (message.timeout.ms): a broker restart
          * only delays the batch; a delivery that finally fails stops the gate uncommitted. */
@@ -306,6 +490,10 @@ static int finish_batch(gate *g)
             rd_kafka_flush(g->producer, 1000);
         if (g->delivery_errors) {
             fprintf(stderr, "dq gate: outputs not acknowledged: input offsets not committed, stopping\n");
+            return DQ_EXIT_KAFKA;
+        }
+        if (!write_state(g)) {
+            fprintf(stderr, "dq gate: state not saved: input offsets not committed, stopping\n");
             return DQ_EXIT_KAFKA;
         }
         /* Asynchronous, one in flight: the outputs are already acknowledged, so a crash can
@@ -441,7 +629,7 @@ static int setup(gate *g)
              dq_contract_version(g->ctr));
     dq_engine_set_window_cb(g->eng, on_window, g);
     char txid[256];
-    snprintf(txid, sizeof txid, "%s", o->transactional_id ? o->transactional_id : "dq-gate");
+    snprintf(txid, sizeof txid, "%s", o->transactional_id ? o->transactional_id : o->group);
     const char *pdefaults[] = {"bootstrap.servers", o->brokers, "enable.idempotence", "true", "linger.ms", "2",
                                "compression.type", "lz4", o->exactly_once ? "transactional.id" : NULL, txid, NULL};
     const char *cdefaults[] = {"bootstrap.servers", o->brokers, "group.id", o->group, "enable.auto.commit", "false",
@@ -452,14 +640,21 @@ static int setup(gate *g)
     if (!(g->producer = dq_kafka_new(RD_KAFKA_PRODUCER, pdefaults, &o->props, on_delivery, NULL, g)) ||
         !(g->consumer = dq_kafka_new(RD_KAFKA_CONSUMER, cdefaults, &o->props, NULL, on_rebalance, g)))
         return DQ_EXIT_KAFKA;
-    if (o->exactly_once) {
-        rd_kafka_error_t *error = rd_kafka_init_transactions(g->producer, 30000);
-        if (error) {
-            fprintf(stderr, "dq gate: init_transactions: %s\n", rd_kafka_error_string(error));
-            rd_kafka_error_destroy(error);
+    g->state_producer = g->producer;
+    if (o->state_topic && !o->exactly_once) {
+        char state_txid[300];
+        snprintf(state_txid, sizeof state_txid, "%s.state", txid);
+        const char *sdefaults[] = {"bootstrap.servers", o->brokers, "transactional.id", state_txid, NULL};
+        if (!(g->state_producer = dq_kafka_new(RD_KAFKA_PRODUCER, sdefaults, &o->props, on_delivery, NULL, g)))
             return DQ_EXIT_KAFKA;
-        }
     }
+    /* Also aborts what a crashed predecessor with the same id left open, so reading
+     * the state topic (read_committed) does not wait for that transaction to time out. */
+    if ((o->exactly_once && !txn_step(g, rd_kafka_init_transactions(g->producer, 30000), "init_transactions")) ||
+        (g->state_producer != g->producer &&
+         !txn_step(g, rd_kafka_init_transactions(g->state_producer, 30000), "state init_transactions")) ||
+        (o->state_topic && !create_state_topic(g)))
+        return DQ_EXIT_KAFKA;
     rd_kafka_poll_set_consumer(g->consumer);
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(sub, o->in_topic, RD_KAFKA_PARTITION_UA);
@@ -490,10 +685,11 @@ int dq_gate_run(const dq_gate_opts *o)
     double t0 = dq_mono_s(), last_report = t0;
     g.last_activity = t0;
     bool progress = !o->quiet && isatty(STDERR_FILENO);
-    while (rc == DQ_EXIT_OK && !stop_requested) {
+    while (rc == DQ_EXIT_OK && !stop_requested && !g.fatal) {
         double batch_end = dq_mono_s() + o->batch_ms / 1000.0;
         dq_engine_set_now(g.eng, dq_now_ms()); /* the future-timestamp rule's "now" */
-        while (g.batch_n < (size_t)o->batch_max && !stop_requested && (!o->max_events || seen < o->max_events)) {
+        while (g.batch_n < (size_t)o->batch_max && !stop_requested && !g.fatal &&
+               (!o->max_events || seen < o->max_events)) {
             double left = batch_end - dq_mono_s();
             if (left <= 0)
                 break;
@@ -512,6 +708,8 @@ int dq_gate_run(const dq_gate_opts *o)
             g.last_activity = dq_mono_s();
         }
         rc = finish_batch(&g);
+        if (rc == DQ_EXIT_OK && g.fatal)
+            rc = g.fatal;
         if (o->max_events && seen >= o->max_events)
             break;
         if (o->idle_exit_ms && g.assigned && (dq_mono_s() - g.last_activity) * 1000 >= o->idle_exit_ms)
@@ -545,9 +743,12 @@ int dq_gate_run(const dq_gate_opts *o)
         rd_kafka_queue_destroy(g.commit_q); /* before its consumer goes */
     }
     if (g.consumer) {
+        g.closing = true;
         rd_kafka_consumer_close(g.consumer); /* leaves the group: partitions move at once */
         rd_kafka_destroy(g.consumer);
     }
+    if (g.state_producer && g.state_producer != g.producer)
+        rd_kafka_destroy(g.state_producer);
     if (g.producer) {
         rd_kafka_flush(g.producer, 30000);
         rd_kafka_destroy(g.producer);
@@ -565,7 +766,8 @@ int dq_gate_run(const dq_gate_opts *o)
 static const char help[] =
     "usage: dq gate --contract FILE [--brokers HOSTS] [--group ID] [--input TOPIC]\n"
     "               [--clean TOPIC] [--dlq TOPIC] [--metrics-topic TOPIC] [--metrics-addr HOST:PORT]\n"
-    "               [--exactly-once [--transactional-id ID]] [--batch N] [--batch-ms MS]\n"
+    "               [--exactly-once] [--transactional-id ID] [--state-topic TOPIC]\n"
+    "               [--batch N] [--batch-ms MS]\n"
     "               [--max-events N] [--idle-exit MS] [-X librdkafka.property=value ...] [--quiet]\n"
     "\n"
     "Validates every event of the input topic against the contract and routes it:\n"
@@ -573,7 +775,9 @@ static const char help[] =
     "with reasons, verdict, source topic/partition/offset, contract) to the dead-letter\n"
     "topic, closed metric windows to the metrics topic. Offsets are committed only after\n"
     "the outputs are acknowledged (at-least-once), or in one transaction with them\n"
-    "(--exactly-once). SIGTERM finishes the batch, commits and leaves the group.\n"
+    "(--exactly-once). Per-sensor state (duplicates, spikes, stuck values, gaps) is saved\n"
+    "with each batch to a compacted state topic and restored on start, with the input\n"
+    "positions it belongs to. SIGTERM finishes the batch, commits and leaves the group.\n"
     "\n"
     "  --brokers HOSTS        bootstrap servers (default 127.0.0.1:9092)\n"
     "  --group ID             consumer group (default dq-gate); more instances share the partitions\n"
@@ -581,6 +785,10 @@ static const char help[] =
     "  --clean TOPIC          default sensor-clean     --dlq TOPIC  default sensor-dlq\n"
     "  --metrics-topic TOPIC  default dq-metrics ('' to disable)\n"
     "  --metrics-addr A:P     Prometheus /metrics (default 127.0.0.1:9464, '' to disable)\n"
+    "  --state-topic TOPIC    per-sensor state across restarts (default <group>-state, created\n"
+    "                         compacted if missing; '' keeps state in memory only)\n"
+    "  --transactional-id ID  stable per instance, unique among instances (default: the group):\n"
+    "                         the state (with --exactly-once every batch) is written in transactions\n"
     "  --batch N, --batch-ms MS   a batch ends after N events or MS ms (default 5000, 20)\n"
     "  --max-events N, --idle-exit MS   stop after N events, or after MS ms without input\n"
     "  -X key=value           any librdkafka property, for both clients; prefix consumer. or\n"
@@ -596,7 +804,7 @@ static const char help[] =
 int dq_cmd_gate(int argc, char **argv)
 {
     enum { O_BROKERS = 256, O_GROUP, O_IN, O_CLEAN, O_DLQ, O_MTOPIC, O_MADDR, O_EOS, O_TXID, O_BATCH, O_BATCHMS,
-           O_MAX, O_IDLE, O_RELAY };
+           O_MAX, O_IDLE, O_RELAY, O_STATE };
     static const struct option longopts[] = {
         {"contract", required_argument, NULL, 'c'}, {"brokers", required_argument, NULL, O_BROKERS},
         {"group", required_argument, NULL, O_GROUP}, {"input", required_argument, NULL, O_IN},
@@ -605,7 +813,7 @@ int dq_cmd_gate(int argc, char **argv)
         {"exactly-once", no_argument, NULL, O_EOS}, {"transactional-id", required_argument, NULL, O_TXID},
         {"batch", required_argument, NULL, O_BATCH}, {"batch-ms", required_argument, NULL, O_BATCHMS},
         {"max-events", required_argument, NULL, O_MAX}, {"idle-exit", required_argument, NULL, O_IDLE},
-        {"relay", no_argument, NULL, O_RELAY},
+        {"relay", no_argument, NULL, O_RELAY}, {"state-topic", required_argument, NULL, O_STATE},
         {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     dq_gate_opts o = {.brokers = "127.0.0.1:9092", .group = "dq-gate", .in_topic = "sensor-topic",
                       .clean_topic = "sensor-clean", .dlq_topic = "sensor-dlq", .metrics_topic = "dq-metrics",
@@ -633,6 +841,7 @@ int dq_cmd_gate(int argc, char **argv)
         case O_MAX: o.max_events = strtoull(optarg, NULL, 10); break;
         case O_IDLE: o.idle_exit_ms = atoi(optarg); break;
         case O_RELAY: o.relay = true; break;
+        case O_STATE: o.state_topic = optarg; break;
         case 'q': o.quiet = true; break;
         case 'h': fputs(help, stdout); return DQ_EXIT_OK;
         default: fputs(help, stderr); return DQ_EXIT_USAGE;
@@ -642,6 +851,13 @@ int dq_cmd_gate(int argc, char **argv)
         fprintf(stderr, "dq gate: --contract is required; --batch and --batch-ms must be positive\n");
         return DQ_EXIT_USAGE;
     }
+    char state_topic[300];
+    if (!o.state_topic) {
+        snprintf(state_topic, sizeof state_topic, "%s-state", o.group);
+        o.state_topic = state_topic;
+    }
+    if (!*o.state_topic || o.relay) /* the relay keeps no state */
+        o.state_topic = NULL;
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);

@@ -15,6 +15,7 @@ typedef struct dq_gate_opts {
     const char *metrics_addr;  /* "127.0.0.1:9464"; NULL: no HTTP endpoint */
     bool exactly_once;
     const char *transactional_id;
+    const char *state_topic; /* per-sensor state across restarts; NULL: kept in memory only */
     int batch_max, batch_ms;
     uint64_t max_events; /* stop after this many events (0: never) */
     int idle_exit_ms;    /* stop after this long without input (0: never) */

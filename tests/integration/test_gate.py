@@ -3,6 +3,9 @@
 Events come from `dq gen --brokers`; the gate reads them in a fresh consumer group and
 writes fresh output topics, so each test counts exactly its own messages.
 """
+import collections
+import datetime
+import json
 import signal
 import socket
 import subprocess
@@ -30,11 +33,14 @@ def topics():
     futures = admin.create_topics([NewTopic(n, num_partitions=4, replication_factor=1) for n in names.values()])
     for f in futures.values():
         f.result(30)
-    subprocess.run([DQ, "gen", "--count", str(EVENTS), "--seed", "11", "--brokers", BOOTSTRAP,
+    # Event times end before now (100 sensors every 10 s: 1M events span 28 h), so the
+    # future-timestamp rule does not depend on when the gate runs.
+    start = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    subprocess.run([DQ, "gen", "--count", str(EVENTS), "--seed", "11", "--start", start, "--brokers", BOOTSTRAP,
                     "--topic", names["in"], "-q"], check=True, timeout=300)
     names["group"] = f"gate-{run_id}"
     yield names
-    admin.delete_topics([names[k] for k in ("in", "clean", "dlq", "metrics")])
+    admin.delete_topics([names[k] for k in ("in", "clean", "dlq", "metrics")] + [names["group"] + "-state"])
 
 
 def gate_cmd(t, *extra):
@@ -45,19 +51,53 @@ def gate_cmd(t, *extra):
             "-X", "consumer.session.timeout.ms=6000", "-X", "consumer.heartbeat.interval.ms=1000", *extra]
 
 
-def count(topic):
-    """Messages a read_committed consumer sees in the topic."""
+def messages(topic):
+    """Every message a read_committed consumer sees in the topic, partition by partition."""
     c = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": "counter", "isolation.level": "read_committed",
                   "enable.auto.commit": False})
-    parts = c.list_topics(topic, timeout=10).topics[topic].partitions
-    c.assign([TopicPartition(topic, p, 0) for p in parts])
-    n, idle = 0, 0
-    while idle < 5:
-        msgs = c.consume(10000, timeout=1.0)
-        n += sum(1 for m in msgs if m.error() is None)
-        idle = 0 if msgs else idle + 1
+    for p in sorted(c.list_topics(topic, timeout=10).topics[topic].partitions):
+        c.assign([TopicPartition(topic, p, 0)])
+        idle = 0
+        while idle < 3:
+            msgs = [m for m in c.consume(10000, timeout=1.0) if m.error() is None]
+            yield from msgs
+            idle = 0 if msgs else idle + 1
     c.close()
-    return n
+
+
+def count(topic):
+    return sum(1 for _ in messages(topic))
+
+
+def verdicts_of_outputs(t):
+    """(verdict, reasons) of every output: the clean events' dq annotation, the rejects' headers."""
+    found = collections.Counter()
+    for m in messages(t["clean"]):
+        dq = json.loads(m.value())["dq"]
+        found[dq["status"], tuple(sorted(dq.get("reasons", [])))] += 1
+    for m in messages(t["dlq"]):
+        reasons = dict(m.headers())["dq.reasons"].decode()
+        found["REJECT", tuple(sorted(reasons.split(",")))] += 1
+    return found
+
+
+def verdicts_uninterrupted(t):
+    """What one libdq engine that never stops gives the input. Per-sensor rules depend only on
+    each sensor's order, which is its partition's order, so partitions may come one after another."""
+    import dq
+    engine = dq.Engine(dq.Contract(CONTRACT), now=int(time.time() * 1000))
+    found, batch = collections.Counter(), []
+
+    def evaluate():
+        res = engine.evaluate(batch)
+        found.update((v, tuple(sorted(r))) for v, r in zip(res.verdicts, res.reasons))
+        batch.clear()
+    for m in messages(t["in"]):
+        batch.append(m.value() or b"")
+        if len(batch) == 50_000:
+            evaluate()
+    evaluate()
+    return found
 
 
 def committed(t):
@@ -91,6 +131,24 @@ def test_exactly_once_reconciles_after_three_kills(topics):
     clean, dlq = count(topics["clean"]), count(topics["dlq"])
     assert clean + dlq == EVENTS, f"in {EVENTS} != clean {clean} + rejected {dlq}"
     assert committed(topics) == EVENTS
+    # The per-sensor state came back from the state topic each time: no duplicate, spike,
+    # stuck run or gap was missed or flagged twice because of the kills.
+    got, want = verdicts_of_outputs(topics), verdicts_uninterrupted(topics)
+    stateful = {"DUPLICATE_EVENT", "SPIKE", "STUCK_VALUE", "GAP", "LATE_EVENT"}
+    assert sum(n for (_, reasons), n in want.items() if stateful & set(reasons)) > 1000
+    assert got == want, {k: (got[k], want[k]) for k in got.keys() | want.keys() if got[k] != want[k]}
+    assert_scores(topics)
+
+
+def assert_scores(t):
+    """dq score over the gate's output topics: every event found, every defect caught."""
+    out = subprocess.run([DQ, "score", "--brokers", BOOTSTRAP, "--clean-topic", t["clean"], "--dlq-topic", t["dlq"],
+                          "--json"], capture_output=True, text=True, check=True, timeout=300).stdout
+    score = json.loads(out)
+    assert (score["events"], score["unseen"]) == (EVENTS, 0)
+    assert len(score["recall"]) >= 14
+    for name, value in {**score["recall"], **score["precision"]}.items():
+        assert value >= 0.99, (name, value)
 
 
 def test_at_least_once_loses_nothing_and_bounds_duplicates(topics):
@@ -100,11 +158,13 @@ def test_at_least_once_loses_nothing_and_bounds_duplicates(topics):
     # Each kill can repeat at most two batches: the one in hand and the one whose commit was in flight.
     assert EVENTS <= clean + dlq <= EVENTS + 3 * 2 * BATCH, (clean, dlq)
     assert committed(topics) == EVENTS
+    assert_scores(topics)  # repeated outputs count once
 
 
 def test_two_instances_share_the_partitions(topics):
-    procs = [subprocess.Popen(gate_cmd(topics, "--idle-exit", "4000"), stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    procs = [subprocess.Popen(gate_cmd(topics, "--idle-exit", "4000", "--transactional-id", f"{topics['group']}-{i}"),
+                              stderr=subprocess.PIPE, text=True)
+             for i in range(2)]
     for p in procs:
         assert p.wait(timeout=600) == 0
     assert count(topics["clean"]) + count(topics["dlq"]) == EVENTS
