@@ -260,6 +260,8 @@ static int make_event(rng *r, sensor *s, long id, int64_t t_ms, defect d, char *
                        s->noise * rng_gauss(r);
     double true_hum = 45.0 + s->hum_offset - 1.5 * (true_temp - 21.0 - s->temp_offset) + 0.5 * rng_gauss(r);
     double battery = s->battery;
+    if (s->stuck_left > 0 && (d == D_SPIKE || d == D_OUTLIER || d == D_STUCK))
+        d = D_NONE; /* a stuck sensor repeats its value: it cannot spike or jump meanwhile */
     *label = d;
     if (battery < 2.4 && d == D_NONE) { /* a dying mote: Intel-Lab-like failure */
         double k = (2.4 - battery) / 0.4;
@@ -271,7 +273,7 @@ static int make_event(rng *r, sensor *s, long id, int64_t t_ms, defect d, char *
     if (s->stuck_left > 0) { /* a stuck sensor repeats its value in every message it sends */
         t = s->last_temp;
         s->stuck_left--;
-        if (d == D_NONE)
+        if (d == D_NONE || *label == D_BATTERY) /* the stuck value hides a battery failure too */
             *label = D_STUCK;
     }
     if (d == D_STUCK) {
@@ -343,8 +345,12 @@ static void on_gen_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *o
         fprintf(stderr, "dq gen: delivery failed: %s\n", rd_kafka_err2str(m->err));
 }
 
-/* One event out: a line on stdout, or a Kafka message keyed by sensor with its truth header. */
-static bool emit(rd_kafka_t *rk, const gen_opts *o, char *buf, int n, long id, defect label)
+/*
+ * One event out: a line on stdout, or a Kafka message keyed by sensor with its truth in
+ * headers: dq.truth (the defect) and dq.seq (the event's number, as in the truth file),
+ * so `dq score` can put the gate's outputs back in order.
+ */
+static bool emit(rd_kafka_t *rk, const gen_opts *o, char *buf, int n, long id, defect label, uint64_t seq)
 {
     if (!rk) {
         buf[n] = '\n';
@@ -352,8 +358,11 @@ static bool emit(rd_kafka_t *rk, const gen_opts *o, char *buf, int n, long id, d
     }
     char key[32];
     int klen = snprintf(key, sizeof key, "sensor_%ld", id);
-    rd_kafka_headers_t *h = rd_kafka_headers_new(1);
+    char num[24];
+    snprintf(num, sizeof num, "%" PRIu64, seq);
+    rd_kafka_headers_t *h = rd_kafka_headers_new(2);
     rd_kafka_header_add(h, "dq.truth", -1, defect_names[label], -1);
+    rd_kafka_header_add(h, "dq.seq", -1, num, -1);
     for (;;) {
         rd_kafka_resp_err_t err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(o->topic), RD_KAFKA_V_KEY(key, (size_t)klen),
                                                     RD_KAFKA_V_VALUE(buf, (size_t)n), RD_KAFKA_V_HEADERS(h),
@@ -455,7 +464,7 @@ static int replay(const gen_opts *o, rd_kafka_t *rk, FILE *truth, uint64_t *line
                 first_ms = ev_ms;
             sleep_until(t0 + (double)(ev_ms - first_ms) / 1000.0 / o->speedup);
         }
-        if (!emit(rk, o, buf, len, mote, label)) {
+        if (!emit(rk, o, buf, len, mote, label, *lines + 1)) {
             rc = rk ? DQ_EXIT_KAFKA : DQ_EXIT_IO;
             break;
         }
@@ -568,7 +577,7 @@ int dq_cmd_gen(int argc, char **argv)
                     s->last_tick = tick;
                 }
             }
-            if (!emit(rk, &o, buf, n, id, label)) {
+            if (!emit(rk, &o, buf, n, id, label, line + 1)) {
                 if (!rk)
                     fprintf(stderr, "dq gen: write error: %s\n", strerror(errno));
                 rc = rk ? DQ_EXIT_KAFKA : DQ_EXIT_IO;
