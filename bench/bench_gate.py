@@ -2,7 +2,8 @@
 
 1. dq gen's maximum rate into Kafka, and Kafka's own producer performance tool.
 2. The ceiling: `dq gate --relay` (the same consume / produce / commit work, no validation).
-3. `dq gate` on the same events: events/s, ratio to the ceiling, CPU per 100k events.
+3. `dq gate` on the same events: events/s, ratio to the ceiling, CPU per 100k events;
+   also with its per-sensor state kept in memory only, to show what saving it costs.
 4. End-to-end latency at 10,000 events/s: from the generator's produce time to the clean
    event in a consumer's hands (outputs keep the input timestamp), p50 and p99.
 
@@ -41,11 +42,16 @@ def timed(cmd, **kw):
     return proc, time.perf_counter() - t0, cpu_children() - c0
 
 
-def gate_rate(dq, topics, n, relay):
+STATE_TOPICS = []  # the gates' state topics (<group>-state), deleted at the end
+
+
+def gate_rate(dq, topics, n, relay=False, state=True):
     group = f"bench-{uuid.uuid4().hex[:8]}"
+    STATE_TOPICS.append(group + "-state")
     cmd = [dq, "gate", "-c", CONTRACT, "--brokers", BOOT, "--group", group, "--input", topics["in"],
            "--clean", topics["relay" if relay else "clean"], "--dlq", topics["dlq"], "--metrics-topic", "",
-           "--metrics-addr", "", "--max-events", str(n)] + (["--relay"] if relay else [])
+           "--metrics-addr", "", "--max-events", str(n)]
+    cmd += ["--relay"] if relay else [] if state else ["--state-topic", ""]
     proc, wall, cpu = timed(cmd)
     secs = float(re.search(r"events in ([0-9.]+) s", proc.stderr).group(1))
     return n / secs, cpu / n * 100_000
@@ -53,6 +59,7 @@ def gate_rate(dq, topics, n, relay):
 
 def latency(dq, topics, rate=10_000, seconds=15):
     group = f"bench-lat-{uuid.uuid4().hex[:8]}"
+    STATE_TOPICS.append(group + "-state")
     gate = subprocess.Popen([str(dq), "gate", "-c", str(CONTRACT), "--brokers", BOOT, "--group", group,
                              "--input", topics["lat-in"], "--clean", topics["lat-clean"], "--dlq", topics["dlq"],
                              "--metrics-topic", "", "--metrics-addr", "", "-q", "--batch-ms", "5"])
@@ -112,17 +119,21 @@ def main():
         print("relay (no validation) ...", file=sys.stderr)
         relay_rate, relay_cpu = gate_rate(dq, topics, n, relay=True)
         print("dq gate ...", file=sys.stderr)
-        gate_r, gate_cpu = gate_rate(dq, topics, n, relay=False)
+        gate_r, gate_cpu = gate_rate(dq, topics, n)
+        print("dq gate, state in memory only ...", file=sys.stderr)
+        mem_r, _ = gate_rate(dq, topics, n, state=False)
         print("latency at 10,000 events/s ...", file=sys.stderr)
         p50, p99, seen_rate = latency(dq, topics)
     finally:
-        admin.delete_topics(list(topics.values()))
+        admin.delete_topics(list(topics.values()) + STATE_TOPICS)
     print(f"\n{n:,} generated sensor events (about 15% defective), 4 partitions, one broker, 2 cores\n")
     print(f"| {'measurement':<52} | {'value':>12} |\n|{'-' * 54}|{'-' * 14}|")
     rows = [
         ("Kafka ceiling: relay, no validation (ev/s)", f"{relay_rate:,.0f}"),
         ("dq gate: validate, clean, route (ev/s)", f"{gate_r:,.0f}"),
         ("dq gate / ceiling (goal >= 0.6)", f"{gate_r / relay_rate:.2f}"),
+        ("dq gate, state in memory only (ev/s)", f"{mem_r:,.0f}"),
+        ("dq gate / state in memory only", f"{gate_r / mem_r:.2f}"),
         ("CPU s per 100k events: relay", f"{relay_cpu:.3f}"),
         ("CPU s per 100k events: dq gate", f"{gate_cpu:.3f}"),
         ("end-to-end latency p50 at 10k ev/s (ms)", f"{p50:.1f}"),
