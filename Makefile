@@ -11,7 +11,7 @@ BENCH_PY   := $(DQ_CACHE)/venv/bench/bin/python
 FUZZ_SECONDS ?= 600
 
 .PHONY: up down status logs clean install lock test-integration help deps build build-asan build-fuzz test test-unit test-asan test-python fuzz fuzz-short clean-build \
-        bench bench-check bench-parsers bench-bindings bench-gate
+        flink-submit bench bench-check bench-parsers bench-bindings bench-gate
 
 help:            ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 18
@@ -82,6 +82,10 @@ fuzz: build-fuzz      ## long fuzz runs: FUZZ_SECONDS per target (default 600)
 	build-fuzz/fuzz_event -max_total_time=$(FUZZ_SECONDS) -max_len=70000 build-fuzz/corpus/event
 	build-fuzz/fuzz_contract -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus/contract
 	build-fuzz/fuzz_state -max_total_time=$(FUZZ_SECONDS) -max_len=2048 build-fuzz/corpus/state
+
+flink-submit:    ## a PyFlink job on the cluster: make flink-submit JOB=flink_stream_processing [ARGS="--bounded"]
+	@test -n "$(JOB)" || { echo "usage: make flink-submit JOB=<a job in flink_jobs/, without .py> [ARGS=...]"; exit 2; }
+	@stack/flink-submit.sh flink_jobs/$(JOB).py $(ARGS)
 
 bench: bench-check bench-parsers bench-bindings bench-gate ## every benchmark
 

@@ -239,8 +239,8 @@ static void handle(gate *g, const rd_kafka_message_t *m)
 /* ---------------------------------------------------------------- state across restarts */
 
 /*
- * The per-sensor state lives in a compacted topic of one partition (default
- * <group>-state): a record per sensor (key = sensor id, value = libdq's saved state)
+ * The per-sensor state lives in a compacted topic (default <group>-state; created with
+ * one partition if missing, all partitions are read): a record per sensor (key = sensor id, value = libdq's saved state)
  * and a position record per input partition (key = "\0pos:<topic>:<partition>",
  * value = the next offset to read). A batch's changed states and its positions are
  * written in one transaction: with --exactly-once the batch's own, else one of a
@@ -326,18 +326,31 @@ static bool load_state(gate *g, rd_kafka_topic_partition_list_t *parts)
     if (!rk)
         return false;
     dq_engine_state_clear(g->eng);
-    rd_kafka_topic_partition_list_t *state = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(state, o->state_topic, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
-    rd_kafka_resp_err_t err = rd_kafka_assign(rk, state);
+    /* Every partition (one when the gate created the topic; a key stays in one partition). */
+    rd_kafka_topic_partition_list_t *state = rd_kafka_topic_partition_list_new(4);
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, o->state_topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
+    if (!err && md->topic_cnt == 1)
+        err = md->topics[0].err;
+    for (int p = 0; !err && p < md->topics[0].partition_cnt; p++)
+        rd_kafka_topic_partition_list_add(state, o->state_topic, md->topics[0].partitions[p].id)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    if (!err)
+        err = rd_kafka_assign(rk, state);
+    int partitions = state->cnt, at_end = 0;
     rd_kafka_topic_partition_list_destroy(state);
     uint64_t records = 0, refused = 0;
-    bool done = false;
+    bool done = partitions == 0;
     while (!err && !done && !stop_requested) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 1000);
         if (!m)
             continue;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
-            done = true;
+            done = ++at_end == partitions;
         else if (m->err)
             err = m->err;
         else if (!restore_position(m, parts) && m->key && m->payload) /* no value: a deletion (tombstone) */

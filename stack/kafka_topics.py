@@ -9,7 +9,9 @@ TOPICS = {
     "sensor-dlq": (4, {"retention.ms": str(7 * 86400000)}),  # rejects: original bytes + reason headers
     "dq-metrics": (1, {}),                   # windowed quality metrics
     "sensor-anomalies": (4, {}),             # scored anomalies
-    "dq-gate-state": (4, {"cleanup.policy": "compact"}),     # per-sensor state of dq gate
+    "dq-gate-state": (1, {"cleanup.policy": "compact", "segment.ms": "600000",
+                          "min.cleanable.dirty.ratio": "0.1"}),  # dq gate's per-sensor state and positions
+    "sensor-enriched": (4, {}),              # the day-4 Flink job's output
 }
 
 

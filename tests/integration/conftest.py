@@ -34,14 +34,26 @@ def secrets() -> dict:
 
 
 @pytest.fixture
-def topic():
-    """A fresh topic for one test, deleted afterwards."""
+def make_topic():
+    """Creates fresh topics (4 partitions) for one test: make_topic() -> name; all deleted afterwards."""
     from confluent_kafka.admin import AdminClient, NewTopic
     admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
-    name = f"test-{uuid.uuid4().hex[:10]}"
-    admin.create_topics([NewTopic(name, num_partitions=4, replication_factor=1)])[name].result(30)
-    yield name
-    admin.delete_topics([name])[name].result(30)
+    made = []
+
+    def make() -> str:
+        name = f"test-{uuid.uuid4().hex[:10]}"
+        admin.create_topics([NewTopic(name, num_partitions=4, replication_factor=1)])[name].result(30)
+        made.append(name)
+        return name
+    yield make
+    for f in admin.delete_topics(made).values():
+        f.result(30)
+
+
+@pytest.fixture
+def topic(make_topic):
+    """A fresh topic for one test, deleted afterwards."""
+    return make_topic()
 
 
 def produce(topic: str, events: list[bytes], keys: list[bytes] | None = None) -> None:
@@ -65,3 +77,18 @@ def run(cmd, env=None, timeout=600, **kw) -> subprocess.CompletedProcess:
                           env={**os.environ, **(env or {})}, **kw)
     assert proc.returncode == 0, f"{cmd[0]} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
     return proc
+
+
+def messages(topic):
+    """Every message a read_committed consumer sees in the topic, partition by partition."""
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": "counter", "isolation.level": "read_committed",
+                  "enable.auto.commit": False})
+    for p in sorted(c.list_topics(topic, timeout=10).topics[topic].partitions):
+        c.assign([TopicPartition(topic, p, 0)])
+        idle = 0
+        while idle < 3:
+            msgs = [m for m in c.consume(10000, timeout=1.0) if m.error() is None]
+            yield from msgs
+            idle = 0 if msgs else idle + 1
+    c.close()

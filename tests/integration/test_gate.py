@@ -14,10 +14,10 @@ import urllib.request
 import uuid
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from conftest import BOOTSTRAP, ROOT
+from conftest import BOOTSTRAP, ROOT, messages
 
 DQ = ROOT / "build" / "dq"
 CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"
@@ -49,20 +49,6 @@ def gate_cmd(t, *extra):
             "--batch", str(BATCH), "-q",
             # A SIGKILLed member holds its partitions until its session expires: keep that short.
             "-X", "consumer.session.timeout.ms=6000", "-X", "consumer.heartbeat.interval.ms=1000", *extra]
-
-
-def messages(topic):
-    """Every message a read_committed consumer sees in the topic, partition by partition."""
-    c = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": "counter", "isolation.level": "read_committed",
-                  "enable.auto.commit": False})
-    for p in sorted(c.list_topics(topic, timeout=10).topics[topic].partitions):
-        c.assign([TopicPartition(topic, p, 0)])
-        idle = 0
-        while idle < 3:
-            msgs = [m for m in c.consume(10000, timeout=1.0) if m.error() is None]
-            yield from msgs
-            idle = 0 if msgs else idle + 1
-    c.close()
 
 
 def count(topic):

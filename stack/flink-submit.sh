@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Submits a PyFlink job to the running Flink cluster with the pinned Kafka connector.
+#   flink-submit.sh JOB.py [JOB ARGS...]
+# A job given --bounded runs attached (the command returns when it finishes); others are
+# submitted detached and keep running: see them at http://127.0.0.1:8081.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/lib.sh"
+[ $# -ge 1 ] && [ -f "$1" ] || die "usage: flink-submit.sh JOB.py [ARGS...] (jobs are in flink_jobs/)"
+job="$1"; shift
+running flink-jobmanager || die "Flink is not running: start the stack with 'make up'"
+flink_home="$(venv flink)/lib/python3.11/site-packages/pyflink"
+connector="$(ls "$(jars flink)"/flink-sql-connector-kafka-*.jar 2>/dev/null | head -1)"
+[ -n "$connector" ] || die "the Flink Kafka connector is missing: run 'make install'"
+detach=(-d)
+for a in "$@"; do [ "$a" = --bounded ] && detach=(); done
+JAVA_HOME="$(find_java17)" || die "Java 17 not found: run 'make deps'"
+export FLINK_CONF_DIR="$DQ_RUN/conf/flink" PYFLINK_PYTHON="$(venv flink)/bin/python" JAVA_HOME
+export PATH="$(venv flink)/bin:$PATH"
+exec "$flink_home/bin/flink" run -m 127.0.0.1:8081 "${detach[@]}" --python "$job" --jarfile "$connector" "$@"
