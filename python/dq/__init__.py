@@ -173,7 +173,7 @@ class Engine:
         if not self._ptr:
             raise DqError(err.value.decode(errors="replace"))
         if now is not None:
-            _lib.dq_engine_set_now(self._ptr, parse_time(now) if isinstance(now, str) else int(now))
+            self.set_now(now)
         self._clean = ctypes.create_string_buffer(1)
         self._cb = None
         if on_window is not None:
@@ -212,6 +212,10 @@ class Engine:
         if done != n:
             raise DqError(f"libdq evaluated {done} of {n} events")
         return batch_result(verdicts, reasons, times, ctypes.string_at(clean, clean_offs[n]), clean_offs)
+
+    def set_now(self, now: str | int) -> None:
+        """Sets "now" for the future-timestamp rule: ISO-8601 text or epoch milliseconds."""
+        _lib.dq_engine_set_now(self._ptr, parse_time(now) if isinstance(now, str) else int(now))
 
     def flush(self) -> None:
         """Closes every open metrics window (reported through on_window)."""

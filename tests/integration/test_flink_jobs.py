@@ -1,12 +1,19 @@
 """The course's PyFlink jobs on the running Flink cluster, submitted as `make flink-submit` does."""
+import collections
+import datetime as dt
 import json
+import os
+import signal
+import subprocess
 import sys
+import time
 import urllib.request
 
 from conftest import BOOTSTRAP, ROOT, messages, run
 
 sys.path.insert(0, str(ROOT / "flink_jobs"))
 import flink_stream_processing as day4  # noqa: E402  (plain functions; pyflink is imported in main only)
+import flink_to_cassandra as day11  # noqa: E402
 
 DQ = ROOT / "build" / "dq"
 
@@ -37,3 +44,66 @@ def test_stream_processing_filters_and_enriches(make_topic):
     plan = json.load(urllib.request.urlopen(f"http://127.0.0.1:8081/jobs/{job_id}/plan"))["plan"]
     names = " ".join(node["description"] for node in plan["nodes"])
     assert "parse JSON" in names and "enrich" in names, names
+
+
+def kill_taskmanager_and_restart():
+    pid = int((ROOT / ".stack" / "pids" / "flink-taskmanager.pid").read_text())
+    os.killpg(pid, signal.SIGKILL)
+    subprocess.run([ROOT / "stack" / "down.sh", "--quiet", "flink-taskmanager"], timeout=120)  # forget the pid
+    run([ROOT / "stack" / "up.sh", "flink-taskmanager"], timeout=300)
+
+
+def test_to_cassandra_reconciles_after_a_taskmanager_kill(make_topic, secrets):
+    """100k events through libdq on Flink into Cassandra, the TaskManager SIGKILLed mid-stream:
+    the rows and rejects match one uninterrupted libdq engine exactly, with no duplicate rows."""
+    from cassandra.auth import PlainTextAuthProvider
+    from cassandra.cluster import Cluster
+    import dq
+    source, events = make_topic(), 100_000
+    # A time range of its own (about 3 h ending a day ago): no other rows, no future timestamps.
+    start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(hours=30)
+    run([DQ, "gen", "--count", events, "--seed", "12", "--start", start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+         "--brokers", BOOTSTRAP, "--topic", source, "-q"])
+    engine = dq.Engine(dq.Contract(ROOT / "contracts" / "sensor_readings.yaml"), now=int(time.time() * 1000))
+    want = engine.evaluate([m.value() or b"" for m in messages(source)])
+    want_clean = sum(v != "REJECT" for v in want.verdicts)
+
+    job = subprocess.Popen([ROOT / "stack" / "flink-submit.sh", ROOT / "flink_jobs" / "flink_to_cassandra.py",
+                            "--input", source, "--group", source, "--bounded", "--checkpoint-ms", "2000"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    auth = PlainTextAuthProvider(secrets["CASSANDRA_USER"], secrets["CASSANDRA_PASSWORD"])
+    cluster = Cluster(["127.0.0.1"], auth_provider=auth, protocol_version=5)
+    session = cluster.connect("iot_data")
+    today = dt.datetime.now(dt.timezone.utc).date()
+
+    def rejects():
+        return sum(session.execute("SELECT count(*) FROM sensor_rejects WHERE day = %s AND source_topic = %s",
+                                   (day, source)).one()[0] for day in (today - dt.timedelta(days=1), today))
+    try:
+        # Kill once the job is a third through and has checkpointed.
+        deadline = time.time() + 300
+        while rejects() < (events - want_clean) // 3 and time.time() < deadline and job.poll() is None:
+            time.sleep(1)
+        assert job.poll() is None, job.stdout.read()
+        kill_taskmanager_and_restart()
+        out, _ = job.communicate(timeout=900)
+        assert job.returncode == 0, out[-5000:]
+    finally:
+        if job.poll() is None:
+            job.kill()
+    job_url = f"http://127.0.0.1:8081/jobs/{out.split('JobID ')[1].split()[0]}"
+    assert json.load(urllib.request.urlopen(job_url))["state"] == "FINISHED"
+    failures = json.load(urllib.request.urlopen(job_url + "/exceptions"))["exceptionHistory"]["entries"]
+    assert failures, "the job never saw the TaskManager go"
+
+    end = start + dt.timedelta(hours=4)
+    rows = collections.Counter()
+    for i in range(100):
+        for day in {start.date(), (start + dt.timedelta(hours=4)).date()}:
+            for row in session.execute("SELECT dq_status, processed_by FROM sensor_data WHERE sensor_id = %s "
+                                       "AND day = %s AND ts >= %s AND ts < %s", (f"sensor_{i}", day, start, end)):
+                rows[row.dq_status, row.processed_by] += 1
+    want_counts = collections.Counter(want.verdicts)
+    assert rows == {("PASS", "flink"): want_counts["PASS"], ("FIXED", "flink"): want_counts["FIXED"]}
+    assert rejects() == want_counts["REJECT"]
+    cluster.shutdown()
