@@ -13,7 +13,6 @@ from conftest import BOOTSTRAP, ROOT, messages, run
 
 sys.path.insert(0, str(ROOT / "flink_jobs"))
 import flink_stream_processing as day4  # noqa: E402  (plain functions; pyflink is imported in main only)
-import flink_to_cassandra as day11  # noqa: E402
 
 DQ = ROOT / "build" / "dq"
 

@@ -38,23 +38,23 @@ def test_reference_table_covers_the_generator_sensors():
     assert {f"sensor_{i}" for i in range(1000)} <= metadata.keys()
 
 
-import flink_to_cassandra as day11  # noqa: E402
+import dq_flink  # noqa: E402
 from conftest import CONTRACT, event_bytes, load_cases  # noqa: E402
 
 CASES = list(load_cases())
 
 
-def test_day11_gives_the_vectors_verdicts_with_state_kept_per_key_as_flink_does():
+def test_validator_gives_the_vectors_verdicts_with_state_kept_per_key_as_flink_does():
     """Each event sees only its key's saved state, as in a Flink ValueState: same verdicts,
     reasons and cleaned values as one libdq engine (and as dq check)."""
     import json
     import dq
-    validator = day11.Validator(CONTRACT)
+    validator = dq_flink.Validator(CONTRACT)
     for case in CASES:
         states = {}  # what Flink keeps: sensor key -> libdq state
         for i, (event, want) in enumerate(zip(case["events"], case["expect"])):
             raw = event_bytes(event)
-            key = day11.sensor_key(raw)
+            key = dq_flink.sensor_key(raw)
             validator.engine.clear_state()  # nothing but the key's saved state (a restarted worker)
             verdict, reasons, clean, _, new_state = validator.validate(raw, states.get(key), dq.parse_time(case["now"]))
             if new_state is not None:
@@ -67,14 +67,14 @@ def test_day11_gives_the_vectors_verdicts_with_state_kept_per_key_as_flink_does(
                 assert row == want["clean"], where
 
 
-def test_day11_rows_for_cassandra():
+def test_validator_rows_for_cassandra():
     import datetime as dt
     clean = (b'{"sensor_id":"sensor_1","timestamp":"2026-11-26T04:13:00.000Z","temperature":21.5,"humidity":40,'
              b'"dq":{"status":"FIXED","reasons":["WRONG_TYPE"],"findings":[]}}')
-    row = day11.clean_row(clean, "sensor_readings:1.0.0", 1795666380000)
+    row = dq_flink.clean_row(clean, "sensor_readings:1.0.0", 1795666380000)
     assert row["day"] == dt.date(2026, 11, 26) and row["ts"].hour == 4 and row["processed_by"] == "flink"
     assert row["dq_status"] == "FIXED" and row["dq_reasons"] == {"WRONG_TYPE"} and row["pressure"] is None
     raw = b'{"sensor_id":"sensor_9","temperature":\xff}'
-    rej = day11.reject_row(raw, "sensor-topic", 3, 41, ["INVALID_UTF8"], None, "v", dt.date(2026, 11, 26))
+    rej = dq_flink.reject_row(raw, "sensor-topic", 3, 41, ["INVALID_UTF8"], None, "v", dt.date(2026, 11, 26))
     assert (rej["raw"], rej["sensor_id"], rej["source_offset"], rej["ts"]) == (raw, "sensor_9", 41, None)
-    assert day11.sensor_key(b'{"x":1}') == ""
+    assert dq_flink.sensor_key(b'{"x":1}') == ""

@@ -1,0 +1,149 @@
+"""What the course's PyFlink jobs share: libdq verdicts with Flink-kept state, the raw Kafka
+source, and idempotent Cassandra writes.
+
+Plain Python except make_validate(), which imports PyFlink when called, so the logic is
+testable without Flink (tests/python/test_flink_jobs.py). Jobs ship this file to the
+Python workers with env.add_python_file().
+"""
+import datetime as dt
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"
+SENSOR_KEY = re.compile(rb'"sensor_id"\s*:\s*"([^"\\]{1,64})"')
+UTC = dt.timezone.utc
+
+
+def sensor_key(raw: bytes) -> str:
+    """The sensor id to key by, found without parsing (malformed events have one too, often)."""
+    m = SENSOR_KEY.search(raw or b"")
+    return m.group(1).decode("utf-8", "replace") if m else ""
+
+
+class Validator:
+    """libdq's verdict for one event of one key, with that key's state given and returned."""
+
+    def __init__(self, contract_path=CONTRACT):
+        import dq
+        self.contract = dq.Contract(contract_path)
+        self.engine = dq.Engine(self.contract)
+        self.contract_version = f"{self.contract.id}:{self.contract.version}"
+
+    def validate(self, raw: bytes, saved: dict | None, now_ms: int):
+        """-> (verdict, reasons, clean JSON bytes or None, event time ms or None, state to save or None)."""
+        for key, state in (saved or {}).items():
+            self.engine.restore_state(key, state)
+        self.engine.set_now(now_ms)
+        res = self.engine.evaluate([raw])
+        changed = self.engine.state_changes()
+        new_state = {**(saved or {}), **changed} if changed else None
+        return res.verdicts[0], res.reasons[0], res.clean[0], res.event_time_ms[0], new_state
+
+
+def _time(ms: int | None) -> dt.datetime | None:
+    return None if ms is None else dt.datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def clean_row(clean: bytes, contract_version: str, event_time_ms: int) -> dict:
+    """A sensor_data row from libdq's clean event (canonical JSON with its dq annotation)."""
+    event = json.loads(clean)
+    annotation = event.pop("dq")
+    ts = _time(event_time_ms)
+    return {"sensor_id": event["sensor_id"], "day": ts.date(), "ts": ts,
+            "temperature": event.get("temperature"), "humidity": event.get("humidity"),
+            "pressure": event.get("pressure"), "battery": event.get("battery"),
+            "location": event.get("location"), "status": event.get("status"),
+            "dq_status": annotation["status"], "dq_reasons": set(annotation.get("reasons", [])) or None,
+            "dq_findings": json.dumps(annotation, separators=(",", ":")), "processed_by": "flink",
+            "contract_version": contract_version}
+
+
+def reject_row(raw: bytes, topic: str, partition: int, offset: int, reasons: list[str], event_time_ms: int | None,
+               contract_version: str, today: dt.date) -> dict:
+    """A sensor_rejects row: the original bytes, why, and where they came from."""
+    annotation = {"status": "REJECT", "reasons": reasons}
+    return {"day": today, "source_topic": topic, "source_partition": partition, "source_offset": offset,
+            "sensor_id": sensor_key(raw) or None, "ts": _time(event_time_ms), "reasons": set(reasons),
+            "dq_annotation": json.dumps(annotation, separators=(",", ":")), "raw": raw,
+            "processed_by": "flink", "contract_version": contract_version}
+
+
+def read_env(path: Path) -> dict:
+    """KEY=value lines of the project's .env (the Cassandra credentials)."""
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and line[0] != "#")
+    return {k: v for k, v in pairs}
+
+
+class CassandraWriter:
+    """Idempotent inserts into sensor_data and sensor_rejects (the primary keys dedupe replays)."""
+
+    def __init__(self, env_file: Path, host: str = "127.0.0.1"):
+        from cassandra.auth import PlainTextAuthProvider
+        from cassandra.cluster import Cluster
+        secrets = read_env(env_file)
+        auth = PlainTextAuthProvider(secrets["CASSANDRA_USER"], secrets["CASSANDRA_PASSWORD"])
+        self.cluster = Cluster([host], auth_provider=auth)
+        self.session = self.cluster.connect("iot_data")
+        self.statements = {}
+
+    def insert(self, table: str, row: dict) -> None:
+        columns = tuple(sorted(row))
+        statement = self.statements.get((table, columns))
+        if statement is None:
+            statement = self.statements[table, columns] = self.session.prepare(
+                f"INSERT INTO {table} ({', '.join(columns)}, ingested_at) "
+                f"VALUES ({', '.join('?' * len(columns))}, toTimestamp(now()))")
+        self.session.execute(statement, [row[c] for c in columns])
+
+    def close(self) -> None:
+        self.cluster.shutdown()
+
+
+
+def raw_kafka_table(t_env, name: str, topic: str, brokers: str, group: str, bounded: bool) -> None:
+    """A Kafka topic as a Flink SQL table of exact bytes with partition, offset and timestamp
+    (the `raw` format: also invalid UTF-8 arrives as it was sent)."""
+    end = ", 'scan.bounded.mode' = 'latest-offset'" if bounded else ""
+    t_env.execute_sql(f"""
+        CREATE TABLE {name} (
+            payload BYTES,
+            `partition` INT METADATA VIRTUAL,
+            `offset` BIGINT METADATA VIRTUAL,
+            `timestamp` TIMESTAMP_LTZ(3) METADATA VIRTUAL
+        ) WITH (
+            'connector' = 'kafka', 'topic' = '{topic}', 'format' = 'raw',
+            'properties.bootstrap.servers' = '{brokers}', 'properties.group.id' = '{group}',
+            'scan.startup.mode' = 'group-offsets', 'properties.auto.offset.reset' = 'earliest'{end}
+        )""")
+
+
+def make_validate(root: str):
+    """The Flink operator that gives each event libdq's verdict. Keyed by sensor, it keeps the
+    sensor's libdq state in a ValueState (checkpointed), and emits per event a dict:
+    raw, partition, offset, kafka_ms, verdict, reasons, clean, event_ms, contract_version."""
+    from pyflink.common import Types
+    from pyflink.datastream import KeyedProcessFunction
+    from pyflink.datastream.state import ValueStateDescriptor
+
+    class Validate(KeyedProcessFunction):
+        def open(self, ctx):
+            sys.path.insert(0, root + "/python")  # the bindings of this checkout (the cluster is local)
+            self.validator = Validator(Path(root) / "contracts" / "sensor_readings.yaml")
+            self.state = ctx.get_state(ValueStateDescriptor("libdq state", Types.PICKLED_BYTE_ARRAY()))
+
+        def process_element(self, row, ctx):
+            raw = bytes(row[0])
+            verdict, reasons, clean, event_ms, new_state = self.validator.validate(
+                raw, self.state.value(), int(time.time() * 1000))
+            if new_state is not None:
+                self.state.update(new_state)
+            kafka_time = row[3]  # the record's Kafka timestamp: event time for events without a valid one
+            yield {"raw": raw, "partition": row[1], "offset": row[2],
+                   "kafka_ms": kafka_time.to_epoch_milli() if kafka_time else None,  # a pyflink Instant
+                   "verdict": verdict, "reasons": reasons, "clean": clean, "event_ms": event_ms,
+                   "contract_version": self.validator.contract_version}
+    return Validate()
