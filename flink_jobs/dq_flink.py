@@ -59,7 +59,7 @@ def clean_row(clean: bytes, contract_version: str, event_time_ms: int) -> dict:
             "location": event.get("location"), "status": event.get("status"),
             "dq_status": annotation["status"], "dq_reasons": set(annotation.get("reasons", [])) or None,
             "dq_findings": json.dumps(annotation, separators=(",", ":")), "processed_by": "flink",
-            "contract_version": contract_version}
+            "contract_version": contract_version, "ingested_at": dt.datetime.now(UTC)}
 
 
 def reject_row(raw: bytes, topic: str, partition: int, offset: int, reasons: list[str], event_time_ms: int | None,
@@ -69,7 +69,7 @@ def reject_row(raw: bytes, topic: str, partition: int, offset: int, reasons: lis
     return {"day": today, "source_topic": topic, "source_partition": partition, "source_offset": offset,
             "sensor_id": sensor_key(raw) or None, "ts": _time(event_time_ms), "reasons": set(reasons),
             "dq_annotation": json.dumps(annotation, separators=(",", ":")), "raw": raw,
-            "processed_by": "flink", "contract_version": contract_version}
+            "processed_by": "flink", "contract_version": contract_version, "ingested_at": dt.datetime.now(UTC)}
 
 
 def read_env(path: Path) -> dict:
@@ -95,8 +95,7 @@ class CassandraWriter:
         statement = self.statements.get((table, columns))
         if statement is None:
             statement = self.statements[table, columns] = self.session.prepare(
-                f"INSERT INTO {table} ({', '.join(columns)}, ingested_at) "
-                f"VALUES ({', '.join('?' * len(columns))}, toTimestamp(now()))")
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})")
         self.session.execute(statement, [row[c] for c in columns])
 
     def close(self) -> None:
