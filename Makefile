@@ -11,7 +11,7 @@ BENCH_PY   := $(DQ_CACHE)/venv/bench/bin/python
 FUZZ_SECONDS ?= 600
 
 .PHONY: up down status logs clean install lock test-integration help deps build build-asan build-fuzz test test-unit test-asan test-python fuzz fuzz-short clean-build \
-        flink-submit bench bench-check bench-parsers bench-bindings bench-gate
+        flink-submit bench bench-flink bench-check bench-parsers bench-bindings bench-gate
 
 help:            ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 18
@@ -105,6 +105,10 @@ bench-bindings: build ## Python -> libdq through ctypes vs cffi, batch calls, sa
 	@stack/venv.sh bench >/dev/null
 	@mkdir -p build-bench && build/dq gen --count 1000000 --seed 7 --start 2026-01-01T00:00:00Z -q > build-bench/events.ndjson
 	@$(BENCH_PY) bench/bindings.py build/dq $(or $(INPUT),build-bench/events.ndjson)
+
+bench-flink: build  ## Kafka -> Cassandra through Flink vs dq gate on the same events, where Flink's time goes (EVENTS=20000)
+	@stack/status.sh --quiet || stack/up.sh
+	@$(CORE_VENV)/bin/python bench/bench_flink.py build/dq --events $(or $(EVENTS),20000)
 
 bench-gate: build   ## dq gate vs the raw Kafka ceiling, latency at 10k ev/s, dq gen vs Kafka's perf tool (EVENTS=1000000)
 	@stack/up.sh kafka >/dev/null

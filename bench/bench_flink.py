@@ -1,0 +1,118 @@
+"""`make bench-flink`: Kafka to Cassandra through Flink (day 11 job) and dq gate on the same
+events, in one run, and where Flink's time goes.
+
+1. dq gen writes N events (about 15 % defective) to a fresh topic.
+2. dq gate validates them into fresh clean / dead-letter topics: events/s.
+3. flink_to_cassandra.py (--bounded) validates the same events with libdq and writes them to
+   Cassandra: events/s over the job's running time (from the JobManager), and over the whole
+   submission (start-up included).
+4. Where the time goes, per event, measured outside Flink in this process: the job's libdq
+   step (Validator.validate: restore state, evaluate, save changes) and one Cassandra insert
+   (CassandraWriter.insert); the rest of Flink's time per event is the JVM, Beam's transport
+   to the Python worker and back, and checkpointing.
+
+usage: bench_flink.py DQ_BIN [--events N]   (the stack must run: make bench-flink starts it)
+"""
+import argparse
+import datetime as dt
+import json
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+from confluent_kafka.admin import AdminClient, NewTopic
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "python"), str(ROOT / "flink_jobs"), str(ROOT / "tests" / "integration")]
+BOOT = "127.0.0.1:9092"
+CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("dq")
+    ap.add_argument("--events", type=int, default=20_000)
+    args = ap.parse_args()
+    dq_bin, n = Path(args.dq).resolve(), args.events
+    import dq_flink
+    from conftest import messages
+
+    run_id = uuid.uuid4().hex[:8]
+    topics = {k: f"bench-flink-{k}-{run_id}" for k in ("in", "clean", "dlq")}
+    admin = AdminClient({"bootstrap.servers": BOOT})
+    for f in admin.create_topics([NewTopic(t, num_partitions=4, replication_factor=1)
+                                  for t in topics.values()]).values():
+        f.result(30)
+    group = f"bench-flink-{run_id}"
+    try:
+        # Event times end a day ago: no future-timestamp surprises, rows apart from live data.
+        start = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        subprocess.run([dq_bin, "gen", "--count", str(n), "--seed", "21", "--start", start, "--brokers", BOOT,
+                        "--topic", topics["in"], "-q"], check=True)
+        print("dq gate ...", file=sys.stderr)
+        gate = subprocess.run([dq_bin, "gate", "-c", CONTRACT, "--brokers", BOOT, "--group", group + "-gate",
+                               "--input", topics["in"], "--clean", topics["clean"], "--dlq", topics["dlq"],
+                               "--metrics-topic", "", "--metrics-addr", "", "--max-events", str(n)],
+                              capture_output=True, text=True, check=True)
+        gate_rate = n / float(re.search(r"events in ([0-9.]+) s", gate.stderr).group(1))
+
+        print("Flink day 11 (Kafka -> libdq -> Cassandra) ...", file=sys.stderr)
+        t0 = time.perf_counter()
+        flink = subprocess.run([ROOT / "stack" / "flink-submit.sh", ROOT / "flink_jobs" / "flink_to_cassandra.py",
+                                "--input", topics["in"], "--group", group, "--bounded"],
+                               capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        if flink.returncode != 0:
+            sys.exit(f"bench-flink: the Flink job failed:\n{flink.stdout[-3000:]}")
+        job = flink.stdout.split("JobID ")[1].split()[0]
+        running_s = json.load(urllib.request.urlopen(f"http://127.0.0.1:8081/jobs/{job}"))["duration"] / 1000
+        written = json.loads(flink.stdout.split("RESULT ")[1].splitlines()[0])
+        assert sum(written.values()) == n, written
+
+        print("the job's steps outside Flink ...", file=sys.stderr)
+        raws = [m.value() or b"" for m in messages(topics["in"])]
+        validator, states = dq_flink.Validator(CONTRACT), {}
+        results = []
+        t0 = time.perf_counter()
+        for raw in raws:
+            key = dq_flink.sensor_key(raw)
+            verdict, reasons, clean, event_ms, new_state = validator.validate(raw, states.get(key),
+                                                                              int(time.time() * 1000))
+            if new_state is not None:
+                states[key] = new_state
+            results.append((raw, verdict, reasons, clean, event_ms))
+        libdq_us = (time.perf_counter() - t0) / len(raws) * 1e6
+        writer = dq_flink.CassandraWriter(ROOT / ".env")
+        sample = [r for r in results if r[1] != "REJECT"][:2000]
+        t0 = time.perf_counter()
+        for _, _, _, clean, event_ms in sample:
+            writer.insert("sensor_data", dq_flink.clean_row(clean, validator.contract_version, event_ms))
+        insert_us = (time.perf_counter() - t0) / len(sample) * 1e6
+        writer.close()
+    finally:
+        admin.delete_topics(list(topics.values()) + [group + "-gate-state"])
+
+    flink_rate = n / running_s
+    per_event_us = 1e6 / flink_rate
+    print(f"\n{n:,} generated sensor events (about 15% defective), 4 partitions, 2 cores, the whole stack up\n")
+    print(f"| {'measurement':<60} | {'value':>12} |\n|{'-' * 62}|{'-' * 14}|")
+    rows = [
+        ("dq gate: Kafka -> libdq -> Kafka, incl. group join (ev/s)", f"{gate_rate:,.0f}"),
+        ("Flink day 11: Kafka -> libdq -> Cassandra (ev/s)", f"{flink_rate:,.0f}"),
+        ("Flink / dq gate", f"{flink_rate / gate_rate:.3f}"),
+        ("Flink, whole submission incl. start-up (s)", f"{wall:.1f}"),
+        ("Flink time per event (µs)", f"{per_event_us:,.0f}"),
+        ("  libdq step in Python: restore, evaluate, save (µs)", f"{libdq_us:,.0f}"),
+        ("  one synchronous Cassandra insert (µs)", f"{insert_us:,.0f}"),
+        ("  the rest: JVM, Beam to Python and back, checkpoints (µs)", f"{per_event_us - libdq_us - insert_us:,.0f}"),
+    ]
+    for name, value in rows:
+        print(f"| {name:<60} | {value:>12} |")
+
+
+if __name__ == "__main__":
+    main()
