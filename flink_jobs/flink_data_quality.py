@@ -1,11 +1,4 @@
-"""WORK IN PROGRESS (branch wip/flink-day5, not on main): runs on the cluster and writes
-hourly metrics and silence alerts, but on a backfill the watermark is assigned after the
-partitions merge, so one partition read ahead makes the others' sensors look silent (110
-alerts where libdq finds 13 gaps on 20k events). Next: per-partition watermarks in the
-source table (an event-time column parsed in SQL, COALESCEd with the Kafka timestamp), then
-the tests (windows against counts computed from the bindings, alerts == libdq GAPs).
-
-Day 5: stateful data quality in Flink — per-sensor state, event-time windows, timers.
+"""Day 5: stateful data quality in Flink — per-sensor state, event-time windows, timers.
 
     sensor-topic --> libdq verdict per sensor (dq_flink.make_validate)
       --> event time + watermarks (bounded out-of-orderness)
@@ -17,7 +10,9 @@ Day 5: stateful data quality in Flink — per-sensor state, event-time windows, 
 Event time is the reading's own timestamp when libdq found a usable one (accepted events,
 and rejected ones whose time is valid and not in the future); events without one (bad or
 missing timestamps, malformed JSON) are left out of the hourly windows and only counted in
-the sensor's running totals. A sensor is silent when the watermark passes its last
+the sensor's running totals. Watermarks are made per Kafka partition in the source table
+(dq_flink.raw_kafka_table): a backfill reads partitions unevenly, and a watermark made after
+they merge would run ahead of the slower ones (every sensor of those would look silent). A sensor is silent when the watermark passes its last
 accepted reading by more than SILENT_AFTER_MS; the alert says when it was last heard.
 At the end of a bounded input the watermark jumps to the end of time: no alert then.
 
@@ -132,10 +127,9 @@ def main() -> None:
     ap.add_argument("--bounded", action="store_true", help="read the input to its current end, then finish")
     args = ap.parse_args()
 
-    from pyflink.common import Duration, Time, Types, WatermarkStrategy
+    from pyflink.common import Time, Types
     from pyflink.common.restart_strategy import RestartStrategies
     from pyflink.common.serialization import SimpleStringSchema
-    from pyflink.common.watermark_strategy import TimestampAssigner
     from pyflink.datastream import (AggregateFunction, KeyedProcessFunction, MapFunction, ProcessWindowFunction,
                                     StreamExecutionEnvironment)
     from pyflink.datastream.connectors.kafka import KafkaRecordSerializationSchema, KafkaSink
@@ -144,10 +138,6 @@ def main() -> None:
     from pyflink.table import StreamTableEnvironment
 
     root = str(ROOT)
-
-    class ByEventTime(TimestampAssigner):
-        def extract_timestamp(self, value, record_timestamp):
-            return value[1]
 
     class Counts(AggregateFunction):
         def create_accumulator(self):
@@ -202,7 +192,8 @@ def main() -> None:
     env.enable_checkpointing(10_000)
     env.set_restart_strategy(RestartStrategies.fixed_delay_restart(30, 3000))
     t_env = StreamTableEnvironment.create(env)
-    raw_kafka_table(t_env, "raw_events", args.input, args.brokers, args.group, args.bounded)
+    raw_kafka_table(t_env, "raw_events", args.input, args.brokers, args.group, args.bounded,
+                    out_of_order_ms=OUT_OF_ORDER_MS)  # watermarks per Kafka partition, in the source
     event_type = Types.TUPLE([Types.STRING(), Types.LONG(), Types.STRING(), Types.PICKLED_BYTE_ARRAY()])
     timed = (t_env.to_data_stream(t_env.from_path("raw_events"))
              .key_by(lambda row: sensor_key(bytes(row[0])), key_type=Types.STRING())
@@ -210,10 +201,7 @@ def main() -> None:
              .map(lambda v: (sensor_key(v["raw"]), event_time(v), v["verdict"], v["reasons"]),
                   output_type=Types.PICKLED_BYTE_ARRAY())
              .filter(lambda e: e[1] is not None).name("events with a usable event time")
-             .map(lambda e: e, output_type=event_type)
-             .assign_timestamps_and_watermarks(
-                 WatermarkStrategy.for_bounded_out_of_orderness(Duration.of_millis(OUT_OF_ORDER_MS))
-                 .with_timestamp_assigner(ByEventTime())).name("watermarks"))
+             .map(lambda e: e, output_type=event_type))
     keyed = timed.key_by(lambda e: e[0], key_type=Types.STRING())
     windows = (keyed.window(TumblingEventTimeWindows.of(Time.milliseconds(WINDOW_MS)))
                .aggregate(Counts(), ToRow(), accumulator_type=Types.PICKLED_BYTE_ARRAY(),
