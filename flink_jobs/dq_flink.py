@@ -103,17 +103,28 @@ class CassandraWriter:
 
 
 
-def raw_kafka_table(t_env, name: str, topic: str, brokers: str, group: str, bounded: bool) -> None:
+def raw_kafka_table(t_env, name: str, topic: str, brokers: str, group: str, bounded: bool,
+                    out_of_order_ms: int | None = None) -> None:  # whole minutes
     """A Kafka topic as a Flink SQL table of exact bytes with partition, offset and timestamp
-    (the `raw` format: also invalid UTF-8 arrives as it was sent)."""
+    (the `raw` format: also invalid UTF-8 arrives as it was sent).
+
+    With out_of_order_ms the table also has an event-time column with watermarks made per
+    Kafka partition in the source (a backfill reads partitions unevenly: a watermark made
+    after they merge runs ahead of the slower ones). Its value is the reading's "timestamp"
+    member when it is ISO-8601 UTC with milliseconds and at most 5 minutes ahead of the
+    record's Kafka timestamp; otherwise the epoch, which holds no watermark back and lands
+    in no window that is still open."""
+    columns = ["payload BYTES", "`partition` INT METADATA VIRTUAL", "`offset` BIGINT METADATA VIRTUAL",
+               "`timestamp` TIMESTAMP_LTZ(3) METADATA VIRTUAL"]
+    if out_of_order_ms is not None:
+        parsed = ("TO_TIMESTAMP(JSON_VALUE(CAST(payload AS STRING), '$.timestamp'), "
+                  "'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''')")
+        columns += [f"event_time AS CASE WHEN {parsed} <= CAST(`timestamp` AS TIMESTAMP(3)) + INTERVAL '5' MINUTE "
+                    f"THEN {parsed} ELSE TIMESTAMP '1970-01-01 00:00:00.000' END",
+                    f"WATERMARK FOR event_time AS event_time - INTERVAL '{out_of_order_ms // 60_000}' MINUTE"]
     end = ", 'scan.bounded.mode' = 'latest-offset'" if bounded else ""
     t_env.execute_sql(f"""
-        CREATE TABLE {name} (
-            payload BYTES,
-            `partition` INT METADATA VIRTUAL,
-            `offset` BIGINT METADATA VIRTUAL,
-            `timestamp` TIMESTAMP_LTZ(3) METADATA VIRTUAL
-        ) WITH (
+        CREATE TABLE {name} ({', '.join(columns)}) WITH (
             'connector' = 'kafka', 'topic' = '{topic}', 'format' = 'raw',
             'properties.bootstrap.servers' = '{brokers}', 'properties.group.id' = '{group}',
             'scan.startup.mode' = 'group-offsets', 'properties.auto.offset.reset' = 'earliest'{end}

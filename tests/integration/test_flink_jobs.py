@@ -13,6 +13,7 @@ from conftest import BOOTSTRAP, ROOT, messages, run
 
 sys.path.insert(0, str(ROOT / "flink_jobs"))
 import flink_stream_processing as day4  # noqa: E402  (plain functions; pyflink is imported in main only)
+from dq_flink import sensor_key  # noqa: E402
 
 DQ = ROOT / "build" / "dq"
 
@@ -106,3 +107,44 @@ def test_to_cassandra_reconciles_after_a_taskmanager_kill(make_topic, secrets):
     assert rows == {("PASS", "flink"): want_counts["PASS"], ("FIXED", "flink"): want_counts["FIXED"]}
     assert rejects() == want_counts["REJECT"]
     cluster.shutdown()
+
+
+def test_data_quality_windows_and_silent_sensors(make_topic, secrets):
+    """Day 5 on 20k events: hourly windows count what libdq placed in each hour, and one
+    silence alert per gap libdq flags (the generator's silent sensors)."""
+    from cassandra.auth import PlainTextAuthProvider
+    from cassandra.cluster import Cluster
+    import dq
+    source, metrics = make_topic(), make_topic()
+    start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(hours=30)
+    run([DQ, "gen", "--count", 20000, "--seed", "8", "--start", start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+         "--brokers", BOOTSTRAP, "--topic", source, "-q"])
+    raws = [m.value() or b"" for m in messages(source)]
+    want = dq.Engine(dq.Contract(ROOT / "contracts" / "sensor_readings.yaml"),
+                     now=int(time.time() * 1000)).evaluate(raws)
+    hours = collections.Counter()
+    for raw, t, reasons in zip(raws, want.event_time_ms, want.reasons):
+        if t is not None and "FUTURE_TIMESTAMP" not in reasons:
+            hours[sensor_key(raw), t // 3_600_000 * 3_600_000] += 1
+    gaps = sum("GAP" in r for r in want.reasons)
+    assert gaps > 5
+
+    submit("flink_data_quality", "--input", source, "--metrics-topic", metrics, "--group", source, "--bounded")
+    out = [json.loads(m.value()) for m in messages(metrics)]
+    windows = {(o["sensor_id"], int(dt.datetime.fromisoformat(o["window_start"]).timestamp() * 1000)): o["events"]
+               for o in out if o["kind"] == "window"}
+    assert windows == dict(hours)
+    assert sum(o["kind"] == "silent" for o in out) == gaps
+
+    auth = PlainTextAuthProvider(secrets["CASSANDRA_USER"], secrets["CASSANDRA_PASSWORD"])
+    cluster = Cluster(["127.0.0.1"], auth_provider=auth, protocol_version=5)
+    session = cluster.connect("iot_data")
+    stored = {}
+    for sensor, start_ms in hours:
+        hour = dt.datetime.fromtimestamp(start_ms / 1000, dt.timezone.utc)
+        row = session.execute("SELECT events, processed_by FROM sensor_quality_metrics WHERE sensor_id = %s AND "
+                              "date_hour = %s AND window_start = %s AND window_seconds = 3600",
+                              (sensor, hour, hour)).one()
+        stored[sensor, start_ms] = row.events if row and row.processed_by == "flink" else None
+    cluster.shutdown()
+    assert stored == dict(hours)

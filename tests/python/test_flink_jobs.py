@@ -78,3 +78,40 @@ def test_validator_rows_for_cassandra():
     rej = dq_flink.reject_row(raw, "sensor-topic", 3, 41, ["INVALID_UTF8"], None, "v", dt.date(2026, 11, 26))
     assert (rej["raw"], rej["sensor_id"], rej["source_offset"], rej["ts"]) == (raw, "sensor_9", 41, None)
     assert dq_flink.sensor_key(b'{"x":1}') == ""
+
+
+import flink_data_quality as day5  # noqa: E402
+
+
+def test_day5_window_counts_and_row():
+    acc = None
+    for verdict, reasons in [("PASS", []), ("FIXED", ["MISSING_FIELD"]), ("REJECT", ["OUT_OF_RANGE"]),
+                             ("PASS", ["SPIKE"])]:
+        acc = day5.window_add(acc, verdict, reasons)
+    merged = day5.window_merge(acc, day5.window_add(None, "REJECT", ["OUT_OF_RANGE", "GAP"]))
+    assert (merged["events"], merged["REJECT"], merged["reasons"]["OUT_OF_RANGE"]) == (5, 2, 2)
+    row = day5.metrics_row("sensor_1", 1795662000000, acc)
+    assert (row["events"], row["pass"], row["fixed"], row["reject"]) == (4, 2, 1, 1)
+    assert row["completeness"] == 0.75 and row["validity"] == 0.75
+    assert row["date_hour"] == row["window_start"] and row["window_seconds"] == 3600
+    assert '"kind":"window"' in day5.metrics_json(row)
+
+
+def test_day5_event_time_leaves_out_what_cannot_be_placed():
+    assert day5.event_time({"event_ms": 5, "reasons": []}) == 5
+    assert day5.event_time({"event_ms": 5, "reasons": ["FUTURE_TIMESTAMP"]}) is None
+    assert day5.event_time({"event_ms": None, "reasons": ["INVALID_TIMESTAMP"]}) is None
+
+
+def test_day5_silence_reported_once_by_timer_or_by_the_next_reading():
+    minute = 60_000
+    d = day5.SilenceDetector()
+    assert d.on_event("PASS", 0) == (None, 5 * minute + 1)
+    assert d.on_event("PASS", 10_000) == (None, 10_000 + 5 * minute + 1)
+    assert d.on_timer(5 * minute + 1, 6 * minute) is None            # superseded by the newer reading
+    assert d.on_timer(10_000 + 5 * minute + 1, 6 * minute) == 10_000  # silent: reported
+    assert d.on_event("PASS", 20 * minute)[0] is None                # already reported by the timer
+    assert d.on_event("REJECT", 40 * minute) == (None, None)         # rejects do not count as heard
+    assert d.on_event("PASS", 30 * minute)[0] == 20 * minute         # a 10 min gap no timer reported
+    assert d.on_timer(30 * minute + 5 * minute + 1, day5.END_OF_TIME) is None  # end of input
+    assert d.totals == {"events": 5, "rejected": 1}
