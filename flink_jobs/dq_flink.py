@@ -5,6 +5,7 @@ Plain Python except make_validate(), which imports PyFlink when called, so the l
 testable without Flink (tests/python/test_flink_jobs.py). Jobs ship this file to the
 Python workers with env.add_python_file().
 """
+import argparse
 import datetime as dt
 import json
 import re
@@ -101,6 +102,16 @@ class CassandraWriter:
     def close(self) -> None:
         self.cluster.shutdown()
 
+
+
+def job_arguments(doc: str, group: str) -> argparse.ArgumentParser:
+    """The options every job takes: where Kafka is, what to read, as which group, bounded or not."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--brokers", default="127.0.0.1:9092")
+    ap.add_argument("--input", default="sensor-topic")
+    ap.add_argument("--group", default=group, help="the job's Kafka consumer group")
+    ap.add_argument("--bounded", action="store_true", help="read the input to its current end, then finish")
+    return ap
 
 
 def raw_kafka_table(t_env, name: str, topic: str, brokers: str, group: str, bounded: bool,

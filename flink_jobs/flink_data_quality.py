@@ -22,12 +22,11 @@ in-memory rows; main() wires them into Flink.
 usage (see `make flink-submit`):
   flink run --python flink_jobs/flink_data_quality.py [--input sensor-topic] [--bounded]
 """
-import argparse
 import datetime as dt
 import json
 from pathlib import Path
 
-from dq_flink import ROOT, UTC, CassandraWriter, make_validate, raw_kafka_table, sensor_key
+from dq_flink import ROOT, UTC, CassandraWriter, job_arguments, make_validate, raw_kafka_table, sensor_key
 
 SILENT_AFTER_MS = 5 * 60_000  # the contract's gap rule: more than 5 minutes without a reading
 OUT_OF_ORDER_MS = 3 * 60_000  # late readings (minutes late) still land in their window
@@ -119,12 +118,8 @@ def silence_json(sensor: str, last_ms: int, totals: dict) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--brokers", default="127.0.0.1:9092")
-    ap.add_argument("--input", default="sensor-topic")
+    ap = job_arguments(__doc__, group="flink-data-quality")
     ap.add_argument("--metrics-topic", default="dq-metrics")
-    ap.add_argument("--group", default="flink-data-quality")
-    ap.add_argument("--bounded", action="store_true", help="read the input to its current end, then finish")
     args = ap.parse_args()
 
     from pyflink.common import Time, Types

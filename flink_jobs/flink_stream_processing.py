@@ -17,12 +17,13 @@ usage (see `make flink-submit`):
   flink run --python flink_jobs/flink_stream_processing.py --jarfile <kafka connector> \\
       [--input sensor-topic] [--output sensor-enriched] [--bounded] [--print]
 """
-import argparse
 import csv
 import json
 import math
 import re
 from pathlib import Path
+
+from dq_flink import job_arguments
 
 METADATA = Path(__file__).resolve().parents[1] / "config" / "sensor_metadata.csv"
 SENSOR_ID = re.compile(r"sensor_[0-9]+")
@@ -76,12 +77,8 @@ def enrich(reading: dict, metadata: dict[str, dict]) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--brokers", default="127.0.0.1:9092")
-    ap.add_argument("--input", default="sensor-topic")
+    ap = job_arguments(__doc__, group="flink-stream-processing")
     ap.add_argument("--output", default="sensor-enriched")
-    ap.add_argument("--group", default="flink-stream-processing")
-    ap.add_argument("--bounded", action="store_true", help="read the input to its current end, then finish")
     ap.add_argument("--print", action="store_true", help="print the rows instead of writing Kafka")
     args = ap.parse_args()
 

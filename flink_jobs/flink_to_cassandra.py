@@ -25,20 +25,16 @@ rows; main() wires them into Flink.
 usage (see `make flink-submit`):
   flink run --python flink_jobs/flink_to_cassandra.py [--input sensor-topic] [--bounded]
 """
-import argparse
 import datetime as dt
 import json
 from pathlib import Path
 
-from dq_flink import ROOT, UTC, CassandraWriter, clean_row, make_validate, raw_kafka_table, reject_row, sensor_key
+from dq_flink import (ROOT, UTC, CassandraWriter, clean_row, job_arguments, make_validate, raw_kafka_table,
+                      reject_row, sensor_key)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--brokers", default="127.0.0.1:9092")
-    ap.add_argument("--input", default="sensor-topic")
-    ap.add_argument("--group", default="flink-to-cassandra")
-    ap.add_argument("--bounded", action="store_true", help="read the input to its current end, then finish")
+    ap = job_arguments(__doc__, group="flink-to-cassandra")
     ap.add_argument("--checkpoint-ms", type=int, default=5000)
     args = ap.parse_args()
 
