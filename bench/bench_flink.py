@@ -80,17 +80,16 @@ def main():
         t0 = time.perf_counter()
         for raw in raws:
             key = dq_flink.sensor_key(raw)
-            verdict, reasons, clean, event_ms, new_state = validator.validate(raw, states.get(key),
-                                                                              int(time.time() * 1000))
+            outcome, new_state = validator.validate(raw, states.get(key), int(time.time() * 1000))
             if new_state is not None:
                 states[key] = new_state
-            results.append((raw, verdict, reasons, clean, event_ms))
+            results.append(outcome)
         libdq_us = (time.perf_counter() - t0) / len(raws) * 1e6
         writer = dq_flink.CassandraWriter(ROOT / ".env")
-        sample = [r for r in results if r[1] != "REJECT"][:2000]
+        sample = [r for r in results if r["verdict"] != "REJECT"][:2000]
         t0 = time.perf_counter()
-        for _, _, _, clean, event_ms in sample:
-            writer.insert("sensor_data", dq_flink.clean_row(clean, validator.contract_version, event_ms))
+        for r in sample:
+            writer.insert("sensor_data", dq_flink.clean_row(r["clean"], r["contract_version"], r["event_ms"]))
         insert_us = (time.perf_counter() - t0) / len(sample) * 1e6
         writer.close()
     finally:

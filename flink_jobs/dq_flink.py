@@ -34,15 +34,19 @@ class Validator:
         self.engine = dq.Engine(self.contract)
         self.contract_version = f"{self.contract.id}:{self.contract.version}"
 
-    def validate(self, raw: bytes, saved: dict | None, now_ms: int):
-        """-> (verdict, reasons, clean JSON bytes or None, event time ms or None, state to save or None)."""
+    def validate(self, raw: bytes, saved: dict | None, now_ms: int) -> tuple[dict, dict | None]:
+        """-> (outcome, the key's state to save or None when unchanged). The outcome: verdict,
+        reasons, clean (JSON bytes, or None on REJECT), annotation (JSON bytes on REJECT),
+        event_ms (or None), contract_version."""
         for key, state in (saved or {}).items():
             self.engine.restore_state(key, state)
         self.engine.set_now(now_ms)
         res = self.engine.evaluate([raw])
         changed = self.engine.state_changes()
-        new_state = {**(saved or {}), **changed} if changed else None
-        return res.verdicts[0], res.reasons[0], res.clean[0], res.event_time_ms[0], new_state
+        outcome = {"verdict": res.verdicts[0], "reasons": res.reasons[0], "clean": res.clean[0],
+                   "annotation": res.annotation[0], "event_ms": res.event_time_ms[0],
+                   "contract_version": self.contract_version}
+        return outcome, ({**(saved or {}), **changed} if changed else None)
 
 
 def _time(ms: int | None) -> dt.datetime | None:
@@ -63,14 +67,24 @@ def clean_row(clean: bytes, contract_version: str, event_time_ms: int) -> dict:
             "contract_version": contract_version, "ingested_at": dt.datetime.now(UTC)}
 
 
-def reject_row(raw: bytes, topic: str, partition: int, offset: int, reasons: list[str], event_time_ms: int | None,
-               contract_version: str, today: dt.date) -> dict:
-    """A sensor_rejects row: the original bytes, why, and where they came from."""
-    annotation = {"status": "REJECT", "reasons": reasons}
-    return {"day": today, "source_topic": topic, "source_partition": partition, "source_offset": offset,
-            "sensor_id": sensor_key(raw) or None, "ts": _time(event_time_ms), "reasons": set(reasons),
-            "dq_annotation": json.dumps(annotation, separators=(",", ":")), "raw": raw,
-            "processed_by": "flink", "contract_version": contract_version, "ingested_at": dt.datetime.now(UTC)}
+def reject_row(v: dict, topic: str, today: dt.date) -> dict:
+    """A sensor_rejects row of a validated event (make_validate): the original bytes, why,
+    and where they came from."""
+    return {"day": today, "source_topic": topic, "source_partition": v["partition"], "source_offset": v["offset"],
+            "sensor_id": sensor_key(v["raw"]) or None, "ts": _time(v["event_ms"]), "reasons": set(v["reasons"]),
+            "dq_annotation": v["annotation"].decode(), "raw": v["raw"], "processed_by": "flink",
+            "contract_version": v["contract_version"], "ingested_at": dt.datetime.now(UTC)}
+
+
+def dlq_record(v: dict, topic: str) -> tuple:
+    """The dead-letter record of a validated REJECT, as `dq gate` writes it (docs/cli.md):
+    the original key, bytes, timestamp and headers, plus the dq.* headers.
+    -> (key, value, headers, Kafka timestamp ms)"""
+    headers = {**v["headers"],
+               "dq.reasons": ",".join(v["reasons"]).encode(), "dq.verdict": v["annotation"],
+               "dq.source.topic": topic.encode(), "dq.source.partition": str(v["partition"]).encode(),
+               "dq.source.offset": str(v["offset"]).encode(), "dq.contract": v["contract_version"].encode()}
+    return v["key"], v["raw"], headers, v["kafka_ms"]
 
 
 def read_env(path: Path) -> dict:
@@ -91,17 +105,25 @@ class CassandraWriter:
         self.session = self.cluster.connect("iot_data")
         self.statements = {}
 
-    def insert(self, table: str, row: dict) -> None:
-        columns = tuple(sorted(row))
+    def _statement(self, table: str, columns: tuple):
         statement = self.statements.get((table, columns))
         if statement is None:
             statement = self.statements[table, columns] = self.session.prepare(
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})")
-        self.session.execute(statement, [row[c] for c in columns])
+        return statement
+
+    def insert(self, table: str, row: dict) -> None:
+        columns = tuple(sorted(row))
+        self.session.execute(self._statement(table, columns), [row[c] for c in columns])
+
+    def insert_many(self, items: list[tuple[str, dict]], concurrency: int = 64) -> None:
+        """Many (table, row) inserts in flight at once; returns when all are written."""
+        from cassandra.concurrent import execute_concurrent
+        work = [(self._statement(table, tuple(sorted(row))), [row[c] for c in sorted(row)]) for table, row in items]
+        execute_concurrent(self.session, work, concurrency=concurrency, raise_on_first_error=True)
 
     def close(self) -> None:
         self.cluster.shutdown()
-
 
 
 def job_arguments(doc: str, group: str) -> argparse.ArgumentParser:
@@ -125,8 +147,9 @@ def raw_kafka_table(t_env, name: str, topic: str, brokers: str, group: str, boun
     member when it is ISO-8601 UTC with milliseconds and at most 5 minutes ahead of the
     record's Kafka timestamp; otherwise the epoch, which holds no watermark back and lands
     in no window that is still open."""
-    columns = ["payload BYTES", "`partition` INT METADATA VIRTUAL", "`offset` BIGINT METADATA VIRTUAL",
-               "`timestamp` TIMESTAMP_LTZ(3) METADATA VIRTUAL"]
+    columns = ["payload BYTES", "kafka_key BYTES", "`partition` INT METADATA VIRTUAL",
+               "`offset` BIGINT METADATA VIRTUAL", "`timestamp` TIMESTAMP_LTZ(3) METADATA VIRTUAL",
+               "headers MAP<STRING, BYTES> METADATA VIRTUAL"]
     if out_of_order_ms is not None:
         parsed = ("TO_TIMESTAMP(JSON_VALUE(CAST(payload AS STRING), '$.timestamp'), "
                   "'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''')")
@@ -136,7 +159,8 @@ def raw_kafka_table(t_env, name: str, topic: str, brokers: str, group: str, boun
     end = ", 'scan.bounded.mode' = 'latest-offset'" if bounded else ""
     t_env.execute_sql(f"""
         CREATE TABLE {name} ({', '.join(columns)}) WITH (
-            'connector' = 'kafka', 'topic' = '{topic}', 'format' = 'raw',
+            'connector' = 'kafka', 'topic' = '{topic}', 'format' = 'raw', 'key.format' = 'raw',
+            'key.fields' = 'kafka_key', 'value.fields-include' = 'EXCEPT_KEY',
             'properties.bootstrap.servers' = '{brokers}', 'properties.group.id' = '{group}',
             'scan.startup.mode' = 'group-offsets', 'properties.auto.offset.reset' = 'earliest'{end}
         )""")
@@ -144,8 +168,9 @@ def raw_kafka_table(t_env, name: str, topic: str, brokers: str, group: str, boun
 
 def make_validate(root: str):
     """The Flink operator that gives each event libdq's verdict. Keyed by sensor, it keeps the
-    sensor's libdq state in a ValueState (checkpointed), and emits per event a dict:
-    raw, partition, offset, kafka_ms, verdict, reasons, clean, event_ms, contract_version."""
+    sensor's libdq state in a ValueState (checkpointed), and emits per event a dict: the
+    outcome of Validator.validate plus raw, key, headers, partition, offset and kafka_ms
+    (the record's, from raw_kafka_table)."""
     from pyflink.common import Types
     from pyflink.datastream import KeyedProcessFunction
     from pyflink.datastream.state import ValueStateDescriptor
@@ -157,14 +182,12 @@ def make_validate(root: str):
             self.state = ctx.get_state(ValueStateDescriptor("libdq state", Types.PICKLED_BYTE_ARRAY()))
 
         def process_element(self, row, ctx):
-            raw = bytes(row[0])
-            verdict, reasons, clean, event_ms, new_state = self.validator.validate(
-                raw, self.state.value(), int(time.time() * 1000))
+            raw = bytes(row.payload or b"")
+            outcome, new_state = self.validator.validate(raw, self.state.value(), int(time.time() * 1000))
             if new_state is not None:
                 self.state.update(new_state)
-            kafka_time = row[3]  # the record's Kafka timestamp: event time for events without a valid one
-            yield {"raw": raw, "partition": row[1], "offset": row[2],
-                   "kafka_ms": kafka_time.to_epoch_milli() if kafka_time else None,  # a pyflink Instant
-                   "verdict": verdict, "reasons": reasons, "clean": clean, "event_ms": event_ms,
-                   "contract_version": self.validator.contract_version}
+            kafka_time = row.timestamp  # a pyflink Instant
+            yield {**outcome, "raw": raw, "key": row.kafka_key, "headers": dict(row.headers or {}),
+                   "partition": row.partition, "offset": row.offset,
+                   "kafka_ms": kafka_time.to_epoch_milli() if kafka_time else None}
     return Validate()

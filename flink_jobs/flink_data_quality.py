@@ -191,7 +191,7 @@ def main() -> None:
                     out_of_order_ms=OUT_OF_ORDER_MS)  # watermarks per Kafka partition, in the source
     event_type = Types.TUPLE([Types.STRING(), Types.LONG(), Types.STRING(), Types.PICKLED_BYTE_ARRAY()])
     timed = (t_env.to_data_stream(t_env.from_path("raw_events"))
-             .key_by(lambda row: sensor_key(bytes(row[0])), key_type=Types.STRING())
+             .key_by(lambda row: sensor_key(row.payload), key_type=Types.STRING())
              .process(make_validate(root), output_type=Types.PICKLED_BYTE_ARRAY()).name("libdq: verdict per sensor")
              .map(lambda v: (sensor_key(v["raw"]), event_time(v), v["verdict"], v["reasons"]),
                   output_type=Types.PICKLED_BYTE_ARRAY())

@@ -322,9 +322,12 @@ size_t dq_engine_eval_batch(dq_engine *eng, const char *buf, const uint64_t *off
             reasons[i] = res.reasons;
         if (event_time_ms)
             event_time_ms[i] = res.event_time_ms;
-        if (clean && res.clean) {
-            memcpy(clean + used, res.clean, res.clean_len);
-            used += res.clean_len;
+        /* A REJECT has no clean event: its slot holds the annotation (why it was rejected). */
+        const char *out = res.clean ? res.clean : res.verdict_json;
+        size_t out_len = res.clean ? res.clean_len : res.verdict_json_len;
+        if (clean && out) {
+            memcpy(clean + used, out, out_len);
+            used += out_len;
         }
         if (clean_offs)
             clean_offs[i + 1] = used;

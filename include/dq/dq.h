@@ -206,7 +206,7 @@ size_t dq_engine_clean_bound(size_t event_len);
  * Batch evaluation, for bindings: events i = buf[offs[i] .. offs[i+1]) for i < n
  * (offs has n + 1 entries). For each event writes verdicts[i], reasons[i] (mask)
  * and event_time_ms[i] (any of these may be NULL), and appends its clean output
- * (or nothing on REJECT) to clean, with clean_offs[i + 1] its end (clean_offs[0]
+ * (on REJECT its annotation, verdict_json) to clean, with clean_offs[i + 1] its end (clean_offs[0]
  * is set to 0). Stops before an event whose dq_engine_clean_bound() no longer
  * fits in what is left of clean_cap.
  * Returns the number of events evaluated (< n only when clean is full).

@@ -109,6 +109,7 @@ def batch_result(verdicts, reasons, times, clean: bytes, clean_offs) -> "BatchRe
         reasons=[_reason_names(m) for m in reasons],
         event_time_ms=[None if t == int64_min else t for t in times],
         clean=[None if v == 2 else clean[a:b] for v, a, b in zip(verdicts, clean_offs, clean_offs[1:])],
+        annotation=[clean[a:b] if v == 2 else None for v, a, b in zip(verdicts, clean_offs, clean_offs[1:])],
     )
 
 
@@ -145,7 +146,8 @@ class BatchResult:
     verdicts: list[str]
     reasons: list[list[str]]
     event_time_ms: list[int | None]
-    clean: list[bytes | None]
+    clean: list[bytes | None]  # PASS/FIXED: canonical JSON with the annotation as its "dq" member
+    annotation: list[bytes | None]  # REJECT: the annotation, {"status":"REJECT","reasons":[..],"findings":[..]}
 
     def counts(self) -> dict[str, int]:
         return {v: self.verdicts.count(v) for v in VERDICTS}

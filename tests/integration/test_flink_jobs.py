@@ -54,14 +54,17 @@ def kill_taskmanager_and_restart():
 
 
 def test_to_cassandra_reconciles_after_a_taskmanager_kill(make_topic, secrets):
-    """100k events through libdq on Flink into Cassandra, the TaskManager SIGKILLed mid-stream:
-    the rows and rejects match one uninterrupted libdq engine exactly, with no duplicate rows."""
+    """100k events through libdq on Flink into Cassandra and the dead-letter topic, the
+    TaskManager SIGKILLed mid-stream: the rows and rejects match one uninterrupted libdq
+    engine exactly, with no duplicate rows, and the dead letters are those `dq gate` writes."""
     from cassandra.auth import PlainTextAuthProvider
     from cassandra.cluster import Cluster
     import dq
-    source, events = make_topic(), 100_000
-    # A time range of its own (about 3 h ending a day ago): no other rows, no future timestamps.
-    start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(hours=30)
+    source, dlq, events = make_topic(), make_topic(), 100_000
+    # About 3 h ending a day ago (no future timestamps); rows of other runs in that range are
+    # told apart by their ingestion time.
+    began = dt.datetime.now(dt.timezone.utc)
+    start = began.replace(microsecond=0) - dt.timedelta(hours=30)
     run([DQ, "gen", "--count", events, "--seed", "12", "--start", start.strftime("%Y-%m-%dT%H:%M:%SZ"),
          "--brokers", BOOTSTRAP, "--topic", source, "-q"])
     engine = dq.Engine(dq.Contract(ROOT / "contracts" / "sensor_readings.yaml"), now=int(time.time() * 1000))
@@ -69,7 +72,7 @@ def test_to_cassandra_reconciles_after_a_taskmanager_kill(make_topic, secrets):
     want_clean = sum(v != "REJECT" for v in want.verdicts)
 
     job = subprocess.Popen([ROOT / "stack" / "flink-submit.sh", ROOT / "flink_jobs" / "flink_to_cassandra.py",
-                            "--input", source, "--group", source, "--bounded", "--checkpoint-ms", "2000"],
+                            "--input", source, "--dlq", dlq, "--group", source, "--bounded", "--checkpoint-ms", "2000"],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     auth = PlainTextAuthProvider(secrets["CASSANDRA_USER"], secrets["CASSANDRA_PASSWORD"])
     cluster = Cluster(["127.0.0.1"], auth_provider=auth, protocol_version=5)
@@ -100,13 +103,27 @@ def test_to_cassandra_reconciles_after_a_taskmanager_kill(make_topic, secrets):
     rows = collections.Counter()
     for i in range(100):
         for day in {start.date(), (start + dt.timedelta(hours=4)).date()}:
-            for row in session.execute("SELECT dq_status, processed_by FROM sensor_data WHERE sensor_id = %s "
-                                       "AND day = %s AND ts >= %s AND ts < %s", (f"sensor_{i}", day, start, end)):
-                rows[row.dq_status, row.processed_by] += 1
+            for row in session.execute("SELECT dq_status, processed_by, ingested_at FROM sensor_data WHERE "
+                                       "sensor_id = %s AND day = %s AND ts >= %s AND ts < %s",
+                                       (f"sensor_{i}", day, start, end)):
+                if row.ingested_at.replace(tzinfo=dt.timezone.utc) >= began:
+                    rows[row.dq_status, row.processed_by] += 1
     want_counts = collections.Counter(want.verdicts)
     assert rows == {("PASS", "flink"): want_counts["PASS"], ("FIXED", "flink"): want_counts["FIXED"]}
     assert rejects() == want_counts["REJECT"]
     cluster.shutdown()
+
+    # Each reject once in the dead-letter topic (transactions: read_committed), as dq gate writes it.
+    def records(topic):
+        return collections.Counter((m.key(), m.value(), m.timestamp(), tuple(sorted(m.headers() or [])))
+                                   for m in messages(topic))
+    gate_dlq = make_topic()
+    run([DQ, "gate", "-c", ROOT / "contracts" / "sensor_readings.yaml", "--brokers", BOOTSTRAP,
+         "--group", gate_dlq, "--input", source, "--clean", make_topic(), "--dlq", gate_dlq, "--state-topic", "",
+         "--metrics-topic", "", "--metrics-addr", "", "--max-events", events])
+    flink_dead, gate_dead = records(dlq), records(gate_dlq)
+    assert sum(flink_dead.values()) == want_counts["REJECT"] and max(flink_dead.values()) == 1
+    assert flink_dead == gate_dead
 
 
 def test_data_quality_windows_and_silent_sensors(make_topic, secrets):

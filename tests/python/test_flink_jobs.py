@@ -56,28 +56,38 @@ def test_validator_gives_the_vectors_verdicts_with_state_kept_per_key_as_flink_d
             raw = event_bytes(event)
             key = dq_flink.sensor_key(raw)
             validator.engine.clear_state()  # nothing but the key's saved state (a restarted worker)
-            verdict, reasons, clean, _, new_state = validator.validate(raw, states.get(key), dq.parse_time(case["now"]))
+            got, new_state = validator.validate(raw, states.get(key), dq.parse_time(case["now"]))
             if new_state is not None:
                 states[key] = new_state
             where = f"{case['name']!r} event {i + 1}"
-            assert verdict == want["verdict"] and sorted(reasons) == sorted(want["reasons"]), where
+            assert got["verdict"] == want["verdict"] and sorted(got["reasons"]) == sorted(want["reasons"]), where
             if "clean" in want:
-                row = json.loads(clean)
+                row = json.loads(got["clean"])
                 row.pop("dq")
                 assert row == want["clean"], where
 
 
-def test_validator_rows_for_cassandra():
+def test_validator_rows_for_cassandra_and_the_dead_letter_topic():
     import datetime as dt
+    import json
     clean = (b'{"sensor_id":"sensor_1","timestamp":"2026-11-26T04:13:00.000Z","temperature":21.5,"humidity":40,'
              b'"dq":{"status":"FIXED","reasons":["WRONG_TYPE"],"findings":[]}}')
     row = dq_flink.clean_row(clean, "sensor_readings:1.0.0", 1795666380000)
     assert row["day"] == dt.date(2026, 11, 26) and row["ts"].hour == 4 and row["processed_by"] == "flink"
     assert row["dq_status"] == "FIXED" and row["dq_reasons"] == {"WRONG_TYPE"} and row["pressure"] is None
-    raw = b'{"sensor_id":"sensor_9","temperature":\xff}'
-    rej = dq_flink.reject_row(raw, "sensor-topic", 3, 41, ["INVALID_UTF8"], None, "v", dt.date(2026, 11, 26))
+    raw = b'{"sensor_id":"sensor_9","temperature":"\xff"}'
+    v, _ = dq_flink.Validator(CONTRACT).validate(raw, None, 0)
+    v.update(raw=raw, key=b"sensor_9", headers={"dq.seq": b"7"}, partition=3, offset=41, kafka_ms=1795666380000)
+    rej = dq_flink.reject_row(v, "sensor-topic", dt.date(2026, 11, 26))
     assert (rej["raw"], rej["sensor_id"], rej["source_offset"], rej["ts"]) == (raw, "sensor_9", 41, None)
+    assert json.loads(rej["dq_annotation"])["findings"] == [{"reason": "INVALID_UTF8", "action": "reject"}]
     assert dq_flink.sensor_key(b'{"x":1}') == ""
+    # The dead-letter record: what dq gate writes (docs/cli.md), input headers kept.
+    key, value, headers, ts = dq_flink.dlq_record(v, "sensor-topic")
+    assert (key, value, ts) == (b"sensor_9", raw, 1795666380000)
+    assert headers == {"dq.seq": b"7", "dq.reasons": b"INVALID_UTF8", "dq.verdict": v["annotation"],
+                       "dq.source.topic": b"sensor-topic", "dq.source.partition": b"3", "dq.source.offset": b"41",
+                       "dq.contract": v["contract_version"].encode()}
 
 
 import flink_data_quality as day5  # noqa: E402

@@ -62,10 +62,13 @@ def test_vector_bindings(case):
     engine = dq.Engine(dq.Contract(CONTRACT), now=case["now"])
     res = engine.evaluate([event_bytes(e) for e in case["events"]])
     outcomes = []
-    for verdict, reasons, clean in zip(res.verdicts, res.reasons, res.clean):
+    for verdict, reasons, clean, annotation in zip(res.verdicts, res.reasons, res.clean, res.annotation):
         row = json.loads(clean) if clean is not None else None
         if row is not None:
-            assert row.pop("dq")["status"] == verdict
+            assert row.pop("dq")["status"] == verdict and annotation is None
+        else:
+            why = json.loads(annotation)
+            assert (why["status"], why["reasons"]) == ("REJECT", reasons) and why["findings"]
         outcomes.append({"verdict": verdict, "reasons": reasons, "clean": row})
     check_outcome(case, outcomes)
 

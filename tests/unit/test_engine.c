@@ -186,7 +186,11 @@ static void test_batch_and_reject_json(void)
     CHECK_INT(verdicts[1], DQ_REJECT);
     CHECK_INT(reasons[1], R(DQ_R_MALFORMED_JSON));
     CHECK_INT(verdicts[2], DQ_REJECT);
-    CHECK(clean_offs[1] > 0 && clean_offs[1] == clean_offs[2] && clean_offs[2] == clean_offs[3]);
+    const char malformed[] = "{\"status\":\"REJECT\",\"reasons\":[\"MALFORMED_JSON\"],\"findings\":"
+                             "[{\"reason\":\"MALFORMED_JSON\",\"action\":\"reject\"}]}";
+    CHECK(clean_offs[1] > 0 && clean_offs[2] - clean_offs[1] == strlen(malformed));
+    CHECK(memcmp(out + clean_offs[1], malformed, strlen(malformed)) == 0);
+    CHECK(clean_offs[3] > clean_offs[2]); /* the third one's annotation */
     CHECK_INT(dq_engine_eval_batch(eng, buf, offs, 3, verdicts, reasons, NULL, out, 100, clean_offs), 0);
 
     char rec[512];
