@@ -166,6 +166,14 @@ def raw_kafka_table(t_env, name: str, topic: str, brokers: str, group: str, boun
         )""")
 
 
+def epoch_ms(instant) -> int | None:
+    """A TIMESTAMP_LTZ value as epoch ms: a pyflink Instant in process mode, the
+    java.time.Instant itself in thread mode."""
+    if instant is None:
+        return None
+    return instant.to_epoch_milli() if hasattr(instant, "to_epoch_milli") else instant.toEpochMilli()
+
+
 def make_validate(root: str):
     """The Flink operator that gives each event libdq's verdict. Keyed by sensor, it keeps the
     sensor's libdq state in a ValueState (checkpointed), and emits per event a dict: the
@@ -186,8 +194,6 @@ def make_validate(root: str):
             outcome, new_state = self.validator.validate(raw, self.state.value(), int(time.time() * 1000))
             if new_state is not None:
                 self.state.update(new_state)
-            kafka_time = row.timestamp  # a pyflink Instant
             yield {**outcome, "raw": raw, "key": row.kafka_key, "headers": dict(row.headers or {}),
-                   "partition": row.partition, "offset": row.offset,
-                   "kafka_ms": kafka_time.to_epoch_milli() if kafka_time else None}
+                   "partition": row.partition, "offset": row.offset, "kafka_ms": epoch_ms(row.timestamp)}
     return Validate()

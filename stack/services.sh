@@ -93,7 +93,13 @@ flink_jobmanager_ready() { http_ok http://127.0.0.1:8081/overview; }
 flink_taskmanager_port=6122
 flink_taskmanager_url="(slots shown at :8081)"
 flink_taskmanager_timeout=60
-flink_taskmanager_start() { flink_env; exec "$FLINK_HOME/bin/taskmanager.sh" start-foreground -Dtaskmanager.rpc.port=6122; }
+# PYTHONPATH: in thread mode (python.execution-mode: thread) Python runs embedded in this JVM
+# and sees the interpreter's own site-packages, not the venv's, unless told.
+flink_taskmanager_start() {
+    flink_env
+    export PYTHONPATH="$(venv flink)/lib/python3.11/site-packages"
+    exec "$FLINK_HOME/bin/taskmanager.sh" start-foreground -Dtaskmanager.rpc.port=6122
+}
 flink_taskmanager_ready() {
     curl -fsS --max-time 3 http://127.0.0.1:8081/overview | python3 -c "import json, sys
 assert json.load(sys.stdin)['taskmanagers'] >= 1"
