@@ -1,10 +1,12 @@
 /*
- * alloc.c - the one allocation wrapper of libdq.
+ * alloc.c - the one allocation wrapper of libdq, and reading a whole file.
  *
  * Every allocation goes through here so that tests built with
  * DQ_FAULT_INJECTION can make the Nth allocation fail and prove each error path
  * cleans up. In normal builds these are thin calls to the C library.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +28,8 @@ void *dq_malloc(size_t size) { return fault_hit() ? NULL : malloc(size ? size : 
 
 void *dq_calloc(size_t n, size_t size) { return fault_hit() ? NULL : calloc(n ? n : 1, size ? size : 1); }
 
+void *dq_realloc(void *ptr, size_t size) { return fault_hit() ? NULL : realloc(ptr, size ? size : 1); }
+
 void dq_free(void *ptr) { free(ptr); }
 
 char *dq_strndup(const char *s, size_t len)
@@ -36,4 +40,49 @@ char *dq_strndup(const char *s, size_t len)
         p[len] = '\0';
     }
     return p;
+}
+
+char *dq_read_file(const char *path, size_t max, size_t *len, char *errstr, size_t errstr_size)
+{
+    if (!path) {
+        snprintf(errstr, errstr_size, "no path");
+        return NULL;
+    }
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(errstr, errstr_size, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *text = NULL;
+    size_t used = 0, cap = 0;
+    for (;;) {
+        if (used == cap) {
+            if (cap >= max) {
+                snprintf(errstr, errstr_size, "%s: larger than %zu MiB", path, max >> 20);
+                break;
+            }
+            cap = cap ? cap * 2 : 8192;
+            char *t = dq_realloc(text, cap);
+            if (!t) {
+                snprintf(errstr, errstr_size, "%s: out of memory", path);
+                break;
+            }
+            text = t;
+        }
+        size_t n = fread(text + used, 1, cap - used, f);
+        used += n;
+        if (n == 0) {
+            if (ferror(f))
+                snprintf(errstr, errstr_size, "%s: read error", path);
+            else {
+                fclose(f);
+                *len = used;
+                return text;
+            }
+            break;
+        }
+    }
+    fclose(f);
+    dq_free(text);
+    return NULL;
 }

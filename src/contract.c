@@ -431,10 +431,73 @@ static void load_schema(loader *ld, dq_contract *ctr, yaml_node_t *schema)
     }
 }
 
+static char *feature_name(loader *ld, const char *prefix, const char *suffix)
+{
+    size_t n = strlen(prefix) + strlen(suffix) + 2;
+    char *name = dq_malloc(n);
+    if (!name)
+        lerr(ld, NULL, "out of memory");
+    else
+        snprintf(name, n, "%s.%s", prefix, suffix);
+    return name;
+}
+
+/* anomaly: {fields: [..], halfLife: 30, warmup: 30, threshold: 6, minStd: 0.05} */
+static void load_anomaly(loader *ld, dq_contract *ctr, yaml_node_t *an)
+{
+    const char *const keys[] = {"fields", "halfLife", "warmup", "threshold", "minStd", NULL};
+    check_keys(ld, an, "anomaly", keys);
+    if (ctr->key_field < 0 || ctr->time_field < 0)
+        lerr(ld, an, "anomaly scoring needs a primaryKey and an eventTime property");
+    yaml_node_t *list = get(ld, an, "fields");
+    if (!list || list->type != YAML_SEQUENCE_NODE || list->data.sequence.items.top == list->data.sequence.items.start) {
+        lerr(ld, an, "anomaly needs a 'fields' list of number properties, such as [temperature]");
+        return;
+    }
+    for (yaml_node_item_t *it = list->data.sequence.items.start; it < list->data.sequence.items.top && !ld->failed;
+         it++) {
+        yaml_node_t *fn = yaml_document_get_node(&ld->doc, *it);
+        const char *name = scalar(fn);
+        int fi = -1;
+        for (int i = 0; name && i < ctr->n_fields; i++)
+            if (strcmp(ctr->fields[i].name, name) == 0)
+                fi = i;
+        if (fi < 0 || (ctr->fields[fi].type != DQ_T_NUMBER && ctr->fields[fi].type != DQ_T_INTEGER)) {
+            lerr(ld, fn, "anomaly field '%s' is not a number property", name ? name : "?");
+            return;
+        }
+        for (int j = 0; j < ctr->n_anomaly_fields; j++)
+            if (ctr->anomaly_fields[j] == fi)
+                lerr(ld, fn, "anomaly field '%s' listed twice", name);
+        if (ctr->n_anomaly_fields == DQ_MAX_ANOMALY_FIELDS) {
+            lerr(ld, fn, "at most %d anomaly fields", DQ_MAX_ANOMALY_FIELDS);
+            return;
+        }
+        ctr->anomaly_fields[ctr->n_anomaly_fields++] = fi;
+        ctr->fields[fi].anomaly = true;
+        if (ctr->fields[fi].num_slot < 0)
+            ctr->fields[fi].num_slot = ctr->n_num_slots++;
+        const char *const parts[DQ_FEATURES_PER_FIELD] = {"value", "delta", "dev", "std"};
+        for (int k = 0; k < DQ_FEATURES_PER_FIELD; k++)
+            ctr->feature_names[ctr->n_features++] = feature_name(ld, name, parts[k]);
+    }
+    ctr->feature_names[ctr->n_features++] = feature_name(ld, "time", "sin");
+    ctr->feature_names[ctr->n_features++] = feature_name(ld, "time", "cos");
+    long half_life = get_int(ld, an, "halfLife", 30, 1, 1000000);
+    ctr->ew_alpha = 1.0 - pow(0.5, 1.0 / (double)half_life);
+    ctr->warmup = (uint32_t)get_int(ld, an, "warmup", half_life, 1, 1000000);
+    dq_num num;
+    ctr->z_threshold = get_num(ld, an, "threshold", &num) ? num.v : 6.0;
+    ctr->min_std = get_num(ld, an, "minStd", &num) ? num.v : 0.01;
+    if (ctr->z_threshold <= 0 || ctr->min_std <= 0)
+        lerr(ld, an, "anomaly threshold and minStd must be positive");
+}
+
 static void load_contract(loader *ld, dq_contract *ctr)
 {
     static const char *const keys[] = {"apiVersion", "kind", "id", "name", "version", "status", "description",
-                                       "limits", "unknownFields", "schema", "rules", "metrics", "tags", NULL};
+                                       "limits", "unknownFields", "schema", "rules", "metrics", "anomaly", "tags",
+                                       NULL};
     yaml_node_t *root = yaml_document_get_root_node(&ld->doc);
     if (!root || root->type != YAML_MAPPING_NODE) {
         lerr(ld, root, "a contract is a YAML mapping");
@@ -507,6 +570,9 @@ static void load_contract(loader *ld, dq_contract *ctr)
         if (ctr->n_windows > 0 && ctr->time_field < 0)
             lerr(ld, met, "metric windows need an eventTime property");
     }
+    yaml_node_t *an = need_map(ld, get(ld, root, "anomaly"), "anomaly");
+    if (an && !ld->failed)
+        load_anomaly(ld, ctr, an);
 }
 
 dq_contract *dq_contract_parse_n(const char *yaml, size_t len, const char *name, char *errstr, size_t errstr_size)
@@ -546,47 +612,10 @@ dq_contract *dq_contract_parse_n(const char *yaml, size_t len, const char *name,
 
 dq_contract *dq_contract_load(const char *path, char *errstr, size_t errstr_size)
 {
-    if (!path) {
-        snprintf(errstr, errstr_size, "no contract path");
+    size_t len;
+    char *text = dq_read_file(path, 4u << 20, &len, errstr, errstr_size);
+    if (!text)
         return NULL;
-    }
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(errstr, errstr_size, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            if (cap >= (4u << 20)) {
-                snprintf(errstr, errstr_size, "%s: larger than 4 MiB", path);
-                dq_free(text);
-                fclose(f);
-                return NULL;
-            }
-            cap = cap ? cap * 2 : 8192;
-            char *t = realloc(text, cap);
-            if (!t) {
-                snprintf(errstr, errstr_size, "%s: out of memory", path);
-                dq_free(text);
-                fclose(f);
-                return NULL;
-            }
-            text = t;
-        }
-        size_t n = fread(text + len, 1, cap - len, f);
-        len += n;
-        if (n == 0)
-            break;
-    }
-    bool bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        snprintf(errstr, errstr_size, "%s: read error", path);
-        dq_free(text);
-        return NULL;
-    }
     dq_contract *ctr = dq_contract_parse_n(text, len, path, errstr, errstr_size);
     dq_free(text);
     return ctr;
@@ -607,6 +636,8 @@ void dq_contract_free(dq_contract *ctr)
         dq_free(f->enum_values);
         dq_free(f->enum_lens);
     }
+    for (int i = 0; i < ctr->n_features; i++)
+        dq_free(ctr->feature_names[i]);
     dq_free(ctr->id);
     dq_free(ctr->version);
     dq_free(ctr);
@@ -622,4 +653,9 @@ int64_t dq_contract_window_ms(const dq_contract *ctr, int i)
 const char *dq_contract_field_name(const dq_contract *ctr, int i)
 {
     return ctr && i >= 0 && i < ctr->n_fields ? ctr->fields[i].name : NULL;
+}
+int dq_contract_feature_count(const dq_contract *ctr) { return ctr ? ctr->n_features : 0; }
+const char *dq_contract_feature_name(const dq_contract *ctr, int i)
+{
+    return ctr && i >= 0 && i < ctr->n_features ? ctr->feature_names[i] : NULL;
 }

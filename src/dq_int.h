@@ -13,6 +13,7 @@
  *   state.c     per-key state table (fixed capacity, open addressing)
  *   rules.c     stateless and stateful rules, cleaning policies
  *   window.c    tumbling event-time metric windows, Prometheus text
+ *   anomaly.c   per-sensor features, the online detector, isolation-forest models
  *   engine.c    one event through parse -> rules -> clean -> serialize
  */
 #ifndef DQ_INT_H
@@ -30,7 +31,10 @@
 void *dq_malloc(size_t size);
 void *dq_calloc(size_t n, size_t size);
 void dq_free(void *ptr);
+void *dq_realloc(void *ptr, size_t size);
 char *dq_strndup(const char *s, size_t len);
+/* The whole file (up to max bytes) in a new buffer, its length in *len; NULL with a message. */
+char *dq_read_file(const char *path, size_t max, size_t *len, char *errstr, size_t errstr_size);
 
 /* ---------------------------------------------------------------- buf */
 
@@ -128,6 +132,9 @@ void dq_pattern_free(dq_pattern *pat);
 #define DQ_MAX_WINDOWS 4
 #define DQ_DUP_RING 8 /* recent event times remembered per key for duplicates */
 #define DQ_SPIKE_ACCEPT 3 /* a level flagged SPIKE this many times in a row is accepted as real */
+#define DQ_MAX_ANOMALY_FIELDS 8
+#define DQ_FEATURES_PER_FIELD 4 /* value, delta, dev, std */
+#define DQ_MAX_FEATURES (DQ_MAX_ANOMALY_FIELDS * DQ_FEATURES_PER_FIELD + 2)
 
 typedef enum dq_type { DQ_T_STRING, DQ_T_NUMBER, DQ_T_INTEGER, DQ_T_BOOLEAN, DQ_T_TIMESTAMP } dq_type;
 
@@ -157,6 +164,7 @@ typedef struct dq_field {
     int stuck_count; /* 0 = off */
     uint8_t stuck_action;
     int num_slot; /* index into the per-key numeric state, -1 if none */
+    bool anomaly; /* scored for anomalies (contract.anomaly.fields) */
 
     /* strings */
     dq_pattern *pattern;
@@ -198,6 +206,16 @@ struct dq_contract {
 
     int n_windows;
     int64_t windows_ms[DQ_MAX_WINDOWS];
+
+    /* anomaly: the fields scored, the online detector's settings, the feature names */
+    int n_anomaly_fields;
+    int anomaly_fields[DQ_MAX_ANOMALY_FIELDS]; /* field indices (each has a num_slot) */
+    double ew_alpha;      /* weight of a new reading in the running mean and variance */
+    uint32_t warmup;      /* readings before a sensor is scored */
+    double z_threshold;   /* |z| at which the online detector flags */
+    double min_std;       /* floor of the std in z (a flat sensor would divide by 0) */
+    int n_features;
+    char *feature_names[DQ_MAX_FEATURES];
 };
 
 /* ---------------------------------------------------------------- event */
@@ -247,6 +265,8 @@ typedef struct dq_numstate {
     bool has_last;
     uint32_t same_run; /* how many accepted readings in a row equal last */
     uint8_t spike_run; /* consecutive readings flagged SPIKE against last */
+    double ew_mean, ew_var; /* anomaly fields: exponentially weighted mean and variance */
+    uint32_t ew_n;          /* readings in them, counted up to the warm-up */
 } dq_numstate;
 
 /* Per-key state. Sized from the contract when the engine is created. */
@@ -320,6 +340,9 @@ struct dq_engine {
     dq_window_acc overall[DQ_MAX_WINDOWS];
     dq_window_cb window_cb;
     void *window_opaque;
+    /* anomaly scoring */
+    const dq_model *model;
+    double features[DQ_MAX_FEATURES];
 };
 
 /* The evaluation of one scanned event: values after cleaning, findings. */
@@ -339,6 +362,31 @@ void dq_rules_stateless(const dq_engine *eng, const dq_scan *scan, dq_eval *ev);
 void dq_rules_stateful(dq_engine *eng, dq_keystate *ks, dq_eval *ev);
 /* Records an accepted event in its key's state. */
 void dq_rules_commit(dq_engine *eng, dq_keystate *ks, const dq_eval *ev);
+
+/* ---------------------------------------------------------------- anomaly */
+
+typedef struct dq_tree_node {
+    int32_t feature;  /* -1: a leaf */
+    int32_t left, right; /* indices in the tree */
+    double threshold; /* go left when (float)x[feature] <= threshold */
+    double leaf_path; /* leaves: average path length of the samples left in it */
+} dq_tree_node;
+
+struct dq_model {
+    int n_features;
+    char *feature_names[DQ_MAX_FEATURES];
+    double threshold;
+    double denominator; /* trees * average path length of max_samples */
+    int n_trees;
+    size_t *tree_start; /* first node of each tree in nodes */
+    dq_tree_node *nodes;
+    size_t n_nodes;
+};
+
+/* Features and scores of an accepted event from its key's state before the commit. */
+void dq_anomaly_score(dq_engine *eng, const dq_keystate *ks, const dq_eval *ev);
+/* Updates the running mean and variance of numeric state ns with reading v. */
+void dq_anomaly_update(const dq_contract *ctr, dq_numstate *ns, double v);
 
 void dq_window_account(dq_engine *eng, const dq_result *res, bool complete, dq_keystate *ks);
 void dq_window_close_all(dq_engine *eng);

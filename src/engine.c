@@ -7,6 +7,7 @@
  * into the engine's buffers until the next call. Not thread-safe: one engine per
  * thread; the contract it borrows is read-only and may be shared.
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -175,6 +176,17 @@ static void write_annotation(const dq_engine *eng, const dq_eval *ev, dq_buf *b)
         }
         dq_buf_putc(b, ']');
     }
+    if (res->anomaly_scored) {
+        dq_num z = dq_num_from_double(res->anomaly_z);
+        dq_buf_puts(b, ",\"anomaly\":{\"z\":");
+        dq_num_write(b, &z);
+        if (eng->model) {
+            dq_num score = dq_num_from_double(res->anomaly_score);
+            dq_buf_puts(b, ",\"score\":");
+            dq_num_write(b, &score);
+        }
+        dq_buf_puts(b, res->is_anomaly ? ",\"flag\":true}" : ",\"flag\":false}");
+    }
     dq_buf_putc(b, '}');
 }
 
@@ -224,6 +236,10 @@ dq_err dq_engine_eval_n(dq_engine *eng, const char *event, size_t len, dq_result
     res->key_len = 0;
     res->clean = NULL;
     res->clean_len = 0;
+    res->anomaly_scored = res->is_anomaly = false;
+    res->anomaly_z = 0;
+    res->anomaly_score = NAN;
+    res->features = NULL;
     ev.res = res;
     ev.complete = false;
     memset(ev.from, 0, sizeof ev.from);
@@ -258,6 +274,8 @@ dq_err dq_engine_eval_n(dq_engine *eng, const char *event, size_t len, dq_result
         if (ks && stateful && res->verdict != DQ_REJECT) {
             dq_rules_stateful(eng, ks, &ev);
             if (res->verdict != DQ_REJECT) {
+                if (ctr->n_anomaly_fields)
+                    dq_anomaly_score(eng, ks, &ev);
                 dq_rules_commit(eng, ks, &ev);
                 dq_state_touch(&eng->state, ks);
             }
@@ -331,6 +349,22 @@ size_t dq_engine_eval_batch(dq_engine *eng, const char *buf, const uint64_t *off
         }
         if (clean_offs)
             clean_offs[i + 1] = used;
+    }
+    return n;
+}
+
+size_t dq_engine_eval_features(dq_engine *eng, const char *buf, const uint64_t *offs, size_t n, double *features)
+{
+    if (!eng || !offs || (!buf && n) || !features)
+        return 0;
+    size_t nf = (size_t)eng->ctr->n_features;
+    for (size_t i = 0; i < n; i++) {
+        if (offs[i + 1] < offs[i])
+            return i;
+        dq_result res;
+        dq_engine_eval_n(eng, buf + offs[i], (size_t)(offs[i + 1] - offs[i]), &res);
+        for (size_t k = 0; k < nf; k++)
+            features[i * nf + k] = res.features ? res.features[k] : NAN;
     }
     return n;
 }

@@ -241,6 +241,8 @@ void dq_rules_commit(dq_engine *eng, dq_keystate *ks, const dq_eval *ev)
         dq_numstate *ns = &ks->num[f->num_slot];
         if (ns->has_last && t < ns->last_ms)
             continue; /* an older reading does not replace a newer one */
+        if (f->anomaly)
+            dq_anomaly_update(ctr, ns, ev->num[fi].v);
         /* A spike does not become the reference (so the return to normal is not a second
          * spike), unless the new level holds for DQ_SPIKE_ACCEPT readings: a real step. */
         bool spiked = false;

@@ -13,10 +13,14 @@
  *   u8 version, u8 numeric fields, u8 has_time, u8 recent_n, u8 recent_next,
  *   i64 newest_ms, i64 recent_ms[DQ_DUP_RING],
  *   per numeric field: u8 has_last, u8 n + n bytes of the value as JSON number
- *   text, i64 last_ms, u32 same_run, u8 spike_run.
- * Integers are little-endian. Values travel as text so loading goes through the
- * number parser and yields a dq_num with its invariants, whatever the bytes.
+ *   text, i64 last_ms, u32 same_run, u8 spike_run, f64 ew_mean, f64 ew_var,
+ *   u32 ew_n.
+ * Integers are little-endian, doubles their IEEE-754 bits as a little-endian u64.
+ * Values travel as text so loading goes through the number parser and yields a
+ * dq_num with its invariants, whatever the bytes; the running mean and variance
+ * must be finite (and the variance not negative).
  */
+#include <math.h>
 #include <string.h>
 
 #include "dq_int.h"
@@ -102,9 +106,16 @@ void dq_state_clear(dq_state *st)
     st->n_changed = 0;
 }
 
-#define STATE_VERSION 1
-/* Header, then per numeric field at most 1 + 1 + 40 (text) + 8 + 4 + 1 bytes. */
-_Static_assert(5 + 8 + 8 * DQ_DUP_RING + DQ_MAX_FIELDS * 55 <= DQ_STATE_MAX_BYTES, "DQ_STATE_MAX_BYTES too small");
+#define STATE_VERSION 2
+/* Header, then per numeric field at most 1 + 1 + 40 (text) + 8 + 4 + 1 + 8 + 8 + 4 bytes. */
+_Static_assert(5 + 8 + 8 * DQ_DUP_RING + DQ_MAX_FIELDS * 75 <= DQ_STATE_MAX_BYTES, "DQ_STATE_MAX_BYTES too small");
+
+static uint64_t double_bits(double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, sizeof u);
+    return u;
+}
 
 static unsigned char *put_u(unsigned char *p, uint64_t v, int bytes)
 {
@@ -140,6 +151,9 @@ size_t dq_state_save(const dq_state *st, const dq_keystate *ks, unsigned char *o
         p = put_u(p, (uint64_t)ns->last_ms, 8);
         p = put_u(p, ns->same_run, 4);
         *p++ = ns->spike_run;
+        p = put_u(p, double_bits(ns->ew_mean), 8);
+        p = put_u(p, double_bits(ns->ew_var), 8);
+        p = put_u(p, ns->ew_n, 4);
     }
     return (size_t)(p - out);
 }
@@ -199,6 +213,12 @@ dq_err dq_state_load(const dq_state *st, dq_keystate *ks, const unsigned char *i
         ns->last_ms = get_time(&r);
         ns->same_run = (uint32_t)get_u(&r, 4);
         ns->spike_run = (uint8_t)get_u(&r, 1);
+        uint64_t mean = get_u(&r, 8), var = get_u(&r, 8);
+        memcpy(&ns->ew_mean, &mean, sizeof mean);
+        memcpy(&ns->ew_var, &var, sizeof var);
+        ns->ew_n = (uint32_t)get_u(&r, 4);
+        if (!isfinite(ns->ew_mean) || !isfinite(ns->ew_var) || ns->ew_var < 0)
+            return DQ_ERR_STATE;
     }
     if (r.bad || r.p != r.end)
         return DQ_ERR_STATE;

@@ -27,6 +27,7 @@
 #ifndef DQ_DQ_H
 #define DQ_DQ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -186,6 +187,13 @@ typedef struct dq_result {
     size_t clean_len;
     const char *verdict_json;/* {"status":..,"reasons":[..],..}: the dq annotation */
     size_t verdict_json_len;
+    /* Anomaly scoring (contracts with an `anomaly` section), for PASS/FIXED events of a
+     * sensor past its warm-up whose anomaly fields are all readings (not imputed). */
+    bool anomaly_scored;
+    bool is_anomaly;          /* the model's score >= its threshold; without a model |z| >= the contract's */
+    double anomaly_z;         /* online detector: the largest |value - mean| / std over the fields */
+    double anomaly_score;     /* the model's score in (0, 1], higher = more anomalous; NaN without one */
+    const double *features;   /* the event's dq_contract_feature_count() features, or NULL */
 } dq_result;
 
 /*
@@ -273,6 +281,47 @@ void dq_engine_totals(const dq_engine *eng, dq_totals *out);
  */
 size_t dq_totals_prometheus(const dq_totals *totals, const char *prefix, char *buf, size_t size);
 
+/* ---------------------------------------------------------------- anomaly scoring */
+
+/*
+ * The features libdq computes per event for anomaly models, from the sensor's state
+ * before the event (docs/anomaly.md): for each anomaly field f, "f.value", "f.delta"
+ * (to the previous reading), "f.dev" (to the exponentially weighted mean), "f.std"
+ * (the weighted standard deviation); then "time.sin" and "time.cos" (time of day).
+ * 0 when the contract has no anomaly section.
+ */
+int dq_contract_feature_count(const dq_contract *ctr);
+const char *dq_contract_feature_name(const dq_contract *ctr, int i);
+
+/*
+ * An isolation forest exported from scikit-learn (ml/export.py writes the text
+ * format, docs/anomaly.md describes it). Read-only once loaded: engines on any
+ * thread may share it. Scores equal scikit-learn's -score_samples() (to rounding).
+ */
+typedef struct dq_model dq_model;
+dq_model *dq_model_load(const char *path, char *errstr, size_t errstr_size);
+dq_model *dq_model_parse_n(const char *text, size_t len, const char *name, char *errstr, size_t errstr_size);
+void dq_model_free(dq_model *model);
+int dq_model_feature_count(const dq_model *model);
+const char *dq_model_feature_name(const dq_model *model, int i);
+double dq_model_threshold(const dq_model *model);
+/* The anomaly score of one feature vector (dq_model_feature_count() values). */
+double dq_model_score(const dq_model *model, const double *features);
+
+/*
+ * Scores the engine's events with model (borrowed: it must outlive the engine; NULL
+ * goes back to the online detector). DQ_ERR_ARG with a message when the model's
+ * features are not the contract's.
+ */
+dq_err dq_engine_set_model(dq_engine *eng, const dq_model *model, char *errstr, size_t errstr_size);
+
+/*
+ * Batch evaluation for training: like dq_engine_eval_batch, writing each event's
+ * features to features[i * dq_contract_feature_count() ...] (NaN when not scored).
+ * Returns n.
+ */
+size_t dq_engine_eval_features(dq_engine *eng, const char *buf, const uint64_t *offs, size_t n, double *features);
+
 /* ---------------------------------------------------------------- state across restarts */
 
 /*
@@ -284,7 +333,7 @@ size_t dq_totals_prometheus(const dq_totals *totals, const char *prefix, char *b
  * DQ_ERR_STATE. Window counts are not part of it (a window open at a restart
  * reports what it saw after the restart).
  */
-#define DQ_STATE_MAX_BYTES 2048 /* the largest saved state of one key */
+#define DQ_STATE_MAX_BYTES 4096 /* the largest saved state of one key */
 
 typedef void (*dq_state_cb)(const char *key, size_t key_len, const void *state, size_t len, void *opaque);
 

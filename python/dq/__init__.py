@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-__all__ = ["Contract", "Engine", "BatchResult", "DqError", "REASONS", "VERDICTS", "library_path"]
+__all__ = ["Contract", "Engine", "Model", "BatchResult", "DqError", "REASONS", "VERDICTS", "library_path"]
 
 VERDICTS = ("PASS", "FIXED", "REJECT")
 
@@ -75,6 +75,24 @@ def _load() -> ctypes.CDLL:
     lib.dq_engine_state_restore.restype = c.c_int
     lib.dq_engine_state_restore.argtypes = [c.c_void_p, c.c_char_p, c.c_size_t, c.c_char_p, c.c_size_t]
     lib.dq_engine_state_clear.argtypes = [c.c_void_p]
+    lib.dq_contract_feature_count.restype = c.c_int
+    lib.dq_contract_feature_count.argtypes = [c.c_void_p]
+    lib.dq_contract_feature_name.restype = c.c_char_p
+    lib.dq_contract_feature_name.argtypes = [c.c_void_p, c.c_int]
+    lib.dq_engine_eval_features.restype = c.c_size_t
+    lib.dq_engine_eval_features.argtypes = [c.c_void_p, c.c_char_p, c.POINTER(c.c_uint64), c.c_size_t,
+                                            c.POINTER(c.c_double)]
+    lib.dq_engine_set_model.restype = c.c_int
+    lib.dq_engine_set_model.argtypes = [c.c_void_p, c.c_void_p, c.c_char_p, c.c_size_t]
+    lib.dq_model_load.restype = c.c_void_p
+    lib.dq_model_load.argtypes = [c.c_char_p, c.c_char_p, c.c_size_t]
+    lib.dq_model_free.argtypes = [c.c_void_p]
+    lib.dq_model_threshold.restype = c.c_double
+    lib.dq_model_threshold.argtypes = [c.c_void_p]
+    lib.dq_model_feature_count.restype = c.c_int
+    lib.dq_model_feature_count.argtypes = [c.c_void_p]
+    lib.dq_model_score.restype = c.c_double
+    lib.dq_model_score.argtypes = [c.c_void_p, c.POINTER(c.c_double)]
     lib.dq_err_str.restype = c.c_char_p
     lib.dq_err_str.argtypes = [c.c_int]
     lib.dq_reason_name.restype = c.c_char_p
@@ -134,6 +152,9 @@ class Contract:
             raise DqError(err.value.decode(errors="replace"))
         self.id = _lib.dq_contract_id(self._ptr).decode()
         self.version = _lib.dq_contract_version(self._ptr).decode()
+        # The anomaly features libdq computes per event (docs/anomaly.md), in order.
+        self.features = [_lib.dq_contract_feature_name(self._ptr, i).decode()
+                         for i in range(_lib.dq_contract_feature_count(self._ptr))]
 
     def __del__(self):
         if getattr(self, "_ptr", None):
@@ -162,17 +183,47 @@ def parse_time(text: str) -> int:
     return out.value
 
 
+class Model:
+    """An anomaly model exported for libdq (ml/export.py): scores feature vectors, and
+    engines given it score their events with it."""
+
+    def __init__(self, path: str | os.PathLike):
+        err = ctypes.create_string_buffer(512)
+        self._ptr = _lib.dq_model_load(os.fsencode(path), err, len(err))
+        if not self._ptr:
+            raise DqError(err.value.decode(errors="replace"))
+        self.threshold = _lib.dq_model_threshold(self._ptr)
+        self.n_features = _lib.dq_model_feature_count(self._ptr)
+
+    def score(self, rows: Iterable[Sequence[float]]) -> list[float]:
+        """Anomaly scores in (0, 1] of feature vectors (scikit-learn's -score_samples)."""
+        out = []
+        vector = (ctypes.c_double * self.n_features)()
+        for row in rows:
+            vector[:] = row
+            out.append(_lib.dq_model_score(self._ptr, vector))
+        return out
+
+    def __del__(self):
+        if getattr(self, "_ptr", None):
+            _lib.dq_model_free(self._ptr)
+            self._ptr = None
+
+
 class Engine:
     """Evaluates events against a contract, keeping per-sensor state and windows.
 
     Not thread-safe: one engine per thread (as in libdq)."""
 
     def __init__(self, contract: Contract, now: str | int | None = None,
-                 on_window: Callable[[dict], None] | None = None):
+                 on_window: Callable[[dict], None] | None = None, model: Model | None = None):
         err = ctypes.create_string_buffer(512)
         self._contract = contract  # keeps the contract alive as long as the engine
         self._ptr = _lib.dq_engine_new(contract._ptr, err, len(err))
         if not self._ptr:
+            raise DqError(err.value.decode(errors="replace"))
+        self._model = model  # and the model
+        if model is not None and _lib.dq_engine_set_model(self._ptr, model._ptr, err, len(err)):
             raise DqError(err.value.decode(errors="replace"))
         if now is not None:
             self.set_now(now)
@@ -214,6 +265,22 @@ class Engine:
         if done != n:
             raise DqError(f"libdq evaluated {done} of {n} events")
         return batch_result(verdicts, reasons, times, ctypes.string_at(clean, clean_offs[n]), clean_offs)
+
+    def features(self, events: Sequence[bytes | str]) -> list[list[float] | None]:
+        """Evaluates events (as evaluate() does, state included) and gives each one's anomaly
+        features (Contract.features), or None where it is not scored: the training data of
+        a model libdq will score."""
+        raw = [e.encode() if isinstance(e, str) else bytes(e) for e in events]
+        n, nf = len(raw), len(self._contract.features)
+        ends = array.array("Q", [0])
+        ends.extend(itertools.accumulate(map(len, raw)))
+        out = array.array("d", bytes(8 * n * nf))
+        done = _lib.dq_engine_eval_features(self._ptr, b"".join(raw), (ctypes.c_uint64 * (n + 1)).from_buffer(ends),
+                                            n, (ctypes.c_double * (n * nf)).from_buffer(out) if n * nf else None)
+        if done != n:
+            raise DqError(f"libdq evaluated {done} of {n} events")
+        rows = [out[i * nf:(i + 1) * nf].tolist() for i in range(n)]
+        return [None if not row or row[0] != row[0] else row for row in rows]  # NaN: not scored
 
     def set_now(self, now: str | int) -> None:
         """Sets "now" for the future-timestamp rule: ISO-8601 text or epoch milliseconds."""

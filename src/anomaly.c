@@ -1,0 +1,348 @@
+/*
+ * anomaly.c - anomaly scoring: per-sensor features, the online detector, and
+ * isolation forests trained in Python.
+ *
+ * Features come from the sensor's state before the event, so training (through
+ * dq_engine_eval_features) and scoring in a stream see the same numbers. The state
+ * per anomaly field is an exponentially weighted mean and variance; a reading updates
+ * them with its deviation clipped at the detector's threshold, so one glitch does not
+ * blind the detector for the next ones while a real change of level still moves the
+ * mean within a few half-lives.
+ *
+ * The online detector needs no training: z = |value - mean| / max(std, minStd), the
+ * largest over the fields, flags at the contract's threshold once a sensor has had
+ * its warm-up readings.
+ *
+ * Models: an isolation forest exported from scikit-learn as text (ml/export.py):
+ *
+ *   dq-iforest 1
+ *   features <n> <name> ... <name>       the contract's feature names, in its order
+ *   max_samples <m>                      sub-sample size each tree was grown on
+ *   threshold <t>                        the operating point chosen in training
+ *   trees <k>
+ *   tree <nodes>                         then one line per node, root first:
+ *   <feature> <threshold> <left> <right> <n_samples>    (leaves: -1 0 -1 -1 n)
+ *
+ * Scoring follows sklearn.ensemble.IsolationForest.score_samples exactly: features
+ * are compared as float32 (as scikit-learn's trees do), a path is its depth plus the
+ * average path length c(n) of the samples left in its leaf, and the score is
+ * 2^(-mean path / c(max_samples)). Children must come after their parent (scikit-learn
+ * writes trees depth first), so a walk always ends: the loader refuses other files.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dq_int.h"
+
+#define MODEL_MAX_TREES 10000
+#define MODEL_MAX_NODES (1u << 24) /* over all trees */
+#define EULER_GAMMA 0.57721566490153286060651209008240243
+#define TWO_PI 6.28318530717958647692528676655900577
+
+/* ---------------------------------------------------------------- features */
+
+void dq_anomaly_update(const dq_contract *ctr, dq_numstate *ns, double v)
+{
+    if (ns->ew_n == 0) {
+        ns->ew_mean = v;
+        ns->ew_var = 0;
+    } else {
+        double limit = ctr->z_threshold * fmax(sqrt(ns->ew_var), ctr->min_std);
+        double d = fmax(-limit, fmin(limit, v - ns->ew_mean));
+        ns->ew_mean += ctr->ew_alpha * d;
+        ns->ew_var = (1 - ctr->ew_alpha) * (ns->ew_var + ctr->ew_alpha * d * d);
+    }
+    if (ns->ew_n < ctr->warmup)
+        ns->ew_n++;
+}
+
+void dq_anomaly_score(dq_engine *eng, const dq_keystate *ks, const dq_eval *ev)
+{
+    const dq_contract *ctr = eng->ctr;
+    dq_result *res = ev->res;
+    double *x = eng->features, z = 0;
+    for (int j = 0; j < ctr->n_anomaly_fields; j++) {
+        int fi = ctr->anomaly_fields[j];
+        const dq_numstate *ns = &ks->num[ctr->fields[fi].num_slot];
+        if (!ev->present[fi] || ev->imputed[fi] || ns->ew_n < ctr->warmup)
+            return;
+        double v = ev->num[fi].v, sd = sqrt(ns->ew_var);
+        x[j * DQ_FEATURES_PER_FIELD] = v;
+        x[j * DQ_FEATURES_PER_FIELD + 1] = ns->has_last ? v - ns->last.v : 0;
+        x[j * DQ_FEATURES_PER_FIELD + 2] = v - ns->ew_mean;
+        x[j * DQ_FEATURES_PER_FIELD + 3] = sd;
+        z = fmax(z, fabs(v - ns->ew_mean) / fmax(sd, ctr->min_std));
+    }
+    const int64_t day = 86400000;
+    int64_t t = ev->ts_ms[ctr->time_field];
+    double angle = TWO_PI * (double)(((t % day) + day) % day) / (double)day;
+    x[ctr->n_features - 2] = sin(angle);
+    x[ctr->n_features - 1] = cos(angle);
+    res->anomaly_scored = true;
+    res->features = x;
+    res->anomaly_z = z;
+    if (eng->model) {
+        res->anomaly_score = dq_model_score(eng->model, x);
+        res->is_anomaly = res->anomaly_score >= eng->model->threshold;
+    } else {
+        res->is_anomaly = z >= ctr->z_threshold;
+    }
+}
+
+/* ---------------------------------------------------------------- models */
+
+/* The average path length of an unsuccessful search in a binary search tree of n
+ * items: what a leaf still holding n samples adds to a path (scikit-learn's
+ * _average_path_length). */
+static double average_path_length(double n)
+{
+    if (n <= 1)
+        return 0;
+    if (n <= 2)
+        return 1;
+    return 2.0 * (log(n - 1.0) + EULER_GAMMA) - 2.0 * (n - 1.0) / n;
+}
+
+double dq_model_score(const dq_model *model, const double *x)
+{
+    double depths = 0;
+    for (int t = 0; t < model->n_trees; t++) {
+        const dq_tree_node *nodes = model->nodes + model->tree_start[t];
+        size_t i = 0;
+        int depth = 0;
+        while (nodes[i].feature >= 0) {
+            i = (double)(float)x[nodes[i].feature] <= nodes[i].threshold ? nodes[i].left : nodes[i].right;
+            depth++;
+        }
+        depths += depth + nodes[i].leaf_path;
+    }
+    return pow(2.0, -depths / model->denominator);
+}
+
+typedef struct cursor {
+    const char *p, *end;
+    const char *name;
+    int line;
+    char *err;
+    size_t err_size;
+    bool failed;
+} cursor;
+
+static void merr(cursor *c, const char *what)
+{
+    if (!c->failed && c->err && c->err_size)
+        snprintf(c->err, c->err_size, "%s:%d: %s", c->name, c->line, what);
+    c->failed = true;
+}
+
+/* The next whitespace-separated token (at most 255 bytes) into tok; false at the end. */
+static bool token(cursor *c, char tok[256])
+{
+    while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\r' || *c->p == '\n')) {
+        if (*c->p == '\n')
+            c->line++;
+        c->p++;
+    }
+    size_t n = 0;
+    while (c->p < c->end && *c->p != ' ' && *c->p != '\t' && *c->p != '\r' && *c->p != '\n') {
+        if (n == 255) {
+            merr(c, "token longer than 255 bytes");
+            return false;
+        }
+        tok[n++] = *c->p++;
+    }
+    tok[n] = '\0';
+    return n > 0;
+}
+
+static void expect_word(cursor *c, const char *word)
+{
+    char tok[256];
+    if (!c->failed && (!token(c, tok) || strcmp(tok, word) != 0)) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "expected '%s'", word);
+        merr(c, msg);
+    }
+}
+
+static double read_double(cursor *c)
+{
+    char tok[256], *end;
+    if (c->failed || !token(c, tok)) {
+        merr(c, "expected a number");
+        return 0;
+    }
+    errno = 0;
+    double v = strtod(tok, &end);
+    if (*end || errno || !isfinite(v))
+        merr(c, "not a finite number");
+    return v;
+}
+
+static long read_long(cursor *c, long lo, long hi)
+{
+    char tok[256], *end;
+    if (c->failed || !token(c, tok)) {
+        merr(c, "expected an integer");
+        return lo;
+    }
+    errno = 0;
+    long v = strtol(tok, &end, 10);
+    if (*end || errno || v < lo || v > hi) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "expected an integer from %ld to %ld", lo, hi);
+        merr(c, msg);
+        return lo;
+    }
+    return v;
+}
+
+static void parse_model(cursor *c, dq_model *m)
+{
+    expect_word(c, "dq-iforest");
+    if (!c->failed && read_long(c, 1, 1) != 1)
+        return;
+    expect_word(c, "features");
+    m->n_features = (int)read_long(c, 1, DQ_MAX_FEATURES);
+    for (int i = 0; i < m->n_features && !c->failed; i++) {
+        char tok[256];
+        if (!token(c, tok)) {
+            merr(c, "expected a feature name");
+            return;
+        }
+        if (!(m->feature_names[i] = dq_strndup(tok, strlen(tok))))
+            merr(c, "out of memory");
+    }
+    expect_word(c, "max_samples");
+    double max_samples = (double)read_long(c, 1, 1L << 30);
+    expect_word(c, "threshold");
+    m->threshold = read_double(c);
+    expect_word(c, "trees");
+    m->n_trees = (int)read_long(c, 1, MODEL_MAX_TREES);
+    if (c->failed)
+        return;
+    m->denominator = m->n_trees * average_path_length(max_samples);
+    if (!(m->denominator > 0)) {
+        merr(c, "max_samples must be at least 2");
+        return;
+    }
+    m->tree_start = dq_calloc((size_t)m->n_trees, sizeof *m->tree_start);
+    if (!m->tree_start) {
+        merr(c, "out of memory");
+        return;
+    }
+    size_t cap = 0;
+    for (int t = 0; t < m->n_trees && !c->failed; t++) {
+        expect_word(c, "tree");
+        size_t n = (size_t)read_long(c, 1, MODEL_MAX_NODES);
+        if (c->failed)
+            return;
+        if (n > MODEL_MAX_NODES - m->n_nodes) {
+            merr(c, "more than 2^24 nodes");
+            return;
+        }
+        if (m->n_nodes + n > cap) {
+            size_t want = cap ? cap : 1024;
+            while (want < m->n_nodes + n)
+                want *= 2;
+            dq_tree_node *grown = dq_realloc(m->nodes, want * sizeof *grown);
+            if (!grown) {
+                merr(c, "out of memory");
+                return;
+            }
+            m->nodes = grown;
+            cap = want;
+        }
+        m->tree_start[t] = m->n_nodes;
+        dq_tree_node *nodes = m->nodes + m->n_nodes;
+        for (size_t i = 0; i < n && !c->failed; i++) {
+            long feature = read_long(c, -1, m->n_features - 1);
+            double threshold = read_double(c);
+            long left = read_long(c, -1, (long)n - 1), right = read_long(c, -1, (long)n - 1);
+            long samples = read_long(c, 1, 1L << 30);
+            if (c->failed)
+                return;
+            bool leaf = feature < 0;
+            if (leaf ? left != -1 || right != -1 : left <= (long)i || right <= (long)i) {
+                merr(c, leaf ? "a leaf has children" : "children must come after their parent");
+                return;
+            }
+            nodes[i] = (dq_tree_node){.feature = (int32_t)feature, .threshold = threshold, .left = (int32_t)left,
+                                      .right = (int32_t)right, .leaf_path = leaf ? average_path_length((double)samples) : 0};
+        }
+        m->n_nodes += n;
+    }
+    char tok[256];
+    if (!c->failed && token(c, tok))
+        merr(c, "unexpected text after the last tree");
+}
+
+dq_model *dq_model_parse_n(const char *text, size_t len, const char *name, char *errstr, size_t errstr_size)
+{
+    cursor c = {.p = text, .end = text ? text + len : text, .name = name ? name : "<model>", .line = 1,
+                .err = errstr, .err_size = errstr_size};
+    if (errstr && errstr_size)
+        errstr[0] = '\0';
+    dq_model *m = dq_calloc(1, sizeof *m);
+    if (!m) {
+        merr(&c, "out of memory");
+        return NULL;
+    }
+    parse_model(&c, m);
+    if (c.failed) {
+        dq_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+dq_model *dq_model_load(const char *path, char *errstr, size_t errstr_size)
+{
+    size_t len;
+    char *text = dq_read_file(path, 256u << 20, &len, errstr, errstr_size);
+    if (!text)
+        return NULL;
+    dq_model *m = dq_model_parse_n(text, len, path, errstr, errstr_size);
+    dq_free(text);
+    return m;
+}
+
+void dq_model_free(dq_model *m)
+{
+    if (!m)
+        return;
+    for (int i = 0; i < m->n_features; i++)
+        dq_free(m->feature_names[i]);
+    dq_free(m->tree_start);
+    dq_free(m->nodes);
+    dq_free(m);
+}
+
+int dq_model_feature_count(const dq_model *m) { return m ? m->n_features : 0; }
+const char *dq_model_feature_name(const dq_model *m, int i)
+{
+    return m && i >= 0 && i < m->n_features ? m->feature_names[i] : NULL;
+}
+double dq_model_threshold(const dq_model *m) { return m ? m->threshold : NAN; }
+
+dq_err dq_engine_set_model(dq_engine *eng, const dq_model *model, char *errstr, size_t errstr_size)
+{
+    if (!eng)
+        return DQ_ERR_ARG;
+    const dq_contract *ctr = eng->ctr;
+    if (model) {
+        bool same = model->n_features == ctr->n_features;
+        for (int i = 0; same && i < ctr->n_features; i++)
+            same = strcmp(model->feature_names[i], ctr->feature_names[i]) == 0;
+        if (!same) {
+            snprintf(errstr, errstr_size, "the model's %d features are not the contract's %d (%s ...)",
+                     model->n_features, ctr->n_features, ctr->n_features ? ctr->feature_names[0] : "none");
+            return DQ_ERR_ARG;
+        }
+    }
+    eng->model = model;
+    return DQ_OK;
+}
