@@ -54,7 +54,7 @@ build-asan:      ## the same with AddressSanitizer + UndefinedBehaviorSanitizer 
 
 build-fuzz: build ## libFuzzer targets (clang) in build-fuzz/ (the seed corpus uses build/libdq.so)
 	@CC=clang cmake -S . -B build-fuzz -DDQ_FUZZ=ON -DDQ_SANITIZE=ON > /dev/null
-	@cmake --build build-fuzz -j $(JOBS) --target fuzz_event fuzz_contract fuzz_state
+	@cmake --build build-fuzz -j $(JOBS) --target fuzz_event fuzz_contract fuzz_state fuzz_model
 	@$(CORE_VENV)/bin/python tests/fuzz/seed_corpus.py build-fuzz/corpus
 
 test: deps build build-asan test-unit test-asan test-python fuzz-short test-integration ## everything below, from a fresh clone
@@ -76,12 +76,14 @@ test-integration: build ## the native stack: brought up if needed (and stopped a
 fuzz-short: build-fuzz ## 20 s of each fuzz target (part of make test)
 	@build-fuzz/fuzz_event -max_total_time=20 -max_len=4096 build-fuzz/corpus/event 2>&1 | tail -1
 	@build-fuzz/fuzz_contract -max_total_time=20 build-fuzz/corpus/contract 2>&1 | tail -1
-	@build-fuzz/fuzz_state -max_total_time=20 -max_len=2048 build-fuzz/corpus/state 2>&1 | tail -1
+	@build-fuzz/fuzz_state -max_total_time=20 -max_len=4096 build-fuzz/corpus/state 2>&1 | tail -1
+	@build-fuzz/fuzz_model -max_total_time=20 -max_len=4096 build-fuzz/corpus/model 2>&1 | tail -1
 
 fuzz: build-fuzz      ## long fuzz runs: FUZZ_SECONDS per target (default 600)
 	build-fuzz/fuzz_event -max_total_time=$(FUZZ_SECONDS) -max_len=70000 build-fuzz/corpus/event
 	build-fuzz/fuzz_contract -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus/contract
-	build-fuzz/fuzz_state -max_total_time=$(FUZZ_SECONDS) -max_len=2048 build-fuzz/corpus/state
+	build-fuzz/fuzz_state -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build-fuzz/corpus/state
+	build-fuzz/fuzz_model -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build-fuzz/corpus/model
 
 flink-submit:    ## a PyFlink job on the cluster: make flink-submit JOB=flink_stream_processing [ARGS="--bounded"]
 	@test -n "$(JOB)" || { echo "usage: make flink-submit JOB=<a job in flink_jobs/, without .py> [ARGS=...]"; exit 2; }

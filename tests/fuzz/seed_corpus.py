@@ -1,7 +1,8 @@
-"""Writes the fuzzers' seed corpus: every event of tests/vectors, every contract, and
-the saved per-key states (through the bindings, so build/libdq.so must exist).
+"""Writes the fuzzers' seed corpus: every event of tests/vectors, every contract, the
+saved per-key states (through the bindings, so build/libdq.so must exist) and a small
+anomaly model.
 
-usage: seed_corpus.py OUT_DIR   (creates OUT_DIR/event, OUT_DIR/contract, OUT_DIR/state)
+usage: seed_corpus.py OUT_DIR   (creates OUT_DIR/event, contract, state and model)
 """
 import base64
 import json
@@ -14,6 +15,7 @@ out = Path(sys.argv[1])
 (out / "event").mkdir(parents=True, exist_ok=True)
 (out / "contract").mkdir(parents=True, exist_ok=True)
 (out / "state").mkdir(parents=True, exist_ok=True)
+(out / "model").mkdir(parents=True, exist_ok=True)
 sys.path.insert(0, str(root / "python"))
 import dq  # noqa: E402  (after the path is set)
 
@@ -30,3 +32,8 @@ for path in sorted((root / "tests" / "vectors").glob("*.jsonl")):
                 (out / "state" / f"vector-{n}").write_bytes(state)
 for contract in (root / "contracts").glob("*.yaml"):
     shutil.copy(contract, out / "contract" / contract.name)
+# A two-level forest on two features: the shape ml/export.py writes.
+(out / "model" / "small").write_text(
+    "dq-iforest 1\nfeatures 2 a.value b.value\nmax_samples 8\nthreshold 0.6\ntrees 2\n"
+    "tree 5\n0 1.5 1 2 8\n-1 0 -1 -1 3\n1 -0.25 3 4 5\n-1 0 -1 -1 4\n-1 0 -1 -1 1\n"
+    "tree 3\n1 2.0e-3 1 2 8\n-1 0 -1 -1 7\n-1 0 -1 -1 1\n")

@@ -1,0 +1,30 @@
+/*
+ * fuzz_model.c - libFuzzer target: arbitrary bytes as an anomaly model file.
+ *
+ * A model either loads (and then scores any feature vector, NaN included, to a
+ * number in (0, 1]) or fails with a message that names the input and a line.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dq/dq.h"
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+{
+    char err[512];
+    dq_model *m = dq_model_parse_n((const char *)data, size, "fuzz.model", err, sizeof err);
+    if (!m) {
+        if (strncmp(err, "fuzz.model:", 11) != 0)
+            abort();
+        return 0;
+    }
+    double x[64];
+    for (int i = 0; i < 64; i++)
+        x[i] = i % 3 == 0 ? NAN : (double)(i * 7 % 11) - 5;
+    double score = dq_model_score(m, x);
+    if (!(score > 0 && score <= 1))
+        abort();
+    dq_model_free(m);
+    return 0;
+}

@@ -1,0 +1,231 @@
+/* Unit tests for anomaly.c: features, the online detector, model files and scoring. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "dq_int.h"
+#include "testhelp.h"
+
+static dq_contract *ctr;
+static dq_engine *eng;
+static dq_result res;
+
+static void fresh(void)
+{
+    char err[256];
+    dq_engine_free(eng);
+    eng = dq_engine_new(ctr, err, sizeof err);
+}
+
+/* One reading of sensor_1 at second s of 2026-11-26T04:00 (every 10 s in the tests). */
+static int reading(int s, double temperature, double humidity)
+{
+    char json[256];
+    int n = snprintf(json, sizeof json,
+                     "{\"sensor_id\":\"sensor_1\",\"timestamp\":\"2026-11-26T04:%02d:%02d.000Z\","
+                     "\"temperature\":%.2f,\"humidity\":%.2f}", s / 60, s % 60, temperature, humidity);
+    dq_engine_eval_n(eng, json, (size_t)n, &res);
+    return (int)res.verdict;
+}
+
+/* 30 steady readings (the course contract's warm-up), 20 °C +- 0.1, 40 % +- 0.2. */
+static void warm_up(void)
+{
+    for (int i = 0; i < 30; i++) {
+        reading(i * 10, 20 + (i % 2 ? 0.1 : -0.1), 40 + (i % 2 ? 0.2 : -0.2));
+        CHECK(!res.anomaly_scored);
+    }
+}
+
+static bool annotation_has(const char *text)
+{
+    char buf[2048];
+    size_t n = res.verdict_json_len < sizeof buf - 1 ? res.verdict_json_len : sizeof buf - 1;
+    memcpy(buf, res.verdict_json, n);
+    buf[n] = '\0';
+    return strstr(buf, text) != NULL;
+}
+
+static void test_features_and_online_detector(void)
+{
+    CHECK_INT(dq_contract_feature_count(ctr), 10);
+    CHECK_STR(dq_contract_feature_name(ctr, 0), "temperature.value");
+    CHECK_STR(dq_contract_feature_name(ctr, 6), "humidity.dev");
+    CHECK_STR(dq_contract_feature_name(ctr, 9), "time.cos");
+    CHECK(dq_contract_feature_name(ctr, 10) == NULL);
+
+    fresh();
+    warm_up();
+    CHECK_INT(reading(300, 20.05, 40), DQ_PASS);
+    CHECK(res.anomaly_scored && !res.is_anomaly && res.anomaly_z < 3 && isnan(res.anomaly_score));
+    CHECK(res.features[0] == 20.05 && fabs(res.features[1] - (20.05 - 20.1)) < 1e-12);
+    CHECK(res.features[3] > 0.05 && res.features[3] < 0.15); /* the running std of +-0.1 */
+    CHECK(fabs(res.features[8] - sin(6.283185307179586 * (4 * 3600 + 300) / 86400.0)) < 1e-12);
+    CHECK(annotation_has("\"anomaly\":{\"z\":") && annotation_has("\"flag\":false}"));
+    CHECK(!annotation_has("\"score\""));
+
+    /* 3 °C up in 10 s: no SPIKE for the rules (0.3 °C/s), far outside the sensor's spread. */
+    CHECK_INT(reading(310, 23.05, 40), DQ_PASS);
+    CHECK_INT(res.reasons, 0);
+    CHECK(res.is_anomaly && res.anomaly_z > 6);
+    CHECK(annotation_has("\"flag\":true}"));
+
+    /* A reading with an imputed field is not scored (it is not all readings). */
+    const char imputed[] = "{\"sensor_id\":\"sensor_1\",\"timestamp\":\"2026-11-26T04:05:20.000Z\",\"temperature\":20}";
+    CHECK_INT(dq_engine_eval_n(eng, imputed, sizeof imputed - 1, &res), DQ_OK);
+    CHECK_INT(res.verdict, DQ_FIXED);
+    CHECK(!res.anomaly_scored && !annotation_has("anomaly"));
+
+    /* Rejected events are not scored and do not move the running statistics. */
+    CHECK_INT(reading(330, 99, 40), DQ_REJECT);
+    CHECK(!res.anomaly_scored);
+}
+
+static unsigned char saved[DQ_STATE_MAX_BYTES];
+static size_t saved_len;
+static void keep_state(const char *key, size_t key_len, const void *state, size_t len, void *opaque)
+{
+    (void)key, (void)key_len, (void)opaque;
+    memcpy(saved, state, len);
+    saved_len = len;
+}
+
+static void test_state_keeps_the_running_statistics(void)
+{
+    fresh();
+    warm_up();
+    dq_engine_state_changes(eng, keep_state, NULL);
+    reading(300, 20.4, 40.1);
+    double z = res.anomaly_z, std = res.features[3];
+    fresh();
+    CHECK_INT(dq_engine_state_restore(eng, "sensor_1", 8, saved, saved_len), DQ_OK);
+    reading(300, 20.4, 40.1);
+    CHECK(res.anomaly_scored && res.anomaly_z == z && res.features[3] == std);
+
+    /* A non-finite running mean is not a state. */
+    unsigned char bad[DQ_STATE_MAX_BYTES];
+    memcpy(bad, saved, saved_len);
+    double nan_value = NAN;
+    size_t mean_at = saved_len - 20; /* the last numeric field's ew_mean */
+    memcpy(bad + mean_at, &nan_value, sizeof nan_value);
+    CHECK_INT(dq_engine_state_restore(eng, "sensor_1", 8, bad, saved_len), DQ_ERR_STATE);
+}
+
+/* A one-tree forest on the course contract's 10 features: temperature.value <= 25 ends in a
+ * leaf that kept 3 samples, above in a leaf of 1; grown on sub-samples of 4. */
+#define FEATURES "features 10 temperature.value temperature.delta temperature.dev temperature.std humidity.value " \
+                 "humidity.delta humidity.dev humidity.std time.sin time.cos\n"
+static const char tiny[] = "dq-iforest 1\n" FEATURES "max_samples 4\nthreshold 0.5\ntrees 1\n"
+                           "tree 3\n0 25.0 1 2 4\n-1 0 -1 -1 3\n-1 0 -1 -1 1\n";
+
+static void test_model_scores(void)
+{
+    char err[256];
+    dq_model *m = dq_model_parse_n(tiny, sizeof tiny - 1, "tiny", err, sizeof err);
+    CHECK(m != NULL);
+    if (!m) {
+        fprintf(stderr, "%s\n", err);
+        return;
+    }
+    CHECK_INT(dq_model_feature_count(m), 10);
+    CHECK(dq_model_threshold(m) == 0.5);
+    double x[10] = {20};
+    /* 2^-(path / c(4)) with path = depth + c(samples in the leaf), as scikit-learn computes it. */
+    CHECK(fabs(dq_model_score(m, x) - 0.4376598631629993) < 1e-15);
+    x[0] = 30;
+    CHECK(fabs(dq_model_score(m, x) - 0.6877436677788327) < 1e-15);
+    x[0] = 25.0000001; /* float32: 25.0000001 is 25.0f, which goes left */
+    CHECK(dq_model_score(m, x) < 0.5);
+
+    fresh();
+    CHECK_INT(dq_engine_set_model(eng, m, err, sizeof err), DQ_OK);
+    warm_up();
+    reading(300, 20, 40);
+    CHECK(res.anomaly_scored && !res.is_anomaly && annotation_has("\"score\":0.4376598631629993,\"flag\":false"));
+    reading(310, 26, 40);
+    CHECK(res.is_anomaly && annotation_has("\"flag\":true"));
+    CHECK_INT(dq_engine_set_model(eng, NULL, err, sizeof err), DQ_OK);
+    dq_engine_free(eng);
+    eng = NULL;
+    dq_model_free(m);
+}
+
+static void refused(const char *text, const char *message)
+{
+    char err[256];
+    dq_model *m = dq_model_parse_n(text, strlen(text), "m", err, sizeof err);
+    CHECK(m == NULL);
+    if (!m && !strstr(err, message))
+        fprintf(stderr, "model error '%s' lacks '%s'\n", err, message);
+    CHECK(!m && strstr(err, message) != NULL);
+    dq_model_free(m);
+}
+
+static void test_model_files_refused(void)
+{
+    refused("", "expected 'dq-iforest'");
+    refused("dq-iforest 2\n", "from 1 to 1");
+    refused("dq-iforest 1\n" FEATURES "max_samples 1\nthreshold 0.5\ntrees 1\n", "max_samples must be at least 2");
+    refused("dq-iforest 1\n" FEATURES "max_samples 4\nthreshold nan\ntrees 1\n", "m:4: not a finite number");
+    const char *head = "dq-iforest 1\n" FEATURES "max_samples 4\nthreshold 0.5\ntrees 1\n";
+    char text[1024];
+    snprintf(text, sizeof text, "%stree 2\n0 1.0 0 1 4\n-1 0 -1 -1 1\n", head);
+    refused(text, "children must come after their parent"); /* a loop */
+    snprintf(text, sizeof text, "%stree 2\n10 1.0 1 1 4\n-1 0 -1 -1 1\n", head);
+    refused(text, "from -1 to 9"); /* no such feature */
+    snprintf(text, sizeof text, "%stree 1\n-1 0 0 -1 4\n", head);
+    refused(text, "a leaf has children");
+    snprintf(text, sizeof text, "%stree 3\n0 1.0 1 2 4\n-1 0 -1 -1 3\n", head);
+    refused(text, "expected an integer"); /* truncated */
+    snprintf(text, sizeof text, "%s%s", tiny, "more\n");
+    refused(text, "unexpected text after the last tree");
+
+    char err[256];
+    CHECK(dq_model_load("/nonexistent/model.txt", err, sizeof err) == NULL && strstr(err, "cannot open"));
+    /* The features must be the contract's. */
+    char other[1024];
+    snprintf(other, sizeof other, "dq-iforest 1\nfeatures 1 x\nmax_samples 4\nthreshold 0.5\ntrees 1\ntree 1\n-1 0 -1 -1 4\n");
+    dq_model *m = dq_model_parse_n(other, strlen(other), "other", err, sizeof err);
+    CHECK(m != NULL);
+    fresh();
+    CHECK_INT(dq_engine_set_model(eng, m, err, sizeof err), DQ_ERR_ARG);
+    CHECK(strstr(err, "not the contract's") != NULL);
+    dq_model_free(m);
+}
+
+static void test_contract_section_refused(void)
+{
+    static const char *const bad[][2] = {
+        {"fields: [battery_level]", "not a number property"},
+        {"fields: [temperature, temperature]", "listed twice"},
+        {"fields: []", "needs a 'fields' list"},
+        {"fields: [temperature]\n  threshold: 0", "must be positive"},
+        {"fields: [temperature]\n  halflife: 3", "unknown key 'halflife'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char yaml[2048], err[256];
+        snprintf(yaml, sizeof yaml,
+                 "kind: DataContract\nid: t\nversion: 1\nschema:\n  - name: r\n    properties:\n"
+                 "      - {name: sensor_id, logicalType: string, required: true, primaryKey: true}\n"
+                 "      - {name: ts, logicalType: timestamp, required: true, eventTime: true}\n"
+                 "      - {name: temperature, logicalType: number}\n"
+                 "anomaly:\n  %s\n", bad[i][0]);
+        dq_contract *c = dq_contract_parse_n(yaml, strlen(yaml), "t.yaml", err, sizeof err);
+        CHECK(c == NULL && strstr(err, bad[i][1]) != NULL);
+        if (c || !strstr(err, bad[i][1]))
+            fprintf(stderr, "case %zu: %s\n", i, c ? "accepted" : err);
+        dq_contract_free(c);
+    }
+}
+
+int main(void)
+{
+    ctr = th_sensor_contract();
+    RUN(test_features_and_online_detector);
+    RUN(test_state_keeps_the_running_statistics);
+    RUN(test_model_scores);
+    RUN(test_model_files_refused);
+    RUN(test_contract_section_refused);
+    dq_engine_free(eng);
+    dq_contract_free(ctr);
+    return th_report("test_anomaly");
+}
