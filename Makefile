@@ -10,7 +10,7 @@ PYTEST     := $(CORE_VENV)/bin/python -m pytest
 BENCH_PY   := $(DQ_CACHE)/venv/bench/bin/python
 FUZZ_SECONDS ?= 600
 
-.PHONY: up down status logs clean install lock test-integration help deps build build-asan build-fuzz test test-unit test-asan test-python fuzz fuzz-short clean-build \
+.PHONY: up down status logs clean install lock test-integration help deps build build-asan build-fuzz test test-unit test-asan test-python test-ml fuzz fuzz-short clean-build \
         flink-submit bench bench-flink bench-check bench-parsers bench-bindings bench-gate
 
 help:            ## this list
@@ -57,7 +57,7 @@ build-fuzz: build ## libFuzzer targets (clang) in build-fuzz/ (the seed corpus u
 	@cmake --build build-fuzz -j $(JOBS) --target fuzz_event fuzz_contract fuzz_state fuzz_model
 	@$(CORE_VENV)/bin/python tests/fuzz/seed_corpus.py build-fuzz/corpus
 
-test: deps build build-asan test-unit test-asan test-python fuzz-short test-integration ## everything below, from a fresh clone
+test: deps build build-asan test-unit test-asan test-python test-ml fuzz-short test-integration ## everything below, from a fresh clone
 	@echo "make test: all suites passed"
 
 test-unit: build      ## C unit tests
@@ -69,6 +69,10 @@ test-asan: build-asan ## C unit tests and the vectors through dq check, under AS
 
 test-python: build    ## Python bindings, the vectors through dq check and the bindings
 	@$(PYTEST) -q tests/python
+
+test-ml: build        ## anomaly models: export parity with scikit-learn, scoring in libdq (the ml venv)
+	@stack/venv.sh ml > /dev/null
+	@$(DQ_CACHE)/venv/ml/bin/python -m pytest -q tests/ml
 
 test-integration: build ## the native stack: brought up if needed (and stopped again if it was down)
 	@stack/with-stack.sh $(PYTEST) -q tests/integration

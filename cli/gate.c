@@ -49,6 +49,7 @@ typedef struct gate_stats {
 typedef struct gate {
     const dq_gate_opts *o;
     dq_contract *ctr;
+    dq_model *model;
     dq_engine *eng;
     rd_kafka_t *consumer, *producer;
     rd_kafka_t *state_producer; /* the producer with --exactly-once, else a transactional one of its own */
@@ -231,6 +232,9 @@ static void handle(gate *g, const rd_kafka_message_t *m)
         else
             produce_or_wait(g, g->producer, g->o->clean_topic, res.key, res.key_len, res.clean, res.clean_len, input_headers(m),
                             ts);
+        if (res.is_anomaly && g->o->anomaly_topic) /* the clean event again: its "dq" member says why */
+            produce_or_wait(g, g->producer, g->o->anomaly_topic, res.key, res.key_len, res.clean, res.clean_len,
+                            input_headers(m), ts);
     }
     g->batch_ts[g->batch_n++] = ts;
     remember_position(g, m);
@@ -638,6 +642,11 @@ static int setup(gate *g)
         fprintf(stderr, "dq gate: %s\n", err);
         return DQ_EXIT_CONTRACT;
     }
+    if (o->model && (!(g->model = dq_model_load(o->model, err, sizeof err)) ||
+                     dq_engine_set_model(g->eng, g->model, err, sizeof err) != DQ_OK)) {
+        fprintf(stderr, "dq gate: %s\n", err);
+        return DQ_EXIT_CONTRACT;
+    }
     snprintf(g->contract_label, sizeof g->contract_label, "%s:%s", dq_contract_id(g->ctr),
              dq_contract_version(g->ctr));
     dq_engine_set_window_cb(g->eng, on_window, g);
@@ -771,6 +780,7 @@ int dq_gate_run(const dq_gate_opts *o)
 
     free(g.batch_ts);
     dq_engine_free(g.eng);
+    dq_model_free(g.model);
     dq_contract_free(g.ctr);
     pthread_mutex_destroy(&g.lock);
     return rc;
@@ -779,6 +789,7 @@ int dq_gate_run(const dq_gate_opts *o)
 static const char help[] =
     "usage: dq gate --contract FILE [--brokers HOSTS] [--group ID] [--input TOPIC]\n"
     "               [--clean TOPIC] [--dlq TOPIC] [--metrics-topic TOPIC] [--metrics-addr HOST:PORT]\n"
+    "               [--model FILE] [--anomalies TOPIC]\n"
     "               [--exactly-once] [--transactional-id ID] [--state-topic TOPIC]\n"
     "               [--batch N] [--batch-ms MS]\n"
     "               [--max-events N] [--idle-exit MS] [-X librdkafka.property=value ...] [--quiet]\n"
@@ -786,7 +797,8 @@ static const char help[] =
     "Validates every event of the input topic against the contract and routes it:\n"
     "PASS/FIXED to the clean topic, REJECT (original bytes and headers, plus dq.* headers\n"
     "with reasons, verdict, source topic/partition/offset, contract) to the dead-letter\n"
-    "topic, closed metric windows to the metrics topic. Offsets are committed only after\n"
+    "topic, closed metric windows to the metrics topic; clean events the anomaly detector\n"
+    "flags also to the anomalies topic. Offsets are committed only after\n"
     "the outputs are acknowledged (at-least-once), or in one transaction with them\n"
     "(--exactly-once). Per-sensor state (duplicates, spikes, stuck values, gaps) is saved\n"
     "with each batch to a compacted state topic and restored on start, with the input\n"
@@ -798,6 +810,9 @@ static const char help[] =
     "  --clean TOPIC          default sensor-clean     --dlq TOPIC  default sensor-dlq\n"
     "  --metrics-topic TOPIC  default dq-metrics ('' to disable)\n"
     "  --metrics-addr A:P     Prometheus /metrics (default 127.0.0.1:9464, '' to disable)\n"
+    "  --model FILE           score anomalies with this model (ml/train.py, ml/fetch_model.py)\n"
+    "                         instead of the contract's online detector\n"
+    "  --anomalies TOPIC      default sensor-anomalies ('' to disable)\n"
     "  --state-topic TOPIC    per-sensor state across restarts (default <group>-state, created\n"
     "                         compacted if missing; '' keeps state in memory only)\n"
     "  --transactional-id ID  stable per instance, unique among instances (default: the group):\n"
@@ -817,7 +832,7 @@ static const char help[] =
 int dq_cmd_gate(int argc, char **argv)
 {
     enum { O_BROKERS = 256, O_GROUP, O_IN, O_CLEAN, O_DLQ, O_MTOPIC, O_MADDR, O_EOS, O_TXID, O_BATCH, O_BATCHMS,
-           O_MAX, O_IDLE, O_RELAY, O_STATE };
+           O_MAX, O_IDLE, O_RELAY, O_STATE, O_MODEL, O_ANOMALIES };
     static const struct option longopts[] = {
         {"contract", required_argument, NULL, 'c'}, {"brokers", required_argument, NULL, O_BROKERS},
         {"group", required_argument, NULL, O_GROUP}, {"input", required_argument, NULL, O_IN},
@@ -827,10 +842,12 @@ int dq_cmd_gate(int argc, char **argv)
         {"batch", required_argument, NULL, O_BATCH}, {"batch-ms", required_argument, NULL, O_BATCHMS},
         {"max-events", required_argument, NULL, O_MAX}, {"idle-exit", required_argument, NULL, O_IDLE},
         {"relay", no_argument, NULL, O_RELAY}, {"state-topic", required_argument, NULL, O_STATE},
+        {"model", required_argument, NULL, O_MODEL}, {"anomalies", required_argument, NULL, O_ANOMALIES},
         {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     dq_gate_opts o = {.brokers = "127.0.0.1:9092", .group = "dq-gate", .in_topic = "sensor-topic",
                       .clean_topic = "sensor-clean", .dlq_topic = "sensor-dlq", .metrics_topic = "dq-metrics",
-                      .metrics_addr = "127.0.0.1:9464", .batch_max = 5000, .batch_ms = 20};
+                      .metrics_addr = "127.0.0.1:9464", .anomaly_topic = "sensor-anomalies", .batch_max = 5000,
+                      .batch_ms = 20};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:X:qh", longopts, NULL)) != -1) {
@@ -855,6 +872,8 @@ int dq_cmd_gate(int argc, char **argv)
         case O_IDLE: o.idle_exit_ms = atoi(optarg); break;
         case O_RELAY: o.relay = true; break;
         case O_STATE: o.state_topic = optarg; break;
+        case O_MODEL: o.model = optarg; break;
+        case O_ANOMALIES: o.anomaly_topic = *optarg ? optarg : NULL; break;
         case 'q': o.quiet = true; break;
         case 'h': fputs(help, stdout); return DQ_EXIT_OK;
         default: fputs(help, stderr); return DQ_EXIT_USAGE;

@@ -12,6 +12,8 @@
 typedef struct dq_gate_opts {
     const char *contract, *brokers, *group, *in_topic, *clean_topic, *dlq_topic;
     const char *metrics_topic; /* NULL: no metrics topic */
+    const char *model;          /* anomaly model file (dq_model_load); NULL: the online detector */
+    const char *anomaly_topic;  /* flagged clean events, also; NULL: none */
     const char *metrics_addr;  /* "127.0.0.1:9464"; NULL: no HTTP endpoint */
     bool exactly_once;
     const char *transactional_id;

@@ -310,6 +310,8 @@ dq_err dq_engine_eval_n(dq_engine *eng, const char *event, size_t len, dq_result
     }
     eng->totals.events++;
     eng->totals.verdicts[res->verdict]++;
+    eng->totals.anomalies_scored += res->anomaly_scored;
+    eng->totals.anomalies += res->is_anomaly;
     for (uint64_t m = res->reasons; m; m &= m - 1)
         eng->totals.reasons[__builtin_ctzll(m)]++;
     dq_window_account(eng, res, ev.complete, ks);

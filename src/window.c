@@ -148,5 +148,11 @@ size_t dq_totals_prometheus(const dq_totals *t, const char *prefix, char *buf, s
                   "# HELP %s_state_overflow_total Events evaluated without state because the table was full.\n"
                   "# TYPE %s_state_overflow_total counter\n%s_state_overflow_total %" PRIu64 "\n",
                   p, p, p, t->state_overflow);
+    dq_buf_printf(&b,
+                  "# HELP %s_anomaly_scored_total Events scored for anomalies.\n"
+                  "# TYPE %s_anomaly_scored_total counter\n%s_anomaly_scored_total %" PRIu64 "\n"
+                  "# HELP %s_anomalies_total Events flagged as anomalies.\n"
+                  "# TYPE %s_anomalies_total counter\n%s_anomalies_total %" PRIu64 "\n",
+                  p, p, p, t->anomalies_scored, p, p, p, t->anomalies);
     return copy_out(&b, buf, size);
 }

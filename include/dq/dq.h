@@ -272,6 +272,7 @@ typedef struct dq_totals {
     uint64_t reasons[DQ_REASON__COUNT];
     uint64_t keys;            /* distinct keys in the state table */
     uint64_t state_overflow;  /* events whose key found no room in the state table */
+    uint64_t anomalies_scored, anomalies; /* events scored for anomalies, and flagged */
 } dq_totals;
 void dq_engine_totals(const dq_engine *eng, dq_totals *out);
 

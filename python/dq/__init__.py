@@ -134,7 +134,8 @@ def batch_result(verdicts, reasons, times, clean: bytes, clean_offs) -> "BatchRe
 class _Totals(ctypes.Structure):
     _fields_ = [("events", ctypes.c_uint64), ("verdicts", ctypes.c_uint64 * 3),
                 ("reasons", ctypes.c_uint64 * _REASON_COUNT), ("keys", ctypes.c_uint64),
-                ("state_overflow", ctypes.c_uint64)]
+                ("state_overflow", ctypes.c_uint64), ("anomalies_scored", ctypes.c_uint64),
+                ("anomalies", ctypes.c_uint64)]
 
 
 _WINDOW_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
@@ -319,7 +320,7 @@ class Engine:
         _lib.dq_engine_totals(self._ptr, ctypes.byref(t))
         return {"events": t.events, **{VERDICTS[i].lower(): t.verdicts[i] for i in range(3)},
                 "reasons": {REASONS[i]: t.reasons[i] for i in range(1, _REASON_COUNT) if t.reasons[i]},
-                "keys": t.keys}
+                "keys": t.keys, "anomalies_scored": t.anomalies_scored, "anomalies": t.anomalies}
 
     def __del__(self):
         if getattr(self, "_ptr", None):

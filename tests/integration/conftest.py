@@ -46,7 +46,7 @@ def make_topic():
         made.append(name)
         return name
     yield make
-    for f in admin.delete_topics(made).values():
+    for f in admin.delete_topics(made).values() if made else ():
         f.result(30)
 
 

@@ -1,0 +1,35 @@
+"""Fetches the libdq model file of a registered model version from MLflow, for
+`dq gate --model` (and the Flink and Spark jobs).
+
+    MLflow registry: <name>@<alias> --> the version's run --> artifact dq_model/model.dqm
+
+usage: fetch_model.py [--name sensor-anomaly-iforest] [--alias champion] [--out models/sensor-anomaly.dqm]
+"""
+import argparse
+import shutil
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tracking-uri", default="http://127.0.0.1:5000")
+    ap.add_argument("--name", default="sensor-anomaly-iforest")
+    ap.add_argument("--alias", default="champion")
+    ap.add_argument("--out", type=Path, default=ROOT / "models" / "sensor-anomaly.dqm")
+    args = ap.parse_args()
+
+    import mlflow
+    from mlflow.tracking import MlflowClient
+    mlflow.set_tracking_uri(args.tracking_uri)
+    version = MlflowClient().get_model_version_by_alias(args.name, args.alias)
+    local = mlflow.artifacts.download_artifacts(version.tags["dq_model"], dst_path=tempfile.mkdtemp())
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(local, args.out)
+    print(f"{args.name}@{args.alias} = version {version.version} (run {version.run_id}) -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,213 @@
+"""Trains anomaly detectors on sensor history, tracks them in MLflow, registers the best
+isolation forest and exports it for libdq.
+
+    history (NDJSON events, or Cassandra sensor_data)
+      --> libdq features per event (dq.Engine.features: the numbers the stream will see)
+      --> earlier 70 % to train, later 30 % to validate
+      --> detectors: scikit-learn IsolationForest (a small grid) and libdq's online
+          detector (no training: running mean and std per sensor, the baseline)
+      --> MLflow: one run per detector with parameters, validation metrics, a score plot;
+          the forests with their scikit-learn model and the exported libdq model file
+      --> the best forest (validation F1, else AUC-PR) registered as --model-name with
+          alias --alias, and written to --out for `dq gate --model`
+
+Labels, when given (`dq gen --truth FILE`), mark the readings the generator made
+anomalous on purpose among those libdq scores (spike and stuck readings pass validation
+with a warning). Without labels the threshold is still the --alarm-rate quantile of the
+training scores, and only unsupervised numbers are logged.
+
+usage: train.py --history FILE [--truth FILE] | --from-cassandra [--days N]
+                [--tracking-uri URI] [--experiment NAME] [--model-name NAME] [--alias NAME]
+                [--alarm-rate R] [--out FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "python"), str(ROOT / "ml")]
+import dq  # noqa: E402
+from export import export_iforest  # noqa: E402
+
+CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"
+ANOMALY_TYPES = ("spike", "stuck")  # generator defects that pass validation and a detector should see
+GRID = [{"n_estimators": 100, "max_samples": 256}, {"n_estimators": 200, "max_samples": 512}]
+
+
+def history_from_cassandra(days: int) -> list[bytes]:
+    """sensor_data rows of the last `days` days (all sensors of the course's 100) as events."""
+    from cassandra.auth import PlainTextAuthProvider
+    from cassandra.cluster import Cluster
+    secrets = dict(line.split("=", 1) for line in (ROOT / ".env").read_text().splitlines() if "=" in line)
+    cluster = Cluster(["127.0.0.1"], auth_provider=PlainTextAuthProvider(secrets["CASSANDRA_USER"],
+                                                                          secrets["CASSANDRA_PASSWORD"]))
+    session = cluster.connect("iot_data")
+    today = dt.datetime.now(dt.timezone.utc).date()
+    rows = []
+    for i in range(100):
+        for d in range(days):
+            rows += session.execute("SELECT sensor_id, ts, temperature, humidity FROM sensor_data "
+                                    "WHERE sensor_id = %s AND day = %s", (f"sensor_{i}", today - dt.timedelta(days=d)))
+    cluster.shutdown()
+    rows.sort(key=lambda r: r.ts)
+    return [json.dumps({"sensor_id": r.sensor_id, "timestamp": r.ts.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+                        "temperature": r.temperature, "humidity": r.humidity}).encode() for r in rows]
+
+
+def features(events: list[bytes], now_ms: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """libdq's features of the scored events, their line numbers (1-based) and the online
+    detector's z of each."""
+    contract = dq.Contract(CONTRACT)
+    rows = dq.Engine(contract, now=now_ms).features(events)
+    lines = np.array([i + 1 for i, r in enumerate(rows) if r is not None])
+    X = np.array([r for r in rows if r is not None]).reshape(-1, len(contract.features))
+    # The online detector's z, from the same engine logic: the "dq" annotation of clean events.
+    res = dq.Engine(contract, now=now_ms).evaluate(events)
+    z = np.array([json.loads(res.clean[i - 1])["dq"]["anomaly"]["z"] for i in lines])
+    return X, lines, z
+
+
+def load_truth(path: Path) -> dict[int, str]:
+    with open(path, newline="") as f:
+        return {int(r["line"]): r["defect"] for r in csv.DictReader(f)}
+
+
+def scores_report(y: np.ndarray | None, score: np.ndarray, threshold: float) -> dict:
+    """Precision, recall, F1 at the threshold and AUC-PR (average precision); alarm rate always."""
+    from sklearn.metrics import average_precision_score, precision_recall_fscore_support
+    flagged = score >= threshold
+    out = {"alarm_rate": float(flagged.mean())}
+    if y is not None and y.any():
+        p, r, f1, _ = precision_recall_fscore_support(y, flagged, average="binary", zero_division=0)
+        out.update(precision=float(p), recall=float(r), f1=float(f1), auc_pr=float(average_precision_score(y, score)))
+    return out
+
+
+def plot_scores(score: np.ndarray, y: np.ndarray | None, threshold: float, title: str, path: Path) -> Path:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    bins = np.linspace(score.min(), score.max(), 60)
+    if y is not None:
+        ax.hist(score[~y], bins=bins, alpha=0.6, label="normal", log=True)
+        ax.hist(score[y], bins=bins, alpha=0.8, label="labelled anomaly", log=True)
+    else:
+        ax.hist(score, bins=bins, log=True, label="all")
+    ax.axvline(threshold, color="k", linestyle="--", label="threshold")
+    ax.set_title(title)
+    ax.set_xlabel("score")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--history", type=Path, help="NDJSON events, in stream order")
+    src.add_argument("--from-cassandra", action="store_true", help="sensor_data of the last --days days")
+    ap.add_argument("--days", type=int, default=7)
+    ap.add_argument("--truth", type=Path, help="dq gen --truth file of --history: line,sensor_id,defect")
+    ap.add_argument("--tracking-uri", default="http://127.0.0.1:5000")
+    ap.add_argument("--experiment", default="sensor-anomaly")
+    ap.add_argument("--model-name", default="sensor-anomaly-iforest")
+    ap.add_argument("--alias", default="champion")
+    ap.add_argument("--alarm-rate", type=float, default=0.01, help="share of training readings above the threshold")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=ROOT / "models" / "sensor-anomaly.dqm")
+    args = ap.parse_args()
+
+    import mlflow
+    import mlflow.sklearn
+    from mlflow.tracking import MlflowClient
+    from sklearn.ensemble import IsolationForest
+
+    events = (args.history.read_bytes().splitlines() if args.history else history_from_cassandra(args.days))
+    print(f"train: {len(events):,} events; libdq features ...", file=sys.stderr)
+    X, lines, z = features(events, int(time.time() * 1000))
+    truth = load_truth(args.truth) if args.truth else None
+    y = np.array([truth.get(int(n)) in ANOMALY_TYPES for n in lines]) if truth else None
+    kinds = np.array([truth.get(int(n), "none") for n in lines]) if truth else None
+    cut = int(len(X) * 0.7)
+    if cut < 100 or len(X) - cut < 50:
+        sys.exit(f"train: {len(X)} scored readings is too little history (each sensor needs its warm-up first)")
+    X_train, X_val = X[:cut], X[cut:]
+    y_val = y[cut:] if y is not None else None
+    print(f"train: {cut:,} readings to train, {len(X) - cut:,} to validate"
+          + (f", {int(y_val.sum())} labelled anomalies among them" if y_val is not None else ""), file=sys.stderr)
+
+    mlflow.set_tracking_uri(args.tracking_uri)
+    mlflow.set_experiment(args.experiment)
+    contract = dq.Contract(CONTRACT)
+    common = {"contract": f"{contract.id}:{contract.version}", "train_readings": cut,
+              "validation_readings": len(X) - cut, "features": ",".join(contract.features)}
+    work = Path(tempfile.mkdtemp())
+
+    def per_type(flagged: np.ndarray) -> dict:
+        if kinds is None:
+            return {}
+        val_kinds = kinds[cut:]
+        return {f"recall_{k}": float(flagged[val_kinds == k].mean()) for k in ANOMALY_TYPES if (val_kinds == k).any()}
+
+    # The baseline: libdq's online detector, as configured in the contract (no training).
+    with mlflow.start_run(run_name="online-z (libdq, no training)"):
+        threshold = 6.0  # contract anomaly.threshold; z is what the annotation reports
+        mlflow.log_params({**common, "detector": "online-z", "z_threshold": threshold})
+        report = {**scores_report(y_val, z[cut:], threshold), **per_type(z[cut:] >= threshold)}
+        mlflow.log_metrics(report)
+        mlflow.log_artifact(str(plot_scores(z[cut:], y_val, threshold, "online z", work / "online-z.png")))
+        print(f"train: online-z {json.dumps(report)}", file=sys.stderr)
+        baseline = report
+
+    best = None
+    for params in GRID:
+        with mlflow.start_run(run_name=f"iforest-{params['n_estimators']}x{params['max_samples']}") as run:
+            t0 = time.perf_counter()
+            forest = IsolationForest(**params, random_state=args.seed).fit(X_train)
+            fit_s = time.perf_counter() - t0
+            train_score = -forest.score_samples(X_train)
+            threshold = float(np.quantile(train_score, 1 - args.alarm_rate))
+            val_score = -forest.score_samples(X_val)
+            report = {**scores_report(y_val, val_score, threshold), **per_type(val_score >= threshold),
+                      "fit_seconds": fit_s}
+            mlflow.log_params({**common, "detector": "isolation-forest", **params, "alarm_rate": args.alarm_rate,
+                               "threshold": threshold, "seed": args.seed})
+            mlflow.log_metrics(report)
+            mlflow.log_artifact(str(plot_scores(val_score, y_val, threshold, run.info.run_name, work / "scores.png")))
+            exported = export_iforest(forest, contract.features, threshold, work / "model.dqm")
+            # The exported model must score as scikit-learn does before anyone relies on it.
+            gap = float(np.abs(np.array(dq.Model(exported).score(X_val.tolist())) - val_score).max())
+            if gap > 1e-6:
+                sys.exit(f"train: the exported model differs from scikit-learn by {gap}")
+            mlflow.log_metric("export_max_abs_diff", gap)
+            mlflow.log_artifact(str(exported), artifact_path="dq_model")
+            logged = mlflow.sklearn.log_model(forest, name="model", input_example=X_val[:5])
+            print(f"train: {run.info.run_name} {json.dumps(report)}", file=sys.stderr)
+            key = (report.get("f1", 0), report.get("auc_pr", 0))
+            if best is None or key > best[0]:
+                best = (key, run.info.run_id, exported.read_text(), report, logged.model_uri)
+
+    _, run_id, model_text, report, model_uri = best
+    version = mlflow.register_model(model_uri, args.model_name, tags={"dq_model": f"runs:/{run_id}/dq_model/model.dqm"})
+    MlflowClient().set_registered_model_alias(args.model_name, args.alias, version.version)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(model_text)
+    summary = {"registered": args.model_name, "version": int(version.version), "alias": args.alias, "run_id": run_id,
+               "model_file": str(args.out), "best": report, "baseline_online_z": baseline}
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Anomaly models: libdq scores an exported scikit-learn IsolationForest exactly as
+scikit-learn does, deterministically, on features libdq computed (the ml venv runs these)."""
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.ensemble import IsolationForest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT / "python"), str(ROOT / "ml")]
+import dq  # noqa: E402
+from export import export_iforest  # noqa: E402
+
+CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"
+
+
+@pytest.fixture(scope="module")
+def features():
+    events = subprocess.run([ROOT / "build" / "dq", "gen", "--count", "30000", "--seed", "3", "--start",
+                             "2026-11-20T00:00:00Z"], capture_output=True, check=True).stdout.splitlines()
+    rows = [r for r in dq.Engine(dq.Contract(CONTRACT), now="2026-11-26T00:00:00Z").features(events) if r]
+    X = np.array(rows)
+    assert X.shape[1] == len(dq.Contract(CONTRACT).features) == 10 and len(X) > 15000
+    return X
+
+
+@pytest.mark.parametrize("params", [{"n_estimators": 100}, {"n_estimators": 30, "max_samples": 64},
+                                    {"n_estimators": 50, "max_features": 0.5, "bootstrap": True}])
+def test_exported_forest_scores_as_scikit_learn(features, params, tmp_path):
+    train, test = features[:8000], features[8000:]
+    forest = IsolationForest(random_state=7, **params).fit(train)
+    model = dq.Model(export_iforest(forest, dq.Contract(CONTRACT).features, 0.6, tmp_path / "m.dqm"))
+    ours, theirs = np.array(model.score(test.tolist())), -forest.score_samples(test)
+    assert np.abs(ours - theirs).max() <= 1e-6
+    assert model.threshold == 0.6 and np.ptp(theirs) > 0.1  # a spread of scores, not one constant
+
+
+def test_scoring_is_deterministic_in_the_stream(features, tmp_path):
+    forest = IsolationForest(n_estimators=50, random_state=1).fit(features[:5000])
+    model = dq.Model(export_iforest(forest, dq.Contract(CONTRACT).features, 0.55, tmp_path / "m.dqm"))
+    events = subprocess.run([ROOT / "build" / "dq", "gen", "--count", "8000", "--seed", "4", "--start",
+                             "2026-11-20T00:00:00Z"], capture_output=True, check=True).stdout.splitlines()
+    runs = [dq.Engine(dq.Contract(CONTRACT), now="2026-11-26T00:00:00Z", model=model).evaluate(events).clean
+            for _ in range(2)]
+    assert runs[0] == runs[1]
+    scored = [c for c in runs[0] if c and b'"score":' in c]
+    assert len(scored) > 3000 and any(b'"flag":true' in c for c in scored)
+
+
+def test_a_model_for_other_features_is_refused(tmp_path):
+    forest = IsolationForest(n_estimators=5, random_state=0).fit(np.random.default_rng(0).normal(size=(300, 3)))
+    model = dq.Model(export_iforest(forest, ["a", "b", "c"], 0.5, tmp_path / "m.dqm"))
+    with pytest.raises(dq.DqError, match="not the contract's"):
+        dq.Engine(dq.Contract(CONTRACT), model=model)
