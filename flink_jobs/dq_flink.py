@@ -28,11 +28,26 @@ def sensor_key(raw: bytes) -> str:
 class Validator:
     """libdq's verdict for one event of one key, with that key's state given and returned."""
 
-    def __init__(self, contract_path=CONTRACT):
+    def __init__(self, contract_path=CONTRACT, model_path=None):
         import dq
         self.contract = dq.Contract(contract_path)
-        self.engine = dq.Engine(self.contract)
+        self.model = dq.Model(model_path) if model_path else None  # else the contract's online detector
+        self.engine = dq.Engine(self.contract, model=self.model)
         self.contract_version = f"{self.contract.id}:{self.contract.version}"
+        self.model_name = Path(model_path).name if model_path else "online-z"
+        self.threshold = self.model.threshold if self.model else self.contract.anomaly_threshold
+
+    def anomaly_row(self, clean: bytes | None, event_time_ms: int, processed_by: str) -> dict | None:
+        """A sensor_anomalies row when libdq flagged the clean event (its "dq"."anomaly"
+        member), else None. The score is the model's, or the online detector's z."""
+        found = json.loads(clean)["dq"].get("anomaly") if clean else None
+        if not found or not found["flag"]:
+            return None
+        event, ts = json.loads(clean), _time(event_time_ms)
+        return {"sensor_id": event["sensor_id"], "day": ts.date(), "ts": ts, "model": self.model_name,
+                "score": found.get("score", found["z"]), "threshold": self.threshold,
+                "temperature": event.get("temperature"), "humidity": event.get("humidity"),
+                "model_version": self.model_name, "processed_by": processed_by}
 
     def validate(self, raw: bytes, saved: dict | None, now_ms: int) -> tuple[dict, dict | None]:
         """-> (outcome, the key's state to save or None when unchanged). The outcome: verdict,
@@ -174,11 +189,11 @@ def epoch_ms(instant) -> int | None:
     return instant.to_epoch_milli() if hasattr(instant, "to_epoch_milli") else instant.toEpochMilli()
 
 
-def make_validate(root: str):
+def make_validate(root: str, model_path: str | None = None):
     """The Flink operator that gives each event libdq's verdict. Keyed by sensor, it keeps the
     sensor's libdq state in a ValueState (checkpointed), and emits per event a dict: the
-    outcome of Validator.validate plus raw, key, headers, partition, offset and kafka_ms
-    (the record's, from raw_kafka_table)."""
+    outcome of Validator.validate plus anomaly (a sensor_anomalies row or None), raw, key,
+    headers, partition, offset and kafka_ms (the record's, from raw_kafka_table)."""
     from pyflink.common import Types
     from pyflink.datastream import KeyedProcessFunction
     from pyflink.datastream.state import ValueStateDescriptor
@@ -186,7 +201,7 @@ def make_validate(root: str):
     class Validate(KeyedProcessFunction):
         def open(self, ctx):
             sys.path.insert(0, root + "/python")  # the bindings of this checkout (the cluster is local)
-            self.validator = Validator(Path(root) / "contracts" / "sensor_readings.yaml")
+            self.validator = Validator(Path(root) / "contracts" / "sensor_readings.yaml", model_path)
             self.state = ctx.get_state(ValueStateDescriptor("libdq state", Types.PICKLED_BYTE_ARRAY()))
 
         def process_element(self, row, ctx):
@@ -194,6 +209,7 @@ def make_validate(root: str):
             outcome, new_state = self.validator.validate(raw, self.state.value(), int(time.time() * 1000))
             if new_state is not None:
                 self.state.update(new_state)
+            outcome["anomaly"] = self.validator.anomaly_row(outcome["clean"], outcome["event_ms"], "flink")
             yield {**outcome, "raw": raw, "key": row.kafka_key, "headers": dict(row.headers or {}),
                    "partition": row.partition, "offset": row.offset, "kafka_ms": epoch_ms(row.timestamp)}
     return Validate()

@@ -3,7 +3,8 @@
     sensor-topic (raw bytes, partition, offset)
       --> key by sensor id
       --> libdq verdict, per-sensor state in Flink managed state (checkpointed)
-      --> PASS/FIXED: Cassandra iot_data.sensor_data   (processed_by = 'flink')
+      --> PASS/FIXED: Cassandra iot_data.sensor_data   (processed_by = 'flink'), and
+                      iot_data.sensor_anomalies when libdq's detector flags the reading
       --> REJECT:     Cassandra iot_data.sensor_rejects (original bytes, reasons, source position)
                       and Kafka sensor-dlq (the record `dq gate` would write, exactly once)
 
@@ -57,6 +58,7 @@ def main() -> None:
     ap = job_arguments(__doc__, group="flink-to-cassandra")
     ap.add_argument("--dlq", default="sensor-dlq", help="the dead-letter topic")
     ap.add_argument("--checkpoint-ms", type=int, default=5000)
+    ap.add_argument("--model", help="anomaly model file (ml/train.py); default: the contract's online detector")
     ap.add_argument("--python-mode", choices=("process", "thread"), default="process",
                     help="Python functions in a worker process (default) or in the TaskManager's JVM")
     args = ap.parse_args()
@@ -67,12 +69,14 @@ def main() -> None:
     from pyflink.table import StreamTableEnvironment
 
     root, topic = str(ROOT), args.input
+    model = str(Path(args.model).resolve()) if args.model else None
 
-    def to_row(v: dict):
-        """A validated event as (table, row) for Cassandra."""
+    def to_rows(v: dict):
+        """A validated event as [(table, row)] for Cassandra."""
         if v["verdict"] == "REJECT":
-            return "sensor_rejects", reject_row(v, topic, dt.datetime.now(UTC).date())
-        return "sensor_data", clean_row(v["clean"], v["contract_version"], v["event_ms"])
+            return [("sensor_rejects", reject_row(v, topic, dt.datetime.now(UTC).date()))]
+        rows = [("sensor_data", clean_row(v["clean"], v["contract_version"], v["event_ms"]))]
+        return rows + [("sensor_anomalies", v["anomaly"])] if v["anomaly"] else rows
 
     class WriteCassandra(FlatMapFunction):
         """One synchronous, idempotent insert per event: done before the next checkpoint barrier."""
@@ -80,8 +84,9 @@ def main() -> None:
         def open(self, ctx):
             self.writer = CassandraWriter(Path(root) / ".env")
 
-        def flat_map(self, item):
-            self.writer.insert(*item)
+        def flat_map(self, rows):
+            for table, row in rows:
+                self.writer.insert(table, row)
             return ()
 
         def close(self):
@@ -96,10 +101,11 @@ def main() -> None:
     raw_kafka_table(t_env, "raw_events", topic, args.brokers, args.group, args.bounded)
     validated = (t_env.to_data_stream(t_env.from_path("raw_events"))
                  .key_by(lambda row: sensor_key(row.payload), key_type=Types.STRING())
-                 .process(make_validate(root), output_type=Types.PICKLED_BYTE_ARRAY())
+                 .process(make_validate(root, model), output_type=Types.PICKLED_BYTE_ARRAY())
                  .name("libdq: verdict per sensor"))
-    (validated.map(to_row, output_type=Types.PICKLED_BYTE_ARRAY()).name("rows for Cassandra")
-     .flat_map(WriteCassandra(), output_type=Types.STRING()).name("Cassandra: sensor_data, sensor_rejects")
+    (validated.map(to_rows, output_type=Types.PICKLED_BYTE_ARRAY()).name("rows for Cassandra")
+     .flat_map(WriteCassandra(), output_type=Types.STRING()).name("Cassandra: sensor_data, sensor_rejects, "
+                                                                  "sensor_anomalies")
      .print().name("end (the writes emit nothing)"))  # a sink, without which Flink would drop the writes
 
     as_bytes = Types.PRIMITIVE_ARRAY(Types.BYTE())

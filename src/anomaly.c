@@ -26,8 +26,10 @@
  * Scoring follows sklearn.ensemble.IsolationForest.score_samples exactly: features
  * are compared as float32 (as scikit-learn's trees do), a path is its depth plus the
  * average path length c(n) of the samples left in its leaf, and the score is
- * 2^(-mean path / c(max_samples)). Children must come after their parent (scikit-learn
- * writes trees depth first), so a walk always ends: the loader refuses other files.
+ * 2^(-mean path / c(max_samples)). scikit-learn grows trees depth first, so a node's
+ * left child is the next node and its right child comes later: the loader refuses
+ * other files, and a walk always ends. A threshold is kept as the largest float not
+ * above it, which sends every float to the same side as the double did.
  */
 #include <errno.h>
 #include <math.h>
@@ -108,18 +110,44 @@ static double average_path_length(double n)
 
 double dq_model_score(const dq_model *model, const double *x)
 {
+    float xf[DQ_MAX_FEATURES];
+    for (int k = 0; k < model->n_features; k++)
+        xf[k] = (float)x[k];
     double depths = 0;
     for (int t = 0; t < model->n_trees; t++) {
         const dq_tree_node *nodes = model->nodes + model->tree_start[t];
         size_t i = 0;
         int depth = 0;
         while (nodes[i].feature >= 0) {
-            i = (double)(float)x[nodes[i].feature] <= nodes[i].threshold ? nodes[i].left : nodes[i].right;
+            i = xf[nodes[i].feature] <= nodes[i].threshold ? i + 1 : (size_t)nodes[i].right;
             depth++;
         }
-        depths += depth + nodes[i].leaf_path;
+        depths += depth + model->leaf_paths[nodes[i].right];
     }
     return pow(2.0, -depths / model->denominator);
+}
+
+/* The largest float not above v: for every float x, x <= it exactly when x <= v. */
+static float float_floor(double v)
+{
+    float f = (float)v;
+    return (double)f > v ? nextafterf(f, -INFINITY) : f;
+}
+
+/* Makes room for n more items in *arr (of *cap); false when out of memory. */
+static bool grow(void **arr, size_t *cap, size_t used, size_t n, size_t item)
+{
+    if (used + n <= *cap)
+        return true;
+    size_t want = *cap ? *cap : 1024;
+    while (want < used + n)
+        want *= 2;
+    void *grown = dq_realloc(*arr, want * item);
+    if (!grown)
+        return false;
+    *arr = grown;
+    *cap = want;
+    return true;
 }
 
 typedef struct cursor {
@@ -234,7 +262,7 @@ static void parse_model(cursor *c, dq_model *m)
         merr(c, "out of memory");
         return;
     }
-    size_t cap = 0;
+    size_t node_cap = 0, leaf_cap = 0;
     for (int t = 0; t < m->n_trees && !c->failed; t++) {
         expect_word(c, "tree");
         size_t n = (size_t)read_long(c, 1, MODEL_MAX_NODES);
@@ -244,17 +272,10 @@ static void parse_model(cursor *c, dq_model *m)
             merr(c, "more than 2^24 nodes");
             return;
         }
-        if (m->n_nodes + n > cap) {
-            size_t want = cap ? cap : 1024;
-            while (want < m->n_nodes + n)
-                want *= 2;
-            dq_tree_node *grown = dq_realloc(m->nodes, want * sizeof *grown);
-            if (!grown) {
-                merr(c, "out of memory");
-                return;
-            }
-            m->nodes = grown;
-            cap = want;
+        if (!grow((void **)&m->nodes, &node_cap, m->n_nodes, n, sizeof *m->nodes) ||
+            !grow((void **)&m->leaf_paths, &leaf_cap, m->n_leaves, n, sizeof *m->leaf_paths)) {
+            merr(c, "out of memory");
+            return;
         }
         m->tree_start[t] = m->n_nodes;
         dq_tree_node *nodes = m->nodes + m->n_nodes;
@@ -265,13 +286,21 @@ static void parse_model(cursor *c, dq_model *m)
             long samples = read_long(c, 1, 1L << 30);
             if (c->failed)
                 return;
-            bool leaf = feature < 0;
-            if (leaf ? left != -1 || right != -1 : left <= (long)i || right <= (long)i) {
-                merr(c, leaf ? "a leaf has children" : "children must come after their parent");
-                return;
+            if (feature < 0) {
+                if (left != -1 || right != -1) {
+                    merr(c, "a leaf has children");
+                    return;
+                }
+                m->leaf_paths[m->n_leaves] = average_path_length((double)samples);
+                nodes[i] = (dq_tree_node){.feature = -1, .right = (int32_t)m->n_leaves++};
+            } else {
+                if (left != (long)i + 1 || right <= left) {
+                    merr(c, "not depth first: a left child must be the next node, the right one later");
+                    return;
+                }
+                nodes[i] = (dq_tree_node){.feature = (int16_t)feature, .threshold = float_floor(threshold),
+                                          .right = (int32_t)right};
             }
-            nodes[i] = (dq_tree_node){.feature = (int32_t)feature, .threshold = threshold, .left = (int32_t)left,
-                                      .right = (int32_t)right, .leaf_path = leaf ? average_path_length((double)samples) : 0};
         }
         m->n_nodes += n;
     }
@@ -318,6 +347,7 @@ void dq_model_free(dq_model *m)
         dq_free(m->feature_names[i]);
     dq_free(m->tree_start);
     dq_free(m->nodes);
+    dq_free(m->leaf_paths);
     dq_free(m);
 }
 

@@ -659,3 +659,7 @@ const char *dq_contract_feature_name(const dq_contract *ctr, int i)
 {
     return ctr && i >= 0 && i < ctr->n_features ? ctr->feature_names[i] : NULL;
 }
+double dq_contract_anomaly_threshold(const dq_contract *ctr)
+{
+    return ctr && ctr->n_anomaly_fields ? ctr->z_threshold : NAN;
+}

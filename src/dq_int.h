@@ -365,11 +365,12 @@ void dq_rules_commit(dq_engine *eng, dq_keystate *ks, const dq_eval *ev);
 
 /* ---------------------------------------------------------------- anomaly */
 
+/* 12 bytes, so a 200-tree forest stays in cache while one event walks every tree. */
 typedef struct dq_tree_node {
-    int32_t feature;  /* -1: a leaf */
-    int32_t left, right; /* indices in the tree */
-    double threshold; /* go left when (float)x[feature] <= threshold */
-    double leaf_path; /* leaves: average path length of the samples left in it */
+    float threshold;  /* go to the left child (the next node) when (float)x[feature] <= threshold */
+    int16_t feature;  /* -1: a leaf */
+    uint16_t unused;
+    int32_t right;    /* the right child; leaves: the index of their path length in leaf_paths */
 } dq_tree_node;
 
 struct dq_model {
@@ -381,6 +382,8 @@ struct dq_model {
     size_t *tree_start; /* first node of each tree in nodes */
     dq_tree_node *nodes;
     size_t n_nodes;
+    double *leaf_paths; /* per leaf: the average path length of the samples left in it */
+    size_t n_leaves;
 };
 
 /* Features and scores of an accepted event from its key's state before the commit. */

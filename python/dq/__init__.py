@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import array
 import ctypes
+import dataclasses
 import itertools
 import os
 from dataclasses import dataclass
@@ -77,6 +78,8 @@ def _load() -> ctypes.CDLL:
     lib.dq_engine_state_clear.argtypes = [c.c_void_p]
     lib.dq_contract_feature_count.restype = c.c_int
     lib.dq_contract_feature_count.argtypes = [c.c_void_p]
+    lib.dq_contract_anomaly_threshold.restype = c.c_double
+    lib.dq_contract_anomaly_threshold.argtypes = [c.c_void_p]
     lib.dq_contract_feature_name.restype = c.c_char_p
     lib.dq_contract_feature_name.argtypes = [c.c_void_p, c.c_int]
     lib.dq_engine_eval_features.restype = c.c_size_t
@@ -156,6 +159,7 @@ class Contract:
         # The anomaly features libdq computes per event (docs/anomaly.md), in order.
         self.features = [_lib.dq_contract_feature_name(self._ptr, i).decode()
                          for i in range(_lib.dq_contract_feature_count(self._ptr))]
+        self.anomaly_threshold = _lib.dq_contract_anomaly_threshold(self._ptr)  # NaN: no anomaly section
 
     def __del__(self):
         if getattr(self, "_ptr", None):
@@ -240,7 +244,16 @@ class Engine:
             self._cb = _WINDOW_CB(trampoline)
             _lib.dq_engine_set_window_cb(self._ptr, ctypes.cast(self._cb, ctypes.c_void_p), None)
 
+    BATCH = 8192  # events per libdq call: the output buffer is sized for the worst case of each
+
     def evaluate(self, events: Sequence[bytes | str]) -> BatchResult:
+        if len(events) <= self.BATCH:
+            return self._evaluate(events)
+        parts = [self._evaluate(events[i:i + self.BATCH]) for i in range(0, len(events), self.BATCH)]
+        return BatchResult(*(list(itertools.chain.from_iterable(getattr(p, f.name) for p in parts))
+                             for f in dataclasses.fields(BatchResult)))
+
+    def _evaluate(self, events: Sequence[bytes | str]) -> BatchResult:
         raw = [e.encode() if isinstance(e, str) else bytes(e) for e in events]
         n = len(raw)
         ends = array.array("Q", [0])

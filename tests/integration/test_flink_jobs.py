@@ -111,6 +111,17 @@ def test_to_cassandra_reconciles_after_a_taskmanager_kill(make_topic, secrets):
     want_counts = collections.Counter(want.verdicts)
     assert rows == {("PASS", "flink"): want_counts["PASS"], ("FIXED", "flink"): want_counts["FIXED"]}
     assert rejects() == want_counts["REJECT"]
+    # Every reading libdq's online detector flags is in sensor_anomalies.
+    flagged = {(json.loads(c)["sensor_id"], t) for c, t in zip(want.clean, want.event_time_ms)
+               if c and b'"flag":true' in c}
+    found = set()
+    for sensor in {s for s, _ in flagged}:
+        for day in {start.date(), end.date()}:
+            for row in session.execute("SELECT ts, model, processed_by FROM sensor_anomalies WHERE sensor_id = %s "
+                                       "AND day = %s AND ts >= %s AND ts < %s", (sensor, day, start, end)):
+                if (row.model, row.processed_by) == ("online-z", "flink"):
+                    found.add((sensor, int(row.ts.replace(tzinfo=dt.timezone.utc).timestamp() * 1000)))
+    assert len(flagged) > 20 and flagged <= found, (len(flagged), len(flagged - found))
     cluster.shutdown()
 
     # Each reject once in the dead-letter topic (transactions: read_committed), as dq gate writes it.

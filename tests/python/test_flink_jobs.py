@@ -125,3 +125,18 @@ def test_day5_silence_reported_once_by_timer_or_by_the_next_reading():
     assert d.on_event("PASS", 30 * minute)[0] == 20 * minute         # a 10 min gap no timer reported
     assert d.on_timer(30 * minute + 5 * minute + 1, day5.END_OF_TIME) is None  # end of input
     assert d.totals == {"events": 5, "rejected": 1}
+
+
+def test_validator_anomaly_rows_for_flagged_readings():
+    """The online detector's flag in libdq's annotation becomes a sensor_anomalies row."""
+    validator, state = dq_flink.Validator(CONTRACT), None
+    rows = []
+    for i in range(40):  # 30 readings of warm-up, steady, then a 3 °C jump the rules let pass
+        temperature = 20 + (0.1 if i % 2 else -0.1) + (3 if i == 39 else 0)
+        raw = (f'{{"sensor_id":"sensor_5","timestamp":"2026-11-26T04:{i // 6:02d}:{i % 6 * 10:02d}.000Z",'
+               f'"temperature":{temperature:.2f},"humidity":40}}').encode()
+        got, state = validator.validate(raw, state, 1795700000000)
+        rows.append(validator.anomaly_row(got["clean"], got["event_ms"], "flink"))
+    assert rows[:39] == [None] * 39
+    assert rows[39]["model"] == "online-z" and rows[39]["score"] > rows[39]["threshold"] == 6
+    assert (rows[39]["sensor_id"], rows[39]["temperature"], rows[39]["processed_by"]) == ("sensor_5", 23.1, "flink")

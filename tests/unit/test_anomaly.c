@@ -169,7 +169,7 @@ static void test_model_files_refused(void)
     const char *head = "dq-iforest 1\n" FEATURES "max_samples 4\nthreshold 0.5\ntrees 1\n";
     char text[1024];
     snprintf(text, sizeof text, "%stree 2\n0 1.0 0 1 4\n-1 0 -1 -1 1\n", head);
-    refused(text, "children must come after their parent"); /* a loop */
+    refused(text, "not depth first"); /* a loop */
     snprintf(text, sizeof text, "%stree 2\n10 1.0 1 1 4\n-1 0 -1 -1 1\n", head);
     refused(text, "from -1 to 9"); /* no such feature */
     snprintf(text, sizeof text, "%stree 1\n-1 0 0 -1 4\n", head);
