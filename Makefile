@@ -11,7 +11,7 @@ BENCH_PY   := $(DQ_CACHE)/venv/bench/bin/python
 FUZZ_SECONDS ?= 600
 
 .PHONY: up down status logs clean install lock test-integration help deps build build-asan build-fuzz test test-unit test-asan test-python test-ml fuzz fuzz-short clean-build \
-        flink-submit bench bench-flink bench-check bench-parsers bench-bindings bench-gate
+        flink-submit train eval-anomaly bench bench-anomaly bench-flink bench-check bench-parsers bench-bindings bench-gate
 
 help:            ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 18
@@ -93,7 +93,17 @@ flink-submit:    ## a PyFlink job on the cluster: make flink-submit JOB=flink_st
 	@test -n "$(JOB)" || { echo "usage: make flink-submit JOB=<a job in flink_jobs/, without .py> [ARGS=...]"; exit 2; }
 	@stack/flink-submit.sh flink_jobs/$(JOB).py $(ARGS)
 
-bench: bench-check bench-parsers bench-bindings bench-gate ## every benchmark
+bench: bench-check bench-parsers bench-bindings bench-gate bench-anomaly ## every benchmark (bench-flink apart: it needs the stack)
+
+train: build         ## anomaly models on generated history (EVENTS=100000): MLflow runs, registry, models/sensor-anomaly.dqm
+	@stack/up.sh mlflow >/dev/null
+	@mkdir -p build/train && build/dq gen --count $(or $(EVENTS),100000) --seed 11 --start 2026-01-01T00:00:00Z \
+		--truth build/train/truth.csv -q > build/train/history.ndjson
+	@$(DQ_CACHE)/venv/ml/bin/python ml/train.py --history build/train/history.ndjson --truth build/train/truth.csv
+
+eval-anomaly: build  ## detectors on the generator's truth, Suthaharan and SKAB (DATA=../shared/data): the table, MLflow runs
+	@stack/venv.sh ml >/dev/null
+	@$(DQ_CACHE)/venv/ml/bin/python ml/evaluate.py build/dq $(if $(DATA),--data $(DATA))
 
 bench-check: build    ## dq check vs Great Expectations, pandera, plain Python (EVENTS=1000000, INPUT=file)
 	@stack/venv.sh bench >/dev/null
@@ -115,6 +125,10 @@ bench-bindings: build ## Python -> libdq through ctypes vs cffi, batch calls, sa
 bench-flink: build  ## Kafka -> Cassandra through Flink vs dq gate on the same events, where Flink's time goes (EVENTS=20000)
 	@stack/status.sh --quiet || stack/up.sh
 	@$(CORE_VENV)/bin/python bench/bench_flink.py build/dq --events $(or $(EVENTS),20000)
+
+bench-anomaly: build ## isolation-forest scoring: libdq vs scikit-learn score_samples on the same vectors
+	@stack/venv.sh ml >/dev/null
+	@$(DQ_CACHE)/venv/ml/bin/python bench/bench_anomaly.py build/dq
 
 bench-gate: build   ## dq gate vs the raw Kafka ceiling, latency at 10k ev/s, dq gen vs Kafka's perf tool (EVENTS=1000000)
 	@stack/up.sh kafka >/dev/null
