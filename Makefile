@@ -11,7 +11,7 @@ BENCH_PY   := $(DQ_CACHE)/venv/bench/bin/python
 FUZZ_SECONDS ?= 600
 
 .PHONY: up down status logs clean install lock test-integration help deps build build-asan build-fuzz test test-unit test-asan test-python test-ml fuzz fuzz-short clean-build \
-        flink-submit train eval-anomaly bench bench-anomaly bench-flink bench-check bench-parsers bench-bindings bench-gate
+        flink-submit train eval-anomaly model-service bench bench-anomaly bench-flink bench-check bench-parsers bench-bindings bench-gate
 
 help:            ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 18
@@ -100,6 +100,10 @@ train: build         ## anomaly models on generated history (EVENTS=100000): MLf
 	@mkdir -p build/train && build/dq gen --count $(or $(EVENTS),100000) --seed 11 --start 2026-01-01T00:00:00Z \
 		--truth build/train/truth.csv -q > build/train/history.ndjson
 	@$(DQ_CACHE)/venv/ml/bin/python ml/train.py --history build/train/history.ndjson --truth build/train/truth.csv
+
+model-service: build ## the anomaly model over HTTP on 127.0.0.1:8765 (MODEL=models/sensor-anomaly.dqm; make train first)
+	@stack/venv.sh ml >/dev/null
+	@$(DQ_CACHE)/venv/ml/bin/python ml/model_service.py $(if $(MODEL),--model $(MODEL))
 
 eval-anomaly: build  ## detectors on the generator's truth, Suthaharan and SKAB (DATA=../shared/data): the table, MLflow runs
 	@stack/venv.sh ml >/dev/null

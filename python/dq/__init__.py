@@ -94,6 +94,8 @@ def _load() -> ctypes.CDLL:
     lib.dq_model_threshold.argtypes = [c.c_void_p]
     lib.dq_model_feature_count.restype = c.c_int
     lib.dq_model_feature_count.argtypes = [c.c_void_p]
+    lib.dq_model_feature_name.restype = c.c_char_p
+    lib.dq_model_feature_name.argtypes = [c.c_void_p, c.c_int]
     lib.dq_model_score.restype = c.c_double
     lib.dq_model_score.argtypes = [c.c_void_p, c.POINTER(c.c_double)]
     lib.dq_err_str.restype = c.c_char_p
@@ -199,6 +201,7 @@ class Model:
             raise DqError(err.value.decode(errors="replace"))
         self.threshold = _lib.dq_model_threshold(self._ptr)
         self.n_features = _lib.dq_model_feature_count(self._ptr)
+        self.features = [_lib.dq_model_feature_name(self._ptr, i).decode() for i in range(self.n_features)]
 
     def score(self, rows: Iterable[Sequence[float]]) -> list[float]:
         """Anomaly scores in (0, 1] of feature vectors (scikit-learn's -score_samples)."""
