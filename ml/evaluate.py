@@ -61,7 +61,7 @@ def generated(dq_bin: str, events: int, alarm_rate: float) -> list[tuple[str, st
     work = Path(tempfile.mkdtemp())
     data = subprocess.run([dq_bin, "gen", "--count", str(events), "--seed", "17", "--start", "2026-01-01T00:00:00Z",
                            "--truth", work / "truth.csv"], capture_output=True, check=True).stdout.splitlines()
-    X, lines, z = features(data, int(time.time() * 1000))
+    X, lines, z, _ = features(data, int(time.time() * 1000))
     truth = load_truth(work / "truth.csv")
     kinds = np.array([truth.get(int(n), "none") for n in lines])
     cut = int(len(X) * 0.7)
@@ -88,7 +88,7 @@ def suthaharan(dq_bin: str, folder: Path, alarm_rate: float) -> list[tuple[str, 
         now = int(time.time() * 1000)
         verdicts = dq.Engine(dq.Contract(CONTRACT), now=now).evaluate(data).verdicts
         rejected = np.array([v == "REJECT" for v in verdicts])
-        X, lines, z = features(data, now)
+        X, lines, z, _ = features(data, now)
         idx = lines - 1
         half = len(X) // 2
         forest, threshold = forest_scores(X[:half], X, dq.Contract(CONTRACT).features, alarm_rate)

@@ -4,8 +4,9 @@ isolation forest and exports it for libdq.
     history (NDJSON events, or Cassandra sensor_data)
       --> libdq features per event (dq.Engine.features: the numbers the stream will see)
       --> earlier 70 % to train, later 30 % to validate
-      --> detectors: scikit-learn IsolationForest (a small grid) and libdq's online
-          detector (no training: running mean and std per sensor, the baseline)
+      --> detectors: scikit-learn IsolationForest (a small grid), and two baselines:
+          libdq's online detector (no training: running mean and std per sensor) and a
+          seasonal robust one (median and MAD per sensor and hour of day, learned)
       --> MLflow: one run per detector with parameters, validation metrics, a score plot;
           the forests with their scikit-learn model and the exported libdq model file
       --> the best forest (validation F1, else AUC-PR) registered as --model-name with
@@ -63,17 +64,50 @@ def history_from_cassandra(days: int) -> list[bytes]:
                         "temperature": r.temperature, "humidity": r.humidity}).encode() for r in rows]
 
 
-def features(events: list[bytes], now_ms: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """libdq's features of the scored events, their line numbers (1-based) and the online
-    detector's z of each."""
+def features(events: list[bytes], now_ms: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """libdq's features of the scored events, their line numbers (1-based), the online
+    detector's z and the sensor id of each."""
     contract = dq.Contract(CONTRACT)
     rows = dq.Engine(contract, now=now_ms).features(events)
     lines = np.array([i + 1 for i, r in enumerate(rows) if r is not None])
     X = np.array([r for r in rows if r is not None]).reshape(-1, len(contract.features))
     # The online detector's z, from the same engine logic: the "dq" annotation of clean events.
     res = dq.Engine(contract, now=now_ms).evaluate(events)
-    z = np.array([json.loads(res.clean[i - 1])["dq"]["anomaly"]["z"] for i in lines])
-    return X, lines, z
+    clean = [json.loads(res.clean[i - 1]) for i in lines]
+    z = np.array([c["dq"]["anomaly"]["z"] for c in clean])
+    return X, lines, z, np.array([c["sensor_id"] for c in clean])
+
+
+class SeasonalBaseline:
+    """Median and MAD of each field's value per sensor and hour of day, learned from history;
+    a reading's score is its largest robust z, |value - median| / (1.4826 MAD). Hours with
+    fewer than 5 readings of a sensor fall back to the sensor's whole day."""
+
+    def __init__(self, n_fields: int):
+        self.n_fields = n_fields
+
+    @staticmethod
+    def _hours(X: np.ndarray) -> np.ndarray:  # from the time.sin / time.cos features
+        return (np.floor(np.arctan2(X[:, -2], X[:, -1]) % (2 * np.pi) / (2 * np.pi) * 24)).astype(int) % 24
+
+    def fit(self, X: np.ndarray, sensors: np.ndarray) -> "SeasonalBaseline":
+        values = X[:, [4 * f for f in range(self.n_fields)]]  # f.value of every anomaly field
+        self.table = {}
+        hours = self._hours(X)
+        for key in set(zip(sensors, hours)) | {(s, None) for s in set(sensors)}:
+            rows = values[(sensors == key[0]) & ((hours == key[1]) if key[1] is not None else True)]
+            if len(rows) >= 5:
+                med = np.median(rows, axis=0)
+                self.table[key] = (med, 1.4826 * np.median(np.abs(rows - med), axis=0) + 1e-3)
+        return self
+
+    def score(self, X: np.ndarray, sensors: np.ndarray) -> np.ndarray:
+        values, hours = X[:, [4 * f for f in range(self.n_fields)]], self._hours(X)
+        out = np.zeros(len(X))
+        for i, (sensor, hour) in enumerate(zip(sensors, hours)):
+            med_mad = self.table.get((sensor, hour)) or self.table.get((sensor, None))
+            out[i] = np.max(np.abs(values[i] - med_mad[0]) / med_mad[1]) if med_mad else 0.0
+        return out
 
 
 def load_truth(path: Path) -> dict[int, str]:
@@ -136,7 +170,7 @@ def main() -> None:
 
     events = (args.history.read_bytes().splitlines() if args.history else history_from_cassandra(args.days))
     print(f"train: {len(events):,} events; libdq features ...", file=sys.stderr)
-    X, lines, z = features(events, int(time.time() * 1000))
+    X, lines, z, sensors = features(events, int(time.time() * 1000))
     truth = load_truth(args.truth) if args.truth else None
     y = np.array([truth.get(int(n)) in ANOMALY_TYPES for n in lines]) if truth else None
     kinds = np.array([truth.get(int(n), "none") for n in lines]) if truth else None
@@ -170,6 +204,18 @@ def main() -> None:
         mlflow.log_artifact(str(plot_scores(z[cut:], y_val, threshold, "online z", work / "online-z.png")))
         print(f"train: online-z {json.dumps(report)}", file=sys.stderr)
         baseline = report
+
+    with mlflow.start_run(run_name="seasonal median (per sensor and hour of day)"):
+        seasonal = SeasonalBaseline(len(contract.features) // 4).fit(X_train, sensors[:cut])
+        threshold = float(np.quantile(seasonal.score(X_train, sensors[:cut]), 1 - args.alarm_rate))
+        val_score = seasonal.score(X_val, sensors[cut:])
+        report = {**scores_report(y_val, val_score, threshold), **per_type(val_score >= threshold)}
+        mlflow.log_params({**common, "detector": "seasonal-median", "alarm_rate": args.alarm_rate,
+                           "threshold": threshold})
+        mlflow.log_metrics(report)
+        mlflow.log_artifact(str(plot_scores(val_score, y_val, threshold, "seasonal median", work / "seasonal.png")))
+        print(f"train: seasonal-median {json.dumps(report)}", file=sys.stderr)
+        seasonal_report = report
 
     best = None
     for params in GRID:
@@ -205,7 +251,8 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(model_text)
     summary = {"registered": args.model_name, "version": int(version.version), "alias": args.alias, "run_id": run_id,
-               "model_file": str(args.out), "best": report, "baseline_online_z": baseline}
+               "model_file": str(args.out), "best": report, "baseline_online_z": baseline,
+               "baseline_seasonal_median": seasonal_report}
     print(json.dumps(summary))
 
 
