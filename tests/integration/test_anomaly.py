@@ -22,6 +22,7 @@ def test_train_register_fetch_and_score_in_the_gate(tmp_path, make_topic):
     summary = json.loads(trained.stdout.strip().splitlines()[-1])
     assert summary["registered"] == name and summary["version"] == 1 and summary["alias"] == "champion"
     assert summary["best"]["recall_spike"] >= 0.9 and summary["best"]["precision"] >= 0.9, summary
+    assert summary["baseline_online_z"]["recall_spike"] >= 0.9 and "f1" in summary["baseline_seasonal_median"]
 
     # The registry gives back the same model file (MLflow's artifact store, through the alias).
     run([PY, ROOT / "ml" / "fetch_model.py", "--name", name, "--out", tmp_path / "fetched.dqm"])
