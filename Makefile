@@ -11,7 +11,7 @@ BENCH_PY   := $(DQ_CACHE)/venv/bench/bin/python
 FUZZ_SECONDS ?= 600
 
 .PHONY: up down status logs clean install lock test-integration help deps build build-asan build-fuzz test test-unit test-asan test-python test-ml fuzz fuzz-short clean-build \
-        flink-submit train eval-anomaly model-service bench bench-anomaly bench-flink bench-check bench-parsers bench-bindings bench-gate
+        flink-submit spark-submit train eval-anomaly model-service bench bench-anomaly bench-flink bench-check bench-parsers bench-bindings bench-gate
 
 help:            ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 18
@@ -92,6 +92,10 @@ fuzz: build-fuzz      ## long fuzz runs: FUZZ_SECONDS per target (default 600)
 flink-submit:    ## a PyFlink job on the cluster: make flink-submit JOB=flink_stream_processing [ARGS="--bounded"]
 	@test -n "$(JOB)" || { echo "usage: make flink-submit JOB=<a job in flink_jobs/, without .py> [ARGS=...]"; exit 2; }
 	@stack/flink-submit.sh flink_jobs/$(JOB).py $(ARGS)
+
+spark-submit:    ## a PySpark job on the cluster: make spark-submit JOB=spark_to_cassandra [ARGS="--bounded"]
+	@test -n "$(JOB)" || { echo "usage: make spark-submit JOB=<a job in spark_jobs/, without .py> [ARGS=...]"; exit 2; }
+	@stack/spark-submit.sh spark_jobs/$(JOB).py $(ARGS)
 
 bench: bench-check bench-parsers bench-bindings bench-gate bench-anomaly ## every benchmark (bench-flink apart: it needs the stack)
 

@@ -322,7 +322,7 @@ class Engine:
 
     def restore_state(self, key: str, state: bytes) -> None:
         """Gives a key the state saved by state_changes() (DqError if it does not fit the contract)."""
-        raw = key.encode()
+        raw, state = key.encode(), bytes(state)  # any bytes-like (Spark hands over bytearray)
         err = _lib.dq_engine_state_restore(self._ptr, raw, len(raw), state, len(state))
         if err:
             raise DqError(f"cannot restore the state of {key!r}: {_lib.dq_err_str(err).decode()}")

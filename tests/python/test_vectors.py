@@ -101,3 +101,16 @@ def test_state_of_another_contract_is_refused(tmp_path):
     engine = dq.Engine(dq.Contract(CONTRACT))
     with pytest.raises(dq.DqError, match="does not fit"):
         engine.restore_state("sensor_1", b"\x01\x63" + bytes(80))
+
+
+def test_state_restores_from_any_bytes_like():
+    import dq
+    engine = dq.Engine(dq.Contract(CONTRACT))
+    engine.evaluate([b'{"sensor_id":"sensor_1","timestamp":"2026-11-26T04:13:00Z","temperature":20,"humidity":40}'])
+    saved = engine.state_changes()["sensor_1"]
+    for form in (saved, bytearray(saved), memoryview(saved)):
+        fresh = dq.Engine(dq.Contract(CONTRACT))
+        fresh.restore_state("sensor_1", form)
+        assert fresh.state_changes() == {}  # restored, not changed
+        assert fresh.evaluate([b'{"sensor_id":"sensor_1","timestamp":"2026-11-26T04:13:00Z","temperature":20,'
+                               b'"humidity":40}']).reasons == [["DUPLICATE_EVENT"]]

@@ -1,0 +1,104 @@
+"""What the course's PySpark jobs share: libdq verdicts per sensor with the sensor's libdq
+state kept by Spark (applyInPandasWithState), and the columns they write.
+
+Plain Python and pandas, so the logic is testable without Spark
+(tests/python/test_spark_jobs.py). Jobs ship this file to the executors with --py-files
+(stack/spark-submit.sh does).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+# This checkout. On executors this file is a --py-files copy elsewhere, so
+# stack/spark-submit.sh passes the checkout as DQ_ROOT (spark.executorEnv.DQ_ROOT).
+ROOT = Path(os.environ.get("DQ_ROOT") or Path(__file__).resolve().parents[1])
+CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"
+# The sensor id to group by, found without parsing (malformed events often have one too):
+# the same pattern in Python (tests) and in Spark SQL (a string literal: backslashes doubled).
+SENSOR_KEY = r'"sensor_id"\s*:\s*"([^"\\]{1,64})"'
+SENSOR_KEY_SQL = "regexp_extract(CAST(value AS STRING), '" + SENSOR_KEY.replace("\\", "\\\\") + "', 1)"
+
+
+def sensor_key(raw: bytes) -> str:
+    m = re.search(SENSOR_KEY.encode(), raw or b"")
+    return m.group(1).decode("utf-8", "replace") if m else ""
+
+_validators = {}  # per Python worker: one libdq engine per model file (None: the online detector)
+
+
+def validator(model_path: str | None = None) -> dict:
+    if model_path not in _validators:
+        sys.path.insert(0, str(ROOT / "python"))  # the bindings of this checkout (the cluster is local)
+        import dq
+        contract = dq.Contract(CONTRACT)
+        model = dq.Model(model_path) if model_path else None
+        _validators[model_path] = {"engine": dq.Engine(contract, model=model),
+                                   "threshold": model.threshold if model else contract.anomaly_threshold,
+                                   "version": f"{contract.id}:{contract.version}"}
+    return _validators[model_path]
+
+
+def judge(sensor: str, raws: list[bytes], saved: bytes | None, now_ms: int, model_path: str | None = None):
+    """libdq's outcome for one sensor's events (in stream order) given its saved state.
+    -> (BatchResult, the state to save or None when unchanged)"""
+    v = validator(model_path)
+    engine = v["engine"]
+    engine.clear_state()  # nothing but this sensor's saved state
+    if saved:
+        engine.restore_state(sensor, saved)
+    engine.set_now(now_ms)
+    res = engine.evaluate(raws)
+    changed = engine.state_changes()
+    return res, changed.get(sensor)
+
+
+# What judge_groups emits per event: the verdict with what every table and topic needs.
+OUTPUT_SCHEMA = ("sensor STRING, verdict STRING, reasons ARRAY<STRING>, annotation STRING, event_ms LONG, "
+                 "sensor_id STRING, temperature DOUBLE, humidity DOUBLE, pressure DOUBLE, battery DOUBLE, "
+                 "location STRING, status STRING, anomaly BOOLEAN, anomaly_score DOUBLE, raw BINARY, "
+                 "kafka_key BINARY, topic STRING, `partition` INT, `offset` LONG, "
+                 "headers ARRAY<STRUCT<key: STRING, value: BINARY>>")
+STATE_SCHEMA = "libdq BINARY"
+FIELDS = ("sensor_id", "temperature", "humidity", "pressure", "battery", "location", "status")
+
+
+def outcome_columns(res) -> dict:
+    """Per-event columns of a libdq BatchResult: annotation and the clean event's fields."""
+    cols = {"verdict": res.verdicts, "reasons": res.reasons, "annotation": [], "event_ms": res.event_time_ms,
+            "anomaly": [], "anomaly_score": [], **{f: [] for f in FIELDS}}
+    for clean, annotation in zip(res.clean, res.annotation):
+        event = json.loads(clean) if clean is not None else {}
+        dq = event.pop("dq", None)
+        cols["annotation"].append(json.dumps(dq, separators=(",", ":")) if dq else annotation.decode())
+        found = (dq or {}).get("anomaly") or {}
+        cols["anomaly"].append(bool(found.get("flag")))
+        cols["anomaly_score"].append(found.get("score", found.get("z")))
+        for f in FIELDS:
+            cols[f].append(event.get(f))
+    return cols
+
+
+def make_judge_groups(model_path: str | None = None):
+    """The function for applyInPandasWithState: one sensor's events of a micro-batch, in
+    offset order, through libdq (scoring anomalies with model_path, else the online
+    detector) with the sensor's state from the previous micro-batches."""
+    def judge_groups(key, frames, state):
+        import pandas as pd
+        (sensor,) = key
+        events = pd.concat(list(frames)).sort_values(["partition", "offset"])
+        saved = state.get[0] if state.exists else None
+        raws = [bytes(v) if v is not None else b"" for v in events["value"]]
+        res, new_state = judge(sensor, raws, saved, int(time.time() * 1000), model_path)
+        if new_state is not None:
+            state.update((new_state,))
+        out = pd.DataFrame({"sensor": sensor, **outcome_columns(res), "raw": raws})
+        for column in ("key", "topic", "partition", "offset", "headers"):
+            out["kafka_key" if column == "key" else column] = events[column].to_numpy()
+        out["event_ms"] = out["event_ms"].astype("Int64")
+        yield out
+    return judge_groups

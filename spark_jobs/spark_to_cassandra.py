@@ -1,0 +1,103 @@
+"""Day 12: Kafka to Cassandra with Spark Structured Streaming, every event judged by libdq.
+
+    sensor-topic (bytes, key, headers, partition, offset)
+      --> group by sensor id; applyInPandasWithState: libdq verdicts, the sensor's libdq
+          state kept by Spark in the checkpoint between micro-batches
+      --> foreachBatch:
+            PASS/FIXED: Cassandra iot_data.sensor_data (processed_by = 'spark'), and
+                        sensor_anomalies for readings libdq flags (--model: an exported
+                        forest, else the contract's online detector)
+            REJECT:     Cassandra iot_data.sensor_rejects and Kafka sensor-dlq (original key,
+                        bytes and headers plus the dq.* headers dq gate writes)
+
+Guarantees: the checkpoint holds the Kafka offsets and every sensor's libdq state of the
+last committed micro-batch; a restarted job replays the batch in flight with the state it
+had, so verdicts are those of a run that never stopped. Cassandra writes are idempotent
+(primary keys), so a replay leaves no duplicate rows; the dead-letter topic is written
+at least once (a replayed batch writes its rejects again; dq.source.* tells them apart).
+
+usage (see `make spark-submit`):
+  spark-submit spark_jobs/spark_to_cassandra.py [--input sensor-topic] [--dlq sensor-dlq]
+               [--checkpoint DIR] [--model FILE] [--bounded]
+"""
+import argparse
+
+from pathlib import Path
+
+from dq_spark import OUTPUT_SCHEMA, ROOT, SENSOR_KEY_SQL, STATE_SCHEMA, make_judge_groups, validator
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--brokers", default="127.0.0.1:9092")
+    ap.add_argument("--input", default="sensor-topic")
+    ap.add_argument("--dlq", default="sensor-dlq")
+    ap.add_argument("--checkpoint", default=str(ROOT / ".stack" / "data" / "spark" / "checkpoints" / "day12"),
+                    help="offsets and per-sensor state; a new directory starts from the earliest offsets")
+    ap.add_argument("--bounded", action="store_true", help="process what the topic holds now, then stop")
+    ap.add_argument("--max-offsets", type=int, default=20000, help="events per micro-batch at most")
+    ap.add_argument("--model", help="anomaly model file (ml/train.py); default: the contract's online detector")
+    args = ap.parse_args()
+    model = str(Path(args.model).resolve()) if args.model else None
+
+    from pyspark.sql import SparkSession
+    from pyspark.sql import functions as F
+    from pyspark.sql.streaming.state import GroupStateTimeout
+
+    spark = (SparkSession.builder.appName(f"day 12: {args.input} -> libdq -> Cassandra + {args.dlq}")
+             .config("spark.sql.shuffle.partitions", "4").getOrCreate())
+    contract_version, threshold = validator(model)["version"], validator(model)["threshold"]
+    model_name = Path(model).name if model else "online-z"
+
+    raw = (spark.readStream.format("kafka").option("kafka.bootstrap.servers", args.brokers)
+           .option("subscribe", args.input).option("startingOffsets", "earliest").option("includeHeaders", "true")
+           .option("maxOffsetsPerTrigger", args.max_offsets).load())
+    judged = (raw.selectExpr(f"{SENSOR_KEY_SQL} AS sensor", "key", "value", "topic", "partition", "offset",
+                             "headers")
+              .groupBy("sensor")
+              .applyInPandasWithState(make_judge_groups(model), OUTPUT_SCHEMA, STATE_SCHEMA, "append",
+                                      GroupStateTimeout.NoTimeout))
+
+    def cassandra(df, table):
+        df.write.format("org.apache.spark.sql.cassandra").options(keyspace="iot_data", table=table) \
+            .mode("append").save()
+
+    def write(batch, batch_id):
+        batch = batch.withColumn("ts", F.timestamp_millis("event_ms")).persist()
+        common = [F.lit("spark").alias("processed_by"), F.lit(contract_version).alias("contract_version"),
+                  F.current_timestamp().alias("ingested_at")]
+        clean = batch.where("verdict != 'REJECT'")
+        cassandra(clean.select("sensor_id", F.to_date("ts").alias("day"), "ts", "temperature", "humidity",
+                               "pressure", "battery", "location", "status", F.col("verdict").alias("dq_status"),
+                               F.when(F.size("reasons") > 0, F.col("reasons")).alias("dq_reasons"),
+                               F.col("annotation").alias("dq_findings"), *common), "sensor_data")
+        cassandra(clean.where("anomaly").select(
+            "sensor_id", F.to_date("ts").alias("day"), "ts", F.lit(model_name).alias("model"),
+            F.col("anomaly_score").alias("score"), F.lit(threshold).alias("threshold"), "temperature", "humidity",
+            F.lit(contract_version).alias("model_version"), F.lit("spark").alias("processed_by")), "sensor_anomalies")
+        rejects = batch.where("verdict = 'REJECT'")
+        cassandra(rejects.select(F.current_date().alias("day"), F.col("topic").alias("source_topic"),
+                                 F.col("partition").alias("source_partition"), F.col("offset").alias("source_offset"),
+                                 F.when(F.col("sensor") != "", F.col("sensor")).alias("sensor_id"), "ts",
+                                 F.col("reasons"), F.col("annotation").alias("dq_annotation"), "raw", *common),
+                  "sensor_rejects")
+
+        def header(name, value):
+            return F.struct(F.lit(name).alias("key"), F.col(value).cast("binary").alias("value")) \
+                if isinstance(value, str) else F.struct(F.lit(name).alias("key"), value.cast("binary").alias("value"))
+        dq_headers = F.array(header("dq.reasons", F.array_join("reasons", ",")), header("dq.verdict", "annotation"),
+                             header("dq.source.topic", "topic"), header("dq.source.partition", "partition"),
+                             header("dq.source.offset", "offset"), header("dq.contract", F.lit(contract_version)))
+        (rejects.select(F.col("kafka_key").alias("key"), F.col("raw").alias("value"),
+                        F.concat(F.coalesce("headers", F.array().cast(rejects.schema["headers"].dataType)),
+                                 dq_headers).alias("headers"))
+         .write.format("kafka").option("kafka.bootstrap.servers", args.brokers).option("topic", args.dlq).save())
+        batch.unpersist()
+
+    query = judged.writeStream.foreachBatch(write).option("checkpointLocation", args.checkpoint)
+    query = query.trigger(availableNow=True) if args.bounded else query.trigger(processingTime="5 seconds")
+    query.start().awaitTermination()
+
+
+if __name__ == "__main__":
+    main()
