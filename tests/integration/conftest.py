@@ -92,3 +92,34 @@ def messages(topic):
             yield from msgs
             idle = 0 if msgs else idle + 1
     c.close()
+
+
+def assert_cassandra_matches(session, want, start, end, began, engine: str) -> None:
+    """The course jobs' Cassandra output of events with times in [start, end) (sensors
+    sensor_0..99), written since `began` by `engine` (processed_by), against one libdq
+    engine's BatchResult `want`: sensor_data holds exactly its PASS and FIXED events, and
+    sensor_anomalies every reading its online detector flagged."""
+    import collections
+    import datetime as dt
+    import json
+    days = {start.date(), end.date()}
+    rows = collections.Counter()
+    for i in range(100):
+        for day in days:
+            for row in session.execute("SELECT dq_status, processed_by, ingested_at FROM sensor_data WHERE "
+                                       "sensor_id = %s AND day = %s AND ts >= %s AND ts < %s",
+                                       (f"sensor_{i}", day, start, end)):
+                if row.ingested_at.replace(tzinfo=dt.timezone.utc) >= began:
+                    rows[row.dq_status, row.processed_by] += 1
+    counts = collections.Counter(want.verdicts)
+    assert rows == {("PASS", engine): counts["PASS"], ("FIXED", engine): counts["FIXED"]}
+    flagged = {(json.loads(c)["sensor_id"], t) for c, t in zip(want.clean, want.event_time_ms)
+               if c and b'"flag":true' in c}
+    found = set()
+    for sensor in {s for s, _ in flagged}:
+        for day in days:
+            for row in session.execute("SELECT ts, model, processed_by FROM sensor_anomalies WHERE sensor_id = %s "
+                                       "AND day = %s AND ts >= %s AND ts < %s", (sensor, day, start, end)):
+                if (row.model, row.processed_by) == ("online-z", engine):
+                    found.add((sensor, int(row.ts.replace(tzinfo=dt.timezone.utc).timestamp() * 1000)))
+    assert len(flagged) > 20 and flagged <= found, (len(flagged), len(flagged - found))
