@@ -41,3 +41,19 @@ def test_the_sql_pattern_is_the_python_one():
                                        "'\"sensor_id\"\\\\s*:\\\\s*\"([^\"\\\\\\\\]{1,64})\"', 1)")
     assert dq_spark.sensor_key(b'{"sensor_id" : "sensor_7", "x": 1}') == "sensor_7"
     assert dq_spark.sensor_key(b'{"sensor_id": "a\\"b"}') == "" and dq_spark.sensor_key(None) == ""
+
+
+def test_judge_scores_with_a_model(tmp_path):
+    """With a model file, the anomaly annotation carries the model's score and flag."""
+    import dq
+    # One tree on the contract's features: temperature.value <= 25 is normal (a leaf of 3), above it not.
+    names = dq.Contract(dq_spark.CONTRACT).features
+    model = tmp_path / "m.dqm"
+    model.write_text(f"dq-iforest 1\nfeatures {len(names)} {' '.join(names)}\nmax_samples 4\nthreshold 0.5\n"
+                     "trees 1\ntree 3\n0 25.0 1 2 4\n-1 0 -1 -1 3\n-1 0 -1 -1 1\n")
+    raws = [(f'{{"sensor_id":"sensor_3","timestamp":"2026-11-26T04:{i // 6:02d}:{i % 6 * 10:02d}.000Z",'
+             f'"temperature":{26 if i == 35 else 20},"humidity":40}}').encode() for i in range(36)]
+    res, _ = dq_spark.judge("sensor_3", raws, None, dq.parse_time("2026-11-26T05:00:00Z"), str(model))
+    cols = dq_spark.outcome_columns(res)
+    assert cols["anomaly"][:35] == [False] * 35 and cols["anomaly"][35] is True
+    assert cols["anomaly_score"][35] == 0.6877436677788327 and cols["anomaly_score"][34] == 0.4376598631629993
