@@ -28,6 +28,15 @@ def sensor_key(raw: bytes) -> str:
     m = re.search(SENSOR_KEY.encode(), raw or b"")
     return m.group(1).decode("utf-8", "replace") if m else ""
 
+def session(name: str):
+    """The job's SparkSession, with the Cassandra credentials stack/spark-submit.sh passes in
+    the environment (CASSANDRA_USER, CASSANDRA_PASSWORD) given to the connector."""
+    from pyspark.sql import SparkSession
+    return (SparkSession.builder.appName(name).config("spark.sql.shuffle.partitions", "4")
+            .config("spark.cassandra.auth.username", os.environ["CASSANDRA_USER"])
+            .config("spark.cassandra.auth.password", os.environ["CASSANDRA_PASSWORD"]).getOrCreate())
+
+
 _validators = {}  # per Python worker: one libdq engine per model file (None: the online detector)
 
 

@@ -24,7 +24,7 @@ import argparse
 
 from pathlib import Path
 
-from dq_spark import OUTPUT_SCHEMA, ROOT, SENSOR_KEY_SQL, STATE_SCHEMA, make_judge_groups, validator
+from dq_spark import OUTPUT_SCHEMA, ROOT, SENSOR_KEY_SQL, STATE_SCHEMA, make_judge_groups, session, validator
 
 
 def main() -> None:
@@ -40,12 +40,10 @@ def main() -> None:
     args = ap.parse_args()
     model = str(Path(args.model).resolve()) if args.model else None
 
-    from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
     from pyspark.sql.streaming.state import GroupStateTimeout
 
-    spark = (SparkSession.builder.appName(f"day 12: {args.input} -> libdq -> Cassandra + {args.dlq}")
-             .config("spark.sql.shuffle.partitions", "4").getOrCreate())
+    spark = session(f"day 12: {args.input} -> libdq -> Cassandra + {args.dlq}")
     contract_version, threshold = validator(model)["version"], validator(model)["threshold"]
     model_name = Path(model).name if model else "online-z"
 
