@@ -40,10 +40,11 @@ class Validator:
     def anomaly_row(self, clean: bytes | None, event_time_ms: int, processed_by: str) -> dict | None:
         """A sensor_anomalies row when libdq flagged the clean event (its "dq"."anomaly"
         member), else None. The score is the model's, or the online detector's z."""
-        found = json.loads(clean)["dq"].get("anomaly") if clean else None
+        event = json.loads(clean) if clean else {}
+        found = event.get("dq", {}).get("anomaly")
         if not found or not found["flag"]:
             return None
-        event, ts = json.loads(clean), _time(event_time_ms)
+        ts = _time(event_time_ms)
         return {"sensor_id": event["sensor_id"], "day": ts.date(), "ts": ts, "model": self.model_name,
                 "score": found.get("score", found["z"]), "threshold": self.threshold,
                 "temperature": event.get("temperature"), "humidity": event.get("humidity"),

@@ -136,6 +136,20 @@ def batch_result(verdicts, reasons, times, clean: bytes, clean_offs) -> "BatchRe
     )
 
 
+def _pack(events: Sequence[bytes | str]) -> tuple[bytes, array.array]:
+    """Events as one buffer and their n + 1 end offsets: the layout of libdq's batch calls."""
+    raw = [e.encode() if isinstance(e, str) else bytes(e) for e in events]
+    ends = array.array("Q", [0])
+    ends.extend(itertools.accumulate(map(len, raw)))
+    return b"".join(raw), ends
+
+
+def _array_ptr(arr: array.array, ctype):
+    """A ctypes view of an array.array (no copy). Results land in array.array buffers:
+    reading them back is C speed, unlike ctypes arrays."""
+    return (ctype * len(arr)).from_buffer(arr)
+
+
 class _Totals(ctypes.Structure):
     _fields_ = [("events", ctypes.c_uint64), ("verdicts", ctypes.c_uint64 * 3),
                 ("reasons", ctypes.c_uint64 * _REASON_COUNT), ("keys", ctypes.c_uint64),
@@ -257,14 +271,8 @@ class Engine:
                              for f in dataclasses.fields(BatchResult)))
 
     def _evaluate(self, events: Sequence[bytes | str]) -> BatchResult:
-        raw = [e.encode() if isinstance(e, str) else bytes(e) for e in events]
-        n = len(raw)
-        ends = array.array("Q", [0])
-        ends.extend(itertools.accumulate(map(len, raw)))
-        total = ends[-1]
-        offs = (ctypes.c_uint64 * (n + 1)).from_buffer(ends)  # no copy
-        buf = b"".join(raw)
-        # Results land in array.array buffers: reading them back is C speed, unlike ctypes arrays.
+        buf, ends = _pack(events)
+        n, total = len(ends) - 1, ends[-1]
         verdicts = array.array("B", bytes(n))
         reasons = array.array("Q", [0]) * n
         times = array.array("q", [0]) * n
@@ -274,11 +282,10 @@ class Engine:
             self._clean = ctypes.create_string_buffer(cap * 2)
         clean = self._clean
         clean_offs = array.array("Q", [0]) * (n + 1)
-        def ptr(arr, ctype):
-            return (ctype * len(arr)).from_buffer(arr)
-        done = _lib.dq_engine_eval_batch(self._ptr, buf, offs, n, ptr(verdicts, ctypes.c_uint8),
-                                         ptr(reasons, ctypes.c_uint64), ptr(times, ctypes.c_int64), clean, cap,
-                                         ptr(clean_offs, ctypes.c_uint64))
+        done = _lib.dq_engine_eval_batch(self._ptr, buf, _array_ptr(ends, ctypes.c_uint64), n,
+                                         _array_ptr(verdicts, ctypes.c_uint8), _array_ptr(reasons, ctypes.c_uint64),
+                                         _array_ptr(times, ctypes.c_int64), clean, cap,
+                                         _array_ptr(clean_offs, ctypes.c_uint64))
         if done != n:
             raise DqError(f"libdq evaluated {done} of {n} events")
         return batch_result(verdicts, reasons, times, ctypes.string_at(clean, clean_offs[n]), clean_offs)
@@ -287,13 +294,11 @@ class Engine:
         """Evaluates events (as evaluate() does, state included) and gives each one's anomaly
         features (Contract.features), or None where it is not scored: the training data of
         a model libdq will score."""
-        raw = [e.encode() if isinstance(e, str) else bytes(e) for e in events]
-        n, nf = len(raw), len(self._contract.features)
-        ends = array.array("Q", [0])
-        ends.extend(itertools.accumulate(map(len, raw)))
+        buf, ends = _pack(events)
+        n, nf = len(ends) - 1, len(self._contract.features)
         out = array.array("d", bytes(8 * n * nf))
-        done = _lib.dq_engine_eval_features(self._ptr, b"".join(raw), (ctypes.c_uint64 * (n + 1)).from_buffer(ends),
-                                            n, (ctypes.c_double * (n * nf)).from_buffer(out) if n * nf else None)
+        done = _lib.dq_engine_eval_features(self._ptr, buf, _array_ptr(ends, ctypes.c_uint64), n,
+                                            _array_ptr(out, ctypes.c_double) if n * nf else None)
         if done != n:
             raise DqError(f"libdq evaluated {done} of {n} events")
         rows = [out[i * nf:(i + 1) * nf].tolist() for i in range(n)]
