@@ -50,6 +50,13 @@ def kill_taskmanager_and_restart():
     pid = int((ROOT / ".stack" / "pids" / "flink-taskmanager.pid").read_text())
     os.killpg(pid, signal.SIGKILL)
     subprocess.run([ROOT / "stack" / "down.sh", "--quiet", "flink-taskmanager"], timeout=120)  # forget the pid
+    # Restart only once the JobManager has dropped the dead TaskManager: a new one on the same
+    # address while the old connection lingers can be refused for good ("read-only association"
+    # in the TaskManager's log, then a registration timeout), which happened once in four runs.
+    deadline = time.time() + 120
+    while time.time() < deadline and json.load(urllib.request.urlopen("http://127.0.0.1:8081/taskmanagers"))[
+            "taskmanagers"]:
+        time.sleep(1)
     run([ROOT / "stack" / "up.sh", "flink-taskmanager"], timeout=300)
 
 
