@@ -10,7 +10,7 @@ PYTEST     := $(CORE_VENV)/bin/python -m pytest
 BENCH_PY   := $(DQ_CACHE)/venv/bench/bin/python
 FUZZ_SECONDS ?= 600
 
-.PHONY: up down status logs clean install lock test-integration help deps build build-asan build-fuzz test test-unit test-asan test-python test-ml fuzz fuzz-short clean-build \
+.PHONY: up down status logs clean install lock test-integration help deps build build-asan build-fuzz test test-unit test-asan test-python test-ml test-spark fuzz fuzz-short clean-build \
         flink-submit spark-submit train eval-anomaly model-service bench bench-anomaly bench-flink bench-check bench-parsers bench-bindings bench-gate
 
 help:            ## this list
@@ -57,7 +57,7 @@ build-fuzz: build ## libFuzzer targets (clang) in build-fuzz/ (the seed corpus u
 	@cmake --build build-fuzz -j $(JOBS) --target fuzz_event fuzz_contract fuzz_state fuzz_model
 	@$(CORE_VENV)/bin/python tests/fuzz/seed_corpus.py build-fuzz/corpus
 
-test: deps build build-asan test-unit test-asan test-python test-ml fuzz-short test-integration ## everything below, from a fresh clone
+test: deps build build-asan test-unit test-asan test-python test-ml test-spark fuzz-short test-integration ## everything below, from a fresh clone
 	@echo "make test: all suites passed"
 
 test-unit: build      ## C unit tests
@@ -73,6 +73,10 @@ test-python: build    ## Python bindings, the vectors through dq check and the b
 test-ml: build        ## anomaly models: export parity with scikit-learn, scoring in libdq (the ml venv)
 	@stack/venv.sh ml > /dev/null
 	@$(DQ_CACHE)/venv/ml/bin/python -m pytest -q tests/ml
+
+test-spark: build     ## the Spark jobs' logic on in-memory DataFrames, in a local Spark (the spark venv)
+	@stack/venv.sh spark > /dev/null
+	@JAVA_HOME=$$(. stack/lib.sh && find_java17) $(DQ_CACHE)/venv/spark/bin/python -m pytest -q -p no:cacheprovider -W ignore::DeprecationWarning tests/spark
 
 test-integration: build ## the native stack: brought up if needed (and stopped again if it was down)
 	@stack/with-stack.sh $(PYTEST) -q tests/integration

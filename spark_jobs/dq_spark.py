@@ -42,8 +42,7 @@ _validators = {}  # per Python worker: one libdq engine per model file (None: th
 
 def validator(model_path: str | None = None) -> dict:
     if model_path not in _validators:
-        sys.path.insert(0, str(ROOT / "python"))  # the bindings of this checkout (the cluster is local)
-        import dq
+        dq = bindings()
         contract = dq.Contract(CONTRACT)
         model = dq.Model(model_path) if model_path else None
         _validators[model_path] = {"engine": dq.Engine(contract, model=model),
@@ -92,6 +91,19 @@ def outcome_columns(res) -> dict:
     return cols
 
 
+def judged_frame(sensor: str, events, saved: bytes | None, now_ms: int, model_path: str | None = None):
+    """One sensor's events (a pandas frame of Kafka rows, in offset order) through libdq
+    -> (a frame in OUTPUT_SCHEMA, the state to save or None when unchanged)."""
+    import pandas as pd
+    raws = [bytes(v) if v is not None else b"" for v in events["value"]]
+    res, new_state = judge(sensor, raws, saved, now_ms, model_path)
+    out = pd.DataFrame({"sensor": sensor, **outcome_columns(res), "raw": raws})
+    for column in ("key", "topic", "partition", "offset", "headers"):
+        out["kafka_key" if column == "key" else column] = events[column].to_numpy()
+    out["event_ms"] = out["event_ms"].astype("Int64")
+    return out, new_state
+
+
 def make_judge_groups(model_path: str | None = None):
     """The function for applyInPandasWithState: one sensor's events of a micro-batch, in
     offset order, through libdq (scoring anomalies with model_path, else the online
@@ -100,14 +112,63 @@ def make_judge_groups(model_path: str | None = None):
         import pandas as pd
         (sensor,) = key
         events = pd.concat(list(frames)).sort_values(["partition", "offset"])
-        saved = state.get[0] if state.exists else None
-        raws = [bytes(v) if v is not None else b"" for v in events["value"]]
-        res, new_state = judge(sensor, raws, saved, int(time.time() * 1000), model_path)
+        out, new_state = judged_frame(sensor, events, state.get[0] if state.exists else None,
+                                      int(time.time() * 1000), model_path)
         if new_state is not None:
             state.update((new_state,))
-        out = pd.DataFrame({"sensor": sensor, **outcome_columns(res), "raw": raws})
-        for column in ("key", "topic", "partition", "offset", "headers"):
-            out["kafka_key" if column == "key" else column] = events[column].to_numpy()
-        out["event_ms"] = out["event_ms"].astype("Int64")
         yield out
     return judge_groups
+
+
+def judge_all(events, now_ms: int | None = None, model_path: str | None = None):
+    """libdq's verdicts on a bounded DataFrame of Kafka-shaped rows (read_events): each
+    sensor's events of a topic (or file) in offset order through one engine from an empty
+    state, which is what `dq check` gives for the same events (now_ms: 'now' of the future rule, default the clock)."""
+    now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+
+    def judge_sensor(key, events):
+        _topic, sensor = key
+        return judged_frame(sensor, events.sort_values(["partition", "offset"]), None, now_ms, model_path)[0]
+    return (events.selectExpr(f"{SENSOR_KEY_SQL} AS sensor", "key", "value", "topic", "partition", "offset", "headers")
+            .groupBy("topic", "sensor").applyInPandas(judge_sensor, OUTPUT_SCHEMA))
+
+
+KAFKA_COLUMNS = "key BINARY, value BINARY, topic STRING, `partition` INT, `offset` LONG"
+
+
+def read_events(spark, source: str, brokers: str = "127.0.0.1:9092"):
+    """Events as Kafka-shaped rows (key, value, topic, partition, offset, headers): everything
+    a Kafka topic holds now, or the lines of an NDJSON file as bytes (offset = line number - 1,
+    topic = the file's path) so that bytes which are not UTF-8 reach libdq unchanged."""
+    path = Path(source)
+    if not path.exists():
+        return (spark.read.format("kafka").option("kafka.bootstrap.servers", brokers).option("subscribe", source)
+                .option("startingOffsets", "earliest").option("endingOffsets", "latest")
+                .option("includeHeaders", "true").load()
+                .select("key", "value", "topic", "partition", "offset", "headers"))
+    name = str(path.resolve())
+    lines = spark.sparkContext.textFile(name, use_unicode=False).zipWithIndex()
+    return kafka_shaped(spark, lines.map(lambda line: (None, bytes(line[0]), name, 0, line[1])))
+
+
+def kafka_shaped(spark, rows):
+    """A DataFrame with read_events' columns from (key, value, topic, partition, offset) rows
+    (a list or an RDD); no headers."""
+    from pyspark.sql import functions as F
+    return spark.createDataFrame(rows, KAFKA_COLUMNS).withColumn(
+        "headers", F.lit(None).cast("ARRAY<STRUCT<key: STRING, value: BINARY>>"))
+
+
+def event_time():
+    """The time to window a judged event by: its own when libdq found a usable one (not in
+    the future), else null (such events are counted in totals, not in windows)."""
+    from pyspark.sql import functions as F
+    return F.when(~F.array_contains("reasons", "FUTURE_TIMESTAMP"), F.timestamp_millis("event_ms"))
+
+
+def bindings():
+    """libdq's Python bindings of this checkout (the cluster is local)."""
+    if str(ROOT / "python") not in sys.path:
+        sys.path.insert(0, str(ROOT / "python"))
+    import dq
+    return dq
