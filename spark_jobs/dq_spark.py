@@ -24,15 +24,29 @@ SENSOR_KEY = r'"sensor_id"\s*:\s*"([^"\\]{1,64})"'
 SENSOR_KEY_SQL = "regexp_extract(CAST(value AS STRING), '" + SENSOR_KEY.replace("\\", "\\\\") + "', 1)"
 
 
+# The contract's field rules that the Spark-native code (the quality check's expressions, the
+# cleaning job) states in Spark's own terms: tests/spark checks them against libdq's verdicts
+# on the shared vectors, so a change to the contract that is not made here fails there.
+SENSOR_ID_PATTERN = "^sensor_[0-9]+$"
+STATUS_VALUES = ("ok", "low_battery", "maintenance")
+MAX_TEXT = 64                                   # maxLength of sensor_id and location
+NUMBERS = {  # minimum, maximum, onOutOfRange, coerce (a numeric string is a number), required
+    "temperature": (-40, 60, "reject", True, True), "humidity": (0, 100, "reject", True, True),
+    "pressure": (870, 1085, "cap", True, False), "battery": (0, 5, "warn", False, False)}
+IMPUTE_MAX_AGE_MS = 5 * 60_000                  # onMissing: {impute: last_good, maxAge: 5m}
+
+
 def sensor_key(raw: bytes) -> str:
     m = re.search(SENSOR_KEY.encode(), raw or b"")
     return m.group(1).decode("utf-8", "replace") if m else ""
 
 def session(name: str):
     """The job's SparkSession, with the Cassandra credentials stack/spark-submit.sh passes in
-    the environment (CASSANDRA_USER, CASSANDRA_PASSWORD) given to the connector."""
+    the environment (CASSANDRA_USER, CASSANDRA_PASSWORD) given to the connector. Times are
+    UTC, as the schema's `day` and `date_hour` keys are."""
     from pyspark.sql import SparkSession
     return (SparkSession.builder.appName(name).config("spark.sql.shuffle.partitions", "4")
+            .config("spark.sql.session.timeZone", "UTC")
             .config("spark.cassandra.auth.username", os.environ["CASSANDRA_USER"])
             .config("spark.cassandra.auth.password", os.environ["CASSANDRA_PASSWORD"]).getOrCreate())
 
@@ -172,3 +186,67 @@ def bindings():
         sys.path.insert(0, str(ROOT / "python"))
     import dq
     return dq
+
+
+# Spark's own reading of an event, for the jobs that state the contract's rules in Spark terms.
+# Fields are read as strings (from_json gives a number's text), so a numeric string and a
+# number read alike, as the contract's `coerce: true` wants.
+FIELDS_AS_TEXT = ", ".join(f"{f} STRING" for f in ("sensor_id", "timestamp", *FIELDS[1:]))
+
+
+def parse_fields(events):
+    """events (read_events' columns) plus `raw` (the event as text) and every contract field
+    as text (null when absent, null or not JSON)."""
+    from pyspark.sql import functions as F
+    return (events.withColumn("raw", F.col("value").cast("string"))
+            .withColumn("e", F.from_json("raw", FIELDS_AS_TEXT)).select("*", "e.*").drop("e"))
+
+
+def finite_number(field: str):
+    """The field as a double when it is a finite number (or a string of one), else null.
+    Spark orders NaN above everything, so `abs(x) < inf` keeps only finite values."""
+    from pyspark.sql import functions as F
+    x = F.expr(f"try_cast({field} AS DOUBLE)")
+    return F.when(F.abs(x) < float("inf"), x)
+
+
+def is_text(field: str):
+    """The event has the field as a JSON string (from_json reads "sensor_id": 17 as "17")."""
+    from pyspark.sql import functions as F
+    return F.col(field).isNotNull() & F.col("raw").rlike(f'"{field}"\\s*:\\s*"')
+
+
+def field_checks():
+    """The contract's field rules as Spark column expressions over parse_fields' columns:
+    (field, libdq reason code, condition, libdq's action). WRONG_TYPE is the kind libdq
+    rejects: a numeric string is a number where the field coerces (libdq FIXES it)."""
+    from pyspark.sql import functions as F
+
+    def present(field):
+        return F.col(field).isNotNull()
+
+    def number(field, low, high, out, coerce, required):
+        not_number = present(field) & (finite_number(field).isNull() | (is_text(field) if not coerce else F.lit(False)))
+        return ([(field, "MISSING_FIELD", ~present(field), "impute")] if required else []) + [
+            (field, "WRONG_TYPE", not_number, "reject"),
+            (field, "OUT_OF_RANGE", ~not_number & ~finite_number(field).between(low, high), out)]
+
+    def text(field):
+        return present(field) & ~is_text(field)
+    return [("sensor_id", "MISSING_FIELD", ~present("sensor_id"), "reject"),
+            ("sensor_id", "WRONG_TYPE", text("sensor_id"), "reject"),
+            ("sensor_id", "PATTERN_MISMATCH", is_text("sensor_id") & ~F.col("sensor_id").rlike(java_pattern()),
+             "reject"),
+            ("sensor_id", "TOO_LONG", is_text("sensor_id") & (F.length("sensor_id") > MAX_TEXT), "reject"),
+            ("timestamp", "MISSING_FIELD", ~present("timestamp"), "reject"),
+            *[check for field, rule in NUMBERS.items() for check in number(field, *rule)],
+            ("location", "WRONG_TYPE", text("location"), "reject"),
+            ("location", "TOO_LONG", is_text("location") & (F.length("location") > MAX_TEXT), "reject"),
+            ("status", "WRONG_TYPE", text("status"), "reject"),
+            ("status", "NOT_IN_ENUM", is_text("status") & ~F.col("status").isin(*STATUS_VALUES), "reject")]
+
+
+def java_pattern() -> str:
+    """SENSOR_ID_PATTERN for Java's regex engine: there `$` also matches before a final
+    newline ("sensor_1\\n"); `\\z` only at the very end, as in libdq."""
+    return SENSOR_ID_PATTERN.removesuffix("$") + "\\z"

@@ -26,8 +26,8 @@ from pathlib import Path
 
 from pyspark.sql import functions as F
 
-from dq_spark import (OUTPUT_SCHEMA, ROOT, SENSOR_KEY_SQL, STATE_SCHEMA, bindings, event_time, judge_all,
-                      make_judge_groups, read_events, session)
+from dq_spark import (OUTPUT_SCHEMA, ROOT, SENSOR_KEY_SQL, STATE_SCHEMA, bindings, event_time, field_checks,
+                      judge_all, make_judge_groups, parse_fields, read_events, session)
 
 ALL_SENSORS = "*"       # the sensor_id of the windows over all sensors
 NO_SENSOR = "(none)"    # events without a readable sensor id (Cassandra keys cannot be empty)
@@ -90,47 +90,13 @@ def metrics_rows(windows):
                                   F.lit("spark").alias("processed_by")))
 
 
-# The checks Spark can state itself on the parsed event: (field, libdq reason code, condition).
-# Fields are read as strings (from_json gives a number's text), so `try_cast` to double is the
-# contract's `coerce: true` ("21.5" is a number; libdq FIXES it); a field that is present but
-# no finite number is WRONG_TYPE (libdq rejects it). NaN and infinities are no numbers: Spark
-# orders NaN above everything, so `abs(x) < inf` keeps only finite values.
-NATIVE_SCHEMA = ("sensor_id STRING, timestamp STRING, temperature STRING, humidity STRING, pressure STRING, "
-                 "battery STRING, location STRING, status STRING")
-
-
-def native_checks():
-    def number(field):
-        x = F.expr(f"try_cast({field} AS DOUBLE)")
-        return F.when(F.abs(x) < float("inf"), x)
-
-    def numeric(field, low, high, required):
-        checks = [(field, "WRONG_TYPE", F.col(field).isNotNull() & number(field).isNull()),
-                  (field, "OUT_OF_RANGE", ~number(field).between(low, high))]
-        return [(field, "MISSING_FIELD", F.col(field).isNull())] + checks if required else checks
-
-    def text(field):  # the raw event has the field as a JSON string ("sensor_id": 17 reads as "17")
-        return F.col(field).isNotNull() & F.col("raw").rlike(f'"{field}"\\s*:\\s*"')
-    return [("sensor_id", "MISSING_FIELD", F.col("sensor_id").isNull()),
-            ("sensor_id", "WRONG_TYPE", F.col("sensor_id").isNotNull() & ~text("sensor_id")),
-            ("sensor_id", "PATTERN_MISMATCH", text("sensor_id") & ~F.col("sensor_id").rlike("^sensor_[0-9]+\\z")),
-            ("sensor_id", "TOO_LONG", text("sensor_id") & (F.length("sensor_id") > 64)),
-            ("timestamp", "MISSING_FIELD", F.col("timestamp").isNull()),
-            *numeric("temperature", -40, 60, True), *numeric("humidity", 0, 100, True),
-            *numeric("pressure", 870, 1085, False),
-            ("location", "TOO_LONG", text("location") & (F.length("location") > 64)),
-            ("status", "NOT_IN_ENUM", text("status") & ~F.col("status").isin("ok", "low_battery", "maintenance"))]
-
-
 def native_flags(events):
-    """Per event: whether each native check fires (column `field:REASON`), next to the
-    event's position. Malformed JSON parses to nulls here: Spark has no verdict for it."""
-    parsed = events.select("topic", "partition", "offset", F.col("value").cast("string").alias("raw")).select(
-        "topic", "partition", "offset", "raw", F.from_json("raw", NATIVE_SCHEMA).alias("e")).select(
-        "topic", "partition", "offset", "raw", "e.*")
-    return parsed.select("topic", "partition", "offset",
-                         *[F.coalesce(cond, F.lit(False)).alias(f"{field}:{reason}")
-                           for field, reason, cond in native_checks()])
+    """Per event: whether each of the contract's field rules in Spark terms
+    (dq_spark.field_checks) fires (column `field:REASON`), next to the event's position.
+    Malformed JSON parses to nulls here: Spark has no verdict for it."""
+    return parse_fields(events).select("topic", "partition", "offset",
+                                       *[F.coalesce(cond, F.lit(False)).alias(f"{field}:{reason}")
+                                         for field, reason, cond, _ in field_checks()])
 
 
 def native_report(events):
