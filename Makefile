@@ -11,7 +11,7 @@ BENCH_PY   := $(DQ_CACHE)/venv/bench/bin/python
 FUZZ_SECONDS ?= 600
 
 .PHONY: up down status logs clean install lock test-integration help deps build build-asan build-fuzz test test-unit test-asan test-python test-ml test-spark fuzz fuzz-short clean-build \
-        flink-submit spark-submit train eval-anomaly model-service bench bench-anomaly bench-flink bench-check bench-parsers bench-bindings bench-gate
+        flink-submit spark-submit analyze train eval-anomaly model-service bench bench-anomaly bench-flink bench-check bench-parsers bench-bindings bench-gate
 
 help:            ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 18
@@ -100,6 +100,10 @@ flink-submit:    ## a PyFlink job on the cluster: make flink-submit JOB=flink_st
 spark-submit:    ## a PySpark job on the cluster: make spark-submit JOB=spark_to_cassandra [ARGS="--bounded"]
 	@test -n "$(JOB)" || { echo "usage: make spark-submit JOB=<a job in spark_jobs/, without .py> [ARGS=...]"; exit 2; }
 	@stack/spark-submit.sh spark_jobs/$(JOB).py $(ARGS)
+
+analyze: build       ## the course's SQL (analysis/*.sql) with Spark SQL over Cassandra [QUERY=07] [AS_OF='2026-11-26 12:00:00']
+	@stack/status.sh --quiet || stack/up.sh
+	@stack/spark-submit.sh spark_jobs/spark_analysis.py $(QUERY) $(if $(AS_OF),--as-of "$(AS_OF)")
 
 bench: bench-check bench-parsers bench-bindings bench-gate bench-anomaly ## every benchmark (bench-flink apart: it needs the stack)
 
