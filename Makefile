@@ -11,7 +11,7 @@ BENCH_PY   := $(DQ_CACHE)/venv/bench/bin/python
 FUZZ_SECONDS ?= 600
 
 .PHONY: up down status logs clean install lock test-integration help deps build build-asan build-fuzz test test-unit test-asan test-python test-ml test-spark fuzz fuzz-short clean-build \
-        flink-submit spark-submit analyze train eval-anomaly model-service bench bench-anomaly bench-flink bench-check bench-parsers bench-bindings bench-gate
+        flink-submit spark-submit analyze train eval-anomaly model-service bench bench-anomaly bench-flink bench-spark bench-check bench-parsers bench-bindings bench-gate
 
 help:            ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 18
@@ -105,7 +105,7 @@ analyze: build       ## the course's SQL (analysis/*.sql) with Spark SQL over Ca
 	@stack/status.sh --quiet || stack/up.sh
 	@stack/spark-submit.sh spark_jobs/spark_analysis.py $(QUERY) $(if $(AS_OF),--as-of "$(AS_OF)")
 
-bench: bench-check bench-parsers bench-bindings bench-gate bench-anomaly ## every benchmark (bench-flink apart: it needs the stack)
+bench: bench-check bench-parsers bench-bindings bench-gate bench-anomaly ## every benchmark (bench-flink and bench-spark apart: they need the stack)
 
 train: build         ## anomaly models on generated history (EVENTS=100000): MLflow runs, registry, models/sensor-anomaly.dqm
 	@stack/up.sh mlflow >/dev/null
@@ -141,6 +141,10 @@ bench-bindings: build ## Python -> libdq through ctypes vs cffi, batch calls, sa
 bench-flink: build  ## Kafka -> Cassandra through Flink vs dq gate on the same events, where Flink's time goes (EVENTS=20000)
 	@stack/status.sh --quiet || stack/up.sh
 	@$(CORE_VENV)/bin/python bench/bench_flink.py build/dq --events $(or $(EVENTS),20000)
+
+bench-spark: build  ## Kafka -> Cassandra through Spark vs dq gate on the same events, micro-batch latency, where the time goes (EVENTS=100000)
+	@stack/status.sh --quiet || stack/up.sh
+	@$(CORE_VENV)/bin/python bench/bench_spark.py build/dq --events $(or $(EVENTS),100000)
 
 bench-anomaly: build ## isolation-forest scoring: libdq vs scikit-learn score_samples on the same vectors
 	@stack/venv.sh ml >/dev/null

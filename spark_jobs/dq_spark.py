@@ -42,11 +42,9 @@ def sensor_key(raw: bytes) -> str:
 
 def session(name: str):
     """The job's SparkSession, with the Cassandra credentials stack/spark-submit.sh passes in
-    the environment (CASSANDRA_USER, CASSANDRA_PASSWORD) given to the connector. Times are
-    UTC, as the schema's `day` and `date_hour` keys are."""
+    the environment (CASSANDRA_USER, CASSANDRA_PASSWORD) given to the connector."""
     from pyspark.sql import SparkSession
     return (SparkSession.builder.appName(name).config("spark.sql.shuffle.partitions", "4")
-            .config("spark.sql.session.timeZone", "UTC")
             .config("spark.cassandra.auth.username", os.environ["CASSANDRA_USER"])
             .config("spark.cassandra.auth.password", os.environ["CASSANDRA_PASSWORD"]).getOrCreate())
 
@@ -195,10 +193,12 @@ FIELDS_AS_TEXT = ", ".join(f"{f} STRING" for f in ("sensor_id", "timestamp", *FI
 
 
 def parse_fields(events):
-    """events (read_events' columns) plus `raw` (the event as text) and every contract field
-    as text (null when absent, null or not JSON)."""
+    """events (read_events' columns) plus `raw` (the event as text), `is_object` (Spark's
+    JSON reader sees an object: it is more lenient than libdq, single quotes pass) and every
+    contract field as text (null when absent or null)."""
     from pyspark.sql import functions as F
     return (events.withColumn("raw", F.col("value").cast("string"))
+            .withColumn("is_object", F.from_json("raw", "MAP<STRING, STRING>").isNotNull())
             .withColumn("e", F.from_json("raw", FIELDS_AS_TEXT)).select("*", "e.*").drop("e"))
 
 

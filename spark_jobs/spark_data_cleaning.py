@@ -2,7 +2,11 @@
 repair, numeric coercion, outlier capping and imputation of missing readings.
 
     events (an NDJSON file or a Kafka topic, read whole; dq_spark.parse_fields: fields as text)
-      --> sensor id:   must match the contract's pattern                  else REJECT PATTERN_MISMATCH
+      --> JSON:        Spark's reader must see an object                   else REJECT MALFORMED_JSON
+      --> sensor id:   a string matching the contract's pattern, at most 64 characters
+                                                  else REJECT MISSING_FIELD, WRONG_TYPE, PATTERN_MISMATCH, TOO_LONG
+      --> location, status: strings, at most 64 characters, status one of the contract's values
+                                                  else REJECT WRONG_TYPE, TOO_LONG, NOT_IN_ENUM
       --> timestamp:   ISO-8601 with an offset ('T' or ' '), epoch seconds or milliseconds
                        (|v| >= 1e11 reads as ms), as one UTC instant        else REJECT INVALID_TIMESTAMP
       --> numbers:     numeric strings coerced; out of range: temperature and humidity REJECT
@@ -57,7 +61,8 @@ def checked(events):
     reasons = [F.when(cond, F.lit(reason)) for field, reason, cond, action in field_checks()
                if action == "reject" and field != "timestamp"]
     reasons.append(F.when(F.col("event_ms").isNull(), F.lit("INVALID_TIMESTAMP")))
-    return parsed.withColumn("reasons", F.array_distinct(F.filter(F.array(*reasons), lambda r: r.isNotNull())))
+    return parsed.withColumn("reasons", F.when(~F.col("is_object"), F.array(F.lit("MALFORMED_JSON"))).otherwise(
+        F.array_distinct(F.filter(F.array(*reasons), lambda r: r.isNotNull()))))
 
 
 def cap(df):
@@ -151,7 +156,7 @@ def main() -> None:
     for r in kept.select(F.explode("cleaning").alias("a")).groupBy("a").count().orderBy("a").collect():
         print(f"  {r['a']:24} {r['count']:8}")
     for r in rejects.select(F.explode("reasons").alias("r")).groupBy("r").count().orderBy("r").collect():
-        print(f"  rejected {r['r']:15} {r['count']:8}")
+        print(f"  rejected {r['r']:17} {r['count']:8}")
     print(f"output: {args.out}/clean, {args.out}/rejects (JSON lines)")
 
 

@@ -18,10 +18,10 @@ at least once (a replayed batch writes its rejects again; dq.source.* tells them
 
 usage (see `make spark-submit`):
   spark-submit spark_jobs/spark_to_cassandra.py [--input sensor-topic] [--dlq sensor-dlq]
-               [--checkpoint DIR] [--model FILE] [--bounded]
+               [--checkpoint DIR] [--model FILE] [--bounded [--progress FILE]]
 """
 import argparse
-
+import json
 from pathlib import Path
 
 from dq_spark import OUTPUT_SCHEMA, ROOT, SENSOR_KEY_SQL, STATE_SCHEMA, make_judge_groups, session, validator
@@ -37,7 +37,11 @@ def main() -> None:
     ap.add_argument("--bounded", action="store_true", help="process what the topic holds now, then stop")
     ap.add_argument("--max-offsets", type=int, default=20000, help="events per micro-batch at most")
     ap.add_argument("--model", help="anomaly model file (ml/train.py); default: the contract's online detector")
+    ap.add_argument("--progress", help="with --bounded: Spark's report of each micro-batch (rows, durations) "
+                                       "to this file as JSON lines at the end (make bench-spark reads it)")
     args = ap.parse_args()
+    if args.progress and not args.bounded:
+        ap.error("--progress needs --bounded")
     model = str(Path(args.model).resolve()) if args.model else None
 
     from pyspark.sql import functions as F
@@ -94,7 +98,10 @@ def main() -> None:
 
     query = judged.writeStream.foreachBatch(write).option("checkpointLocation", args.checkpoint)
     query = query.trigger(availableNow=True) if args.bounded else query.trigger(processingTime="5 seconds")
-    query.start().awaitTermination()
+    query = query.start()
+    query.awaitTermination()
+    if args.progress:  # the last spark.sql.streaming.numRecentProgressUpdates (100) micro-batches
+        Path(args.progress).write_text("".join(json.dumps(p) + "\n" for p in query.recentProgress))
 
 
 if __name__ == "__main__":

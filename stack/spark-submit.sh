@@ -18,4 +18,5 @@ JAVA_HOME="$(find_java17)" || die "Java 17 not found: run 'make deps'"
 export JAVA_HOME
 exec "$(venv spark)/lib/python3.11/site-packages/pyspark/bin/spark-submit" --master spark://127.0.0.1:7077 \
     --conf "spark.executorEnv.DQ_ROOT=$DQ_ROOT" \
+    --conf "spark.driver.extraJavaOptions=-Dlog4j2.configurationFile=file:$DQ_ROOT/stack/conf/spark/log4j2-jobs.properties" \
     --py-files "$DQ_ROOT/spark_jobs/dq_spark.py" "$job" "$@"

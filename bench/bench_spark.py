@@ -1,0 +1,145 @@
+"""`make bench-spark`: Kafka to Cassandra through Spark Structured Streaming (day 12 job) and
+dq gate on the same events, in one run; micro-batch latency; where Spark's time goes.
+
+1. dq gen writes N events (about 15 % defective) to a fresh topic of 4 partitions.
+2. dq gate validates them into fresh clean / dead-letter topics: events/s.
+3. spark_to_cassandra.py --bounded on the same events (20,000 events per micro-batch, a
+   fresh checkpoint): events/s over the whole submission (JVM and Spark start included) and
+   over the micro-batches alone (Spark's own progress report, --progress). Its dead-letter
+   topic must hold exactly dq gate's rejects (at least once: counted by source offset).
+4. Micro-batch latency: the same job on a 10,000-event topic at 1,000 events per batch; the
+   duration of each micro-batch is the least delay from arrival to Cassandra at a low rate
+   (a live stream adds up to the 5 s trigger interval).
+5. Where the time goes: Spark's split of each micro-batch (planning, offsets, the batch
+   itself, commit) and, measured outside Spark in this process, libdq judging every event
+   the way the job does (one batch call per sensor and micro-batch); the rest of the batch
+   is Spark: the shuffle by sensor, Arrow to the Python worker and back, the connector's
+   Cassandra writes and the Kafka sink.
+
+usage: bench_spark.py DQ_BIN [--events N]   (the stack must run: make bench-spark starts it)
+"""
+import argparse
+import collections
+import datetime as dt
+import json
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from confluent_kafka.admin import AdminClient, NewTopic
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "python"), str(ROOT / "spark_jobs"), str(ROOT / "tests" / "integration")]
+BOOT = "127.0.0.1:9092"
+CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"
+
+
+def spark_day12(source: str, dlq: str, work: Path, name: str, max_offsets: int) -> tuple[float, list[dict]]:
+    """A bounded run of the day 12 job: (wall seconds, its micro-batch progress reports)."""
+    print(f"Spark: day 12, {name} ...", file=sys.stderr)
+    progress = work / f"{name}.progress"
+    t0 = time.perf_counter()
+    proc = subprocess.run([ROOT / "stack" / "spark-submit.sh", ROOT / "spark_jobs" / "spark_to_cassandra.py",
+                           "--input", source, "--dlq", dlq, "--checkpoint", work / f"{name}.checkpoint",
+                           "--max-offsets", str(max_offsets), "--bounded", "--progress", progress],
+                          capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        sys.exit(f"bench-spark: the Spark job failed:\n{proc.stdout[-2000:]}{proc.stderr[-3000:]}")
+    batches = [json.loads(line) for line in progress.read_text().splitlines()]
+    return wall, [b for b in batches if b["numInputRows"] > 0]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("dq")
+    ap.add_argument("--events", type=int, default=100_000)
+    args = ap.parse_args()
+    dq_bin, n = Path(args.dq).resolve(), args.events
+    import dq_spark
+    from conftest import messages
+
+    run_id = uuid.uuid4().hex[:8]
+    topics = {k: f"bench-spark-{k}-{run_id}" for k in ("in", "clean", "dlq", "dlq-spark", "small", "dlq-small")}
+    admin = AdminClient({"bootstrap.servers": BOOT})
+    for f in admin.create_topics([NewTopic(t, num_partitions=4, replication_factor=1)
+                                  for t in topics.values()]).values():
+        f.result(30)
+    group = f"bench-spark-{run_id}"
+    work = Path(tempfile.mkdtemp(prefix="bench-spark-"))
+    try:
+        # Event times end a day ago: no future-timestamp surprises, rows apart from live data.
+        start = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for topic, count, seed in ((topics["in"], n, 21), (topics["small"], 10_000, 22)):
+            subprocess.run([dq_bin, "gen", "--count", str(count), "--seed", str(seed), "--start", start,
+                            "--brokers", BOOT, "--topic", topic, "-q"], check=True)
+        print("dq gate ...", file=sys.stderr)
+        gate = subprocess.run([dq_bin, "gate", "-c", CONTRACT, "--brokers", BOOT, "--group", group + "-gate",
+                               "--input", topics["in"], "--clean", topics["clean"], "--dlq", topics["dlq"],
+                               "--metrics-topic", "", "--metrics-addr", "", "--max-events", str(n)],
+                              capture_output=True, text=True, check=True)
+        gate_rate = n / float(re.search(r"events in ([0-9.]+) s", gate.stderr).group(1))
+
+        wall, batches = spark_day12(topics["in"], topics["dlq-spark"], work, "throughput", 20_000)
+        _, small = spark_day12(topics["small"], topics["dlq-small"], work, "latency", 1_000)
+        rejects = sum(1 for _ in messages(topics["dlq"]))
+        dead = {(dict(m.headers())["dq.source.partition"], dict(m.headers())["dq.source.offset"])
+                for m in messages(topics["dlq-spark"])}
+        assert len(dead) == rejects, f"Spark's dead-letter topic holds {len(dead)} rejects, dq gate's {rejects}"
+
+        print("libdq as the job calls it, outside Spark ...", file=sys.stderr)
+        events = list(messages(topics["in"]))
+        per_batch = collections.defaultdict(lambda: collections.defaultdict(list))
+        for i, m in enumerate(events):  # micro-batches of 20,000 in arrival order, then by sensor
+            per_batch[i // 20_000][dq_spark.sensor_key(m.value() or b"")].append(m.value() or b"")
+        states, now = {}, int(time.time() * 1000)
+        t0 = time.perf_counter()
+        for sensors in per_batch.values():
+            for sensor, raws in sensors.items():
+                _, new_state = dq_spark.judge(sensor, raws, states.get(sensor), now)
+                if new_state is not None:
+                    states[sensor] = new_state
+        libdq_s = time.perf_counter() - t0
+    finally:
+        admin.delete_topics(list(topics.values()) + [group + "-gate-state"])
+    assert sum(b["numInputRows"] for b in batches) == n == len(events)
+
+    durations = collections.Counter()
+    for b in batches:
+        durations.update(b["durationMs"])
+    batch_ms = durations["triggerExecution"]
+    spark_rate, wall_rate = n / (batch_ms / 1000), n / wall
+    latency = sorted(b["durationMs"]["triggerExecution"] for b in small)
+    print(f"\n{n:,} generated sensor events (about 15% defective), 4 partitions, 2 cores, the whole stack up; "
+          f"\n")
+    print(f"| {'measurement':<70} | {'value':>10} |\n|{'-' * 72}|{'-' * 12}|")
+    rows = [
+        ("dq gate: Kafka -> libdq -> Kafka, incl. group join (ev/s)", f"{gate_rate:,.0f}"),
+        (f"Spark day 12: Kafka -> libdq -> Cassandra, {len(batches)} micro-batches (ev/s)", f"{spark_rate:,.0f}"),
+        ("  the whole submission, JVM and Spark start included (ev/s)", f"{wall_rate:,.0f}"),
+        ("Spark / dq gate", f"{spark_rate / gate_rate:.3f}"),
+        ("micro-batch of 1,000 events: median duration (ms)", f"{statistics.median(latency):,.0f}"),
+        ("micro-batch of 1,000 events: slowest (ms)", f"{latency[-1]:,.0f}"),
+        ("micro-batch of 20,000 events: median duration (ms)",
+         f"{statistics.median(b['durationMs']['triggerExecution'] for b in batches):,.0f}"),
+        ("where a micro-batch's time goes (share of all batches' time):", ""),
+        ("  the batch: shuffle, Python worker, Cassandra and Kafka writes (addBatch)",
+         f"{durations['addBatch'] / batch_ms:.1%}"),
+        ("    of which libdq judging the events (measured outside Spark)", f"{libdq_s * 1000 / batch_ms:.1%}"),
+        ("  reading offsets and the batch's input (latestOffset, getBatch)",
+         f"{(durations['latestOffset'] + durations['getBatch']) / batch_ms:.1%}"),
+        ("  planning the query (queryPlanning)", f"{durations['queryPlanning'] / batch_ms:.1%}"),
+        ("  checkpoint: offsets log and commit (walCommit, commitOffsets)",
+         f"{(durations['walCommit'] + durations['commitOffsets']) / batch_ms:.1%}"),
+    ]
+    for name, value in rows:
+        print(f"| {name:<70} | {value:>10} |")
+
+
+if __name__ == "__main__":
+    main()
