@@ -18,7 +18,7 @@ in no window. In --stream the windows close 10 minutes of event time after their
 
 usage (see `make spark-submit`):
   spark-submit spark_jobs/spark_data_quality_check.py [--input FILE|TOPIC] [--out DIR] [--now TIME]
-               [--no-cassandra] [--stream [--checkpoint DIR]]
+               [--no-cassandra] [--stream [--bounded] [--checkpoint DIR] [--max-offsets N]]
 """
 import argparse
 import json
@@ -133,9 +133,8 @@ def cassandra(df, table="sensor_quality_metrics"):
 
 
 def batch(spark, args) -> None:
-    dq = bindings()
     events = read_events(spark, args.input, args.brokers).persist()
-    judged = judge_all(events, dq.parse_time(args.now) if args.now else None).withColumn("ts", event_time()).persist()
+    judged = judge_all(events, args.now).withColumn("ts", event_time()).persist()
     checks, sensors, total = per_check(judged), per_sensor(judged), overall(judged)
     native = native_report(events)
     write_report({"checks": checks, "sensors": sensors, "overall": total, "native_checks": native}, Path(args.out))
@@ -160,7 +159,7 @@ def stream(spark, args) -> None:
     from pyspark.sql.streaming.state import GroupStateTimeout
     raw = (spark.readStream.format("kafka").option("kafka.bootstrap.servers", args.brokers)
            .option("subscribe", args.input).option("startingOffsets", "earliest").option("includeHeaders", "true")
-           .option("maxOffsetsPerTrigger", 20000).load())
+           .option("maxOffsetsPerTrigger", args.max_offsets).load())
     judged = (raw.selectExpr(f"{SENSOR_KEY_SQL} AS sensor", "key", "value", "topic", "partition", "offset", "headers")
               .groupBy("sensor").applyInPandasWithState(make_judge_groups(), OUTPUT_SCHEMA,
                                                         STATE_SCHEMA, "append", GroupStateTimeout.NoTimeout)
@@ -171,9 +170,9 @@ def stream(spark, args) -> None:
     def write(windows, batch_id):
         rows = metrics_rows(windows).persist()
         cassandra(rows)
-        with open(out / "stream_windows.ndjson", "a") as f:  # the last line of a window is its current value
+        with open(out / "stream_windows.ndjson", "a") as lines:  # a window's last line is its current value
             for r in rows.collect():
-                F.write(json.dumps({"batch": batch_id, **r.asDict(recursive=True)}, default=str) + "\n")
+                lines.write(json.dumps({"batch": batch_id, **r.asDict(recursive=True)}, default=str) + "\n")
         rows.unpersist()
 
     query = (hourly_windows(judged).writeStream.outputMode("update").foreachBatch(write)
@@ -187,12 +186,18 @@ def main() -> None:
     ap.add_argument("--input", default="sensor-topic", help="an NDJSON file, or a Kafka topic (default sensor-topic)")
     ap.add_argument("--brokers", default="127.0.0.1:9092")
     ap.add_argument("--out", default=str(ROOT / "build" / "reports" / "spark_quality"), help="report directory")
-    ap.add_argument("--now", help="'now' of the future-timestamp rule (ISO-8601 or epoch ms; default the clock)")
+    ap.add_argument("--now", help="'now' of the future-timestamp rule, ISO-8601 with an offset (default: the clock)")
     ap.add_argument("--no-cassandra", action="store_true", help="report files only")
     ap.add_argument("--stream", action="store_true", help="follow the topic: hourly windows as they fill")
     ap.add_argument("--bounded", action="store_true", help="with --stream: what the topic holds now, then stop")
-    ap.add_argument("--checkpoint", default=str(ROOT / ".stack" / "data" / "spark" / "checkpoints" / "quality"))
+    ap.add_argument("--checkpoint", default=str(ROOT / ".stack" / "data" / "spark" / "checkpoints" / "quality"),
+                    help="with --stream: offsets, libdq state and open windows")
+    ap.add_argument("--max-offsets", type=int, default=20000, help="with --stream: events per micro-batch at most")
     args = ap.parse_args()
+    try:
+        args.now = bindings().parse_time(args.now) if args.now else None
+    except ValueError as e:
+        ap.error(f"--now: {e}")
     spark = session(f"days 6-7: data quality report of {args.input}")
     (stream if args.stream else batch)(spark, args)
 

@@ -1,6 +1,7 @@
 """The course's PySpark jobs on the running Spark cluster, submitted as `make spark-submit` does."""
 import collections
 import datetime as dt
+import json
 import os
 import signal
 import subprocess
@@ -59,3 +60,85 @@ def test_to_cassandra_reconciles_after_the_driver_is_killed(make_topic, secrets,
     dead = collections.Counter((dict(m.headers())["dq.source.partition"], dict(m.headers())["dq.source.offset"])
                                for m in messages(dlq))
     assert len(dead) == want_counts["REJECT"]  # each reject at least once; a replayed batch may repeat
+
+
+def submit(job: str, *args) -> str:
+    """A course job on the cluster, as `make spark-submit` runs it: its output."""
+    return run([ROOT / "stack" / "spark-submit.sh", ROOT / "spark_jobs" / f"{job}.py", *args], timeout=900).stdout
+
+
+def test_quality_report_batch_and_stream_on_the_cluster(make_topic, secrets, tmp_path):
+    """Days 6-7 on 20k events from Kafka: the report equals one libdq engine's totals; the
+    hourly windows in Cassandra equal an independent count; the streaming run (4 micro-batches,
+    libdq state in Spark) ends with the same windows."""
+    import dq
+    from cassandra.auth import PlainTextAuthProvider
+    from cassandra.cluster import Cluster
+    from cassandra.query import dict_factory
+    source = make_topic()
+    start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(hours=30)
+    run([DQ, "gen", "--count", 20_000, "--seed", "17", "--start", start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+         "--brokers", BOOTSTRAP, "--topic", source, "-q"])
+    raws = [m.value() or b"" for m in messages(source)]
+    now = int(time.time() * 1000)
+    want = dq.Engine(dq.Contract(ROOT / "contracts" / "sensor_readings.yaml"), now=now).evaluate(raws)
+    windows = collections.defaultdict(collections.Counter)
+    for verdict, reasons, ms in zip(want.verdicts, want.reasons, want.event_time_ms):
+        if ms is not None and "FUTURE_TIMESTAMP" not in reasons:
+            windows[ms // 3_600_000 * 3_600_000].update(["events", verdict])
+
+    submit("spark_data_quality_check", "--input", source, "--out", tmp_path / "stream", "--stream", "--bounded",
+           "--checkpoint", tmp_path / "checkpoint", "--max-offsets", "5000")
+    streamed = {}
+    for line in (tmp_path / "stream" / "stream_windows.ndjson").read_text().splitlines():
+        row = json.loads(line)
+        streamed[row["sensor_id"], row["window_start"]] = row["events"]
+    out = submit("spark_data_quality_check", "--input", source, "--out", tmp_path / "batch", "--now",
+                 dt.datetime.fromtimestamp(now / 1000, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z")
+    overall = json.loads((tmp_path / "batch" / "overall.json").read_text())[0]
+    counts = collections.Counter(want.verdicts)
+    assert (overall["events"], overall["pass"], overall["fixed"], overall["reject"]) == \
+        (len(raws), counts["PASS"], counts["FIXED"], counts["REJECT"])
+    assert f"{len(raws)} events from {source}" in out
+    checks = {c["reason"]: c["events"] for c in json.loads((tmp_path / "batch" / "checks.json").read_text())}
+    assert checks == dict(collections.Counter(r for rs in want.reasons for r in rs))
+
+    cluster = Cluster(["127.0.0.1"], auth_provider=PlainTextAuthProvider(secrets["CASSANDRA_USER"],
+                                                                         secrets["CASSANDRA_PASSWORD"]))
+    session = cluster.connect("iot_data")
+    session.row_factory = dict_factory
+    for hour_ms, want_counts in windows.items():
+        hour = dt.datetime.fromtimestamp(hour_ms / 1000, dt.timezone.utc)
+        row = session.execute("SELECT events, pass, fixed, reject, processed_by FROM sensor_quality_metrics "
+                               "WHERE sensor_id = '*' AND date_hour = %s AND window_start = %s AND window_seconds = 3600",
+                               (hour, hour)).one()
+        assert (row["events"], row["pass"], row["fixed"], row["reject"], row["processed_by"]) == \
+            (want_counts["events"], want_counts["PASS"], want_counts["FIXED"], want_counts["REJECT"], "spark"), hour
+        assert streamed["*", hour.strftime("%Y-%m-%d %H:%M:%S")] == want_counts["events"], hour
+    cluster.shutdown()
+
+
+def test_cleaning_and_analysis_on_the_cluster(make_topic, tmp_path):
+    """Days 8-9 and 13 on the cluster: every event lands in clean or rejects, every event
+    libdq accepts is kept (the job's rules are a subset of the contract's), and every
+    analysis query runs over the Cassandra tables."""
+    import dq
+    source = make_topic()
+    start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(hours=30)
+    run([DQ, "gen", "--count", 20_000, "--seed", "19", "--start", start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+         "--brokers", BOOTSTRAP, "--topic", source, "-q"])
+    msgs = list(messages(source))
+    res = dq.Engine(dq.Contract(ROOT / "contracts" / "sensor_readings.yaml"),
+                    now=int(time.time() * 1000)).evaluate([m.value() or b"" for m in msgs])
+    out = submit("spark_data_cleaning", "--input", source, "--out", tmp_path)
+    kept = [json.loads(x) for f in (tmp_path / "clean").glob("part-*.json") for x in f.read_text().splitlines()]
+    rejected = [json.loads(x) for f in (tmp_path / "rejects").glob("part-*.json") for x in f.read_text().splitlines()]
+    assert len(kept) + len(rejected) == len(msgs) and f"{len(kept)} clean, {len(rejected)} rejected" in out
+    kept_at = {(k["partition"], k["offset"]) for k in kept}
+    accepted = {(m.partition(), m.offset()) for m, v in zip(msgs, res.verdicts) if v != "REJECT"}
+    assert accepted <= kept_at and len(accepted) > 0.8 * len(msgs)
+
+    out = submit("spark_analysis", "--out", tmp_path / "analysis")
+    files = sorted(p.stem for p in (tmp_path / "analysis").glob("*.csv"))
+    assert files == sorted(p.stem for p in (ROOT / "analysis").glob("*.sql")) and len(files) == 12
+    assert out.count("== ") == 12
