@@ -1,14 +1,15 @@
 """Days 8-9: cleaning sensor readings in Spark's own terms: sensor id validation, timestamp
 repair, numeric coercion, outlier capping and imputation of missing readings.
 
-    events (an NDJSON file or a Kafka topic, read whole; dq_spark.parse_fields: fields as text)
+    events (NDJSON files or a Kafka topic, read whole; dq_spark.parse_fields: fields as text)
       --> JSON:        Spark's reader must see an object                   else REJECT MALFORMED_JSON
       --> sensor id:   a string matching the contract's pattern, at most 64 characters
                                                   else REJECT MISSING_FIELD, WRONG_TYPE, PATTERN_MISMATCH, TOO_LONG
       --> location, status: strings, at most 64 characters, status one of the contract's values
                                                   else REJECT WRONG_TYPE, TOO_LONG, NOT_IN_ENUM
       --> timestamp:   ISO-8601 with an offset ('T' or ' '), epoch seconds or milliseconds
-                       (|v| >= 1e11 reads as ms), as one UTC instant        else REJECT INVALID_TIMESTAMP
+                       (|v| >= 1e11 reads as ms), as one UTC instant
+                                                  else REJECT MISSING_FIELD, INVALID_TIMESTAMP
       --> numbers:     numeric strings coerced; out of range: temperature and humidity REJECT
                        OUT_OF_RANGE, pressure capped to its bounds, battery kept (the contract's
                        onOutOfRange); no finite number: REJECT WRONG_TYPE
@@ -24,7 +25,7 @@ readings equal libdq's (tests/spark/test_cleaning.py); what libdq does beyond th
 late and future rules, spikes, unknown members, strict JSON) is not repeated here.
 
 usage (see `make spark-submit`):
-  spark-submit spark_jobs/spark_data_cleaning.py [--input FILE|TOPIC] [--out DIR]
+  spark-submit spark_jobs/spark_data_cleaning.py [--input FILE|DIR|TOPIC] [--out DIR]
                [--impute last_good|mean|median] [--history FILE|TOPIC]
 """
 import argparse
@@ -58,9 +59,8 @@ def checked(events):
     parsed = parse_fields(events).withColumn("event_ms", event_ms())
     for field in NUMBERS:
         parsed = parsed.withColumn(f"{field}_value", finite_number(field))
-    reasons = [F.when(cond, F.lit(reason)) for field, reason, cond, action in field_checks()
-               if action == "reject" and field != "timestamp"]
-    reasons.append(F.when(F.col("event_ms").isNull(), F.lit("INVALID_TIMESTAMP")))
+    reasons = [F.when(cond, F.lit(reason)) for _, reason, cond, action in field_checks() if action == "reject"]
+    reasons.append(F.when(F.col("timestamp").isNotNull() & F.col("event_ms").isNull(), F.lit("INVALID_TIMESTAMP")))
     return parsed.withColumn("reasons", F.when(~F.col("is_object"), F.array(F.lit("MALFORMED_JSON"))).otherwise(
         F.array_distinct(F.filter(F.array(*reasons), lambda r: r.isNotNull()))))
 
@@ -139,7 +139,8 @@ def clean(events, impute: str = "last_good", history=None):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--input", default="sensor-topic", help="an NDJSON file, or a Kafka topic (default sensor-topic)")
+    ap.add_argument("--input", default="sensor-topic",
+                    help="an NDJSON file, a directory of them, or a Kafka topic (default sensor-topic)")
     ap.add_argument("--brokers", default="127.0.0.1:9092")
     ap.add_argument("--out", default=str(ROOT / "build" / "reports" / "spark_cleaning"))
     ap.add_argument("--impute", choices=("last_good", "mean", "median"), default="last_good")

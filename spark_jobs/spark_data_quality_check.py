@@ -1,7 +1,7 @@
 """Days 6-7: a data-quality report with Spark, per check, per sensor and overall, from libdq's
 verdicts; the simple checks also as Spark-native expressions, side by side.
 
-    events: an NDJSON file or a Kafka topic, read whole (--input); --stream: the topic as it grows
+    events: NDJSON files or a Kafka topic, read whole (--input); --stream: the topic as it grows
       --> libdq's verdict per event: each sensor's events in order through libdq, handed over in
           Arrow batches (applyInPandas; --stream: applyInPandasWithState, state kept by Spark)
       --> report per check (reason code), per sensor and overall: OUT/{checks,sensors,overall}.{json,csv}
@@ -9,6 +9,7 @@ verdicts; the simple checks also as Spark-native expressions, side by side.
           Cassandra iot_data.sensor_quality_metrics (processed_by = 'spark')
       --> the checks Spark can express itself (from_json, when, count): OUT/native_checks.{json,csv},
           printed beside libdq's counts of the same findings
+      --> --verdicts: every event's verdict, reasons and annotation: OUT/verdicts (JSON lines)
 
 Metrics are those of `dq check --metrics` and Flink's day 5: completeness = share of events
 with every required field (no MISSING_FIELD finding), validity = share not rejected. Events
@@ -17,8 +18,8 @@ in no window. In --stream the windows close 10 minutes of event time after their
 (watermark); readings later than that are left out of their window.
 
 usage (see `make spark-submit`):
-  spark-submit spark_jobs/spark_data_quality_check.py [--input FILE|TOPIC] [--out DIR] [--now TIME]
-               [--no-cassandra] [--stream [--bounded] [--checkpoint DIR] [--max-offsets N]]
+  spark-submit spark_jobs/spark_data_quality_check.py [--input FILE|DIR|TOPIC] [--out DIR] [--now TIME]
+               [--no-cassandra] [--verdicts] [--stream [--bounded] [--checkpoint DIR] [--max-offsets N]]
 """
 import argparse
 import json
@@ -38,10 +39,15 @@ def sensor_label():
     return F.when(F.col("sensor") != "", F.col("sensor")).otherwise(F.lit(NO_SENSOR))
 
 
-def counts():
-    """Aggregations every part of the report shares: events per verdict and per reason code."""
+def verdict_counts():
+    """Aggregations: events, and events per verdict (columns pass, fixed, reject)."""
     return [F.count(F.lit(1)).alias("events"),
-            *[F.count(F.when(F.col("verdict") == v, 1)).alias(v.lower()) for v in ("PASS", "FIXED", "REJECT")],
+            *[F.count(F.when(F.col("verdict") == v, 1)).alias(v.lower()) for v in ("PASS", "FIXED", "REJECT")]]
+
+
+def counts():
+    """Aggregations every part of the report shares: verdict_counts() and events per reason code."""
+    return [*verdict_counts(),
             *[F.count(F.when(F.array_contains("reasons", r), 1)).alias(r) for r in bindings().REASONS[1:]]]
 
 
@@ -66,9 +72,7 @@ def overall(judged):
 def per_check(judged):
     """One row per reason code found: how many events have it and what became of them."""
     return (judged.select(F.explode("reasons").alias("reason"), "verdict")
-            .groupBy("reason").agg(F.count(F.lit(1)).alias("events"),
-                                   *[F.count(F.when(F.col("verdict") == v, 1)).alias(v.lower())
-                                     for v in ("PASS", "FIXED", "REJECT")])
+            .groupBy("reason").agg(*verdict_counts())
             .join(judged.agg(F.count(F.lit(1)).alias("all_events")))
             .withColumn("share", F.col("events") / F.col("all_events")).drop("all_events")
             .orderBy(F.desc("events"), "reason"))
@@ -138,6 +142,9 @@ def batch(spark, args) -> None:
     checks, sensors, total = per_check(judged), per_sensor(judged), overall(judged)
     native = native_report(events)
     write_report({"checks": checks, "sensors": sensors, "overall": total, "native_checks": native}, Path(args.out))
+    if args.verdicts:
+        judged.select("topic", "partition", "offset", "sensor", "verdict", "reasons", "annotation") \
+            .write.mode("overwrite").json(f"{args.out}/verdicts")
     if not args.no_cassandra:
         cassandra(metrics_rows(hourly_windows(judged.where("ts IS NOT NULL"))))
 
@@ -183,11 +190,13 @@ def stream(spark, args) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--input", default="sensor-topic", help="an NDJSON file, or a Kafka topic (default sensor-topic)")
+    ap.add_argument("--input", default="sensor-topic",
+                    help="an NDJSON file, a directory of them, or a Kafka topic (default sensor-topic)")
     ap.add_argument("--brokers", default="127.0.0.1:9092")
     ap.add_argument("--out", default=str(ROOT / "build" / "reports" / "spark_quality"), help="report directory")
     ap.add_argument("--now", help="'now' of the future-timestamp rule, ISO-8601 with an offset (default: the clock)")
     ap.add_argument("--no-cassandra", action="store_true", help="report files only")
+    ap.add_argument("--verdicts", action="store_true", help="also every event's verdict: OUT/verdicts (JSON lines)")
     ap.add_argument("--stream", action="store_true", help="follow the topic: hourly windows as they fill")
     ap.add_argument("--bounded", action="store_true", help="with --stream: what the topic holds now, then stop")
     ap.add_argument("--checkpoint", default=str(ROOT / ".stack" / "data" / "spark" / "checkpoints" / "quality"),

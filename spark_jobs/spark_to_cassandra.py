@@ -22,6 +22,7 @@ usage (see `make spark-submit`):
 """
 import argparse
 import json
+import time
 from pathlib import Path
 
 from dq_spark import OUTPUT_SCHEMA, ROOT, SENSOR_KEY_SQL, STATE_SCHEMA, make_judge_groups, session, validator
@@ -37,7 +38,8 @@ def main() -> None:
     ap.add_argument("--bounded", action="store_true", help="process what the topic holds now, then stop")
     ap.add_argument("--max-offsets", type=int, default=20000, help="events per micro-batch at most")
     ap.add_argument("--model", help="anomaly model file (ml/train.py); default: the contract's online detector")
-    ap.add_argument("--progress", help="with --bounded: Spark's report of each micro-batch (rows, durations) "
+    ap.add_argument("--progress", help="with --bounded: Spark's report of each micro-batch (rows, durations), "
+                                       "with the seconds of each step of the batch's writing (writeSeconds), "
                                        "to this file as JSON lines at the end (make bench-spark reads it)")
     args = ap.parse_args()
     if args.progress and not args.bounded:
@@ -64,8 +66,17 @@ def main() -> None:
         df.write.format("org.apache.spark.sql.cassandra").options(keyspace="iot_data", table=table) \
             .mode("append").save()
 
+    phases = {}  # batch id -> seconds per phase of write(), for --progress
+
     def write(batch, batch_id):
+        clock = [time.perf_counter()]
+
+        def lap(name):
+            clock.append(time.perf_counter())
+            phases.setdefault(batch_id, {})[name] = round(clock[-1] - clock[-2], 3)
         batch = batch.withColumn("ts", F.timestamp_millis("event_ms")).persist()
+        batch.count()  # the batch computed once: Kafka read, shuffle by sensor, libdq in the Python workers
+        lap("judge")
         common = [F.lit("spark").alias("processed_by"), F.lit(contract_version).alias("contract_version"),
                   F.current_timestamp().alias("ingested_at")]
         clean = batch.where("verdict != 'REJECT'")
@@ -73,6 +84,7 @@ def main() -> None:
                                "pressure", "battery", "location", "status", F.col("verdict").alias("dq_status"),
                                F.when(F.size("reasons") > 0, F.col("reasons")).alias("dq_reasons"),
                                F.col("annotation").alias("dq_findings"), *common), "sensor_data")
+        lap("cassandra_sensor_data")
         cassandra(clean.where("anomaly").select(
             "sensor_id", F.to_date("ts").alias("day"), "ts", F.lit(model_name).alias("model"),
             F.col("anomaly_score").alias("score"), F.lit(threshold).alias("threshold"), "temperature", "humidity",
@@ -83,6 +95,7 @@ def main() -> None:
                                  F.when(F.col("sensor") != "", F.col("sensor")).alias("sensor_id"), "ts",
                                  F.col("reasons"), F.col("annotation").alias("dq_annotation"), "raw", *common),
                   "sensor_rejects")
+        lap("cassandra_anomalies_rejects")
 
         def header(name, value):
             return F.struct(F.lit(name).alias("key"), F.col(value).cast("binary").alias("value")) \
@@ -94,6 +107,7 @@ def main() -> None:
                         F.concat(F.coalesce("headers", F.array().cast(rejects.schema["headers"].dataType)),
                                  dq_headers).alias("headers"))
          .write.format("kafka").option("kafka.bootstrap.servers", args.brokers).option("topic", args.dlq).save())
+        lap("kafka_dlq")
         batch.unpersist()
 
     query = judged.writeStream.foreachBatch(write).option("checkpointLocation", args.checkpoint)
@@ -101,7 +115,8 @@ def main() -> None:
     query = query.start()
     query.awaitTermination()
     if args.progress:  # the last spark.sql.streaming.numRecentProgressUpdates (100) micro-batches
-        Path(args.progress).write_text("".join(json.dumps(p) + "\n" for p in query.recentProgress))
+        Path(args.progress).write_text("".join(json.dumps({**p, "writeSeconds": phases.get(p["batchId"], {})}) + "\n"
+                                               for p in query.recentProgress))
 
 
 if __name__ == "__main__":

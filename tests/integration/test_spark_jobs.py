@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 
 from conftest import BOOTSTRAP, ROOT, assert_cassandra_matches, messages, run
@@ -142,3 +143,31 @@ def test_cleaning_and_analysis_on_the_cluster(make_topic, tmp_path):
     files = sorted(p.stem for p in (tmp_path / "analysis").glob("*.csv"))
     assert files == sorted(p.stem for p in (ROOT / "analysis").glob("*.sql")) and len(files) == 12
     assert out.count("== ") == 12
+
+
+def test_the_vectors_get_dq_checks_verdicts_on_the_cluster(tmp_path):
+    """Every shared vector case as its own NDJSON file, read by the quality-check job on the
+    cluster (bytes exact, split at newlines only): each event's verdict and reasons are the
+    vectors', which `dq check` gives (tests/python/test_vectors.py)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from vector_cases import event_bytes, load_cases
+    cases, inputs = {}, tmp_path / "cases"
+    inputs.mkdir()
+    for n, case in enumerate(load_cases()):
+        raws = [event_bytes(e) for e in case["events"]]
+        if any(b"\n" in raw for raw in raws):  # not expressible as NDJSON lines
+            continue
+        path = inputs / f"case-{n:03}.ndjson"
+        path.write_bytes(b"".join(raw + b"\n" for raw in raws))
+        cases[str(path)] = case
+    assert len(cases) > 100
+    submit("spark_data_quality_check", "--input", inputs, "--out", tmp_path / "out", "--no-cassandra", "--verdicts",
+           "--now", "2026-11-26T05:00:00Z")
+    got = {}
+    for part in (tmp_path / "out" / "verdicts").glob("part-*.json"):
+        for line in part.read_text().splitlines():
+            v = json.loads(line)
+            got[v["topic"], v["offset"]] = (v["verdict"], sorted(v["reasons"]))
+    want = {(path, i): (e["verdict"], sorted(e["reasons"])) for path, case in cases.items()
+            for i, e in enumerate(case["expect"])}
+    assert got == want
