@@ -25,8 +25,9 @@ SENSOR_KEY_SQL = "regexp_extract(CAST(value AS STRING), '" + SENSOR_KEY.replace(
 
 
 # The contract's field rules that the Spark-native code (the quality check's expressions, the
-# cleaning job) states in Spark's own terms: tests/spark checks them against libdq's verdicts
-# on the shared vectors, so a change to the contract that is not made here fails there.
+# cleaning job) states in Spark's own terms, copied from contracts/sensor_readings.yaml (the
+# bindings do not expose a contract's field rules). tests/spark checks every rule against
+# libdq's findings on the shared vectors: a contract change the vectors cover fails there.
 SENSOR_ID_PATTERN = "^sensor_[0-9]+$"
 STATUS_VALUES = ("ok", "low_battery", "maintenance")
 MAX_TEXT = 64                                   # maxLength of sensor_id and location
@@ -135,7 +136,8 @@ def make_judge_groups(model_path: str | None = None):
 def judge_all(events, now_ms: int | None = None, model_path: str | None = None):
     """libdq's verdicts on a bounded DataFrame of Kafka-shaped rows (read_events): each
     sensor's events of a topic (or file) in offset order through one engine from an empty
-    state, which is what `dq check` gives for the same events (now_ms: 'now' of the future rule, default the clock)."""
+    state, which is what `dq check` gives for the same events. now_ms: 'now' of the
+    future-timestamp rule (default: the clock)."""
     now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
 
     def judge_sensor(key, events):
