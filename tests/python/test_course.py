@@ -1,0 +1,60 @@
+"""The course stays true to the code: every make target, job, job option, dq command and
+option, file and link it names exists."""
+import re
+import subprocess
+
+import pytest
+
+from conftest import ROOT
+
+COURSE = sorted((ROOT / "course").glob("*.md"))
+TEXT = {p.name: p.read_text() for p in COURSE}
+MAKEFILE = (ROOT / "Makefile").read_text()
+TARGETS = set(re.findall(r"^([a-z][a-z-]*):", MAKEFILE, re.M))
+JOB_DIRS = {"flink-submit": ROOT / "flink_jobs", "spark-submit": ROOT / "spark_jobs"}
+PATH_PREFIXES = ("analysis/", "bench/", "cli/", "config/", "contracts/", "docs/", "flink_jobs/", "ml/",
+                 "notebooks/", "python/", "spark_jobs/", "src/", "stack/", "tests/")
+
+
+def test_the_course_has_twenty_days_in_four_weeks():
+    days = [int(d) for name in sorted(TEXT) if name.startswith("week") for d in re.findall(r"^## Day (\d+):",
+                                                                                            TEXT[name], re.M)]
+    assert days == list(range(1, 21))
+    index = re.findall(r"^\| *(\d+) \|", TEXT["README.md"], re.M)
+    assert [int(d) for d in index] == list(range(1, 21))
+
+
+@pytest.mark.parametrize("name", sorted(TEXT))
+def test_make_targets_and_jobs_exist(name):
+    text = TEXT[name]
+    for target in re.findall(r"(?:^|`)make ([a-z][a-z-]*)", text, re.M):
+        assert target in TARGETS, f"{name}: make {target}"
+    for kind, job, args in re.findall(r"make (flink-submit|spark-submit) JOB=(\w+)(?: ARGS=\"([^\"]*)\")?", text):
+        source = JOB_DIRS[kind] / f"{job}.py"
+        assert source.exists(), f"{name}: {kind} JOB={job}"
+        known = source.read_text() + "".join(p.read_text() for p in JOB_DIRS[kind].glob("dq_*.py"))  # shared options
+        for option in re.findall(r"(--[a-z-]+)", args):
+            assert f'"{option}"' in known, f"{name}: {job} {option}"
+
+
+@pytest.mark.parametrize("name", sorted(TEXT))
+def test_dq_commands_and_options_exist(name, dq_bin):
+    for line in TEXT[name].splitlines():
+        m = re.search(r"build/dq (\w+)(.*)", line)
+        if not m:
+            continue
+        out = subprocess.run([dq_bin, m.group(1), "--help"], capture_output=True, text=True)
+        assert out.returncode == 0, f"{name}: dq {m.group(1)}"
+        for option in re.findall(r"(--[a-z-]+)", m.group(2)):
+            assert option in out.stdout, f"{name}: dq {m.group(1)} {option}"
+
+
+@pytest.mark.parametrize("name", sorted(TEXT))
+def test_files_and_links_exist(name):
+    text = TEXT[name]
+    for path in re.findall(r"`([a-z_]+/[\w./-]+)`", text):
+        if path.startswith(PATH_PREFIXES):
+            assert (ROOT / path.rstrip("/")).exists(), f"{name}: {path}"
+    for link in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text):
+        if not link.startswith("http"):
+            assert (ROOT / "course" / link).resolve().exists(), f"{name}: link {link}"
