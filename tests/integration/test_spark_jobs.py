@@ -141,8 +141,8 @@ def test_cleaning_and_analysis_on_the_cluster(make_topic, tmp_path):
 
     out = submit("spark_analysis", "--out", tmp_path / "analysis")
     files = sorted(p.stem for p in (tmp_path / "analysis").glob("*.csv"))
-    assert files == sorted(p.stem for p in (ROOT / "analysis").glob("*.sql")) and len(files) == 12
-    assert out.count("== ") == 12
+    assert files == sorted(p.stem for p in (ROOT / "analysis").glob("*.sql")) and len(files) >= 12
+    assert out.count("\n== ") == len(files)
 
 
 def test_the_vectors_get_dq_checks_verdicts_on_the_cluster(tmp_path):
