@@ -133,6 +133,26 @@ def make_judge_groups(model_path: str | None = None):
     return judge_groups
 
 
+def judge_stream(spark, brokers: str, topic: str, max_offsets: int, model_path: str | None = None):
+    """libdq's verdicts on a Kafka topic as a stream (from its earliest offset, at most
+    max_offsets events per micro-batch): rows in OUTPUT_SCHEMA, each sensor's libdq state
+    kept by Spark between micro-batches (make_judge_groups)."""
+    from pyspark.sql.streaming.state import GroupStateTimeout
+    raw = (spark.readStream.format("kafka").option("kafka.bootstrap.servers", brokers)
+           .option("subscribe", topic).option("startingOffsets", "earliest").option("includeHeaders", "true")
+           .option("maxOffsetsPerTrigger", max_offsets).load())
+    return (raw.selectExpr(f"{SENSOR_KEY_SQL} AS sensor", "key", "value", "topic", "partition", "offset", "headers")
+            .groupBy("sensor")
+            .applyInPandasWithState(make_judge_groups(model_path), OUTPUT_SCHEMA, STATE_SCHEMA, "append",
+                                    GroupStateTimeout.NoTimeout))
+
+
+def write_cassandra(df, table: str) -> None:
+    """Appends a DataFrame to a table of iot_data through the connector (an upsert per row)."""
+    df.write.format("org.apache.spark.sql.cassandra").options(keyspace="iot_data", table=table) \
+        .mode("append").save()
+
+
 def judge_all(events, now_ms: int | None = None, model_path: str | None = None):
     """libdq's verdicts on a bounded DataFrame of Kafka-shaped rows (read_events): each
     sensor's events of a topic (or file) in offset order through one engine from an empty

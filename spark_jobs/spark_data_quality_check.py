@@ -27,8 +27,8 @@ from pathlib import Path
 
 from pyspark.sql import functions as F
 
-from dq_spark import (OUTPUT_SCHEMA, ROOT, SENSOR_KEY_SQL, STATE_SCHEMA, bindings, event_time, field_checks,
-                      judge_all, make_judge_groups, parse_fields, read_events, session)
+from dq_spark import (ROOT, bindings, event_time, field_checks, judge_all, judge_stream, parse_fields, read_events,
+                      session, write_cassandra)
 
 ALL_SENSORS = "*"       # the sensor_id of the windows over all sensors
 NO_SENSOR = "(none)"    # events without a readable sensor id (Cassandra keys cannot be empty)
@@ -131,11 +131,6 @@ def write_report(parts: dict, out: Path) -> None:
         frame.to_csv(out / f"{name}.csv", index=False)
 
 
-def cassandra(df, table="sensor_quality_metrics"):
-    df.write.format("org.apache.spark.sql.cassandra").options(keyspace="iot_data", table=table) \
-        .mode("append").save()
-
-
 def batch(spark, args) -> None:
     events = read_events(spark, args.input, args.brokers).persist()
     judged = judge_all(events, args.now).withColumn("ts", event_time()).persist()
@@ -146,7 +141,7 @@ def batch(spark, args) -> None:
         judged.select("topic", "partition", "offset", "sensor", "verdict", "reasons", "annotation") \
             .write.mode("overwrite").json(f"{args.out}/verdicts")
     if not args.no_cassandra:
-        cassandra(metrics_rows(hourly_windows(judged.where("ts IS NOT NULL"))))
+        write_cassandra(metrics_rows(hourly_windows(judged.where("ts IS NOT NULL"))), "sensor_quality_metrics")
 
     o = total.collect()[0]
     print(f"{o['events']} events from {args.input}: {o['pass']} PASS, {o['fixed']} FIXED, {o['reject']} REJECT; "
@@ -163,20 +158,15 @@ def batch(spark, args) -> None:
 
 
 def stream(spark, args) -> None:
-    from pyspark.sql.streaming.state import GroupStateTimeout
-    raw = (spark.readStream.format("kafka").option("kafka.bootstrap.servers", args.brokers)
-           .option("subscribe", args.input).option("startingOffsets", "earliest").option("includeHeaders", "true")
-           .option("maxOffsetsPerTrigger", args.max_offsets).load())
-    judged = (raw.selectExpr(f"{SENSOR_KEY_SQL} AS sensor", "key", "value", "topic", "partition", "offset", "headers")
-              .groupBy("sensor").applyInPandasWithState(make_judge_groups(), OUTPUT_SCHEMA,
-                                                        STATE_SCHEMA, "append", GroupStateTimeout.NoTimeout)
+    judged = (judge_stream(spark, args.brokers, args.input, args.max_offsets)
               .withColumn("ts", event_time()).where("ts IS NOT NULL").withWatermark("ts", WATERMARK))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
     def write(windows, batch_id):
         rows = metrics_rows(windows).persist()
-        cassandra(rows)
+        if not args.no_cassandra:
+            write_cassandra(rows, "sensor_quality_metrics")
         with open(out / "stream_windows.ndjson", "a") as lines:  # a window's last line is its current value
             for r in rows.collect():
                 lines.write(json.dumps({"batch": batch_id, **r.asDict(recursive=True)}, default=str) + "\n")

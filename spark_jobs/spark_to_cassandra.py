@@ -25,7 +25,7 @@ import json
 import time
 from pathlib import Path
 
-from dq_spark import OUTPUT_SCHEMA, ROOT, SENSOR_KEY_SQL, STATE_SCHEMA, make_judge_groups, session, validator
+from dq_spark import ROOT, judge_stream, session, validator, write_cassandra
 
 
 def main() -> None:
@@ -47,24 +47,11 @@ def main() -> None:
     model = str(Path(args.model).resolve()) if args.model else None
 
     from pyspark.sql import functions as F
-    from pyspark.sql.streaming.state import GroupStateTimeout
 
     spark = session(f"day 12: {args.input} -> libdq -> Cassandra + {args.dlq}")
     contract_version, threshold = validator(model)["version"], validator(model)["threshold"]
     model_name = Path(model).name if model else "online-z"
-
-    raw = (spark.readStream.format("kafka").option("kafka.bootstrap.servers", args.brokers)
-           .option("subscribe", args.input).option("startingOffsets", "earliest").option("includeHeaders", "true")
-           .option("maxOffsetsPerTrigger", args.max_offsets).load())
-    judged = (raw.selectExpr(f"{SENSOR_KEY_SQL} AS sensor", "key", "value", "topic", "partition", "offset",
-                             "headers")
-              .groupBy("sensor")
-              .applyInPandasWithState(make_judge_groups(model), OUTPUT_SCHEMA, STATE_SCHEMA, "append",
-                                      GroupStateTimeout.NoTimeout))
-
-    def cassandra(df, table):
-        df.write.format("org.apache.spark.sql.cassandra").options(keyspace="iot_data", table=table) \
-            .mode("append").save()
+    judged = judge_stream(spark, args.brokers, args.input, args.max_offsets, model)
 
     phases = {}  # batch id -> seconds per phase of write(), for --progress
 
@@ -80,17 +67,17 @@ def main() -> None:
         common = [F.lit("spark").alias("processed_by"), F.lit(contract_version).alias("contract_version"),
                   F.current_timestamp().alias("ingested_at")]
         clean = batch.where("verdict != 'REJECT'")
-        cassandra(clean.select("sensor_id", F.to_date("ts").alias("day"), "ts", "temperature", "humidity",
+        write_cassandra(clean.select("sensor_id", F.to_date("ts").alias("day"), "ts", "temperature", "humidity",
                                "pressure", "battery", "location", "status", F.col("verdict").alias("dq_status"),
                                F.when(F.size("reasons") > 0, F.col("reasons")).alias("dq_reasons"),
                                F.col("annotation").alias("dq_findings"), *common), "sensor_data")
         lap("cassandra_sensor_data")
-        cassandra(clean.where("anomaly").select(
+        write_cassandra(clean.where("anomaly").select(
             "sensor_id", F.to_date("ts").alias("day"), "ts", F.lit(model_name).alias("model"),
             F.col("anomaly_score").alias("score"), F.lit(threshold).alias("threshold"), "temperature", "humidity",
             F.lit(contract_version).alias("model_version"), F.lit("spark").alias("processed_by")), "sensor_anomalies")
         rejects = batch.where("verdict = 'REJECT'")
-        cassandra(rejects.select(F.current_date().alias("day"), F.col("topic").alias("source_topic"),
+        write_cassandra(rejects.select(F.current_date().alias("day"), F.col("topic").alias("source_topic"),
                                  F.col("partition").alias("source_partition"), F.col("offset").alias("source_offset"),
                                  F.when(F.col("sensor") != "", F.col("sensor")).alias("sensor_id"), "ts",
                                  F.col("reasons"), F.col("annotation").alias("dq_annotation"), "raw", *common),
