@@ -11,6 +11,7 @@ import json
 import re
 import sys
 import time
+import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,6 +24,12 @@ def sensor_key(raw: bytes) -> str:
     """The sensor id to key by, found without parsing (malformed events have one too, often)."""
     m = SENSOR_KEY.search(raw or b"")
     return m.group(1).decode("utf-8", "replace") if m else ""
+
+
+def shard_of(raw: bytes, shards: int) -> int:
+    """The shard of an event's sensor: every event of a sensor lands in the same one, so a
+    shard's events, in order, carry each of its sensors' events in order."""
+    return zlib.crc32(sensor_key(raw).encode()) % shards
 
 
 class Validator:
@@ -40,7 +47,9 @@ class Validator:
     def anomaly_row(self, clean: bytes | None, event_time_ms: int, processed_by: str) -> dict | None:
         """A sensor_anomalies row when libdq flagged the clean event (its "dq"."anomaly"
         member), else None. The score is the model's, or the online detector's z."""
-        event = json.loads(clean) if clean else {}
+        return self._anomaly_of(json.loads(clean) if clean else {}, event_time_ms, processed_by)
+
+    def _anomaly_of(self, event: dict, event_time_ms: int, processed_by: str) -> dict | None:
         found = event.get("dq", {}).get("anomaly")
         if not found or not found["flag"]:
             return None
@@ -49,6 +58,16 @@ class Validator:
                 "score": found.get("score", found["z"]), "threshold": self.threshold,
                 "temperature": event.get("temperature"), "humidity": event.get("humidity"),
                 "model_version": self.model_name, "processed_by": processed_by}
+
+    def cassandra_rows(self, v: dict, topic: str, today: dt.date) -> list[tuple[str, dict]]:
+        """[(table, row)] of a validated event (make_validate, judge): its sensor_rejects row,
+        or its sensor_data row and, when flagged, its sensor_anomalies row."""
+        if v["verdict"] == "REJECT":
+            return [("sensor_rejects", reject_row(v, topic, today))]
+        event = json.loads(v["clean"])
+        rows = [("sensor_data", event_row(event, v["contract_version"], v["event_ms"]))]
+        anomaly = self._anomaly_of(event, v["event_ms"], "flink")
+        return rows + [("sensor_anomalies", anomaly)] if anomaly else rows
 
     def validate(self, raw: bytes, saved: dict | None, now_ms: int) -> tuple[dict, dict | None]:
         """-> (outcome, the key's state to save or None when unchanged). The outcome: verdict,
@@ -64,6 +83,21 @@ class Validator:
                    "contract_version": self.contract_version}
         return outcome, ({**(saved or {}), **changed} if changed else None)
 
+    def judge(self, raws: list[bytes], now_ms: int) -> tuple[list[dict], dict[str, bytes]]:
+        """libdq's outcomes for many events at once (one libdq call), with the state of their
+        sensors already in the engine (restore_state) -> (outcomes as validate() gives them,
+        plus anomaly, in order; {sensor: state} of every sensor the batch changed)."""
+        self.engine.set_now(now_ms)
+        res = self.engine.evaluate(raws)
+        outcomes = [{"verdict": verdict, "reasons": reasons, "clean": clean, "annotation": annotation,
+                     "event_ms": event_ms, "contract_version": self.contract_version}
+                    for verdict, reasons, clean, annotation, event_ms
+                    in zip(res.verdicts, res.reasons, res.clean, res.annotation, res.event_time_ms)]
+        return outcomes, self.engine.state_changes()
+
+    def restore_state(self, key: str, state: bytes) -> None:
+        self.engine.restore_state(key, state)
+
 
 def _time(ms: int | None) -> dt.datetime | None:
     return None if ms is None else dt.datetime.fromtimestamp(ms / 1000, UTC)
@@ -71,16 +105,22 @@ def _time(ms: int | None) -> dt.datetime | None:
 
 def clean_row(clean: bytes, contract_version: str, event_time_ms: int) -> dict:
     """A sensor_data row from libdq's clean event (canonical JSON with its dq annotation)."""
-    event = json.loads(clean)
-    annotation = event.pop("dq")
+    return event_row(json.loads(clean), contract_version, event_time_ms)
+
+
+def event_row(event: dict, contract_version: str, event_time_ms: int) -> dict:
+    """The same from the clean event already parsed."""
+    annotation = event["dq"]
+    anomaly = annotation.get("anomaly") or {}
     ts = _time(event_time_ms)
     return {"sensor_id": event["sensor_id"], "day": ts.date(), "ts": ts,
             "temperature": event.get("temperature"), "humidity": event.get("humidity"),
             "pressure": event.get("pressure"), "battery": event.get("battery"),
             "location": event.get("location"), "status": event.get("status"),
             "dq_status": annotation["status"], "dq_reasons": set(annotation.get("reasons", [])) or None,
-            "dq_findings": json.dumps(annotation, separators=(",", ":")), "processed_by": "flink",
-            "contract_version": contract_version, "ingested_at": dt.datetime.now(UTC)}
+            "dq_findings": json.dumps(annotation, separators=(",", ":")),
+            "anomaly_score": anomaly.get("score", anomaly.get("z")), "is_anomaly": anomaly.get("flag"),
+            "processed_by": "flink", "contract_version": contract_version, "ingested_at": dt.datetime.now(UTC)}
 
 
 def reject_row(v: dict, topic: str, today: dt.date) -> dict:
@@ -101,6 +141,63 @@ def dlq_record(v: dict, topic: str) -> tuple:
                "dq.source.topic": topic.encode(), "dq.source.partition": str(v["partition"]).encode(),
                "dq.source.offset": str(v["offset"]).encode(), "dq.contract": v["contract_version"].encode()}
     return v["key"], v["raw"], headers, v["kafka_ms"]
+
+
+WINDOW_MS = 3_600_000  # the hourly quality windows of sensor_quality_metrics
+OUT_OF_ORDER_MS = 3 * 60_000  # late readings (minutes late) still land in their window
+
+
+def event_time(v: dict) -> int | None:
+    """The event time to window a validated event by, or None when it has no usable one."""
+    if v["event_ms"] is None or "FUTURE_TIMESTAMP" in v["reasons"]:
+        return None
+    return v["event_ms"]
+
+
+def window_add(acc: dict | None, verdict: str, reasons: list[str]) -> dict:
+    """Adds one event to a window's counts."""
+    acc = acc or {"events": 0, "PASS": 0, "FIXED": 0, "REJECT": 0, "missing": 0, "reasons": {}}
+    acc["events"] += 1
+    acc[verdict] += 1
+    acc["missing"] += "MISSING_FIELD" in reasons
+    for r in reasons:
+        acc["reasons"][r] = acc["reasons"].get(r, 0) + 1
+    return acc
+
+
+def window_merge(a: dict, b: dict) -> dict:
+    out = {k: a[k] + b[k] for k in ("events", "PASS", "FIXED", "REJECT", "missing")}
+    out["reasons"] = {r: a["reasons"].get(r, 0) + b["reasons"].get(r, 0) for r in a["reasons"].keys() | b["reasons"]}
+    return out
+
+
+def metrics_row(sensor: str, start_ms: int, acc: dict) -> dict:
+    """A sensor_quality_metrics row: completeness = share with every required field,
+    validity = share not rejected."""
+    start = dt.datetime.fromtimestamp(start_ms / 1000, UTC)
+    return {"sensor_id": sensor, "date_hour": start.replace(minute=0, second=0, microsecond=0),
+            "window_start": start, "window_seconds": WINDOW_MS // 1000, "events": acc["events"],
+            "pass": acc["PASS"], "fixed": acc["FIXED"], "reject": acc["REJECT"],
+            "completeness": 1 - acc["missing"] / acc["events"], "validity": 1 - acc["REJECT"] / acc["events"],
+            "reasons": acc["reasons"] or None, "processed_by": "flink"}
+
+
+def add_to_windows(windows: dict[str, dict], judged) -> set[tuple[str, int]]:
+    """Adds validated events, as (sensor, outcome), to their sensors' open hourly windows
+    ({sensor: {start_ms: counts}}, changed in place); drops a sensor's windows that ended
+    more than OUT_OF_ORDER_MS before its newest event. -> the (sensor, start_ms) touched."""
+    touched = set()
+    for sensor, v in judged:
+        at = event_time(v)
+        if at is None:
+            continue
+        start = at - at % WINDOW_MS
+        mine = windows.setdefault(sensor, {})
+        mine[start] = window_add(mine.get(start), v["verdict"], v["reasons"])
+        touched.add((sensor, start))
+        for old in [s for s in mine if s + WINDOW_MS + OUT_OF_ORDER_MS < at]:
+            del mine[old]
+    return {(sensor, start) for sensor, start in touched if start in windows[sensor]}
 
 
 def read_env(path: Path) -> dict:
@@ -132,11 +229,38 @@ class CassandraWriter:
         columns = tuple(sorted(row))
         self.session.execute(self._statement(table, columns), [row[c] for c in columns])
 
-    def insert_many(self, items: list[tuple[str, dict]], concurrency: int = 64) -> None:
-        """Many (table, row) inserts in flight at once; returns when all are written."""
+    def insert_many(self, items: list[tuple[str, dict]], concurrency: int = 64, batch_rows: int = 0) -> None:
+        """Many (table, row) inserts in flight at once; returns when all are written.
+
+        batch_rows > 0: rows of one partition go together in UNLOGGED batches of at most
+        that many rows (one request, one mutation of one partition on the server), which is
+        what lets one Python client write several times more rows per second: the driver's
+        cost is per request, not per row. Rows of different partitions never share a batch."""
         from cassandra.concurrent import execute_concurrent
-        work = [(self._statement(table, tuple(sorted(row))), [row[c] for c in sorted(row)]) for table, row in items]
+        from cassandra.query import BatchStatement, BatchType
+        bound = [(table, self._statement(table, tuple(sorted(row))).bind([row[c] for c in sorted(row)]), row)
+                 for table, row in items]
+        if batch_rows > 0:
+            groups = {}
+            for table, statement, row in bound:
+                groups.setdefault((table, *(row[c] for c in self._partition_key(table))), []).append(statement)
+            work = []
+            for statements in groups.values():
+                for i in range(0, len(statements), batch_rows):
+                    if len(statements[i:i + batch_rows]) == 1:
+                        work.append((statements[i], ()))
+                        continue
+                    batch = BatchStatement(batch_type=BatchType.UNLOGGED)
+                    for statement in statements[i:i + batch_rows]:
+                        batch.add(statement)
+                    work.append((batch, ()))
+        else:
+            work = [(statement, ()) for _, statement, _ in bound]
         execute_concurrent(self.session, work, concurrency=concurrency, raise_on_first_error=True)
+
+    def _partition_key(self, table: str) -> list[str]:
+        """The table's partition key columns, from the cluster's schema."""
+        return [c.name for c in self.cluster.metadata.keyspaces["iot_data"].tables[table].partition_key]
 
     def close(self) -> None:
         self.cluster.shutdown()

@@ -26,47 +26,11 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from dq_flink import ROOT, UTC, CassandraWriter, job_arguments, make_validate, raw_kafka_table, sensor_key
+from dq_flink import (OUT_OF_ORDER_MS, ROOT, UTC, WINDOW_MS, CassandraWriter, event_time, job_arguments, make_validate,  # noqa: F401
+                      metrics_row, raw_kafka_table, sensor_key, window_add, window_merge)
 
 SILENT_AFTER_MS = 5 * 60_000  # the contract's gap rule: more than 5 minutes without a reading
-OUT_OF_ORDER_MS = 3 * 60_000  # late readings (minutes late) still land in their window
-WINDOW_MS = 3_600_000
 END_OF_TIME = 9223372036854775807  # Flink's final watermark (Long.MAX_VALUE)
-
-
-def event_time(v: dict) -> int | None:
-    """The event time to window a validated event by, or None when it has no usable one."""
-    if v["event_ms"] is None or "FUTURE_TIMESTAMP" in v["reasons"]:
-        return None
-    return v["event_ms"]
-
-
-def window_add(acc: dict | None, verdict: str, reasons: list[str]) -> dict:
-    """Adds one event to a window's counts."""
-    acc = acc or {"events": 0, "PASS": 0, "FIXED": 0, "REJECT": 0, "missing": 0, "reasons": {}}
-    acc["events"] += 1
-    acc[verdict] += 1
-    acc["missing"] += "MISSING_FIELD" in reasons
-    for r in reasons:
-        acc["reasons"][r] = acc["reasons"].get(r, 0) + 1
-    return acc
-
-
-def window_merge(a: dict, b: dict) -> dict:
-    out = {k: a[k] + b[k] for k in ("events", "PASS", "FIXED", "REJECT", "missing")}
-    out["reasons"] = {r: a["reasons"].get(r, 0) + b["reasons"].get(r, 0) for r in a["reasons"].keys() | b["reasons"]}
-    return out
-
-
-def metrics_row(sensor: str, start_ms: int, acc: dict) -> dict:
-    """A sensor_quality_metrics row: completeness = share with every required field,
-    validity = share not rejected."""
-    start = dt.datetime.fromtimestamp(start_ms / 1000, UTC)
-    return {"sensor_id": sensor, "date_hour": start.replace(minute=0, second=0, microsecond=0),
-            "window_start": start, "window_seconds": WINDOW_MS // 1000, "events": acc["events"],
-            "pass": acc["PASS"], "fixed": acc["FIXED"], "reject": acc["REJECT"],
-            "completeness": 1 - acc["missing"] / acc["events"], "validity": 1 - acc["REJECT"] / acc["events"],
-            "reasons": acc["reasons"] or None, "processed_by": "flink"}
 
 
 def metrics_json(row: dict) -> str:
