@@ -8,7 +8,7 @@
 #   <svc>_timeout   seconds <svc>_ready may take
 # Every service binds to 127.0.0.1.
 SERVICES=(kafka cassandra flink-jobmanager flink-taskmanager spark-master spark-worker mlflow jupyter prometheus
-    dq-gate dq-gen)
+    dq-gate dq-gen live-writer)
 
 JAVA_HOME="$(find_java17 || true)"
 JMX_AGENT="$(ls "$(jars jmx)"/jmx_prometheus_javaagent-*.jar 2>/dev/null | head -1)"
@@ -199,4 +199,16 @@ dq_gen_ready() {
     "$PYCORE" -c "from confluent_kafka import Consumer, TopicPartition
 c = Consumer({'bootstrap.servers': '127.0.0.1:9092', 'group.id': 'dq-status'})
 assert sum(c.get_watermark_offsets(TopicPartition('sensor-topic', p), timeout=3)[1] for p in range(4)) > 0"
+}
+
+# The live pipeline into Cassandra: the day-11 Flink job on sensor-topic, kept running
+# (stack/live_writer.sh: resumed from its savepoint or newest checkpoint; docs/flink.md).
+live_writer_port=0
+live_writer_url="sensor-topic -> Flink -> Cassandra iot_data.*"
+live_writer_timeout=180
+live_writer_start() { exec "$DQ_ROOT/stack/live_writer.sh"; }
+live_writer_ready() {
+    local job
+    job="$(cat "$DQ_RUN/data/flink/live/job" 2>/dev/null)" && [ -n "$job" ] &&
+        curl -fsS --max-time 3 "http://127.0.0.1:8081/jobs/$job" | grep -q '"state":"RUNNING"'
 }
