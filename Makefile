@@ -138,9 +138,9 @@ bench-bindings: build ## Python -> libdq through ctypes vs cffi, batch calls, sa
 	@mkdir -p build-bench && build/dq gen --count 1000000 --seed 7 --start 2026-01-01T00:00:00Z -q > build-bench/events.ndjson
 	@$(BENCH_PY) bench/bindings.py build/dq $(or $(INPUT),build-bench/events.ndjson)
 
-bench-flink: build  ## Kafka -> Cassandra through Flink vs dq gate on the same events, where Flink's time goes (EVENTS=20000)
+bench-flink: build  ## Kafka -> Cassandra through Flink vs dq gate and a Cassandra ceiling on the same events, where the time goes (EVENTS=100000)
 	@stack/status.sh --quiet || stack/up.sh
-	@$(CORE_VENV)/bin/python bench/bench_flink.py build/dq --events $(or $(EVENTS),20000)
+	@$(CORE_VENV)/bin/python bench/bench_flink.py build/dq --events $(or $(EVENTS),100000)
 
 bench-spark: build  ## Kafka -> Cassandra through Spark vs dq gate on the same events, micro-batch latency, where the time goes (EVENTS=100000)
 	@stack/status.sh --quiet || stack/up.sh
