@@ -22,6 +22,10 @@ CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"
 # the same pattern in Python (tests) and in Spark SQL (a string literal: backslashes doubled).
 SENSOR_KEY = r'"sensor_id"\s*:\s*"([^"\\]{1,64})"'
 SENSOR_KEY_SQL = "regexp_extract(CAST(value AS STRING), '" + SENSOR_KEY.replace("\\", "\\\\") + "', 1)"
+# Events are judged per shard of sensors (a hash of the sensor id): one libdq call and one
+# pandas frame per shard and micro-batch, where a group per sensor cost a Python call each.
+SHARDS = 8
+SHARD_SQL = f"pmod(crc32(sensor), {SHARDS})"
 
 
 # The contract's field rules that the Spark-native code (the quality check's expressions, the
@@ -67,15 +71,21 @@ def validator(model_path: str | None = None) -> dict:
 def judge(sensor: str, raws: list[bytes], saved: bytes | None, now_ms: int, model_path: str | None = None):
     """libdq's outcome for one sensor's events (in stream order) given its saved state.
     -> (BatchResult, the state to save or None when unchanged)"""
-    v = validator(model_path)
-    engine = v["engine"]
-    engine.clear_state()  # nothing but this sensor's saved state
-    if saved:
-        engine.restore_state(sensor, saved)
+    res, changed = judge_many(raws, {sensor: saved} if saved else {}, now_ms, model_path)
+    return res, changed.get(sensor)
+
+
+def judge_many(raws: list[bytes], saved: dict[str, bytes], now_ms: int, model_path: str | None = None):
+    """libdq's outcome for events of several sensors (each sensor's in stream order), given
+    those sensors' saved states, in one libdq call.
+    -> (BatchResult, {sensor: state to save} of the sensors whose state changed)"""
+    engine = validator(model_path)["engine"]
+    engine.clear_state()  # nothing but these sensors' saved states
+    for sensor, state in saved.items():
+        engine.restore_state(sensor, state)
     engine.set_now(now_ms)
     res = engine.evaluate(raws)
-    changed = engine.state_changes()
-    return res, changed.get(sensor)
+    return res, engine.state_changes()
 
 
 # What judge_groups emits per event: the verdict with what every table and topic needs.
@@ -84,7 +94,7 @@ OUTPUT_SCHEMA = ("sensor STRING, verdict STRING, reasons ARRAY<STRING>, annotati
                  "location STRING, status STRING, anomaly BOOLEAN, anomaly_score DOUBLE, raw BINARY, "
                  "kafka_key BINARY, topic STRING, `partition` INT, `offset` LONG, "
                  "headers ARRAY<STRUCT<key: STRING, value: BINARY>>")
-STATE_SCHEMA = "libdq BINARY"
+STATE_SCHEMA = "sensors ARRAY<STRING>, states ARRAY<BINARY>"  # a shard's sensors and their libdq states
 FIELDS = ("sensor_id", "temperature", "humidity", "pressure", "battery", "location", "status")
 
 
@@ -104,31 +114,32 @@ def outcome_columns(res) -> dict:
     return cols
 
 
-def judged_frame(sensor: str, events, saved: bytes | None, now_ms: int, model_path: str | None = None):
-    """One sensor's events (a pandas frame of Kafka rows, in offset order) through libdq
-    -> (a frame in OUTPUT_SCHEMA, the state to save or None when unchanged)."""
+def judged_frame(events, saved: dict[str, bytes], now_ms: int, model_path: str | None = None):
+    """Events of some sensors (a pandas frame of Kafka rows with their `sensor`, each
+    sensor's in offset order) through libdq, given those sensors' saved states
+    -> (a frame in OUTPUT_SCHEMA, {sensor: state to save} of the sensors that changed)"""
     import pandas as pd
     raws = [bytes(v) if v is not None else b"" for v in events["value"]]
-    res, new_state = judge(sensor, raws, saved, now_ms, model_path)
-    out = pd.DataFrame({"sensor": sensor, **outcome_columns(res), "raw": raws})
+    res, changed = judge_many(raws, saved, now_ms, model_path)
+    out = pd.DataFrame({"sensor": events["sensor"].to_numpy(), **outcome_columns(res), "raw": raws})
     for column in ("key", "topic", "partition", "offset", "headers"):
         out["kafka_key" if column == "key" else column] = events[column].to_numpy()
     out["event_ms"] = out["event_ms"].astype("Int64")
-    return out, new_state
+    return out, changed
 
 
 def make_judge_groups(model_path: str | None = None):
-    """The function for applyInPandasWithState: one sensor's events of a micro-batch, in
+    """The function for applyInPandasWithState: one shard's events of a micro-batch, in
     offset order, through libdq (scoring anomalies with model_path, else the online
-    detector) with the sensor's state from the previous micro-batches."""
+    detector) with the states its sensors had after the previous micro-batches."""
     def judge_groups(key, frames, state):
         import pandas as pd
-        (sensor,) = key
-        events = pd.concat(list(frames)).sort_values(["partition", "offset"])
-        out, new_state = judged_frame(sensor, events, state.get[0] if state.exists else None,
-                                      int(time.time() * 1000), model_path)
-        if new_state is not None:
-            state.update((new_state,))
+        events = pd.concat(list(frames)).sort_values(["partition", "offset"], kind="stable")
+        saved = dict(zip(*state.get)) if state.exists else {}
+        out, changed = judged_frame(events, saved, int(time.time() * 1000), model_path)
+        if changed:
+            saved.update(changed)
+            state.update((list(saved), list(saved.values())))
         yield out
     return judge_groups
 
@@ -136,13 +147,14 @@ def make_judge_groups(model_path: str | None = None):
 def judge_stream(spark, brokers: str, topic: str, max_offsets: int, model_path: str | None = None):
     """libdq's verdicts on a Kafka topic as a stream (from its earliest offset, at most
     max_offsets events per micro-batch): rows in OUTPUT_SCHEMA, each sensor's libdq state
-    kept by Spark between micro-batches (make_judge_groups)."""
+    kept by Spark between micro-batches (make_judge_groups, per shard of sensors)."""
+    from pyspark.sql import functions as F
     from pyspark.sql.streaming.state import GroupStateTimeout
     raw = (spark.readStream.format("kafka").option("kafka.bootstrap.servers", brokers)
            .option("subscribe", topic).option("startingOffsets", "earliest").option("includeHeaders", "true")
            .option("maxOffsetsPerTrigger", max_offsets).load())
     return (raw.selectExpr(f"{SENSOR_KEY_SQL} AS sensor", "key", "value", "topic", "partition", "offset", "headers")
-            .groupBy("sensor")
+            .withColumn("shard", F.expr(SHARD_SQL)).groupBy("shard")
             .applyInPandasWithState(make_judge_groups(model_path), OUTPUT_SCHEMA, STATE_SCHEMA, "append",
                                     GroupStateTimeout.NoTimeout))
 
@@ -158,13 +170,14 @@ def judge_all(events, now_ms: int | None = None, model_path: str | None = None):
     sensor's events of a topic (or file) in offset order through one engine from an empty
     state, which is what `dq check` gives for the same events. now_ms: 'now' of the
     future-timestamp rule (default: the clock)."""
+    from pyspark.sql import functions as F
     now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
 
-    def judge_sensor(key, events):
-        _topic, sensor = key
-        return judged_frame(sensor, events.sort_values(["partition", "offset"]), None, now_ms, model_path)[0]
+    def judge_shard(_key, events):
+        return judged_frame(events.sort_values(["partition", "offset"], kind="stable"), {}, now_ms, model_path)[0]
     return (events.selectExpr(f"{SENSOR_KEY_SQL} AS sensor", "key", "value", "topic", "partition", "offset", "headers")
-            .groupBy("topic", "sensor").applyInPandas(judge_sensor, OUTPUT_SCHEMA))
+            .withColumn("shard", F.expr(SHARD_SQL)).groupBy("topic", "shard")
+            .applyInPandas(judge_shard, OUTPUT_SCHEMA))
 
 
 KAFKA_COLUMNS = "key BINARY, value BINARY, topic STRING, `partition` INT, `offset` LONG"

@@ -36,7 +36,7 @@ def main() -> None:
     ap.add_argument("--checkpoint", default=str(ROOT / ".stack" / "data" / "spark" / "checkpoints" / "day12"),
                     help="offsets and per-sensor state; a new directory starts from the earliest offsets")
     ap.add_argument("--bounded", action="store_true", help="process what the topic holds now, then stop")
-    ap.add_argument("--max-offsets", type=int, default=20000, help="events per micro-batch at most")
+    ap.add_argument("--max-offsets", type=int, default=100_000, help="events per micro-batch at most")
     ap.add_argument("--model", help="anomaly model file (ml/train.py); default: the contract's online detector")
     ap.add_argument("--progress", help="with --bounded: Spark's report of each micro-batch (rows, durations), "
                                        "with the seconds of each step of the batch's writing (writeSeconds), "
