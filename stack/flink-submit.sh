@@ -3,7 +3,8 @@
 #   flink-submit.sh JOB.py [JOB ARGS...]
 # A job given --bounded runs attached (the command returns when it finishes); others are
 # submitted detached and keep running: see them at http://127.0.0.1:8081.
-# DQ_FLINK_RESUME=PATH starts the job from that savepoint or retained checkpoint.
+# DQ_FLINK_RESUME=PATH starts the job from that savepoint or retained checkpoint; state of
+# operators the new version no longer has is dropped (--allowNonRestoredState).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/lib.sh"
@@ -15,7 +16,7 @@ connector="$(ls "$(jars flink)"/flink-sql-connector-kafka-*.jar 2>/dev/null | he
 [ -n "$connector" ] || die "the Flink Kafka connector is missing: run 'make install'"
 detach=(-d)
 for a in "$@"; do [ "$a" = --bounded ] && detach=(); done
-[ -z "${DQ_FLINK_RESUME:-}" ] || detach+=(-s "$DQ_FLINK_RESUME")
+[ -z "${DQ_FLINK_RESUME:-}" ] || detach+=(-s "$DQ_FLINK_RESUME" -n)
 JAVA_HOME="$(find_java17)" || die "Java 17 not found: run 'make deps'"
 export FLINK_CONF_DIR="$DQ_RUN/conf/flink" PYFLINK_PYTHON="$(venv flink)/bin/python" JAVA_HOME
 export PATH="$(venv flink)/bin:$PATH"

@@ -49,7 +49,7 @@ submit() {
     rm -f "$live/resume"  # used once: later restarts take the newer checkpoints
     [ -n "$from" ] && echo "resuming from $from"
     out="$(DQ_FLINK_RESUME="$from" "$here/flink-submit.sh" "$DQ_ROOT/flink_jobs/flink_to_cassandra.py" \
-        --input sensor-topic --group dq-live --checkpoint-dir "file://$live/checkpoints" 2>&1)"
+        --input sensor-topic --group dq-live --dlq "" --checkpoint-dir "file://$live/checkpoints" 2>&1)"
     echo "$out" | tail -3
     job="$(sed -n 's/.*JobID \([0-9a-f]\{32\}\).*/\1/p' <<<"$out" | tail -1)"
     [ -n "$job" ]
