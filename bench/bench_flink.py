@@ -29,7 +29,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "python"), str(ROOT / "flink_jobs"), str(ROOT / "bench")]
+sys.path[:0] = [str(ROOT / "flink_jobs"), str(ROOT / "bench")]
 from common import BOOT, cassandra_ceiling, fresh_topics, messages, run_gate  # noqa: E402
 
 

@@ -33,7 +33,7 @@ import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "python"), str(ROOT / "spark_jobs"), str(ROOT / "bench")]
+sys.path[:0] = [str(ROOT / "spark_jobs"), str(ROOT / "bench")]
 from common import BOOT, cassandra_ceiling, fresh_topics, messages, run_gate  # noqa: E402
 
 BATCH = 100_000  # events per micro-batch at most: spark_to_cassandra.py's default --max-offsets

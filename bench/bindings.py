@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "python"))
 import dq  # noqa: E402
 
 CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"

@@ -8,22 +8,15 @@ Python workers with env.add_python_file().
 import argparse
 import datetime as dt
 import json
-import re
-import sys
 import time
 import zlib
 from pathlib import Path
 
+from dq.stack import CassandraWriter, dead_letter_headers, sensor_key  # noqa: F401  (the jobs import them here)
+
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"
-SENSOR_KEY = re.compile(rb'"sensor_id"\s*:\s*"([^"\\]{1,64})"')
 UTC = dt.timezone.utc
-
-
-def sensor_key(raw: bytes) -> str:
-    """The sensor id to key by, found without parsing (malformed events have one too, often)."""
-    m = SENSOR_KEY.search(raw or b"")
-    return m.group(1).decode("utf-8", "replace") if m else ""
 
 
 def shard_of(raw: bytes, shards: int) -> int:
@@ -136,10 +129,8 @@ def dlq_record(v: dict, topic: str) -> tuple:
     """The dead-letter record of a validated REJECT, as `dq gate` writes it (docs/cli.md):
     the original key, bytes, timestamp and headers, plus the dq.* headers.
     -> (key, value, headers, Kafka timestamp ms)"""
-    headers = {**v["headers"],
-               "dq.reasons": ",".join(v["reasons"]).encode(), "dq.verdict": v["annotation"],
-               "dq.source.topic": topic.encode(), "dq.source.partition": str(v["partition"]).encode(),
-               "dq.source.offset": str(v["offset"]).encode(), "dq.contract": v["contract_version"].encode()}
+    headers = dead_letter_headers(v["headers"], v["reasons"], v["annotation"], topic, v["partition"], v["offset"],
+                                  v["contract_version"])
     return v["key"], v["raw"], headers, v["kafka_ms"]
 
 
@@ -198,72 +189,6 @@ def add_to_windows(windows: dict[str, dict], judged) -> set[tuple[str, int]]:
         for old in [s for s in mine if s + WINDOW_MS + OUT_OF_ORDER_MS < at]:
             del mine[old]
     return {(sensor, start) for sensor, start in touched if start in windows[sensor]}
-
-
-def read_env(path: Path) -> dict:
-    """KEY=value lines of the project's .env (the Cassandra credentials)."""
-    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and line[0] != "#")
-    return {k: v for k, v in pairs}
-
-
-class CassandraWriter:
-    """Idempotent inserts into sensor_data and sensor_rejects (the primary keys dedupe replays)."""
-
-    def __init__(self, env_file: Path, host: str = "127.0.0.1"):
-        from cassandra.auth import PlainTextAuthProvider
-        from cassandra.cluster import Cluster
-        secrets = read_env(env_file)
-        auth = PlainTextAuthProvider(secrets["CASSANDRA_USER"], secrets["CASSANDRA_PASSWORD"])
-        self.cluster = Cluster([host], auth_provider=auth)
-        self.session = self.cluster.connect("iot_data")
-        self.statements = {}
-
-    def _statement(self, table: str, columns: tuple):
-        statement = self.statements.get((table, columns))
-        if statement is None:
-            statement = self.statements[table, columns] = self.session.prepare(
-                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})")
-        return statement
-
-    def insert(self, table: str, row: dict) -> None:
-        columns = tuple(sorted(row))
-        self.session.execute(self._statement(table, columns), [row[c] for c in columns])
-
-    def insert_many(self, items: list[tuple[str, dict]], concurrency: int = 64, batch_rows: int = 0) -> None:
-        """Many (table, row) inserts in flight at once; returns when all are written.
-
-        batch_rows > 0: rows of one partition go together in UNLOGGED batches of at most
-        that many rows (one request, one mutation of one partition on the server), which is
-        what lets one Python client write several times more rows per second: the driver's
-        cost is per request, not per row. Rows of different partitions never share a batch."""
-        from cassandra.concurrent import execute_concurrent
-        from cassandra.query import BatchStatement, BatchType
-        bound = [(table, self._statement(table, tuple(sorted(row))).bind([row[c] for c in sorted(row)]), row)
-                 for table, row in items]
-        if batch_rows > 0:
-            groups = {}
-            for table, statement, row in bound:
-                groups.setdefault((table, *(row[c] for c in self._partition_key(table))), []).append(statement)
-            work = []
-            for statements in groups.values():
-                for i in range(0, len(statements), batch_rows):
-                    if len(statements[i:i + batch_rows]) == 1:
-                        work.append((statements[i], ()))
-                        continue
-                    batch = BatchStatement(batch_type=BatchType.UNLOGGED)
-                    for statement in statements[i:i + batch_rows]:
-                        batch.add(statement)
-                    work.append((batch, ()))
-        else:
-            work = [(statement, ()) for _, statement, _ in bound]
-        execute_concurrent(self.session, work, concurrency=concurrency, raise_on_first_error=True)
-
-    def _partition_key(self, table: str) -> list[str]:
-        """The table's partition key columns, from the cluster's schema."""
-        return [c.name for c in self.cluster.metadata.keyspaces["iot_data"].tables[table].partition_key]
-
-    def close(self) -> None:
-        self.cluster.shutdown()
 
 
 def job_arguments(doc: str, group: str) -> argparse.ArgumentParser:
@@ -325,7 +250,6 @@ def make_validate(root: str, model_path: str | None = None):
 
     class Validate(KeyedProcessFunction):
         def open(self, ctx):
-            sys.path.insert(0, root + "/python")  # the bindings of this checkout (the cluster is local)
             self.validator = Validator(Path(root) / "contracts" / "sensor_readings.yaml", model_path)
             self.state = ctx.get_state(ValueStateDescriptor("libdq state", Types.PICKLED_BYTE_ARRAY()))
 

@@ -42,7 +42,6 @@ usage (see `make flink-submit`):
             [--shards 8] [--flush-ms 1000] [--checkpoint-ms 5000] [--model FILE]
 """
 import datetime as dt
-import sys
 import time
 from pathlib import Path
 
@@ -98,9 +97,8 @@ def main() -> None:
         (returning once all are written) and emits the rejects' dead-letter records."""
 
         def open(self, ctx):
-            sys.path.insert(0, root + "/python")  # the bindings of this checkout (the cluster is local)
             self.validator = Validator(Path(root) / "contracts" / "sensor_readings.yaml", model)
-            self.writer = CassandraWriter(Path(root) / ".env")
+            self.writer = CassandraWriter()
             pickled = Types.PICKLED_BYTE_ARRAY()
             self.pending = ctx.get_list_state(ListStateDescriptor("events", pickled))
             self.sensors = ctx.get_map_state(MapStateDescriptor("libdq state", Types.STRING(), pickled))

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "python"), str(ROOT / "ml")]
+sys.path.insert(0, str(ROOT / "ml"))
 import dq  # noqa: E402
 from export import export_iforest  # noqa: E402
 from train import ANOMALY_TYPES, CONTRACT, features, load_truth  # noqa: E402

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "python"), str(ROOT / "ml")]
+sys.path.insert(0, str(ROOT / "ml"))
 import dq  # noqa: E402
 from export import export_iforest  # noqa: E402
 
@@ -46,12 +46,8 @@ GRID = [{"n_estimators": 100, "max_samples": 256}, {"n_estimators": 200, "max_sa
 
 def history_from_cassandra(days: int) -> list[bytes]:
     """sensor_data rows of the last `days` days (all sensors of the course's 100) as events."""
-    from cassandra.auth import PlainTextAuthProvider
-    from cassandra.cluster import Cluster
-    secrets = dict(line.split("=", 1) for line in (ROOT / ".env").read_text().splitlines() if "=" in line)
-    cluster = Cluster(["127.0.0.1"], auth_provider=PlainTextAuthProvider(secrets["CASSANDRA_USER"],
-                                                                          secrets["CASSANDRA_PASSWORD"]))
-    session = cluster.connect("iot_data")
+    from dq.stack import cassandra_session
+    cluster, session = cassandra_session()
     today = dt.datetime.now(dt.timezone.utc).date()
     rows = []
     for i in range(100):

@@ -1,5 +1,5 @@
-"""What the course's PySpark jobs share: libdq verdicts per sensor with the sensor's libdq
-state kept by Spark (applyInPandasWithState), and the columns they write.
+"""What the course's PySpark jobs share: libdq verdicts per shard of sensors with each
+sensor's libdq state kept by Spark (applyInPandasWithState), and the columns they write.
 
 Plain Python and pandas, so the logic is testable without Spark
 (tests/python/test_spark_jobs.py). Jobs ship this file to the executors with --py-files
@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import sys
 import time
 from pathlib import Path
+
+from dq.stack import DEAD_LETTER_HEADERS, SENSOR_KEY_PATTERN, sensor_key  # noqa: F401  (the jobs import them here)
 
 # This checkout. On executors this file is a --py-files copy elsewhere, so
 # stack/spark-submit.sh passes the checkout as DQ_ROOT (spark.executorEnv.DQ_ROOT).
 ROOT = Path(os.environ.get("DQ_ROOT") or Path(__file__).resolve().parents[1])
 CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"
-# The sensor id to group by, found without parsing (malformed events often have one too):
-# the same pattern in Python (tests) and in Spark SQL (a string literal: backslashes doubled).
-SENSOR_KEY = r'"sensor_id"\s*:\s*"([^"\\]{1,64})"'
-SENSOR_KEY_SQL = "regexp_extract(CAST(value AS STRING), '" + SENSOR_KEY.replace("\\", "\\\\") + "', 1)"
+# The sensor id to group by (dq.stack's pattern) in Spark SQL: a string literal, backslashes doubled.
+SENSOR_KEY_SQL = "regexp_extract(CAST(value AS STRING), '" + SENSOR_KEY_PATTERN.replace("\\", "\\\\") + "', 1)"
 # Events are judged per shard of sensors (a hash of the sensor id): one libdq call and one
 # pandas frame per shard and micro-batch, where a group per sensor cost a Python call each.
 SHARDS = 8
@@ -40,10 +38,6 @@ NUMBERS = {  # minimum, maximum, onOutOfRange, coerce (a numeric string is a num
     "pressure": (870, 1085, "cap", True, False), "battery": (0, 5, "warn", False, False)}
 IMPUTE_MAX_AGE_MS = 5 * 60_000                  # onMissing: {impute: last_good, maxAge: 5m}
 
-
-def sensor_key(raw: bytes) -> str:
-    m = re.search(SENSOR_KEY.encode(), raw or b"")
-    return m.group(1).decode("utf-8", "replace") if m else ""
 
 def session(name: str):
     """The job's SparkSession, with the Cassandra credentials stack/spark-submit.sh passes in
@@ -221,9 +215,7 @@ def event_time():
 
 
 def bindings():
-    """libdq's Python bindings of this checkout (the cluster is local)."""
-    if str(ROOT / "python") not in sys.path:
-        sys.path.insert(0, str(ROOT / "python"))
+    """libdq's Python bindings (installed editable from this checkout into the spark venv)."""
     import dq
     return dq
 

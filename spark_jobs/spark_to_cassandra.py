@@ -25,7 +25,7 @@ import json
 import time
 from pathlib import Path
 
-from dq_spark import ROOT, judge_stream, session, validator, write_cassandra
+from dq_spark import DEAD_LETTER_HEADERS, ROOT, judge_stream, session, validator, write_cassandra
 
 
 def main() -> None:
@@ -84,12 +84,11 @@ def main() -> None:
                   "sensor_rejects")
         lap("cassandra_anomalies_rejects")
 
-        def header(name, value):
-            return F.struct(F.lit(name).alias("key"), F.col(value).cast("binary").alias("value")) \
-                if isinstance(value, str) else F.struct(F.lit(name).alias("key"), value.cast("binary").alias("value"))
-        dq_headers = F.array(header("dq.reasons", F.array_join("reasons", ",")), header("dq.verdict", "annotation"),
-                             header("dq.source.topic", "topic"), header("dq.source.partition", "partition"),
-                             header("dq.source.offset", "offset"), header("dq.contract", F.lit(contract_version)))
+        # dq gate's dead-letter headers (dq.stack.DEAD_LETTER_HEADERS), as Spark columns, in their order.
+        values = (F.array_join("reasons", ","), F.col("annotation"), F.col("topic"), F.col("partition"),
+                  F.col("offset"), F.lit(contract_version))
+        dq_headers = F.array(*(F.struct(F.lit(name).alias("key"), value.cast("binary").alias("value"))
+                               for name, value in zip(DEAD_LETTER_HEADERS, values)))
         (rejects.select(F.col("kafka_key").alias("key"), F.col("raw").alias("value"),
                         F.concat(F.coalesce("headers", F.array().cast(rejects.schema["headers"].dataType)),
                                  dq_headers).alias("headers"))

@@ -25,4 +25,12 @@ if [ "$(cat "$dir/.dq-stamp" 2>/dev/null)" != "$want" ]; then
         || die "pip install for venv '$name' failed; see the messages above"
     echo "$want" > "$dir/.dq-stamp"
 fi
+# The project's own package (python/: libdq's bindings and dq.stack), editable, so every
+# program imports this checkout's code. Venvs are shared by checkouts (they live in the
+# cache): a venv last pointed at another checkout is pointed at this one.
+if [ "$(cat "$dir/.dq-editable" 2>/dev/null)" != "$DQ_ROOT" ]; then
+    PYTHONWARNINGS=ignore "$dir/bin/pip" install --quiet --no-deps -e "$DQ_ROOT/python" >&2 \
+        || die "installing python/ into venv '$name' failed; see the messages above"
+    echo "$DQ_ROOT" > "$dir/.dq-editable"
+fi
 echo "$dir"

@@ -16,7 +16,6 @@ out = Path(sys.argv[1])
 (out / "contract").mkdir(parents=True, exist_ok=True)
 (out / "state").mkdir(parents=True, exist_ok=True)
 (out / "model").mkdir(parents=True, exist_ok=True)
-sys.path.insert(0, str(root / "python"))
 import dq  # noqa: E402  (after the path is set)
 
 engine = dq.Engine(dq.Contract(root / "contracts" / "sensor_readings.yaml"), now="2026-11-26T05:00:00Z")

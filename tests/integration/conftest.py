@@ -2,14 +2,12 @@
 test-integration brings it up first). Nothing is mocked. Credentials come from .env."""
 import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "python"))
 CACHE = Path(os.environ.get("DQ_CACHE", Path.home() / ".cache" / "dq-platform"))
 BOOTSTRAP = "127.0.0.1:9092"
 
@@ -19,12 +17,8 @@ def venv(name: str) -> Path:
 
 
 def read_env() -> dict:
-    env = {}
-    for line in (ROOT / ".env").read_text().splitlines():
-        if line and not line.startswith("#") and "=" in line:
-            key, value = line.split("=", 1)
-            env[key] = value
-    return env
+    from dq.stack import read_env
+    return read_env(ROOT / ".env")
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ dq gate. Two minutes at 2,000 events/s: the writer keeps up, and every input off
 those two minutes is exactly one row, with dq gate's verdict."""
 import datetime as dt
 import json
-import subprocess
 import time
 import urllib.request
 

@@ -9,7 +9,7 @@ import pytest
 from sklearn.ensemble import IsolationForest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT / "python"), str(ROOT / "ml")]
+sys.path.insert(0, str(ROOT / "ml"))
 import dq  # noqa: E402
 from export import export_iforest  # noqa: E402
 

@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "python"))
 
 DQ_BIN = Path(os.environ.get("DQ_BIN", ROOT / "build" / "dq"))
 CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"

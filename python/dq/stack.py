@@ -1,0 +1,119 @@
+"""What the platform's Python programs (Flink and Spark jobs, ML, benchmarks, tests) share
+about records and the running stack, written once:
+
+- the sensor id an event is keyed by, found without parsing;
+- the dead-letter record's dq.* headers (the ones `dq gate` writes, docs/cli.md);
+- the checkout's .env (the stack's credentials, written by `make up`, mode 0600);
+- a Cassandra session with those credentials, and idempotent concurrent inserts.
+
+Imports of the Cassandra driver happen inside the functions that need it: the bindings
+alone need nothing beyond the standard library.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]  # the checkout (the package is installed editable)
+
+# The sensor id to key by, found without parsing (malformed events often have one too), as
+# a regular expression every engine uses: Python here, Spark SQL in dq_spark.
+SENSOR_KEY_PATTERN = r'"sensor_id"\s*:\s*"([^"\\]{1,64})"'
+_SENSOR_KEY = re.compile(SENSOR_KEY_PATTERN.encode())
+
+# The headers a dead letter carries besides its input's own, in the order `dq gate` adds them.
+DEAD_LETTER_HEADERS = ("dq.reasons", "dq.verdict", "dq.source.topic", "dq.source.partition",
+                       "dq.source.offset", "dq.contract")
+
+
+def sensor_key(raw: bytes | None) -> str:
+    """The sensor id of an event's bytes, or "" when none is found."""
+    m = _SENSOR_KEY.search(raw or b"")
+    return m.group(1).decode("utf-8", "replace") if m else ""
+
+
+def dead_letter_headers(headers: dict, reasons: list[str], verdict_json: bytes, topic: str, partition: int,
+                        offset: int, contract_version: str) -> dict[str, bytes]:
+    """A reject's headers as `dq gate` writes them: the input's own, then the dq.* ones."""
+    values = (",".join(reasons).encode(), verdict_json, topic.encode(), str(partition).encode(),
+              str(offset).encode(), contract_version.encode())
+    return {**headers, **dict(zip(DEAD_LETTER_HEADERS, values))}
+
+
+def read_env(path: Path | None = None) -> dict[str, str]:
+    """KEY=value lines of the checkout's .env (default), comments skipped; {} when absent."""
+    path = Path(path) if path else Path(os.environ.get("DQ_ENV_FILE", ROOT / ".env"))
+    if not path.exists():
+        return {}
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and line[0] != "#")
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+def cassandra_session(keyspace: str | None = "iot_data", host: str = "127.0.0.1", secrets: dict | None = None):
+    """-> (cluster, session) logged in with CASSANDRA_USER / CASSANDRA_PASSWORD from the
+    environment or .env. The caller shuts the cluster down."""
+    from cassandra.auth import PlainTextAuthProvider
+    from cassandra.cluster import Cluster
+    secrets = secrets or {**read_env(), **{k: v for k, v in os.environ.items() if k.startswith("CASSANDRA_")}}
+    if "CASSANDRA_PASSWORD" not in secrets:
+        raise RuntimeError("no Cassandra credentials: run `make up` (it writes .env)")
+    auth = PlainTextAuthProvider(secrets.get("CASSANDRA_USER", "dq"), secrets["CASSANDRA_PASSWORD"])
+    cluster = Cluster([host], auth_provider=auth, protocol_version=5)
+    return cluster, cluster.connect(keyspace) if keyspace else cluster.connect()
+
+
+class CassandraWriter:
+    """Idempotent inserts into the iot_data tables (their primary keys dedupe replays)."""
+
+    def __init__(self, host: str = "127.0.0.1", secrets: dict | None = None):
+        self.cluster, self.session = cassandra_session("iot_data", host, secrets)
+        self.statements = {}
+
+    def _statement(self, table: str, columns: tuple):
+        statement = self.statements.get((table, columns))
+        if statement is None:
+            statement = self.statements[table, columns] = self.session.prepare(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})")
+        return statement
+
+    def insert(self, table: str, row: dict) -> None:
+        columns = tuple(sorted(row))
+        self.session.execute(self._statement(table, columns), [row[c] for c in columns])
+
+    def insert_many(self, items: list[tuple[str, dict]], concurrency: int = 64, batch_rows: int = 0) -> None:
+        """Many (table, row) inserts in flight at once; returns when all are written.
+
+        batch_rows > 0: rows of one partition go together in UNLOGGED batches of at most
+        that many rows (one request, one mutation of one partition on the server), which is
+        what lets one Python client write several times more rows per second: the driver's
+        cost is per request, not per row. Rows of different partitions never share a batch."""
+        from cassandra.concurrent import execute_concurrent
+        from cassandra.query import BatchStatement, BatchType
+        bound = [(table, self._statement(table, tuple(sorted(row))).bind([row[c] for c in sorted(row)]), row)
+                 for table, row in items]
+        work = []
+        if batch_rows > 0:
+            groups = {}
+            for table, statement, row in bound:
+                groups.setdefault((table, *(row[c] for c in self._partition_key(table))), []).append(statement)
+            for statements in groups.values():
+                for i in range(0, len(statements), batch_rows):
+                    chunk = statements[i:i + batch_rows]
+                    if len(chunk) == 1:
+                        work.append((chunk[0], ()))
+                        continue
+                    batch = BatchStatement(batch_type=BatchType.UNLOGGED)
+                    for statement in chunk:
+                        batch.add(statement)
+                    work.append((batch, ()))
+        else:
+            work = [(statement, ()) for _, statement, _ in bound]
+        execute_concurrent(self.session, work, concurrency=concurrency, raise_on_first_error=True)
+
+    def _partition_key(self, table: str) -> list[str]:
+        """The table's partition key columns, from the cluster's schema."""
+        return [c.name for c in self.cluster.metadata.keyspaces["iot_data"].tables[table].partition_key]
+
+    def close(self) -> None:
+        self.cluster.shutdown()
