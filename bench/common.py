@@ -12,6 +12,7 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
+from dq.stack import CassandraWriter
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOT = "127.0.0.1:9092"
@@ -92,7 +93,7 @@ def cassandra_ceiling(records: list) -> tuple[dict[int, float], int, dict[str, f
         rows += validator.cassandra_rows(v, m.topic(), today)
     rows_s = time.perf_counter() - t0
     print("the Cassandra ceiling ...", file=sys.stderr)
-    writer = dq_flink.CassandraWriter(ROOT / ".env")
+    writer = CassandraWriter()
     seconds = {}
     for batch_rows in (0, 20):
         t0 = time.perf_counter()

@@ -110,8 +110,9 @@ static const char help[] =
     "  --seed N           random seed (default 1); same arguments, same bytes\n"
     "  --start TIME       event time of the first reading, ISO-8601 or epoch ms\n"
     "                     (default: now, rounded down to the second)\n"
-    "  --interval D       time between two readings of one sensor (default 10s; with --rate,\n"
-    "                     sensors/rate seconds, so that event time keeps pace with the clock)\n"
+    "  --interval D       time between two readings of one sensor: 500ms, 10s, 5m, 1h\n"
+    "                     (default 10s; with --rate, sensors/rate seconds, so that event\n"
+    "                     time keeps pace with the clock)\n"
     "  --defects LIST     rates per defect, e.g. outlier=0.05,duplicate=0 ('none' = all 0);\n"
     "                     names: missing_value outlier wrong_type numeric_string malformed_json\n"
     "                     invalid_sensor_id invalid_timestamp duplicate spike stuck gap late\n"
@@ -197,11 +198,9 @@ static int parse_args(int argc, char **argv, gen_opts *o)
             break;
         case O_INTERVAL: {
             o->interval_given = true;
-            long v = strtol(optarg, &end, 10);
-            o->interval_ms = *end == 's' ? v * 1000 : strcmp(end, "ms") == 0 ? v : -1;
-            end = (char *)"";
-            if (o->interval_ms <= 0) {
-                fprintf(stderr, "dq gen: --interval takes e.g. 10s or 500ms\n");
+            if (dq_duration_parse_n(optarg, strlen(optarg), &o->interval_ms) != DQ_OK || o->interval_ms <= 0) {
+                fprintf(stderr, "dq gen: --interval takes a duration as the contract writes them: "
+                                "500ms, 10s, 5m, 1h\n");
                 return DQ_EXIT_USAGE;
             }
             break;

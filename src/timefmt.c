@@ -177,6 +177,16 @@ bool dq_duration_parse(const char *s, int64_t *ms)
     return true;
 }
 
+dq_err dq_duration_parse_n(const char *s, size_t len, int64_t *ms)
+{
+    char text[32]; /* the longest valid duration, 13 digits and "ms", fits */
+    if (!s || !ms || len >= sizeof text)
+        return DQ_ERR_ARG;
+    memcpy(text, s, len);
+    text[len] = '\0';
+    return dq_duration_parse(text, ms) ? DQ_OK : DQ_ERR_ARG;
+}
+
 dq_err dq_time_parse_n(const char *s, size_t len, int64_t *ms)
 {
     if (!s || !ms || !dq_time_parse_iso(s, len, false, ms))

@@ -110,6 +110,11 @@ const char *dq_verdict_name(dq_verdict verdict);
 dq_err dq_time_parse_n(const char *s, size_t len, int64_t *ms);
 /* Writes ms as "YYYY-MM-DDTHH:MM:SS.mmmZ" and a NUL into out. */
 void dq_time_format_ms(int64_t ms, char out[25]);
+/*
+ * Parses a duration as contracts write them: digits, then ms, s, m, h or d ("500ms",
+ * "10s", "5m", "1h") to ms. s need not be NUL-terminated. DQ_OK or DQ_ERR_ARG.
+ */
+dq_err dq_duration_parse_n(const char *s, size_t len, int64_t *ms);
 
 /* ---------------------------------------------------------------- contract */
 

@@ -113,3 +113,14 @@ def test_score_precision_and_recall_per_defect(dq_bin, tmp_path):
         assert score["recall"][defect] >= 0.99, (defect, score["recall"][defect])
     for reason, p in score["precision"].items():
         assert p >= 0.99, (reason, p)
+
+
+def test_gen_interval_takes_the_contracts_durations(dq_bin):
+    def times(interval):
+        out = subprocess.run([dq_bin, "gen", "--count", "2", "--sensors", "1", "--interval", interval, "--start",
+                              "2026-01-01T00:00:00Z", "--defects", "none", "-q"], capture_output=True, check=True)
+        return [json.loads(line)["timestamp"] for line in out.stdout.splitlines()]
+    assert times("5m") == ["2026-01-01T00:00:00.000Z", "2026-01-01T00:05:00.000Z"]
+    assert times("1h")[1] == "2026-01-01T01:00:00.000Z" and times("500ms")[1] == "2026-01-01T00:00:00.500Z"
+    bad = subprocess.run([dq_bin, "gen", "--count", "1", "--interval", "5 minutes"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "500ms, 10s, 5m, 1h" in bad.stderr

@@ -44,6 +44,9 @@ static void test_duration(void)
     CHECK(!dq_duration_parse("5", &ms));
     CHECK(!dq_duration_parse("m", &ms));
     CHECK(!dq_duration_parse("5 minutes", &ms));
+    CHECK(dq_duration_parse_n("1hxyz", 2, &ms) == DQ_OK && ms == 3600000); /* not NUL-terminated */
+    CHECK(dq_duration_parse_n("5", 1, &ms) == DQ_ERR_ARG);
+    CHECK(dq_duration_parse_n("99999999999999999999999999999999999s", 36, &ms) == DQ_ERR_ARG);
 }
 
 int main(void)
