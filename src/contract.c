@@ -66,6 +66,53 @@ static void check_keys(loader *ld, yaml_node_t *map, const char *what, const cha
     }
 }
 
+typedef struct keyed {
+    const char *key;
+    const yaml_node_t *node;
+} keyed;
+
+static int keyed_cmp(const void *a, const void *b)
+{
+    const keyed *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : (x->node->start_mark.index > y->node->start_mark.index) -
+                       (x->node->start_mark.index < y->node->start_mark.index);
+}
+
+/*
+ * Every mapping of the document has each key once. libyaml keeps duplicates and get()
+ * would take the first silently ("onOutOfRange: warn" then "onOutOfRange: reject" would
+ * warn). Keys are sorted, not compared pairwise: a hostile mapping of 100k keys stays fast.
+ */
+static void check_unique_keys(loader *ld)
+{
+    for (yaml_node_t *m = ld->doc.nodes.start; m < ld->doc.nodes.top && !ld->failed; m++) {
+        if (m->type != YAML_MAPPING_NODE)
+            continue;
+        size_t n = (size_t)(m->data.mapping.pairs.top - m->data.mapping.pairs.start), k = 0;
+        if (n < 2)
+            continue;
+        keyed *keys = dq_malloc(n * sizeof *keys);
+        if (!keys) {
+            lerr(ld, m, "out of memory");
+            return;
+        }
+        for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+            const yaml_node_t *kn = yaml_document_get_node(&ld->doc, p->key);
+            if (scalar(kn))
+                keys[k++] = (keyed){scalar(kn), kn};
+        }
+        qsort(keys, k, sizeof *keys, keyed_cmp);
+        for (size_t i = 1; i < k; i++)
+            if (strcmp(keys[i - 1].key, keys[i].key) == 0) {
+                lerr(ld, keys[i].node, "key '%s' given twice (first on line %zu)", keys[i].key,
+                     keys[i - 1].node->start_mark.line + 1);
+                break;
+            }
+        dq_free(keys);
+    }
+}
+
 static yaml_node_t *get(loader *ld, yaml_node_t *map, const char *key)
 {
     if (!map || map->type != YAML_MAPPING_NODE)
@@ -596,11 +643,22 @@ dq_contract *dq_contract_parse_n(const char *yaml, size_t len, const char *name,
         yaml_parser_delete(&parser);
         return NULL;
     }
+    /* One document: a second one (after ---) would be ignored, whatever it says. */
+    yaml_document_t next;
+    if (!yaml_parser_load(&parser, &next)) {
+        lerr(&ld, NULL, "after the contract: YAML syntax: %s", parser.problem ? parser.problem : "error");
+    } else {
+        const yaml_node_t *root = yaml_document_get_root_node(&next);
+        if (root)
+            lerr(&ld, root, "a second YAML document: a contract is one document");
+        yaml_document_delete(&next);
+    }
     yaml_parser_delete(&parser);
-    dq_contract *ctr = dq_calloc(1, sizeof *ctr);
-    if (!ctr)
+    check_unique_keys(&ld);
+    dq_contract *ctr = ld.failed ? NULL : dq_calloc(1, sizeof *ctr);
+    if (!ctr && !ld.failed)
         lerr(&ld, NULL, "out of memory");
-    else
+    else if (ctr)
         load_contract(&ld, ctr);
     yaml_document_delete(&ld.doc);
     if (ld.failed) {

@@ -69,6 +69,13 @@ static void test_errors(void)
               "t.yaml:18: 'onOutOfRange' must be reject, cap or warn");
     CHECK_STR(load("limits: {maxDepth: 1000}\n"), "t.yaml:16: 'maxDepth' must be an integer from 1 to 64");
     CHECK_STR(load("  - [unclosed\n"), "t.yaml:17: YAML syntax: did not find expected ',' or ']'");
+    /* Duplicate and conflicting keys, and a second document, are errors (not "the first wins"). */
+    CHECK_STR(load("      - name: v\n        logicalType: number\n        onOutOfRange: warn\n"
+                   "        onOutOfRange: reject\n"),
+              "t.yaml:19: key 'onOutOfRange' given twice (first on line 18)");
+    CHECK_STR(load("limits: {maxDepth: 8, maxDepth: 9}\n"), "t.yaml:16: key 'maxDepth' given twice (first on line 16)");
+    CHECK_STR(load("---\nid: other\n"), "t.yaml:17: a second YAML document: a contract is one document");
+    CHECK_STR(load("...\n"), ""); /* the end of the one document */
 }
 
 static void test_missing_file(void)
