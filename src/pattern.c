@@ -8,10 +8,12 @@
  *   quantifiers `* + ? {m} {m,} {m,n}`, `^` at the start and `$` at the end.
  * Not supported (rejected at load with the position): groups, alternation,
  * backreferences, lookaround. Classes are byte classes (ASCII semantics).
- * Matching is backtracking over at most DQ_PAT_MAX nodes on strings bounded by
- * the event size; quantified runs are matched greedily and unwound one byte at
- * a time, so the worst case is polynomial in the string length, never exponential
- * for the patterns contracts use (a few quantified nodes).
+ * Matching is linear in the string's length whatever the pattern: with no groups, a
+ * pattern is a sequence of repeated byte classes, so the set of positions where the
+ * first k nodes can end determines the next node's, one sweep per node (at most
+ * DQ_PAT_MAX sweeps of the string). A backtracking matcher, as this file had, takes
+ * exponential time on nested quantifiers (^\w*\w*...$ on a long field): the gate would
+ * spend seconds on one event. A leading literal ("sensor_") is compared with memcmp.
  */
 #include <stdio.h>
 #include <string.h>
@@ -212,42 +214,75 @@ dq_pattern *dq_pattern_compile(const char *re, char *err, size_t err_size)
     return pat;
 }
 
-static bool match_here(const dq_pattern *pat, int k, const unsigned char *s, size_t n, size_t i)
+/* Positions 0..n of the string as bits: set = the nodes so far can end there. Strings up
+ * to DQ_PAT_STACK_BITS - 1 bytes (every sensor id) need no allocation. */
+#define DQ_PAT_STACK_BITS 4096
+
+static bool bit(const uint64_t *b, size_t i) { return b[i >> 6] >> (i & 63) & 1; }
+
+/*
+ * One node: every end position reachable from a start in cur, into next. From start p the
+ * node covers p + min .. p + min(max, e) where e is the end of the run of class members
+ * beginning at p; e and both bounds only grow with p, so one forward sweep sets each bit
+ * at most once and scans each byte at most once. Returns whether next has any bit.
+ */
+static bool step(const pat_node *nd, const unsigned char *s, size_t n, const uint64_t *cur, uint64_t *next,
+                 size_t words)
 {
-    /* Fixed-count nodes (literals, classes, {m}) need no backtracking. */
-    for (; k < pat->n && pat->node[k].min == pat->node[k].max; k++)
-        for (unsigned j = 0; j < pat->node[k].min; j++, i++)
-            if (i >= n || !set_has(pat->node[k].set, s[i]))
-                return false;
-    if (k == pat->n)
-        return !pat->anchor_end || i == n;
-    const pat_node *nd = &pat->node[k];
-    size_t run = 0;
-    while (run < nd->max && i + run < n && set_has(nd->set, s[i + run]))
-        run++;
-    if (run < nd->min)
-        return false;
-    for (;; run--) {
-        if (match_here(pat, k + 1, s, n, i + run))
-            return true;
-        if (run == nd->min)
+    memset(next, 0, words * sizeof *next);
+    size_t e = 0, marked = 0; /* s[p..e) are members and s[e] is not (or e == n); bits < marked are done */
+    bool any = false;
+    for (size_t w = 0; w < words; w++)
+        for (uint64_t bits = cur[w]; bits; bits &= bits - 1) {
+            size_t p = w * 64 + (size_t)__builtin_ctzll(bits);
+            if (e < p)
+                e = p;
+            while (e < n && set_has(nd->set, s[e]))
+                e++;
+            size_t lo = p + nd->min, hi = nd->max == DQ_PAT_INF || p + nd->max > e ? e : p + nd->max;
+            for (size_t i = lo > marked ? lo : marked; i <= hi; i++)
+                next[i >> 6] |= (uint64_t)1 << (i & 63);
+            if (lo <= hi) {
+                any = true;
+                marked = hi + 1;
+            }
+        }
+    return any;
+}
+
+/* Nodes k.. from start (or from every position when anywhere); false also when out of memory. */
+static bool match_from(const dq_pattern *pat, int k, const unsigned char *s, size_t n, size_t start, bool anywhere)
+{
+    uint64_t stack[2][DQ_PAT_STACK_BITS / 64], *heap = NULL, *cur = stack[0], *next = stack[1];
+    size_t words = n / 64 + 1;
+    if (words > DQ_PAT_STACK_BITS / 64) {
+        if (!(heap = dq_malloc(2 * words * sizeof *heap)))
             return false;
+        cur = heap, next = heap + words;
     }
+    memset(cur, 0, words * sizeof *cur);
+    for (size_t i = anywhere ? 0 : start; i <= (anywhere ? n : start); i++)
+        cur[i >> 6] |= (uint64_t)1 << (i & 63);
+    bool any = true;
+    for (; k < pat->n && any; k++) {
+        any = step(&pat->node[k], s, n, cur, next, words);
+        uint64_t *t = cur;
+        cur = next, next = t;
+    }
+    bool found = any && (!pat->anchor_end || bit(cur, n));
+    dq_free(heap);
+    return found;
 }
 
 bool dq_pattern_match(const dq_pattern *pat, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
-    if (pat->anchor_start) {
-        size_t k = (size_t)pat->n_prefix;
-        if (n < k || memcmp(s, pat->prefix, k) != 0)
-            return false;
-        return match_here(pat, pat->n_prefix, u, n, k);
-    }
-    for (size_t i = 0; i <= n; i++)
-        if (match_here(pat, 0, u, n, i))
-            return true;
-    return false;
+    if (!pat->anchor_start)
+        return match_from(pat, 0, u, n, 0, true);
+    size_t k = (size_t)pat->n_prefix;
+    if (n < k || memcmp(s, pat->prefix, k) != 0)
+        return false;
+    return match_from(pat, pat->n_prefix, u, n, k, false);
 }
 
 void dq_pattern_free(dq_pattern *pat) { dq_free(pat); }
