@@ -87,7 +87,11 @@ OUTPUT_SCHEMA = ("sensor STRING, verdict STRING, reasons ARRAY<STRING>, annotati
                  "sensor_id STRING, temperature DOUBLE, humidity DOUBLE, pressure DOUBLE, battery DOUBLE, "
                  "location STRING, status STRING, anomaly BOOLEAN, anomaly_score DOUBLE, raw BINARY, "
                  "kafka_key BINARY, topic STRING, `partition` INT, `offset` LONG, "
-                 "headers ARRAY<STRUCT<key: STRING, value: BINARY>>")
+                 "headers STRING")
+# Kafka headers cross into Python as JSON text (values base64, to_json) and are read back
+# with from_json after: a nested array of structs costs a Python object per header in
+# pandas, both ways, and the jobs only pass headers through.
+HEADERS_TYPE = "ARRAY<STRUCT<key: STRING, value: BINARY>>"
 STATE_SCHEMA = "sensors ARRAY<STRING>, states ARRAY<BINARY>"  # a shard's sensors and their libdq states
 FIELDS = ("sensor_id", "temperature", "humidity", "pressure", "battery", "location", "status")
 
@@ -147,10 +151,12 @@ def judge_stream(spark, brokers: str, topic: str, max_offsets: int, model_path: 
     raw = (spark.readStream.format("kafka").option("kafka.bootstrap.servers", brokers)
            .option("subscribe", topic).option("startingOffsets", "earliest").option("includeHeaders", "true")
            .option("maxOffsetsPerTrigger", max_offsets).load())
-    return (raw.selectExpr(f"{SENSOR_KEY_SQL} AS sensor", "key", "value", "topic", "partition", "offset", "headers")
+    return (raw.selectExpr(f"{SENSOR_KEY_SQL} AS sensor", "key", "value", "topic", "partition", "offset",
+                           "to_json(headers) AS headers")
             .withColumn("shard", F.expr(SHARD_SQL)).groupBy("shard")
             .applyInPandasWithState(make_judge_groups(model_path), OUTPUT_SCHEMA, STATE_SCHEMA, "append",
-                                    GroupStateTimeout.NoTimeout))
+                                    GroupStateTimeout.NoTimeout)
+            .withColumn("headers", F.from_json("headers", HEADERS_TYPE)))
 
 
 def write_cassandra(df, table: str) -> None:
@@ -169,9 +175,11 @@ def judge_all(events, now_ms: int | None = None, model_path: str | None = None):
 
     def judge_shard(_key, events):
         return judged_frame(events.sort_values(["partition", "offset"], kind="stable"), {}, now_ms, model_path)[0]
-    return (events.selectExpr(f"{SENSOR_KEY_SQL} AS sensor", "key", "value", "topic", "partition", "offset", "headers")
+    return (events.selectExpr(f"{SENSOR_KEY_SQL} AS sensor", "key", "value", "topic", "partition", "offset",
+                              "to_json(headers) AS headers")
             .withColumn("shard", F.expr(SHARD_SQL)).groupBy("topic", "shard")
-            .applyInPandas(judge_shard, OUTPUT_SCHEMA))
+            .applyInPandas(judge_shard, OUTPUT_SCHEMA)
+            .withColumn("headers", F.from_json("headers", HEADERS_TYPE)))
 
 
 KAFKA_COLUMNS = "key BINARY, value BINARY, topic STRING, `partition` INT, `offset` LONG"
@@ -204,7 +212,7 @@ def kafka_shaped(spark, rows):
     (a list or an RDD); no headers."""
     from pyspark.sql import functions as F
     return spark.createDataFrame(rows, KAFKA_COLUMNS).withColumn(
-        "headers", F.lit(None).cast("ARRAY<STRUCT<key: STRING, value: BINARY>>"))
+        "headers", F.lit(None).cast(HEADERS_TYPE))
 
 
 def event_time():
