@@ -30,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "flink_jobs"), str(ROOT / "bench")]
-from common import BOOT, cassandra_ceiling, fresh_topics, messages, run_gate  # noqa: E402
+from common import BOOT, cassandra_ceiling, fresh_topics, messages, print_table, run_gate  # noqa: E402
 
 
 def main():
@@ -69,7 +69,6 @@ def main():
     per_event_us = 1e6 / flink_rate
     print(f"\n{n:,} generated sensor events (about 15% defective, {n_rows:,} Cassandra rows), 4 partitions, "
           "2 cores, the whole stack up\n")
-    print(f"| {'measurement':<76} | {'value':>10} |\n|{'-' * 78}|{'-' * 12}|")
     table = [
         ("dq gate: Kafka -> libdq -> Kafka, incl. group join (ev/s)", f"{gate_rate:,.0f}"),
         ("Cassandra, the same rows, one client, a row per async insert (ev/s)", f"{single_rate:,.0f}"),
@@ -85,8 +84,7 @@ def main():
         ("  the rest: Kafka, Beam to Python and back, state, checkpoints (µs)",
          f"{per_event_us - libdq_us - rows_us - ceiling_s[20] / n * 1e6:,.1f}"),
     ]
-    for name, value in table:
-        print(f"| {name:<76} | {value:>10} |")
+    print_table(table)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "spark_jobs"), str(ROOT / "bench")]
-from common import BOOT, cassandra_ceiling, fresh_topics, messages, run_gate  # noqa: E402
+from common import BOOT, cassandra_ceiling, fresh_topics, messages, print_table, run_gate  # noqa: E402
 
 BATCH = 100_000  # events per micro-batch at most: spark_to_cassandra.py's default --max-offsets
 
@@ -109,7 +109,6 @@ def main():
     latency = sorted(b["durationMs"]["triggerExecution"] for b in small)
     print(f"\n{n:,} generated sensor events (about 15% defective, {n_rows:,} Cassandra rows), 4 partitions, "
           "2 cores, the whole stack up\n")
-    print(f"| {'measurement':<72} | {'value':>10} |\n|{'-' * 74}|{'-' * 12}|")
     rows = [
         ("dq gate: Kafka -> libdq -> Kafka, incl. group join (ev/s)", f"{gate_rate:,.0f}"),
         (f"Spark day 12: Kafka -> libdq -> Cassandra, {len(batches)} micro-batches (ev/s)", f"{spark_rate:,.0f}"),
@@ -136,8 +135,7 @@ def main():
         ("  checkpoint: offsets log and commit (walCommit, commitOffsets)",
          f"{(durations['walCommit'] + durations['commitOffsets']) / batch_ms:.1%}"),
     ]
-    for name, value in rows:
-        print(f"| {name:<72} | {value:>10} |")
+    print_table(rows)
 
 
 if __name__ == "__main__":

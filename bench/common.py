@@ -103,3 +103,11 @@ def cassandra_ceiling(records: list) -> tuple[dict[int, float], int, dict[str, f
     writer.close()
     n = len(records)
     return seconds, len(rows), {"libdq_us": libdq_s / n * 1e6, "rows_us": rows_s / n * 1e6}
+
+
+def print_table(rows: list[tuple[str, str]]) -> None:
+    """A Markdown table of (measurement, value) rows, as bench/README.md shows them."""
+    width = max(len(name) for name, _ in rows + [("measurement", "")])
+    print(f"| {'measurement':<{width}} | {'value':>10} |\n|{'-' * (width + 2)}|{'-' * 12}|")
+    for name, value in rows:
+        print(f"| {name:<{width}} | {value:>10} |")
