@@ -64,10 +64,12 @@ test-unit: build      ## C unit tests
 	@cd build && ctest --output-on-failure
 
 test-asan: build-asan ## C unit tests and the vectors through dq check, under ASan + UBSan
+	@stack/venv.sh core > /dev/null
 	@cd build-asan && ctest --output-on-failure
 	@DQ_BIN=build-asan/dq $(PYTEST) -q -k dq_check tests/python/test_vectors.py
 
 test-python: build    ## Python bindings, the vectors through dq check and the bindings
+	@stack/venv.sh core > /dev/null
 	@$(PYTEST) -q tests/python
 
 test-ml: build        ## anomaly models: export parity with scikit-learn, scoring in libdq (the ml venv)
