@@ -160,6 +160,13 @@ int dq_cmd_check(int argc, char **argv)
             rc = DQ_EXIT_IO;
         }
     }
+    const char *every_out[5] = {o.clean, o.rejects, o.metrics, o.summary, o.prometheus};
+    for (int k = 0; k < 5 && rc == DQ_EXIT_OK; k++)
+        if (dq_is_input(in, every_out[k])) {
+            fprintf(stderr, "dq check: refusing to write %s: it is the input (writing would empty it first)\n",
+                    every_out[k]);
+            rc = DQ_EXIT_USAGE;
+        }
     const char *outs[3] = {o.clean, o.rejects, o.metrics};
     FILE **fps[3] = {&clean, &rejects, &metrics};
     for (int k = 0; k < 3 && rc == DQ_EXIT_OK; k++)

@@ -34,6 +34,9 @@ dq_lines *dq_lines_open(FILE *in, size_t max);
 bool dq_lines_next(dq_lines *lr, const char **line, size_t *len, bool *cut, uint64_t *full_len, bool *err);
 void dq_lines_close(dq_lines *lr);
 
+/* True when path is the file `in` reads (the same path, a hard or symbolic link, or stdin
+ * redirected from it): opening it for writing would truncate the input before it is read. */
+bool dq_is_input(FILE *in, const char *path);
 /* Opens path for writing ("-" = stdout); NULL-safe close. */
 FILE *dq_open_out(const char *path);
 void dq_close_out(FILE *f, const char *path, bool *failed);

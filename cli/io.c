@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cli.h"
@@ -120,6 +121,13 @@ bool dq_lines_next(dq_lines *lr, const char **line, size_t *len, bool *cut, uint
             if (lr->eof && lr->end == lr->start)
                 return false;
     }
+}
+
+bool dq_is_input(FILE *in, const char *path)
+{
+    struct stat a, b;
+    return in && path && strcmp(path, "-") != 0 && fstat(fileno(in), &a) == 0 && stat(path, &b) == 0 &&
+           a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 FILE *dq_open_out(const char *path)

@@ -124,3 +124,18 @@ def test_gen_interval_takes_the_contracts_durations(dq_bin):
     assert times("1h")[1] == "2026-01-01T01:00:00.000Z" and times("500ms")[1] == "2026-01-01T00:00:00.500Z"
     bad = subprocess.run([dq_bin, "gen", "--count", "1", "--interval", "5 minutes"], capture_output=True, text=True)
     assert bad.returncode == 2 and "500ms, 10s, 5m, 1h" in bad.stderr
+
+
+def test_check_refuses_to_write_its_input(dq_bin, tmp_path):
+    """An output that is the input would be emptied before it is read ("0 events", exit 0)."""
+    events = tmp_path / "events.ndjson"
+    events.write_bytes(subprocess.run([dq_bin, "gen", "--count", "20", "-q"], capture_output=True,
+                                      check=True).stdout)
+    before = events.read_bytes()
+    (tmp_path / "link.ndjson").symlink_to(events)
+    for args, stdin in ((["--input", events, "--clean", events], None),
+                        (["--input", events, "--rejects", tmp_path / "link.ndjson"], None),
+                        (["--summary", events], events.open("rb"))):
+        run = subprocess.run([dq_bin, "check", "-c", CONTRACT, *args], stdin=stdin, capture_output=True, text=True)
+        assert run.returncode == 2 and "it is the input" in run.stderr, (args, run.stderr)
+        assert events.read_bytes() == before
