@@ -10,7 +10,7 @@ PYTEST     := $(CORE_VENV)/bin/python -m pytest
 BENCH_PY   := $(DQ_CACHE)/venv/bench/bin/python
 FUZZ_SECONDS ?= 600
 
-.PHONY: up down status logs clean install lock test-integration help deps build build-asan build-fuzz test test-unit test-asan test-python test-ml test-spark fuzz fuzz-short clean-build \
+.PHONY: up down status logs clean install lock test-integration help deps build build-asan build-fuzz test check test-unit test-asan test-python test-ml test-spark fuzz fuzz-short clean-build \
         flink-submit spark-submit analyze train eval-anomaly model-service bench bench-anomaly bench-flink bench-spark bench-check bench-parsers bench-bindings bench-gate
 
 help:            ## this list
@@ -59,6 +59,9 @@ build-fuzz: build ## libFuzzer targets (clang) in build-fuzz/ (the seed corpus u
 
 test: deps build build-asan test-unit test-asan test-python test-ml test-spark fuzz-short test-integration ## everything below, from a fresh clone
 	@echo "make test: all suites passed"
+
+check: build build-asan test-unit test-asan test-python ## the contributor's loop: build, C unit tests, sanitizers, Python tests (no stack; a minute or two)
+	@echo "make check: passed"
 
 test-unit: build      ## C unit tests
 	@cd build && ctest --output-on-failure

@@ -50,7 +50,7 @@ def live_job(run_dir: Path) -> tuple[str, float | None]:
 def lags(admin: AdminClient) -> tuple[dict, dict]:
     """({group: events behind the end of TOPIC, or None}, {group: partitions its members hold})."""
     from confluent_kafka import Consumer
-    c = Consumer({"bootstrap.servers": "127.0.0.1:9092", "group.id": "dq-status"})
+    c = Consumer({"bootstrap.servers": "127.0.0.1:9092", "group.id": "dq-status", "log_level": 3})
     parts = sorted(admin.list_topics(TOPIC, timeout=3).topics[TOPIC].partitions)
     ends = {p: c.get_watermark_offsets(TopicPartition(TOPIC, p), timeout=3)[1] for p in parts}
     c.close()
@@ -70,7 +70,7 @@ def lags(admin: AdminClient) -> tuple[dict, dict]:
 def main() -> None:
     run_dir = Path(sys.argv[1])
     try:
-        behind, held = lags(AdminClient({"bootstrap.servers": "127.0.0.1:9092"}))
+        behind, held = lags(AdminClient({"bootstrap.servers": "127.0.0.1:9092", "log_level": 3}))
     except Exception as err:  # noqa: BLE001 - Kafka down or not answering: say so, nothing else to show
         print(f"\npipeline:   Kafka does not answer ({err}); 'make up' starts it")
         return
