@@ -63,23 +63,19 @@ class Validator:
         return rows + [("sensor_anomalies", anomaly)] if anomaly else rows
 
     def validate(self, raw: bytes, saved: dict | None, now_ms: int) -> tuple[dict, dict | None]:
-        """-> (outcome, the key's state to save or None when unchanged). The outcome: verdict,
-        reasons, clean (JSON bytes, or None on REJECT), annotation (JSON bytes on REJECT),
-        event_ms (or None), contract_version."""
+        """One event of one key, with that key's saved state given: -> (outcome as judge()
+        gives it, the key's state to save or None when unchanged)."""
         for key, state in (saved or {}).items():
             self.engine.restore_state(key, state)
-        self.engine.set_now(now_ms)
-        res = self.engine.evaluate([raw])
-        changed = self.engine.state_changes()
-        outcome = {"verdict": res.verdicts[0], "reasons": res.reasons[0], "clean": res.clean[0],
-                   "annotation": res.annotation[0], "event_ms": res.event_time_ms[0],
-                   "contract_version": self.contract_version}
-        return outcome, ({**(saved or {}), **changed} if changed else None)
+        outcomes, changed = self.judge([raw], now_ms)
+        return outcomes[0], ({**(saved or {}), **changed} if changed else None)
 
     def judge(self, raws: list[bytes], now_ms: int) -> tuple[list[dict], dict[str, bytes]]:
         """libdq's outcomes for many events at once (one libdq call), with the state of their
-        sensors already in the engine (restore_state) -> (outcomes as validate() gives them,
-        plus anomaly, in order; {sensor: state} of every sensor the batch changed)."""
+        sensors already in the engine (restore_state) -> (an outcome per event, in order:
+        verdict, reasons, clean (JSON bytes, or None on REJECT), annotation (JSON bytes on
+        REJECT), event_ms (or None), contract_version; {sensor: state} of every sensor the
+        call changed)."""
         self.engine.set_now(now_ms)
         res = self.engine.evaluate(raws)
         outcomes = [{"verdict": verdict, "reasons": reasons, "clean": clean, "annotation": annotation,

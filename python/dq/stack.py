@@ -68,7 +68,7 @@ class CassandraWriter:
 
     def __init__(self, host: str = "127.0.0.1", secrets: dict | None = None):
         self.cluster, self.session = cassandra_session("iot_data", host, secrets)
-        self.statements = {}
+        self.statements, self.partition_keys = {}, {}
 
     def _statement(self, table: str, columns: tuple):
         statement = self.statements.get((table, columns))
@@ -77,9 +77,12 @@ class CassandraWriter:
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})")
         return statement
 
-    def insert(self, table: str, row: dict) -> None:
+    def _bind(self, table: str, row: dict):
         columns = tuple(sorted(row))
-        self.session.execute(self._statement(table, columns), [row[c] for c in columns])
+        return self._statement(table, columns).bind([row[c] for c in columns])
+
+    def insert(self, table: str, row: dict) -> None:
+        self.session.execute(self._bind(table, row))
 
     def insert_many(self, items: list[tuple[str, dict]], concurrency: int = 64, batch_rows: int = 0) -> None:
         """Many (table, row) inserts in flight at once; returns when all are written.
@@ -90,8 +93,7 @@ class CassandraWriter:
         cost is per request, not per row. Rows of different partitions never share a batch."""
         from cassandra.concurrent import execute_concurrent
         from cassandra.query import BatchStatement, BatchType
-        bound = [(table, self._statement(table, tuple(sorted(row))).bind([row[c] for c in sorted(row)]), row)
-                 for table, row in items]
+        bound = [(table, self._bind(table, row), row) for table, row in items]
         work = []
         if batch_rows > 0:
             groups = {}
@@ -112,8 +114,11 @@ class CassandraWriter:
         execute_concurrent(self.session, work, concurrency=concurrency, raise_on_first_error=True)
 
     def _partition_key(self, table: str) -> list[str]:
-        """The table's partition key columns, from the cluster's schema."""
-        return [c.name for c in self.cluster.metadata.keyspaces["iot_data"].tables[table].partition_key]
+        """The table's partition key columns, from the cluster's schema (read once a table)."""
+        if table not in self.partition_keys:
+            self.partition_keys[table] = [c.name for c in
+                                          self.cluster.metadata.keyspaces["iot_data"].tables[table].partition_key]
+        return self.partition_keys[table]
 
     def close(self) -> None:
         self.cluster.shutdown()
