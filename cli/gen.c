@@ -47,7 +47,17 @@ static const double default_rates[D__COUNT] = {
     [D_OVERSIZED] = 0.0005};
 
 #define STUCK_RUN 40   /* readings a stuck sensor repeats its value */
-#define GAP_TICKS 40   /* readings a silent sensor skips (> 5 min at 10 s) */
+#define GAP_TICKS 40   /* readings a silent sensor skips (the contract's gap: 10 intervals) */
+#define LATE_TICKS 10  /* a late reading is this many intervals old, and at least LATE_MIN_MS */
+#define LATE_MIN_MS 120000 /* (beyond an absolute late tolerance of 1 to 2 minutes too) */
+
+/* How far behind its tick a late reading's time is: half an interval off the sensor's tick
+ * grid, so that it is late and not a duplicate time. */
+static int64_t late_by_ms(int64_t interval_ms)
+{
+    int64_t back = LATE_TICKS * interval_ms;
+    return (back > LATE_MIN_MS ? back : LATE_MIN_MS) + interval_ms / 2;
+}
 
 typedef struct rng {
     uint64_t s;
@@ -250,8 +260,8 @@ static defect pick_defect(rng *r, const double *rates)
 static void fmt_num(char *out, size_t size, double v) { snprintf(out, size, "%.2f", v); }
 
 /* Writes one event into buf; returns its length and the defect it carries. */
-static int make_event(rng *r, sensor *s, long id, int64_t t_ms, defect d, char *buf, size_t size,
-                      defect *label)
+static int make_event(rng *r, sensor *s, long id, int64_t t_ms, int64_t interval_ms, defect d, char *buf,
+                      size_t size, defect *label)
 {
     char ts[25], temp[64], hum[64], sid[48];
     double day_s = (double)((t_ms / 1000) % 86400);
@@ -264,7 +274,7 @@ static int make_event(rng *r, sensor *s, long id, int64_t t_ms, defect d, char *
     *label = d;
     if (battery < 2.4 && d == D_NONE) { /* a dying mote: Intel-Lab-like failure */
         double k = (2.4 - battery) / 0.4;
-        true_temp += 40 + 60 * k;
+        true_temp += 50 + 60 * k; /* past the 60 °C maximum from its first failing reading */
         true_hum -= 10 + 40 * k;
         *label = D_BATTERY;
     }
@@ -289,7 +299,7 @@ static int make_event(rng *r, sensor *s, long id, int64_t t_ms, defect d, char *
     }
     int64_t ev_ms = t_ms;
     if (d == D_LATE)
-        ev_ms = t_ms - 121500; /* off the sensor's tick grid: late, not a duplicate time */
+        ev_ms = t_ms - late_by_ms(interval_ms);
     if (d == D_FUTURE)
         ev_ms = t_ms + 365 * 86400000LL; /* a clock reset to next year */
     dq_time_format_ms(ev_ms, ts);
@@ -547,7 +557,7 @@ int dq_cmd_gen(int argc, char **argv)
                 continue;
             }
             defect d = s->gap_pending ? D_NONE : pick_defect(&r, o.rates); /* after silence: a clean reading */
-            if (d == D_LATE && (int64_t)tick * o.interval_ms < 121500 + o.interval_ms)
+            if (d == D_LATE && (int64_t)tick * o.interval_ms < late_by_ms(o.interval_ms) + o.interval_ms)
                 d = D_NONE; /* nothing to be late against yet */
             int n;
             defect label;
@@ -568,7 +578,7 @@ int dq_cmd_gen(int argc, char **argv)
             } else {
                 if (d == D_DUPLICATE)
                     d = D_NONE; /* nothing to repeat yet */
-                n = make_event(&r, s, id, t_ms, d, buf, 80000, &label);
+                n = make_event(&r, s, id, t_ms, o.interval_ms, d, buf, 80000, &label);
                 /* A duplicate repeats the sensor's previous message, when that one was sound. */
                 if (n < (int)sizeof s->last_event && label == D_NONE) {
                     memcpy(s->last_event, buf, (size_t)n);

@@ -29,7 +29,7 @@ from dq_flink import (OUT_OF_ORDER_MS, ROOT, UTC, WINDOW_MS, CassandraWriter,  #
                       event_time, job_arguments, make_validate, metrics_row, raw_kafka_table, sensor_key, window_add,
                       window_merge)
 
-SILENT_AFTER_MS = 5 * 60_000  # the contract's gap rule: more than 5 minutes without a reading
+SILENT_AFTER_MS = 5 * 60_000  # an operator's alert: 5 minutes without a reading (the contract's GAP is per cadence)
 END_OF_TIME = 9223372036854775807  # Flink's final watermark (Long.MAX_VALUE)
 
 

@@ -9,6 +9,7 @@
  * errors, so a typo never silently disables a rule. Errors carry file:line.
  * The compiled contract is immutable: engines on any thread may share it.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -196,19 +197,6 @@ static long get_int(loader *ld, yaml_node_t *map, const char *key, long dflt, lo
     return v;
 }
 
-static int64_t get_duration(loader *ld, yaml_node_t *map, const char *key, int64_t dflt)
-{
-    yaml_node_t *n = get(ld, map, key);
-    int64_t ms;
-    if (!n)
-        return dflt;
-    if (!scalar(n) || !dq_duration_parse(scalar(n), &ms) || ms <= 0) {
-        lerr(ld, n, "'%s' must be a duration such as 500ms, 10s, 5m, 1h, 1d", key);
-        return dflt;
-    }
-    return ms;
-}
-
 /* action: reject | warn, plus cap where allowed. */
 static uint8_t get_action(loader *ld, yaml_node_t *map, const char *key, uint8_t dflt, bool allow_cap)
 {
@@ -226,18 +214,52 @@ static uint8_t get_action(loader *ld, yaml_node_t *map, const char *key, uint8_t
     return dflt;
 }
 
-/* A stateful rule block such as `duplicate: {window: 10m, action: reject}`. */
-static bool rule_block(loader *ld, yaml_node_t *rules, const char *name, const char *dur_key, int64_t *ms,
-                       uint8_t *action)
+/* "10 intervals" (or "1 interval", "2.5 intervals"): a positive multiple of the sensor's cadence. */
+static bool parse_intervals(const char *s, double *k)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !(v > 0) || v > 1e6 || !isdigit((unsigned char)*s))
+        return false;
+    while (*end == ' ')
+        end++;
+    if (strcmp(end, "interval") != 0 && strcmp(end, "intervals") != 0)
+        return false;
+    *k = v;
+    return true;
+}
+
+/* A span: a duration, or (when relative_ok) a number of the sensor's intervals. */
+static dq_span get_span(loader *ld, yaml_node_t *map, const char *key, bool relative_ok, dq_span dflt)
+{
+    yaml_node_t *n = get(ld, map, key);
+    dq_span span = {0};
+    if (!n)
+        return dflt;
+    const char *s = scalar(n);
+    if (s && relative_ok && parse_intervals(s, &span.intervals))
+        return span;
+    if (!s || !dq_duration_parse(s, &span.ms) || span.ms <= 0) {
+        lerr(ld, n, "'%s' must be a duration such as 500ms, 10s, 5m, 1h, 1d%s", key,
+             relative_ok ? ", or a number of the sensor's intervals such as '10 intervals'" : "");
+        return dflt;
+    }
+    return span;
+}
+
+/* A stateful rule block such as `gap: {after: 10 intervals, action: warn}`. */
+static bool rule_block(loader *ld, yaml_node_t *rules, const char *name, const char *span_key, bool relative_ok,
+                       dq_span *span, uint8_t *action)
 {
     yaml_node_t *r = need_map(ld, get(ld, rules, name), name);
     if (!r)
         return false;
-    const char *const keys[] = {dur_key, "action", NULL};
+    const char *const keys[] = {span_key, "action", NULL};
     check_keys(ld, r, name, keys);
-    *ms = get_duration(ld, r, dur_key, 0);
-    if (!get(ld, r, dur_key))
-        lerr(ld, r, "rule '%s' needs '%s'", name, dur_key);
+    *span = get_span(ld, r, span_key, relative_ok, (dq_span){0});
+    if (!get(ld, r, span_key))
+        lerr(ld, r, "rule '%s' needs '%s'", name, span_key);
     *action = get_action(ld, r, "action", DQ_ACT_REJECT, false);
     return true;
 }
@@ -261,7 +283,7 @@ static void load_missing(loader *ld, dq_field *f, yaml_node_t *n)
         lerr(ld, n, "field '%s': imputation applies to numeric fields only", f->name);
     } else if (how && strcmp(how, "last_good") == 0) {
         f->missing = DQ_MISS_IMPUTE_LAST;
-        f->impute_max_age_ms = get_duration(ld, n, "maxAge", INT64_MAX);
+        f->impute_max_age = get_span(ld, n, "maxAge", true, (dq_span){.ms = INT64_MAX});
     } else if (how && strcmp(how, "constant") == 0) {
         f->missing = DQ_MISS_IMPUTE_CONST;
         if (!get_num(ld, n, "value", &f->impute_value))
@@ -404,13 +426,22 @@ static void load_field(loader *ld, dq_field *f, yaml_node_t *p, bool *is_key, bo
     bool numeric = f->type == DQ_T_NUMBER || f->type == DQ_T_INTEGER;
     yaml_node_t *sp = need_map(ld, get(ld, p, "spike"), "spike");
     if (sp) {
-        const char *const sk[] = {"maxRatePerSecond", "action", NULL};
-        dq_num rate;
+        const char *const sk[] = {"maxRatePerSecond", "deviations", "minChange", "action", NULL};
+        dq_num rate = {0}, dev = {0}, min_change = {0};
         check_keys(ld, sp, "spike", sk);
-        if (!numeric || !get_num(ld, sp, "maxRatePerSecond", &rate) || rate.v <= 0)
-            lerr(ld, sp, "spike needs a positive maxRatePerSecond on a numeric field");
+        bool absolute = get_num(ld, sp, "maxRatePerSecond", &rate), relative = get_num(ld, sp, "deviations", &dev);
+        get_num(ld, sp, "minChange", &min_change);
+        if (!numeric)
+            lerr(ld, sp, "spike applies to numeric fields");
+        else if (absolute == relative)
+            lerr(ld, sp, "spike needs either maxRatePerSecond (absolute) or deviations (relative to the sensor)");
+        else if (absolute ? !(rate.v > 0) || get(ld, sp, "minChange") : !(dev.v > 0) || min_change.v < 0)
+            lerr(ld, sp, absolute ? "spike: maxRatePerSecond must be positive (minChange goes with deviations)"
+                                  : "spike: deviations must be positive and minChange not negative");
         f->has_spike = true;
-        f->spike_max_rate = rate.v;
+        f->spike_max_rate = absolute ? rate.v : 0;
+        f->spike_deviations = relative ? dev.v : 0;
+        f->spike_min_change = min_change.v;
         f->spike_action = get_action(ld, sp, "action", DQ_ACT_WARN, false);
     }
     yaml_node_t *st = need_map(ld, get(ld, p, "stuck"), "stuck");
@@ -582,11 +613,13 @@ static void load_contract(loader *ld, dq_contract *ctr)
     if (rules) {
         const char *const rkeys[] = {"duplicate", "late", "future", "gap", NULL};
         check_keys(ld, rules, "rules", rkeys);
-        ctr->has_dup = rule_block(ld, rules, "duplicate", "window", &ctr->dup_window_ms, &ctr->dup_action);
-        ctr->has_late = rule_block(ld, rules, "late", "tolerance", &ctr->late_tolerance_ms, &ctr->late_action);
-        ctr->has_future =
-            rule_block(ld, rules, "future", "tolerance", &ctr->future_tolerance_ms, &ctr->future_action);
-        ctr->has_gap = rule_block(ld, rules, "gap", "after", &ctr->gap_after_ms, &ctr->gap_action);
+        dq_span window, future;
+        ctr->has_dup = rule_block(ld, rules, "duplicate", "window", false, &window, &ctr->dup_action);
+        ctr->has_late = rule_block(ld, rules, "late", "tolerance", true, &ctr->late_tolerance, &ctr->late_action);
+        ctr->has_future = rule_block(ld, rules, "future", "tolerance", false, &future, &ctr->future_action);
+        ctr->has_gap = rule_block(ld, rules, "gap", "after", true, &ctr->gap_after, &ctr->gap_action);
+        ctr->dup_window_ms = window.ms;
+        ctr->future_tolerance_ms = future.ms;
         if ((ctr->has_dup || ctr->has_late || ctr->has_gap) && (ctr->key_field < 0 || ctr->time_field < 0))
             lerr(ld, rules, "stateful rules need a primaryKey and an eventTime property");
     }

@@ -132,10 +132,18 @@ void dq_pattern_free(dq_pattern *pat);
 #define DQ_MAX_WINDOWS 4
 #define DQ_DUP_RING 8 /* recent event times remembered per key for duplicates */
 #define DQ_SPIKE_ACCEPT 3 /* a level flagged SPIKE this many times in a row is accepted as real */
+#define DQ_CADENCE_WARMUP 3 /* intervals a sensor shows before rules in intervals apply to it */
+#define DQ_SPIKE_WARMUP 4   /* changes of a value before the relative spike rule applies to it */
 #define DQ_MAX_ANOMALY_FIELDS 8
 #define DQ_FEATURES_PER_FIELD 4 /* value, delta, dev, std */
 #define DQ_MAX_FEATURES (DQ_MAX_ANOMALY_FIELDS * DQ_FEATURES_PER_FIELD + 2)
 
+/* A time span the contract writes as a duration ("5m") or in the sensor's own intervals
+ * ("10 intervals", a multiple of its learned cadence): one of ms and intervals is > 0. */
+typedef struct dq_span {
+    int64_t ms;
+    double intervals;
+} dq_span;
 typedef enum dq_type { DQ_T_STRING, DQ_T_NUMBER, DQ_T_INTEGER, DQ_T_BOOLEAN, DQ_T_TIMESTAMP } dq_type;
 
 /* What to do when a required field is missing. */
@@ -156,10 +164,12 @@ typedef struct dq_field {
     uint8_t range_action; /* DQ_ACT_REJECT, DQ_ACT_CAPPED or DQ_ACT_WARN */
     bool coerce;          /* accept numeric strings, FIXED with DQ_ACT_COERCED */
     dq_missing missing;
-    int64_t impute_max_age_ms;
+    dq_span impute_max_age;
     dq_num impute_value;
     bool has_spike;
-    double spike_max_rate; /* units per second */
+    double spike_max_rate;   /* absolute form: units per second, 0 if relative */
+    double spike_deviations; /* relative form: jump > deviations x the typical change */
+    double spike_min_change; /*   ... and > min_change */
     uint8_t spike_action;
     int stuck_count; /* 0 = off */
     uint8_t stuck_action;
@@ -195,13 +205,13 @@ struct dq_contract {
     int64_t dup_window_ms;
     uint8_t dup_action;
     bool has_late;
-    int64_t late_tolerance_ms;
+    dq_span late_tolerance;
     uint8_t late_action;
     bool has_future;
     int64_t future_tolerance_ms;
     uint8_t future_action;
     bool has_gap;
-    int64_t gap_after_ms;
+    dq_span gap_after;
     uint8_t gap_action;
 
     int n_windows;
@@ -262,9 +272,12 @@ typedef struct dq_window_acc {
 typedef struct dq_numstate {
     dq_num last;       /* last accepted value */
     int64_t last_ms;   /* its event time */
+    int64_t since_ms;  /* event time of the first of the readings in a row equal to last */
     bool has_last;
     uint32_t same_run; /* how many accepted readings in a row equal last */
     uint8_t spike_run; /* consecutive readings flagged SPIKE against last */
+    uint8_t change_n;  /* changes in change_dev, counted up to DQ_SPIKE_WARMUP */
+    float change_dev;  /* typical change between readings one interval apart (mean |change|) */
     double ew_mean, ew_var; /* anomaly fields: exponentially weighted mean and variance */
     uint32_t ew_n;          /* readings in them, counted up to the warm-up */
 } dq_numstate;
@@ -278,6 +291,8 @@ typedef struct dq_keystate {
     int64_t newest_ms;
     int64_t recent_ms[DQ_DUP_RING];
     uint8_t recent_next, recent_n;
+    uint8_t cadence_n; /* intervals seen, counted up to DQ_CADENCE_WARMUP */
+    float cadence_ms;  /* the sensor's usual time between readings, learned online */
     bool changed;           /* in dq_state.changed, not yet reported */
     dq_numstate *num;       /* n_num_slots entries */
     dq_window_acc *windows; /* n_windows entries */

@@ -119,6 +119,8 @@ dq_err dq_engine_state_restore(dq_engine *eng, const char *key, size_t key_len, 
     memcpy(ks->recent_ms, loaded.recent_ms, sizeof ks->recent_ms);
     ks->recent_n = loaded.recent_n;
     ks->recent_next = loaded.recent_next;
+    ks->cadence_n = loaded.cadence_n;
+    ks->cadence_ms = loaded.cadence_ms;
     if (eng->state.n_num)
         memcpy(ks->num, num, eng->state.n_num * sizeof *num);
     return DQ_OK;

@@ -10,6 +10,9 @@
  * any reject -> REJECT, else any change -> FIXED, else PASS (warnings allowed).
  * State is updated only by events that are not rejected; a reading flagged SPIKE does not
  * become the reference value unless the new level persists (DQ_SPIKE_ACCEPT readings).
+ * Rules can be relative to the sensor: each key learns its cadence (time between readings)
+ * and each spike-checked value its typical change, online; spans written in intervals
+ * ("10 intervals") and the relative spike rule apply once those are learned (warm-up).
  */
 #include <math.h>
 #include <string.h>
@@ -178,18 +181,48 @@ static bool recent_has(const dq_keystate *ks, int64_t t)
     return false;
 }
 
+/* A span in ms for this sensor; false while a span in intervals waits for its cadence (warm-up). */
+static bool span_ms(const dq_span *span, const dq_keystate *ks, int64_t *ms)
+{
+    if (span->intervals == 0) {
+        *ms = span->ms;
+        return true;
+    }
+    *ms = (int64_t)(span->intervals * ks->cadence_ms);
+    return ks->cadence_n >= DQ_CADENCE_WARMUP;
+}
+
+/* How many of the sensor's intervals its reference value has stood for at t (at least 1):
+ * a change across k intervals is compared with a band sqrt(k) times wider, as noise adds up. */
+static double intervals_since(const dq_keystate *ks, const dq_numstate *ns, int64_t t)
+{
+    double k = (double)(t - ns->since_ms) / ks->cadence_ms;
+    return k > 1 ? k : 1;
+}
+
+static bool is_spike(const dq_field *f, const dq_keystate *ks, const dq_numstate *ns, double jump, int64_t t)
+{
+    if (f->spike_max_rate > 0) /* absolute: change per second since the last accepted reading */
+        return jump / ((double)(t - ns->last_ms) / 1000.0) > f->spike_max_rate;
+    if (ks->cadence_n < DQ_CADENCE_WARMUP || ns->change_n < DQ_SPIKE_WARMUP || jump <= f->spike_min_change)
+        return false;
+    double band = f->spike_deviations * ns->change_dev;
+    return jump > band && jump * jump > band * band * intervals_since(ks, ns, t);
+}
+
 void dq_rules_stateful(dq_engine *eng, dq_keystate *ks, dq_eval *ev)
 {
     const dq_contract *ctr = eng->ctr;
     dq_result *res = ev->res;
     int64_t t = ev->ts_ms[ctr->time_field];
+    int64_t span;
 
     if (ks->has_time) {
         if (ctr->has_dup && recent_has(ks, t) && ks->newest_ms - t <= ctr->dup_window_ms)
             dq_rules_add(res, DQ_R_DUPLICATE_EVENT, ctr->dup_action, ctr->time_field);
-        else if (ctr->has_late && t < ks->newest_ms - ctr->late_tolerance_ms)
+        else if (ctr->has_late && span_ms(&ctr->late_tolerance, ks, &span) && t < ks->newest_ms - span)
             dq_rules_add(res, DQ_R_LATE_EVENT, ctr->late_action, ctr->time_field);
-        if (ctr->has_gap && t - ks->newest_ms > ctr->gap_after_ms)
+        if (ctr->has_gap && span_ms(&ctr->gap_after, ks, &span) && t - ks->newest_ms > span)
             dq_rules_add(res, DQ_R_GAP, ctr->gap_action, ctr->time_field);
     }
     for (int fi = 0; fi < ctr->n_fields; fi++) {
@@ -200,7 +233,8 @@ void dq_rules_stateful(dq_engine *eng, dq_keystate *ks, dq_eval *ev)
         if (!ev->present[fi]) {
             if (!f->required || f->missing != DQ_MISS_IMPUTE_LAST)
                 continue;
-            if (ns->has_last && t >= ns->last_ms && t - ns->last_ms <= f->impute_max_age_ms) {
+            if (ns->has_last && t >= ns->last_ms && span_ms(&f->impute_max_age, ks, &span) &&
+                t - ns->last_ms <= span) {
                 ev->num[fi] = ns->last;
                 ev->present[fi] = true;
                 ev->imputed[fi] = true;
@@ -213,14 +247,43 @@ void dq_rules_stateful(dq_engine *eng, dq_keystate *ks, dq_eval *ev)
         if (!ns->has_last || t <= ns->last_ms)
             continue;
         double v = ev->num[fi].v;
-        if (f->has_spike) {
-            double rate = fabs(v - ns->last.v) / ((double)(t - ns->last_ms) / 1000.0);
-            if (rate > f->spike_max_rate)
-                dq_rules_add(res, DQ_R_SPIKE, f->spike_action, fi);
-        }
+        if (f->has_spike && is_spike(f, ks, ns, fabs(v - ns->last.v), t))
+            dq_rules_add(res, DQ_R_SPIKE, f->spike_action, fi);
         if (f->stuck_count && v == ns->last.v && ns->same_run + 1 >= (uint32_t)f->stuck_count)
             dq_rules_add(res, DQ_R_STUCK_VALUE, f->stuck_action, fi);
     }
+}
+
+/* The cadence: the mean of the first DQ_CADENCE_WARMUP intervals, then a moving average
+ * (weight 1/8) of intervals clamped to [half, twice] the cadence, so that a gap or a burst
+ * moves it little while a sensor that changes its rate is followed within a few dozen readings. */
+static void learn_cadence(dq_keystate *ks, int64_t t)
+{
+    if (!ks->has_time || t <= ks->newest_ms)
+        return;
+    float d = (float)(t - ks->newest_ms), c = ks->cadence_ms;
+    if (ks->cadence_n < DQ_CADENCE_WARMUP) {
+        ks->cadence_ms = c + (d - c) / (float)++ks->cadence_n;
+        return;
+    }
+    d = d > 2 * c ? 2 * c : d < c / 2 ? c / 2 : d;
+    ks->cadence_ms = c + (d - c) / 8;
+}
+
+/* The typical change of a value: like the cadence, a mean of the first changes, then a moving
+ * average (weight 1/16) of changes clamped to 4 times the typical one. Changes across missed
+ * readings count as one interval's (divided by sqrt(k)); a repeated value teaches nothing. */
+static void learn_change(const dq_keystate *ks, dq_numstate *ns, double v, int64_t t)
+{
+    if (ks->cadence_n == 0 || v == ns->last.v)
+        return;
+    float x = (float)(fabs(v - ns->last.v) / sqrt(intervals_since(ks, ns, t))), c = ns->change_dev;
+    if (ns->change_n < DQ_SPIKE_WARMUP) {
+        ns->change_dev = c + (x - c) / (float)++ns->change_n;
+        return;
+    }
+    x = x > 4 * c ? 4 * c : x;
+    ns->change_dev = c + (x - c) / 16;
 }
 
 void dq_rules_commit(dq_engine *eng, dq_keystate *ks, const dq_eval *ev)
@@ -231,6 +294,7 @@ void dq_rules_commit(dq_engine *eng, dq_keystate *ks, const dq_eval *ev)
     ks->recent_next = (uint8_t)((ks->recent_next + 1) % DQ_DUP_RING);
     if (ks->recent_n < DQ_DUP_RING)
         ks->recent_n++;
+    learn_cadence(ks, t);
     if (!ks->has_time || t > ks->newest_ms)
         ks->newest_ms = t;
     ks->has_time = true;
@@ -241,8 +305,9 @@ void dq_rules_commit(dq_engine *eng, dq_keystate *ks, const dq_eval *ev)
         dq_numstate *ns = &ks->num[f->num_slot];
         if (ns->has_last && t < ns->last_ms)
             continue; /* an older reading does not replace a newer one */
+        double v = ev->num[fi].v;
         if (f->anomaly)
-            dq_anomaly_update(ctr, ns, ev->num[fi].v);
+            dq_anomaly_update(ctr, ns, v);
         /* A spike does not become the reference (so the return to normal is not a second
          * spike), unless the new level holds for DQ_SPIKE_ACCEPT readings: a real step. */
         bool spiked = false;
@@ -251,7 +316,12 @@ void dq_rules_commit(dq_engine *eng, dq_keystate *ks, const dq_eval *ev)
         if (spiked && ++ns->spike_run < DQ_SPIKE_ACCEPT)
             continue;
         ns->spike_run = 0;
-        ns->same_run = ns->has_last && ev->num[fi].v == ns->last.v ? ns->same_run + 1 : 1;
+        if (ns->has_last && !spiked && f->spike_deviations > 0 && t > ns->last_ms)
+            learn_change(ks, ns, v, t);
+        bool same = ns->has_last && v == ns->last.v;
+        ns->same_run = same ? ns->same_run + 1 : 1;
+        if (!same)
+            ns->since_ms = t;
         ns->last = ev->num[fi];
         ns->last_ms = t;
         ns->has_last = true;

@@ -14,8 +14,11 @@
  *   i64 newest_ms, i64 recent_ms[DQ_DUP_RING],
  *   per numeric field: u8 has_last, u8 n + n bytes of the value as JSON number
  *   text, i64 last_ms, u32 same_run, u8 spike_run, f64 ew_mean, f64 ew_var,
- *   u32 ew_n.
- * Integers are little-endian, doubles their IEEE-754 bits as a little-endian u64.
+ *   u32 ew_n,
+ * and since version 3: u8 cadence_n, f32 cadence_ms after recent_ms; i64 since_ms, u8
+ * change_n, f32 change_dev at the end of each numeric field. Version 2 state still loads:
+ * the sensor then learns its cadence and typical changes again (a warm-up).
+ * Integers are little-endian, floats and doubles their IEEE-754 bits as little-endian u32/u64.
  * Values travel as text so loading goes through the number parser and yields a
  * dq_num with its invariants, whatever the bytes; the running mean and variance
  * must be finite (and the variance not negative).
@@ -106,13 +109,21 @@ void dq_state_clear(dq_state *st)
     st->n_changed = 0;
 }
 
-#define STATE_VERSION 2
-/* Header, then per numeric field at most 1 + 1 + 40 (text) + 8 + 4 + 1 + 8 + 8 + 4 bytes. */
-_Static_assert(5 + 8 + 8 * DQ_DUP_RING + DQ_MAX_FIELDS * 75 <= DQ_STATE_MAX_BYTES, "DQ_STATE_MAX_BYTES too small");
+#define STATE_VERSION 3
+#define STATE_VERSION_OLDEST 2
+/* Header, then per numeric field at most 1 + 1 + 40 (text) + 8 + 4 + 1 + 8 + 8 + 4 + 8 + 1 + 4 bytes. */
+_Static_assert(5 + 8 + 8 * DQ_DUP_RING + 5 + DQ_MAX_FIELDS * 88 <= DQ_STATE_MAX_BYTES, "DQ_STATE_MAX_BYTES too small");
 
 static uint64_t double_bits(double v)
 {
     uint64_t u;
+    memcpy(&u, &v, sizeof u);
+    return u;
+}
+
+static uint32_t float_bits(float v)
+{
+    uint32_t u;
     memcpy(&u, &v, sizeof u);
     return u;
 }
@@ -135,6 +146,8 @@ size_t dq_state_save(const dq_state *st, const dq_keystate *ks, unsigned char *o
     p = put_u(p, (uint64_t)ks->newest_ms, 8);
     for (int i = 0; i < DQ_DUP_RING; i++)
         p = put_u(p, (uint64_t)ks->recent_ms[i], 8);
+    *p++ = ks->cadence_n;
+    p = put_u(p, float_bits(ks->cadence_ms), 4);
     for (size_t f = 0; f < st->n_num; f++) {
         const dq_numstate *ns = &ks->num[f];
         char text[40];
@@ -154,6 +167,9 @@ size_t dq_state_save(const dq_state *st, const dq_keystate *ks, unsigned char *o
         p = put_u(p, double_bits(ns->ew_mean), 8);
         p = put_u(p, double_bits(ns->ew_var), 8);
         p = put_u(p, ns->ew_n, 4);
+        p = put_u(p, (uint64_t)ns->since_ms, 8);
+        *p++ = ns->change_n;
+        p = put_u(p, float_bits(ns->change_dev), 4);
     }
     return (size_t)(p - out);
 }
@@ -185,12 +201,24 @@ static int64_t get_time(reader *r)
     return t;
 }
 
+/* A float learned online: finite, positive (or 0 while nothing is learned). */
+static float get_rate(reader *r)
+{
+    uint32_t u = (uint32_t)get_u(r, 4);
+    float v;
+    memcpy(&v, &u, sizeof v);
+    if (!isfinite(v) || v < 0)
+        r->bad = true;
+    return v;
+}
+
 dq_err dq_state_load(const dq_state *st, dq_keystate *ks, const unsigned char *in, size_t len)
 {
     reader r = {in, in + len, false};
     dq_keystate k = {0};
     dq_numstate num[DQ_MAX_FIELDS];
-    if (get_u(&r, 1) != STATE_VERSION || get_u(&r, 1) != st->n_num)
+    uint64_t version = get_u(&r, 1);
+    if (version < STATE_VERSION_OLDEST || version > STATE_VERSION || get_u(&r, 1) != st->n_num)
         return DQ_ERR_STATE;
     uint64_t has_time = get_u(&r, 1), recent_n = get_u(&r, 1), recent_next = get_u(&r, 1);
     if (has_time > 1 || recent_n > DQ_DUP_RING || recent_next >= DQ_DUP_RING)
@@ -201,6 +229,13 @@ dq_err dq_state_load(const dq_state *st, dq_keystate *ks, const unsigned char *i
     k.newest_ms = get_time(&r);
     for (int i = 0; i < DQ_DUP_RING; i++)
         k.recent_ms[i] = get_time(&r);
+    if (version >= 3) {
+        uint64_t cadence_n = get_u(&r, 1);
+        k.cadence_ms = get_rate(&r);
+        if (cadence_n > DQ_CADENCE_WARMUP || (cadence_n > 0) != (k.cadence_ms > 0))
+            return DQ_ERR_STATE;
+        k.cadence_n = (uint8_t)cadence_n;
+    }
     for (size_t f = 0; f < st->n_num && !r.bad; f++) {
         dq_numstate *ns = &num[f];
         uint64_t has_last = get_u(&r, 1), n = get_u(&r, 1);
@@ -219,6 +254,17 @@ dq_err dq_state_load(const dq_state *st, dq_keystate *ks, const unsigned char *i
         ns->ew_n = (uint32_t)get_u(&r, 4);
         if (!isfinite(ns->ew_mean) || !isfinite(ns->ew_var) || ns->ew_var < 0)
             return DQ_ERR_STATE;
+        ns->since_ms = ns->last_ms;
+        ns->change_n = 0;
+        ns->change_dev = 0;
+        if (version >= 3) {
+            ns->since_ms = get_time(&r);
+            uint64_t change_n = get_u(&r, 1);
+            ns->change_dev = get_rate(&r);
+            if (change_n > DQ_SPIKE_WARMUP || ns->since_ms > ns->last_ms)
+                return DQ_ERR_STATE;
+            ns->change_n = (uint8_t)change_n;
+        }
     }
     if (r.bad || r.p != r.end)
         return DQ_ERR_STATE;

@@ -82,20 +82,94 @@ static void test_stateless(void)
     CHECK_INT(res.event_time_ms, 1795666400000LL);
 }
 
+/* A reading of sensor_1 at second s after 2026-11-26T00:00:00Z (epoch seconds on the wire). */
+static int at(double s, double temperature, double humidity)
+{
+    char e[200];
+    snprintf(e, sizeof e, "{\"sensor_id\":\"sensor_1\",\"timestamp\":%.3f,\"temperature\":%.2f,\"humidity\":%.2f}",
+             1795651200.0 + s, temperature, humidity);
+    return ev(e);
+}
+
+/* n readings every `every` seconds from second 0, temperature 20 +- 0.1, humidity 40 +- 0.2:
+ * past the warm-up of the rules in intervals (the sensor's cadence and typical change). */
+static void steady(int n, double every)
+{
+    for (int i = 0; i < n; i++)
+        at(i * every, 20 + (i % 2 ? 0.1 : -0.1), 40 + (i % 2 ? 0.2 : -0.2));
+}
+
+/* The shipped contract's rules in the sensor's intervals give the same verdicts whatever its
+ * cadence: duplicate, late beyond 3 intervals, spike beyond 10 typical changes, gap after 10. */
 static void test_stateful(void)
 {
+    const double cadences[] = {1, 10, 60, 300};
+    for (size_t i = 0; i < sizeof cadences / sizeof *cadences; i++) {
+        double c = cadences[i];
+        fresh();
+        steady(8, c); /* seconds 0 .. 7c, the last at 20.1 */
+        CHECK_INT(at(7 * c, 20.1, 40.2), DQ_REJECT);
+        CHECK_INT(res.reasons, R(DQ_R_DUPLICATE_EVENT));
+        CHECK_INT(at(8 * c, 19.9, 39.8), DQ_PASS);
+        CHECK_INT(at(4.5 * c, 20, 40), DQ_REJECT); /* 3.5 intervals older than the newest: late */
+        CHECK_INT(res.reasons, R(DQ_R_LATE_EVENT));
+        CHECK_INT(at(5.5 * c, 20, 40), DQ_PASS); /* 2.5 intervals older: within the tolerance */
+        CHECK_INT(at(9 * c, 39.9, 40.2), DQ_PASS); /* +20 °C in one interval: spike, warned */
+        CHECK_INT(res.reasons, R(DQ_R_SPIKE));
+        CHECK_INT(at(10 * c, 20.1, 40.2), DQ_PASS); /* back to normal: not a second spike */
+        CHECK_INT(res.reasons, 0);
+        CHECK_INT(at(21 * c, 19.9, 39.8), DQ_PASS); /* 11 intervals of silence: gap, warned */
+        CHECK_INT(res.reasons, R(DQ_R_GAP));
+        CHECK_INT(at(22 * c, 20.1, 40.2), DQ_PASS);
+        CHECK_INT(res.reasons, 0);
+    }
+}
+
+/* Before a sensor has shown DQ_CADENCE_WARMUP intervals (and DQ_SPIKE_WARMUP changes of a
+ * value), the rules in intervals and the relative spike do not apply to it. */
+static void test_warm_up(void)
+{
     fresh();
-    CHECK_INT(ev(E("13:00", "20", "40")), DQ_PASS);
-    CHECK_INT(ev(E("13:00", "20", "40")), DQ_REJECT);
-    CHECK_INT(res.reasons, R(DQ_R_DUPLICATE_EVENT));
-    CHECK_INT(ev(E("13:10", "20.5", "40")), DQ_PASS);
-    CHECK_INT(ev(E("11:00", "20", "40")), DQ_REJECT); /* 2m10s older than newest: late */
-    CHECK_INT(res.reasons, R(DQ_R_LATE_EVENT));
-    CHECK_INT(ev(E("12:50", "20", "40")), DQ_PASS); /* 20 s older: within tolerance */
-    CHECK_INT(ev(E("13:20", "40", "40")), DQ_PASS);  /* +19.5 °C in 10 s: spike, warned */
-    CHECK_INT(res.reasons, R(DQ_R_SPIKE));
-    CHECK_INT(ev(E("25:00", "40", "40")), DQ_PASS); /* ~12 min of silence: gap, warned */
+    CHECK_INT(at(0, 20, 40), DQ_PASS);
+    CHECK_INT(at(10, 20.1, 40.2), DQ_PASS);
+    CHECK_INT(at(500, 45, 40), DQ_PASS); /* silence and a jump, unknown cadence: nothing to say */
+    CHECK_INT(res.reasons, 0);
+    fresh();
+    steady(4, 10);               /* three intervals, three changes */
+    CHECK_INT(at(40, 45, 40), DQ_PASS); /* the spike rule still learns */
+    CHECK_INT(res.reasons, 0);
+    CHECK_INT(at(150, 45.1, 40), DQ_PASS); /* the gap rule does not */
     CHECK_INT(res.reasons, R(DQ_R_GAP));
+}
+
+/* A sensor that slows down from 10 s to 60 s is followed: its 60 s readings are no gap, and
+ * once learned, 11 minutes of silence is one. */
+static void test_cadence_changes(void)
+{
+    fresh();
+    steady(10, 10);
+    double s = 90;
+    for (int i = 0; i < 30; i++) {
+        s += 60;
+        CHECK_INT(at(s, 20 + (i % 2 ? 0.1 : -0.1), 40), DQ_PASS);
+        CHECK_INT(res.reasons, 0);
+    }
+    CHECK_INT(at(s + 660, 20, 40), DQ_PASS);
+    CHECK_INT(res.reasons, R(DQ_R_GAP));
+}
+
+/* A value that stood still for many intervals may have moved more when it changes: the band
+ * widens with the square root of the intervals since the value was first seen. */
+static void test_spike_after_a_run(void)
+{
+    fresh();
+    steady(10, 10);
+    for (int i = 10; i < 60; i++)
+        at(i * 10, 20.1, 40 + (i % 2 ? 0.2 : -0.2)); /* 50 identical temperatures */
+    CHECK_INT(at(600, 22.5, 40), DQ_PASS); /* +2.4 °C after 500 s: drift, not a spike */
+    CHECK(!(res.reasons & R(DQ_R_SPIKE)));
+    CHECK_INT(at(610, 40, 40), DQ_PASS);   /* +17.5 °C in 10 s is */
+    CHECK(res.reasons & R(DQ_R_SPIKE));
 }
 
 static void test_impute(void)
@@ -221,7 +295,8 @@ static void keep_state(const char *key, size_t key_len, const void *state, size_
 static void test_state_restore(void)
 {
     fresh();
-    CHECK_INT(ev(E("13:00", "20", "40")), DQ_PASS);
+    for (int i = 0; i < 6; i++) /* 04:12:10 .. 04:13:00, past the warm-up */
+        CHECK_INT(at(4 * 3600 + 730 + 10 * i, 20 + (i % 2 ? 0.5 : 0), 40), DQ_PASS);
     CHECK_INT(ev(E("13:10", "20.5", "41")), DQ_PASS);
     CHECK_INT(ev(E("13:20", "\"bad\"", "41")), DQ_REJECT); /* rejected: no state change */
     saved_keys = 0;
@@ -236,7 +311,7 @@ static void test_state_restore(void)
     CHECK_INT(saved_keys, 1);
     CHECK_INT(ev(E("13:10", "20.5", "41")), DQ_REJECT);
     CHECK_INT(res.reasons, R(DQ_R_DUPLICATE_EVENT));
-    CHECK_INT(ev(E("13:30", "45", "41")), DQ_PASS); /* a spike against the restored last value: warned */
+    CHECK_INT(ev(E("13:30", "45", "41")), DQ_PASS); /* a spike against the restored value and band: warned */
     CHECK_INT(res.reasons, R(DQ_R_SPIKE));
     CHECK_INT(ev("{\"sensor_id\":\"sensor_1\",\"timestamp\":\"2026-11-26T04:13:40Z\",\"temperature\":21}"),
               DQ_FIXED); /* humidity imputed from the restored last good value */
@@ -264,6 +339,39 @@ static void test_state_restore(void)
     CHECK_INT(ev(E("13:10", "20.5", "41")), DQ_PASS);
 }
 
+/* Saved state of the previous version (2, before cadences were learned) still restores: the
+ * duplicate is known, and the sensor learns its cadence again before gaps are flagged. */
+static void put(unsigned char **p, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        *(*p)++ = (unsigned char)(v >> (8 * i));
+}
+
+static void test_state_version_2(void)
+{
+    unsigned char v2[256], *p = v2;
+    int64_t t = 1795666380000LL; /* 04:13:00 */
+    put(&p, 2, 1), put(&p, 2, 1), put(&p, 1, 1), put(&p, 1, 1), put(&p, 1, 1); /* two numeric fields */
+    put(&p, (uint64_t)t, 8);
+    for (int i = 0; i < DQ_DUP_RING; i++)
+        put(&p, (uint64_t)t, 8);
+    const char *values[] = {"20.5", "41"};
+    for (int f = 0; f < 2; f++) {
+        put(&p, 1, 1), put(&p, strlen(values[f]), 1);
+        memcpy(p, values[f], strlen(values[f]));
+        p += strlen(values[f]);
+        put(&p, (uint64_t)t, 8), put(&p, 1, 4), put(&p, 0, 1), put(&p, 0, 8), put(&p, 0, 8), put(&p, 0, 4);
+    }
+    fresh();
+    CHECK_INT(dq_engine_state_restore(eng, "sensor_1", 8, v2, (size_t)(p - v2)), DQ_OK);
+    CHECK_INT(ev(E("13:00", "20.5", "41")), DQ_REJECT);
+    CHECK_INT(res.reasons, R(DQ_R_DUPLICATE_EVENT));
+    CHECK_INT(ev(E("25:00", "20.5", "41")), DQ_PASS); /* the cadence is not known yet: no gap */
+    CHECK_INT(res.reasons, 0);
+    v2[0] = 4; /* a version from the future */
+    CHECK_INT(dq_engine_state_restore(eng, "sensor_1", 8, v2, (size_t)(p - v2)), DQ_ERR_STATE);
+}
+
 static void test_names(void)
 {
     CHECK_STR(dq_reason_name(DQ_R_SPIKE), "SPIKE");
@@ -279,11 +387,15 @@ int main(void)
     ctr = th_sensor_contract();
     RUN(test_stateless);
     RUN(test_stateful);
+    RUN(test_warm_up);
+    RUN(test_cadence_changes);
+    RUN(test_spike_after_a_run);
     RUN(test_impute);
     RUN(test_stuck);
     RUN(test_windows);
     RUN(test_batch_and_reject_json);
     RUN(test_state_restore);
+    RUN(test_state_version_2);
     RUN(test_names);
     dq_engine_free(eng);
     dq_contract_free(ctr);
