@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,6 +36,25 @@ def dq_check(dq_bin, contract, events, out):
     wall = time.perf_counter() - start
     lines = {json.loads(r)["line"] - 1 for r in rejects.read_text().splitlines()}
     return wall, lines, json.loads(summary.read_text())
+
+
+def instructions_per_event(dq_bin, contract, events: Path, out: Path, n: int) -> float:
+    """Instructions dq check executes per event (callgrind), over the first n events, less a
+    run on no events (start-up, contract loading): a figure that does not move with the
+    machine's load, unlike the times."""
+    sample = out / "sample.ndjson"
+    with events.open("rb") as src, sample.open("wb") as dst:
+        for _, line in zip(range(n), src):
+            dst.write(line)
+    empty = out / "empty.ndjson"
+    empty.write_bytes(b"")
+
+    def total(path):
+        proc = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out / 'callgrind.out'}",
+                               dq_bin, "check", "-c", contract, "-i", path, "--clean", "/dev/null", "-q",
+                               "--now", NOW], capture_output=True, text=True, check=True)
+        return int(re.search(r"Collected : (\d+)", proc.stderr).group(1))
+    return (total(sample) - total(empty)) / n
 
 
 def main():
@@ -88,6 +109,14 @@ def main():
     full = json.loads((out / "summary.json").read_text())
     print(f"\nfor reference, dq check with the full course contract (stateful rules, cleaning, metrics): "
           f"{wall:.2f} s, {n / wall:,.0f} events/s, {full['reject']:,} rejected, {full['fixed']:,} fixed")
+    if shutil.which("valgrind"):
+        sample = min(n, 100_000)
+        print(f"instructions per event (callgrind, {sample:,} events): stateless contract "
+              f"{instructions_per_event(args.dq_bin, HERE / 'contract_stateless.yaml', events, out, sample):,.0f}, "
+              f"full course contract "
+              f"{instructions_per_event(args.dq_bin, HERE.parent / 'contracts' / 'sensor_readings.yaml', events, out, sample):,.0f}")
+    else:
+        print("instructions per event: valgrind is not installed (make deps installs it)")
     print(f"(fastest of {args.repeat} runs each. dq check: the whole process, reading the file, evaluating, "
           "serializing clean events (to /dev/null) and writing rejects;\n peers: from lines in memory to the set "
           "of rejected lines, JSON parsing included)")

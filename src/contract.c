@@ -520,10 +520,10 @@ static char *feature_name(loader *ld, const char *prefix, const char *suffix)
     return name;
 }
 
-/* anomaly: {fields: [..], halfLife: 30, warmup: 30, threshold: 6, minStd: 0.05} */
+/* anomaly: {fields: [..], halfLife: 30, warmup: 30, threshold: 6, minStd: 0.05, decimals: 4} */
 static void load_anomaly(loader *ld, dq_contract *ctr, yaml_node_t *an)
 {
-    const char *const keys[] = {"fields", "halfLife", "warmup", "threshold", "minStd", NULL};
+    const char *const keys[] = {"fields", "halfLife", "warmup", "threshold", "minStd", "decimals", NULL};
     check_keys(ld, an, "anomaly", keys);
     if (ctr->key_field < 0 || ctr->time_field < 0)
         lerr(ld, an, "anomaly scoring needs a primaryKey and an eventTime property");
@@ -567,6 +567,7 @@ static void load_anomaly(loader *ld, dq_contract *ctr, yaml_node_t *an)
     dq_num num;
     ctr->z_threshold = get_num(ld, an, "threshold", &num) ? num.v : 6.0;
     ctr->min_std = get_num(ld, an, "minStd", &num) ? num.v : 0.01;
+    ctr->score_decimals = (int)get_int(ld, an, "decimals", 4, 0, 9);
     if (ctr->z_threshold <= 0 || ctr->min_std <= 0)
         lerr(ld, an, "anomaly threshold and minStd must be positive");
 }

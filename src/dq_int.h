@@ -94,6 +94,9 @@ typedef struct dq_num {
 /* Parses a JSON number token s[0..n) (the whole of it). Returns DQ_NUM_*. */
 int dq_num_parse(const char *s, size_t n, dq_num *out);
 dq_num dq_num_from_double(double v);
+/* v rounded to `decimals` (0..9) decimal places, exact: printed without a printf/strtod round
+ * trip. Falls back to dq_num_from_double beyond 15 significant digits. */
+dq_num dq_num_round(double v, int decimals);
 /* Writes the number as RFC 8785 (ECMAScript) would: shortest round-trip digits. */
 void dq_num_write(dq_buf *b, const dq_num *num);
 
@@ -224,6 +227,7 @@ struct dq_contract {
     uint32_t warmup;      /* readings before a sensor is scored */
     double z_threshold;   /* |z| at which the online detector flags */
     double min_std;       /* floor of the std in z (a flat sensor would divide by 0) */
+    int score_decimals;   /* z and score are written rounded to this many decimals */
     int n_features;
     char *feature_names[DQ_MAX_FEATURES];
 };

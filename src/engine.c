@@ -179,11 +179,11 @@ static void write_annotation(const dq_engine *eng, const dq_eval *ev, dq_buf *b)
         dq_buf_putc(b, ']');
     }
     if (res->anomaly_scored) {
-        dq_num z = dq_num_from_double(res->anomaly_z);
+        dq_num z = dq_num_round(res->anomaly_z, eng->ctr->score_decimals);
         dq_buf_puts(b, ",\"anomaly\":{\"z\":");
         dq_num_write(b, &z);
         if (eng->model) {
-            dq_num score = dq_num_from_double(res->anomaly_score);
+            dq_num score = dq_num_round(res->anomaly_score, eng->ctr->score_decimals);
             dq_buf_puts(b, ",\"score\":");
             dq_num_write(b, &score);
         }

@@ -154,6 +154,24 @@ dq_num dq_num_from_double(double v)
     return num;
 }
 
+dq_num dq_num_round(double v, int decimals)
+{
+    double scaled = v * pow10_exact[decimals];
+    if (!(fabs(scaled) < 1e15))
+        return dq_num_from_double(v);
+    int64_t mant = llround(scaled);
+    int e10 = -decimals;
+    if (mant == 0)
+        return (dq_num){.v = 0.0, .exact = true};
+    while (mant % 10 == 0) {
+        mant /= 10;
+        e10++;
+    }
+    double r = (double)mant; /* < 10^15: exact; the value is mant / 10^-e10, as parsing gives it */
+    r = e10 < 0 ? r / pow10_exact[-e10] : r * pow10_exact[e10];
+    return (dq_num){.v = r, .mant = mant, .exp10 = (int16_t)e10, .exact = true};
+}
+
 /* Writes digits d[0..k) with decimal point position p (value = 0.d * 10^p), ES rules. */
 static void write_es(dq_buf *b, bool neg, const char *d, int k, int p)
 {

@@ -54,9 +54,35 @@ static void test_values(void)
     CHECK(n.v == 0.0);
 }
 
+static const char *rounded(double v, int decimals)
+{
+    static char out[64];
+    dq_buf b;
+    dq_num num = dq_num_round(v, decimals);
+    dq_buf_init(&b, out, sizeof out - 1);
+    dq_num_write(&b, &num);
+    out[b.len] = '\0';
+    return out;
+}
+
+/* Computed scores are written at a fixed precision: exact decimals, as the parser gives them. */
+static void test_round(void)
+{
+    CHECK_STR(rounded(0.4376598631629993, 4), "0.4377");
+    CHECK_STR(rounded(7.3, 4), "7.3");
+    CHECK_STR(rounded(-2.00004, 4), "-2");
+    CHECK_STR(rounded(0.00004, 4), "0");
+    CHECK_STR(rounded(12.5, 0), "13");
+    CHECK_STR(rounded(1e300, 4), "1e+300"); /* beyond 15 digits: the shortest round trip */
+    dq_num n = dq_num_round(0.4376598631629993, 4), parsed;
+    CHECK_INT(dq_num_parse("0.4377", 6, &parsed), DQ_NUM_OK);
+    CHECK(n.exact && n.v == parsed.v && n.mant == parsed.mant && n.exp10 == parsed.exp10);
+}
+
 int main(void)
 {
     RUN(test_canonical);
+    RUN(test_round);
     RUN(test_invalid);
     RUN(test_values);
     return th_report("test_num");
