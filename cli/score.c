@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include "cli.h"
 #include "dq/dq.h"
 #include "kafka.h"
@@ -236,9 +238,10 @@ static bool take_record(events *e, const rd_kafka_message_t *m, bool is_clean)
     return true;
 }
 
-/* Reads both topics to their current end (read_committed). */
+/* Reads both topics to their current end (read_committed), from the records written at
+ * since_ms on (Kafka's time index), or from the beginning when since_ms < 0. */
 static int load_kafka(events *e, const char *brokers, const char *clean_topic, const char *dlq_topic,
-                      const dq_kafka_props *props)
+                      int64_t since_ms, const dq_kafka_props *props)
 {
     const char *defaults[] = {"bootstrap.servers", brokers, "group.id", "dq-score", "enable.auto.commit", "false",
                               "isolation.level", "read_committed", "enable.partition.eof", "true", NULL};
@@ -260,11 +263,18 @@ static int load_kafka(events *e, const char *brokers, const char *clean_topic, c
         } else {
             for (int p = 0; p < md->topics[0].partition_cnt; p++)
                 rd_kafka_topic_partition_list_add(parts, topics[t], md->topics[0].partitions[p].id)->offset =
-                    RD_KAFKA_OFFSET_BEGINNING;
+                    since_ms >= 0 ? since_ms : RD_KAFKA_OFFSET_BEGINNING;
         }
         if (md)
             rd_kafka_metadata_destroy(md);
         rd_kafka_topic_destroy(rkt);
+    }
+    if (rc == DQ_EXIT_OK && since_ms >= 0) { /* times -> offsets; none that late: the end */
+        rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(rk, parts, 10000);
+        if (err) {
+            fprintf(stderr, "dq score: offsets for --since: %s\n", rd_kafka_err2str(err));
+            rc = DQ_EXIT_KAFKA;
+        }
     }
     if (rc == DQ_EXIT_OK && rd_kafka_assign(rk, parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
         rc = DQ_EXIT_KAFKA;
@@ -312,7 +322,9 @@ static bool in_stuck_episode(const events *e, size_t i)
 static void report(const events *e, bool json)
 {
     const event *ev = e->ev;
-    size_t n = e->n, seen = 0;
+    size_t n = e->n, seen = 0, start = 0;
+    while (start < n && ev[start].defect == UNSEEN) /* before a --since window, or nothing */
+        start++;
     uint64_t total[N_DETECTS] = {0}, found[N_DETECTS] = {0};
     uint64_t flagged[DQ_REASON__COUNT] = {0}, right[DQ_REASON__COUNT] = {0};
     int stuck = defect_index("stuck");
@@ -349,7 +361,7 @@ static void report(const events *e, bool json)
         }
     }
     if (json) {
-        printf("{\"events\":%zu,\"unseen\":%zu,\"recall\":{", seen, n - seen);
+        printf("{\"events\":%zu,\"unseen\":%zu,\"recall\":{", seen, n - start - seen);
         for (int d = 0, first = 1; d < N_DETECTS; d++)
             if (total[d]) {
                 printf("%s\"%s\":%.6f", first ? "" : ",", detects[d].defect, (double)found[d] / (double)total[d]);
@@ -366,7 +378,7 @@ static void report(const events *e, bool json)
     }
     printf("%zu events", seen);
     if (n > seen)
-        printf(" (%zu more without an output yet: not scored)", n - seen);
+        printf(" (%zu more without an output yet: not scored)", n - start - seen);
     printf("\n\n%-20s %-20s %10s %10s %8s\n", "defect", "detected by", "labelled", "detected", "recall");
     for (int d = 0; d < N_DETECTS; d++)
         if (total[d])
@@ -382,34 +394,40 @@ static void report(const events *e, bool json)
 
 static const char help[] =
     "usage: dq score --truth FILE --rejects FILE --clean FILE [--json]\n"
-    "       dq score --brokers HOSTS [--clean-topic TOPIC] [--dlq-topic TOPIC] [-X key=value ...] [--json]\n"
+    "       dq score --brokers HOSTS [--since TIME|DURATION] [--clean-topic TOPIC] [--dlq-topic TOPIC]\n"
+    "                [-X key=value ...] [--json]\n"
     "\n"
     "Compares verdicts with dq gen's ground truth for the same events: recall per defect\n"
     "type, precision per reason code. From files: dq check's outputs and dq gen --truth.\n"
     "From Kafka: dq gate's clean and dead-letter topics (default sensor-clean, sensor-dlq),\n"
     "read to their current end; the truth travels in the dq.truth and dq.seq headers.\n"
+    "--since keeps the records written from TIME (ISO-8601, epoch ms) or in the last\n"
+    "DURATION (10m, 1h) on: what the gate did lately, with the contract it runs now.\n"
     "\n"
     "examples:\n"
     "  dq gen --count 100000 --truth truth.csv > events.ndjson\n"
     "  dq check -c contracts/sensor_readings.yaml -i events.ndjson --clean c.ndjson --rejects r.ndjson\n"
     "  dq score --truth truth.csv --rejects r.ndjson --clean c.ndjson\n"
     "\n"
-    "  dq score --brokers 127.0.0.1:9092        # what the make-up gate has done so far\n";
+    "  dq score --brokers 127.0.0.1:9092        # what the make-up gate has done so far\n"
+    "  dq score --brokers 127.0.0.1:9092 --since 10m\n";
 
 int dq_cmd_score(int argc, char **argv)
 {
-    enum { O_BROKERS = 256, O_CTOPIC, O_DTOPIC };
+    enum { O_BROKERS = 256, O_CTOPIC, O_DTOPIC, O_SINCE };
     static const struct option longopts[] = {{"truth", required_argument, NULL, 't'},
                                              {"rejects", required_argument, NULL, 'r'},
                                              {"clean", required_argument, NULL, 'c'},
                                              {"brokers", required_argument, NULL, O_BROKERS},
                                              {"clean-topic", required_argument, NULL, O_CTOPIC},
                                              {"dlq-topic", required_argument, NULL, O_DTOPIC},
+                                             {"since", required_argument, NULL, O_SINCE},
                                              {"json", no_argument, NULL, 'j'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     const char *truth_path = NULL, *rejects_path = NULL, *clean_path = NULL, *brokers = NULL;
     const char *clean_topic = "sensor-clean", *dlq_topic = "sensor-dlq";
+    int64_t since_ms = -1, ago_ms;
     dq_kafka_props props = {0};
     bool json = false;
     int c;
@@ -422,6 +440,14 @@ int dq_cmd_score(int argc, char **argv)
         case O_BROKERS: brokers = optarg; break;
         case O_CTOPIC: clean_topic = optarg; break;
         case O_DTOPIC: dlq_topic = optarg; break;
+        case O_SINCE:
+            if (dq_duration_parse_n(optarg, strlen(optarg), &ago_ms) == DQ_OK)
+                since_ms = (int64_t)time(NULL) * 1000 - ago_ms;
+            else if (!dq_parse_time_arg(optarg, &since_ms)) {
+                fprintf(stderr, "dq score: --since takes a time (ISO-8601, epoch ms) or a duration (10m)\n");
+                return DQ_EXIT_USAGE;
+            }
+            break;
         case 'X':
             if (!dq_kafka_props_add(&props, optarg))
                 return DQ_EXIT_USAGE;
@@ -432,13 +458,13 @@ int dq_cmd_score(int argc, char **argv)
         }
     }
     bool from_files = truth_path && rejects_path && clean_path;
-    if (from_files == (brokers != NULL)) {
+    if (from_files == (brokers != NULL) || (from_files && since_ms >= 0)) {
         fputs(help, stderr);
         return DQ_EXIT_USAGE;
     }
     events e = {0};
     int rc = from_files ? load_files(&e, truth_path, rejects_path, clean_path)
-                        : load_kafka(&e, brokers, clean_topic, dlq_topic, &props);
+                        : load_kafka(&e, brokers, clean_topic, dlq_topic, since_ms, &props);
     if (rc == DQ_EXIT_OK)
         report(&e, json);
     free(e.ev);

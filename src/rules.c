@@ -254,16 +254,18 @@ void dq_rules_stateful(dq_engine *eng, dq_keystate *ks, dq_eval *ev)
     }
 }
 
-/* The cadence: the mean of the first DQ_CADENCE_WARMUP intervals, then a moving average
- * (weight 1/8) of intervals clamped to [half, twice] the cadence, so that a gap or a burst
- * moves it little while a sensor that changes its rate is followed within a few dozen readings. */
+/* The cadence: the shortest of the first DQ_CADENCE_WARMUP intervals (one of them may span
+ * a silence, such as a stream restarted after hours, never a burst: times are event times),
+ * then a moving average (weight 1/8) of intervals clamped to [half, twice] the cadence, so
+ * that a gap moves it little while a sensor that changes its rate is followed within a few
+ * dozen readings. */
 static void learn_cadence(dq_keystate *ks, int64_t t)
 {
     if (!ks->has_time || t <= ks->newest_ms)
         return;
     float d = (float)(t - ks->newest_ms), c = ks->cadence_ms;
     if (ks->cadence_n < DQ_CADENCE_WARMUP) {
-        ks->cadence_ms = c + (d - c) / (float)++ks->cadence_n;
+        ks->cadence_ms = ks->cadence_n++ == 0 || d < c ? d : c;
         return;
     }
     d = d > 2 * c ? 2 * c : d < c / 2 ? c / 2 : d;

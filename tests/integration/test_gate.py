@@ -126,15 +126,22 @@ def test_exactly_once_reconciles_after_three_kills(topics):
     assert_scores(topics)
 
 
-def assert_scores(t):
-    """dq score over the gate's output topics: every event found, every defect caught."""
+def score(t, *extra) -> dict:
     out = subprocess.run([DQ, "score", "--brokers", BOOTSTRAP, "--clean-topic", t["clean"], "--dlq-topic", t["dlq"],
-                          "--json"], capture_output=True, text=True, check=True, timeout=300).stdout
-    score = json.loads(out)
-    assert (score["events"], score["unseen"]) == (EVENTS, 0)
-    assert len(score["recall"]) >= 14
-    for name, value in {**score["recall"], **score["precision"]}.items():
+                          "--json", *extra], capture_output=True, text=True, check=True, timeout=300).stdout
+    return json.loads(out)
+
+
+def assert_scores(t):
+    """dq score over the gate's output topics: every event found, every defect caught; --since
+    keeps the records written from a time on (this test's are minutes old, none is from the future)."""
+    scores = score(t)
+    assert (scores["events"], scores["unseen"]) == (EVENTS, 0)
+    assert len(scores["recall"]) >= 14
+    for name, value in {**scores["recall"], **scores["precision"]}.items():
         assert value >= 0.99, (name, value)
+    assert score(t, "--since", "1h") == scores
+    assert score(t, "--since", str(int(time.time() * 1000) + 60_000))["events"] == 0
 
 
 def test_at_least_once_loses_nothing_and_bounds_duplicates(topics):

@@ -142,6 +142,18 @@ static void test_warm_up(void)
     CHECK_INT(res.reasons, R(DQ_R_GAP));
 }
 
+/* A stream restarted after hours (a silence among the first intervals, as a restore from old
+ * state gives) does not blind the gap rule: the cadence is the shortest first interval. */
+static void test_cadence_after_a_restart(void)
+{
+    fresh();
+    CHECK_INT(at(0, 20, 40), DQ_PASS);
+    for (int i = 0; i < 4; i++)
+        CHECK_INT(at(3 * 3600 + 10 * i, 20 + (i % 2 ? 0.1 : -0.1), 40), DQ_PASS);
+    CHECK_INT(at(3 * 3600 + 30 + 110, 20, 40), DQ_PASS);
+    CHECK_INT(res.reasons, R(DQ_R_GAP));
+}
+
 /* A sensor that slows down from 10 s to 60 s is followed: its 60 s readings are no gap, and
  * once learned, 11 minutes of silence is one. */
 static void test_cadence_changes(void)
@@ -389,6 +401,7 @@ int main(void)
     RUN(test_stateful);
     RUN(test_warm_up);
     RUN(test_cadence_changes);
+    RUN(test_cadence_after_a_restart);
     RUN(test_spike_after_a_run);
     RUN(test_impute);
     RUN(test_stuck);
