@@ -8,7 +8,7 @@
 #   <svc>_timeout   seconds <svc>_ready may take
 # Every service binds to 127.0.0.1.
 SERVICES=(kafka cassandra flink-jobmanager flink-taskmanager spark-master spark-worker mlflow jupyter prometheus
-    dq-gate dq-gen live-writer)
+    dq-gate dq-gen live-writer dashboard)
 
 JAVA_HOME="$(find_java17 || true)"
 JMX_AGENT="$(ls "$(jars jmx)"/jmx_prometheus_javaagent-*.jar 2>/dev/null | head -1)"
@@ -212,3 +212,10 @@ live_writer_ready() {
     job="$(cat "$DQ_RUN/data/flink/live/job" 2>/dev/null)" && [ -n "$job" ] &&
         curl -fsS --max-time 3 "http://127.0.0.1:8081/jobs/$job" | grep -q '"state":"RUNNING"'
 }
+
+# ---------------------------------------------------------------- the dashboards (dashboards/panels.yaml)
+dashboard_port=3001
+dashboard_url="http://127.0.0.1:3001 (Pipeline, Data quality, Sensor data)"
+dashboard_timeout=30
+dashboard_start() { exec "$PYCORE" "$DQ_ROOT/dashboards/server.py" --port 3001; }
+dashboard_ready() { curl -fsS --max-time 3 http://127.0.0.1:3001/api/dashboards | grep -q '"dashboards"'; }

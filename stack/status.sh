@@ -31,7 +31,7 @@ done
 if [ -z "$quiet" ]; then
     printf '%-18s %-52s %-9s %8s %8s\n' total "" "" "" "$((total_kb / 1024))"
     running kafka && "$PYCORE" "$here/pipeline_pulse.py" "$DQ_RUN"
-    printf '\nJupyterLab: http://127.0.0.1:8888/lab?token=%s\nCassandra:  user %s, password in .env\n' \
+    printf '\nDashboards: http://127.0.0.1:3001\nJupyterLab: http://127.0.0.1:8888/lab?token=%s\nCassandra:  user %s, password in .env\n' \
         "${JUPYTER_TOKEN:-(run make up)}" "${CASSANDRA_USER:-dq}"
 fi
 exit $all_ready

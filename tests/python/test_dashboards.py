@@ -1,0 +1,53 @@
+"""The panel file and its two renderers' logic, without the stack (the live checks, and
+Chromium, are in tests/integration/test_dashboards.py)."""
+import datetime as dt
+import re
+import sys
+
+import pytest
+import yaml
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "dashboards"))
+import grafana  # noqa: E402
+import server  # noqa: E402
+
+
+def test_the_panel_file_loads_and_names_existing_queries():
+    spec = server.load_panels()
+    assert [b["uid"] for b in spec["dashboards"]] == ["dq-pipeline", "dq-quality", "dq-sensor"]
+    used = {p["cql"] for b in spec["dashboards"] for p in b["panels"] if "cql" in p}
+    assert used <= spec["cql"].keys() and "sensors" in spec["cql"]
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda p: (p.pop("promql"), p.update(cql="nope")), "no query named 'nope'"),
+    (lambda p: p.update(cql="sensor_readings", columns=["ts"]), "needs one of promql and cql"),
+    (lambda p: p.update(kind="pie"), "unknown kind 'pie'"),
+])
+def test_a_wrong_panel_is_refused_with_its_title(tmp_path, change, message):
+    spec = yaml.safe_load((ROOT / "dashboards" / "panels.yaml").read_text())
+    change(spec["dashboards"][0]["panels"][0])
+    path = tmp_path / "panels.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    with pytest.raises(ValueError, match=message):
+        server.load_panels(path)
+
+
+def test_parameters_cover_every_day_of_the_range():
+    now = dt.datetime(2026, 11, 30, 0, 20, tzinfo=dt.timezone.utc)
+    p = server.parameters("sensor_1", 3600, now)
+    assert p["days"] == [dt.date(2026, 11, 29), dt.date(2026, 11, 30)]
+    assert p["since"] == now - dt.timedelta(hours=1) and p["hour"] == dt.datetime(2026, 11, 30, tzinfo=dt.timezone.utc)
+    assert p["today"] == dt.date(2026, 11, 30)
+
+
+def test_every_named_parameter_has_a_grafana_form():
+    spec = server.load_panels()
+    for board in spec["dashboards"]:
+        for panel in (p for p in board["panels"] if "cql" in p):
+            cql = grafana.panel_cql(spec, panel)
+            assert not re.search(r":[a-z]+\b", cql.replace("${__", "").replace(":date:", "")), cql
+    series = grafana.panel_cql(spec, {"kind": "timeseries", "cql": "sensor_readings", "columns": ["ts", "humidity"]})
+    assert series.startswith("SELECT sensor_id, humidity, ts FROM iot_data.sensor_data WHERE sensor_id = '$sensor'")
