@@ -51,3 +51,21 @@ def test_every_named_parameter_has_a_grafana_form():
             assert not re.search(r":[a-z]+\b", cql.replace("${__", "").replace(":date:", "")), cql
     series = grafana.panel_cql(spec, {"kind": "timeseries", "cql": "sensor_readings", "columns": ["ts", "humidity"]})
     assert series.startswith("SELECT sensor_id, humidity, ts FROM iot_data.sensor_data WHERE sensor_id = '$sensor'")
+
+
+def test_every_promql_parses_with_promtool(tmp_path):
+    """promtool (Prometheus' own parser, offline): each expression as a recording rule."""
+    import shutil
+    import subprocess
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is missing: make deps installs Debian's prometheus package"
+    spec = server.load_panels()
+    exprs = [q["expr"] for b in spec["dashboards"] for p in b["panels"] for q in p.get("promql", [])]
+    rules = {"groups": [{"name": "panels", "rules": [{"record": f"panel:expr{i}", "expr": e}
+                                                      for i, e in enumerate(exprs)]}]}
+    path = tmp_path / "panels.rules.yaml"
+    path.write_text(yaml.safe_dump(rules))
+    proc = subprocess.run([promtool, "check", "rules", path], capture_output=True, text=True)
+    assert proc.returncode == 0 and f"{len(exprs)} rules found" in proc.stdout, proc.stdout + proc.stderr
+    path.write_text(yaml.safe_dump({"groups": [{"name": "bad", "rules": [{"record": "x", "expr": "sum(rate(x[1m])"}]}]}))
+    assert subprocess.run([promtool, "check", "rules", path], capture_output=True).returncode != 0
