@@ -194,11 +194,20 @@ def job_arguments(doc: str, group: str) -> argparse.ArgumentParser:
     ap.add_argument("--input", default="sensor-topic")
     ap.add_argument("--group", default=group, help="the job's Kafka consumer group")
     ap.add_argument("--bounded", action="store_true", help="read the input to its current end, then finish")
+    ap.add_argument("--since", metavar="DURATION",
+                    help="start at the records written in the last DURATION (10m, 1h) instead of the group's "
+                         "offsets (or the topic's start): a live topic holds hours of readings")
     return ap
 
 
+def since_ms(args) -> int | None:
+    """The epoch ms of the job's --since (None without it), with libdq's duration parser."""
+    import dq
+    return dq.since_ms(args.since)
+
+
 def raw_kafka_table(t_env, name: str, topic: str, brokers: str, group: str, bounded: bool,
-                    out_of_order_ms: int | None = None) -> None:  # whole minutes
+                    out_of_order_ms: int | None = None, since_ms: int | None = None) -> None:  # whole minutes
     """A Kafka topic as a Flink SQL table of exact bytes with partition, offset and timestamp
     (the `raw` format: also invalid UTF-8 arrives as it was sent).
 
@@ -207,7 +216,8 @@ def raw_kafka_table(t_env, name: str, topic: str, brokers: str, group: str, boun
     after they merge runs ahead of the slower ones). Its value is the reading's "timestamp"
     member when it is ISO-8601 UTC with milliseconds and at most 5 minutes ahead of the
     record's Kafka timestamp; otherwise the epoch, which holds no watermark back and lands
-    in no window that is still open."""
+    in no window that is still open. With since_ms the source starts at the records written
+    from then on instead of the group's offsets."""
     columns = ["payload BYTES", "kafka_key BYTES", "`partition` INT METADATA VIRTUAL",
                "`offset` BIGINT METADATA VIRTUAL", "`timestamp` TIMESTAMP_LTZ(3) METADATA VIRTUAL",
                "headers MAP<STRING, BYTES> METADATA VIRTUAL"]
@@ -218,12 +228,14 @@ def raw_kafka_table(t_env, name: str, topic: str, brokers: str, group: str, boun
                     f"THEN {parsed} ELSE TIMESTAMP '1970-01-01 00:00:00.000' END",
                     f"WATERMARK FOR event_time AS event_time - INTERVAL '{out_of_order_ms // 60_000}' MINUTE"]
     end = ", 'scan.bounded.mode' = 'latest-offset'" if bounded else ""
+    start = (f"'scan.startup.mode' = 'timestamp', 'scan.startup.timestamp-millis' = '{since_ms}'" if since_ms
+             else "'scan.startup.mode' = 'group-offsets', 'properties.auto.offset.reset' = 'earliest'")
     t_env.execute_sql(f"""
         CREATE TABLE {name} ({', '.join(columns)}) WITH (
             'connector' = 'kafka', 'topic' = '{topic}', 'format' = 'raw', 'key.format' = 'raw',
             'key.fields' = 'kafka_key', 'value.fields-include' = 'EXCEPT_KEY',
             'properties.bootstrap.servers' = '{brokers}', 'properties.group.id' = '{group}',
-            'scan.startup.mode' = 'group-offsets', 'properties.auto.offset.reset' = 'earliest'{end}
+            {start}{end}
         )""")
 
 

@@ -20,14 +20,14 @@ The plain functions (event_time, window_add, metrics_row, SilenceDetector) are t
 in-memory rows; main() wires them into Flink.
 
 usage (see `make flink-submit`):
-  flink run --python flink_jobs/flink_data_quality.py [--input sensor-topic] [--bounded]
+  flink run --python flink_jobs/flink_data_quality.py [--input sensor-topic] [--bounded] [--since 10m]
 """
 import datetime as dt
 import json
 
 from dq_flink import (OUT_OF_ORDER_MS, ROOT, UTC, WINDOW_MS, CassandraWriter,  # noqa: F401 (tests use day 5's names)
-                      event_time, job_arguments, make_validate, metrics_row, raw_kafka_table, sensor_key, window_add,
-                      window_merge)
+                      event_time, job_arguments, make_validate, metrics_row, raw_kafka_table, sensor_key, since_ms,
+                      window_add, window_merge)
 
 SILENT_AFTER_MS = 5 * 60_000  # an operator's alert: 5 minutes without a reading (the contract's GAP is per cadence)
 END_OF_TIME = 9223372036854775807  # Flink's final watermark (Long.MAX_VALUE)
@@ -152,7 +152,7 @@ def main() -> None:
     env.set_restart_strategy(RestartStrategies.fixed_delay_restart(30, 3000))
     t_env = StreamTableEnvironment.create(env)
     raw_kafka_table(t_env, "raw_events", args.input, args.brokers, args.group, args.bounded,
-                    out_of_order_ms=OUT_OF_ORDER_MS)  # watermarks per Kafka partition, in the source
+                    out_of_order_ms=OUT_OF_ORDER_MS, since_ms=since_ms(args))  # watermarks per partition
     event_type = Types.TUPLE([Types.STRING(), Types.LONG(), Types.STRING(), Types.PICKLED_BYTE_ARRAY()])
     timed = (t_env.to_data_stream(t_env.from_path("raw_events"))
              .key_by(lambda row: sensor_key(row.payload), key_type=Types.STRING())

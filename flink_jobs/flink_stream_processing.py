@@ -15,7 +15,7 @@ in-memory rows (tests/python/test_flink_jobs.py); main() only wires them into Fl
 
 usage (see `make flink-submit`):
   flink run --python flink_jobs/flink_stream_processing.py --jarfile <kafka connector> \\
-      [--input sensor-topic] [--output sensor-enriched] [--bounded] [--print]
+      [--input sensor-topic] [--output sensor-enriched] [--bounded] [--since 10m] [--print]
 """
 import csv
 import json
@@ -23,7 +23,7 @@ import math
 import re
 from pathlib import Path
 
-from dq_flink import job_arguments
+from dq_flink import job_arguments, since_ms
 
 METADATA = Path(__file__).resolve().parents[1] / "config" / "sensor_metadata.csv"
 SENSOR_ID = re.compile(r"sensor_[0-9]+")
@@ -90,7 +90,9 @@ def main() -> None:
 
     env = StreamExecutionEnvironment.get_execution_environment()
     builder = (KafkaSource.builder().set_bootstrap_servers(args.brokers).set_topics(args.input)
-               .set_group_id(args.group).set_starting_offsets(KafkaOffsetsInitializer.earliest())
+               .set_group_id(args.group)
+               .set_starting_offsets(KafkaOffsetsInitializer.timestamp(since_ms(args)) if args.since
+                                     else KafkaOffsetsInitializer.earliest())
                .set_value_only_deserializer(SimpleStringSchema()))
     if args.bounded:
         builder = builder.set_bounded(KafkaOffsetsInitializer.latest())

@@ -38,7 +38,7 @@ The plain functions (in dq_flink.py, shared with the other jobs) are tested on i
 rows; main() wires them into Flink.
 
 usage (see `make flink-submit`):
-  flink run --python flink_jobs/flink_to_cassandra.py [--input sensor-topic] [--dlq sensor-dlq] [--bounded]
+  flink run --python flink_jobs/flink_to_cassandra.py [--input sensor-topic] [--dlq sensor-dlq] [--bounded] [--since 10m]
             [--shards 8] [--flush-ms 1000] [--checkpoint-ms 5000] [--model FILE]
 """
 import datetime as dt
@@ -46,7 +46,7 @@ import time
 from pathlib import Path
 
 from dq_flink import (ROOT, UTC, CassandraWriter, Validator, add_to_windows, dlq_record, epoch_ms, job_arguments,
-                      metrics_row, raw_kafka_table, sensor_key, shard_of)
+                      metrics_row, raw_kafka_table, sensor_key, shard_of, since_ms)
 
 END_OF_INPUT = 9223372036854775806  # an event-time timer that only the final watermark of a bounded input fires
 
@@ -163,7 +163,7 @@ def main() -> None:
             ExternalizedCheckpointCleanup.RETAIN_ON_CANCELLATION)
     env.set_restart_strategy(RestartStrategies.fixed_delay_restart(30, 3000))
     t_env = StreamTableEnvironment.create(env)
-    raw_kafka_table(t_env, "raw_events", topic, args.brokers, args.group, args.bounded)
+    raw_kafka_table(t_env, "raw_events", topic, args.brokers, args.group, args.bounded, since_ms=since_ms(args))
     as_bytes = Types.PRIMITIVE_ARRAY(Types.BYTE())
     dead_letters = (t_env.to_data_stream(t_env.from_path("raw_events"))
                     .key_by(lambda row: shard_of(row.payload, shards), key_type=Types.INT())

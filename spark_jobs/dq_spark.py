@@ -185,17 +185,22 @@ def judge_all(events, now_ms: int | None = None, model_path: str | None = None):
 KAFKA_COLUMNS = "key BINARY, value BINARY, topic STRING, `partition` INT, `offset` LONG"
 
 
-def read_events(spark, source: str, brokers: str = "127.0.0.1:9092"):
+def read_events(spark, source: str, brokers: str = "127.0.0.1:9092", since: str | None = None):
     """Events as Kafka-shaped rows (key, value, topic, partition, offset, headers): everything
-    a Kafka topic holds now, or the lines of an NDJSON file (or of every file in a directory)
-    as bytes, split at '\\n' only as `dq check` splits them (offset = line number - 1, topic =
-    the file's path), so bytes that are not UTF-8 reach libdq unchanged. A file is read by
-    one task: fine for the course's files, not for terabytes."""
+    a Kafka topic holds now (with since, a duration such as 10m: the records written in that
+    last stretch; a live topic holds hours), or the lines of an NDJSON file (or of every file
+    in a directory) as bytes, split at '\\n' only as `dq check` splits them (offset = line
+    number - 1, topic = the file's path), so bytes that are not UTF-8 reach libdq unchanged.
+    A file is read by one task: fine for the course's files, not for terabytes."""
     path = Path(source)
     if not path.exists():
-        return (spark.read.format("kafka").option("kafka.bootstrap.servers", brokers).option("subscribe", source)
-                .option("startingOffsets", "earliest").option("endingOffsets", "latest")
-                .option("includeHeaders", "true").load()
+        reader = spark.read.format("kafka").option("kafka.bootstrap.servers", brokers).option("subscribe", source)
+        if since:
+            reader = (reader.option("startingTimestamp", str(bindings().since_ms(since)))
+                      .option("startingOffsetsByTimestampStrategy", "latest"))
+        else:
+            reader = reader.option("startingOffsets", "earliest")
+        return (reader.option("endingOffsets", "latest").option("includeHeaders", "true").load()
                 .select("key", "value", "topic", "partition", "offset", "headers"))
 
     def lines(file):

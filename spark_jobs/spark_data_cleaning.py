@@ -141,13 +141,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--input", default="sensor-topic",
                     help="an NDJSON file, a directory of them, or a Kafka topic (default sensor-topic)")
+    ap.add_argument("--since", metavar="DURATION",
+                    help="from a topic, the records written in the last DURATION (10m, 1h) instead of all of them")
     ap.add_argument("--brokers", default="127.0.0.1:9092")
     ap.add_argument("--out", default=str(ROOT / "build" / "reports" / "spark_cleaning"))
     ap.add_argument("--impute", choices=("last_good", "mean", "median"), default="last_good")
     ap.add_argument("--history", help="what mean/median imputation is fitted on (default: the input)")
     args = ap.parse_args()
     spark = session(f"days 8-9: cleaning {args.input}")
-    events = read_events(spark, args.input, args.brokers)
+    events = read_events(spark, args.input, args.brokers, args.since)
     history = read_events(spark, args.history, args.brokers) if args.history else None
     kept, rejects = clean(events, args.impute, history)
     kept.write.mode("overwrite").json(f"{args.out}/clean")

@@ -18,7 +18,7 @@ in no window. In --stream the windows close 10 minutes of event time after their
 (watermark); readings later than that are left out of their window.
 
 usage (see `make spark-submit`):
-  spark-submit spark_jobs/spark_data_quality_check.py [--input FILE|DIR|TOPIC] [--out DIR] [--now TIME]
+  spark-submit spark_jobs/spark_data_quality_check.py [--input FILE|DIR|TOPIC] [--since 10m] [--out DIR] [--now TIME]
                [--no-cassandra] [--verdicts] [--stream [--bounded] [--checkpoint DIR] [--max-offsets N]]
 """
 import argparse
@@ -132,7 +132,7 @@ def write_report(parts: dict, out: Path) -> None:
 
 
 def batch(spark, args) -> None:
-    events = read_events(spark, args.input, args.brokers).persist()
+    events = read_events(spark, args.input, args.brokers, args.since).persist()
     judged = judge_all(events, args.now).withColumn("ts", event_time()).persist()
     checks, sensors, total = per_check(judged), per_sensor(judged), overall(judged)
     native = native_report(events)
@@ -182,6 +182,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--input", default="sensor-topic",
                     help="an NDJSON file, a directory of them, or a Kafka topic (default sensor-topic)")
+    ap.add_argument("--since", metavar="DURATION",
+                    help="from a topic, the records written in the last DURATION (10m, 1h) instead of all of them")
     ap.add_argument("--brokers", default="127.0.0.1:9092")
     ap.add_argument("--out", default=str(ROOT / "build" / "reports" / "spark_quality"), help="report directory")
     ap.add_argument("--now", help="'now' of the future-timestamp rule, ISO-8601 with an offset (default: the clock)")

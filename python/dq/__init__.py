@@ -104,6 +104,8 @@ def _load() -> ctypes.CDLL:
     lib.dq_reason_name.argtypes = [c.c_int]
     lib.dq_time_parse_n.restype = c.c_int
     lib.dq_time_parse_n.argtypes = [c.c_char_p, c.c_size_t, c.POINTER(c.c_int64)]
+    lib.dq_duration_parse_n.restype = c.c_int
+    lib.dq_duration_parse_n.argtypes = [c.c_char_p, c.c_size_t, c.POINTER(c.c_int64)]
     return lib
 
 
@@ -193,6 +195,23 @@ class BatchResult:
 
     def counts(self) -> dict[str, int]:
         return {v: self.verdicts.count(v) for v in VERDICTS}
+
+
+def parse_duration(text: str) -> int:
+    """A duration as contracts write them ("500ms", "10s", "5m", "1h", "1d") -> milliseconds."""
+    out = ctypes.c_int64()
+    raw = text.encode()
+    if _lib.dq_duration_parse_n(raw, len(raw), ctypes.byref(out)) != 0 or out.value <= 0:
+        raise ValueError(f"not a duration such as 10s, 5m, 1h: {text!r}")
+    return out.value
+
+
+def since_ms(text: str | None, now_ms: int | None = None) -> int | None:
+    """--since of the course jobs: the epoch ms DURATION ago (None: no --since given)."""
+    if text is None:
+        return None
+    import time
+    return (now_ms if now_ms is not None else int(time.time() * 1000)) - parse_duration(text)
 
 
 def parse_time(text: str) -> int:
