@@ -86,6 +86,7 @@ typedef struct dq_num {
     int64_t mant;
     int16_t exp10;
     bool exact;
+    bool canonical; /* parsed from the very text dq_num_write prints for it */
 } dq_num;
 
 #define DQ_NUM_OK 1

@@ -192,6 +192,27 @@ static void write_annotation(const dq_engine *eng, const dq_eval *ev, dq_buf *b)
     dq_buf_putc(b, '}');
 }
 
+/*
+ * Whether a member's input text is already what the clean output would print for it, so
+ * that it can be copied instead of printed again: a number the rules left as it came,
+ * written canonically (dq_num.canonical); a string the scanner read without escapes
+ * (it then points into the input, and every byte of it stands for itself in JSON); a
+ * timestamp written as dq_time_format writes them ("2026-11-26T04:13:00.250Z").
+ */
+static bool input_is_canonical(const dq_field *f, const dq_member *m, const dq_eval *ev, int fi)
+{
+    switch (f->type) {
+    case DQ_T_NUMBER:
+    case DQ_T_INTEGER:
+        return m->type == DQ_J_NUMBER && m->num.canonical && ev->num[fi].v == m->num.v;
+    case DQ_T_STRING: return m->type == DQ_J_STRING && m->str == m->raw + 1 && m->str_len + 2 == m->raw_len;
+    case DQ_T_TIMESTAMP:
+        return m->type == DQ_J_STRING && m->raw_len == 26 && m->raw[11] == 'T' && m->raw[20] == '.' &&
+               m->raw[24] == 'Z';
+    default: return false;
+    }
+}
+
 static void write_clean(const dq_engine *eng, const dq_eval *ev, const dq_scan *scan, dq_buf *b)
 {
     const dq_contract *ctr = eng->ctr;
@@ -202,11 +223,17 @@ static void write_clean(const dq_engine *eng, const dq_eval *ev, const dq_scan *
             continue;
         const dq_field *f = &ctr->fields[fi];
         dq_buf_put(b, f->json_key, f->json_key_len);
+        const dq_member *m = &scan->field[fi];
+        if (ev->from[fi] && input_is_canonical(f, m, ev, fi)) { /* most members: copied as they came */
+            dq_buf_put(b, m->raw, m->raw_len);
+            dq_buf_putc(b, ',');
+            continue;
+        }
         switch (f->type) {
         case DQ_T_NUMBER:
         case DQ_T_INTEGER: dq_num_write(b, &ev->num[fi]); break;
-        case DQ_T_STRING: dq_buf_json_str(b, scan->field[fi].str, scan->field[fi].str_len); break;
-        case DQ_T_BOOLEAN: dq_buf_puts(b, scan->field[fi].boolean ? "true" : "false"); break;
+        case DQ_T_STRING: dq_buf_json_str(b, m->str, m->str_len); break;
+        case DQ_T_BOOLEAN: dq_buf_puts(b, m->boolean ? "true" : "false"); break;
         case DQ_T_TIMESTAMP:
             dq_time_format(ev->ts_ms[fi], ts);
             dq_buf_putc(b, '"');

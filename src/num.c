@@ -37,6 +37,9 @@ int dq_num_parse(const char *s, size_t n, dq_num *out)
     int frac = 0;      /* digits after the point that went into mant */
     long exp = 0;
     bool lost = false;
+    size_t int_len = 0;    /* digits before the point */
+    int lead_zeros = 0;    /* zeros right after the point of 0.000x */
+    bool has_exp = false;
 
     if (i < n && s[i] == '-') {
         neg = true;
@@ -44,6 +47,7 @@ int dq_num_parse(const char *s, size_t n, dq_num *out)
     }
     if (i >= n || !is_digit(s[i]))
         return DQ_NUM_INVALID;
+    size_t int_start = i;
     if (s[i] == '0') {
         i++;
         if (i < n && is_digit(s[i]))
@@ -58,6 +62,7 @@ int dq_num_parse(const char *s, size_t n, dq_num *out)
             }
         }
     }
+    int_len = i - int_start;
     if (i < n && s[i] == '.') {
         i++;
         if (i >= n || !is_digit(s[i]))
@@ -65,6 +70,7 @@ int dq_num_parse(const char *s, size_t n, dq_num *out)
         for (; i < n && is_digit(s[i]); i++) {
             if (sig == 0 && s[i] == '0') {
                 frac++; /* leading zeros of 0.000x: scale only */
+                lead_zeros++;
                 continue;
             }
             if (sig < 19) {
@@ -77,6 +83,7 @@ int dq_num_parse(const char *s, size_t n, dq_num *out)
         }
     }
     if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        has_exp = true;
         i++;
         bool eneg = false;
         if (i < n && (s[i] == '+' || s[i] == '-'))
@@ -99,8 +106,13 @@ int dq_num_parse(const char *s, size_t n, dq_num *out)
         e10++;
         sig--;
     }
+    /* The text is what dq_num_write prints for it (RFC 8785): no exponent, no trailing zero
+     * after a point, not "-0", within fixed notation (1e-6 <= |x| < 1e21). */
+    bool point = int_start + int_len < n;
+    bool canonical = !has_exp && !(point && s[n - 1] == '0') && int_len <= 21 &&
+                     !(s[int_start] == '0' && lead_zeros >= 6);
     if (mant == 0) {
-        *out = (dq_num){.v = 0.0, .mant = 0, .exp10 = 0, .exact = true};
+        *out = (dq_num){.v = 0.0, .mant = 0, .exp10 = 0, .exact = true, .canonical = canonical && !neg && !point};
         return DQ_NUM_OK;
     }
     bool exact = dropped == 0 && !lost && sig <= 15 && e10 > -330 && e10 < 310;
@@ -135,7 +147,7 @@ int dq_num_parse(const char *s, size_t n, dq_num *out)
     if (neg)
         v = -v;
     *out = (dq_num){.v = v, .mant = exact ? (int64_t)mant * (v < 0 ? -1 : 1) : 0,
-                    .exp10 = (int16_t)(exact ? e10 : 0), .exact = exact};
+                    .exp10 = (int16_t)(exact ? e10 : 0), .exact = exact, .canonical = canonical && exact};
     return DQ_NUM_OK;
 }
 

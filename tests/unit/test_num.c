@@ -54,6 +54,27 @@ static void test_values(void)
     CHECK(n.v == 0.0);
 }
 
+/* canonical: the input text is what dq_num_write prints, so the clean output copies it. */
+static void test_canonical_flag(void)
+{
+    const char *yes[] = {"0", "21.5", "-21.5", "100", "0.000001", "-0.5", "123456789012345", "1.25"};
+    const char *no[] = {"-0", "21.50", "0.0", "1e2", "1E2", "0.0000001", "1000000000000000000000", "-4.25e1"};
+    dq_num n;
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) {
+        CHECK_INT(dq_num_parse(yes[i], strlen(yes[i]), &n), DQ_NUM_OK);
+        CHECK(n.canonical);
+        CHECK_STR(roundtrip(yes[i]), yes[i]);
+    }
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++) {
+        CHECK_INT(dq_num_parse(no[i], strlen(no[i]), &n), DQ_NUM_OK);
+        CHECK(!n.canonical);
+        CHECK(strcmp(roundtrip(no[i]), no[i]) != 0);
+    }
+    /* Beyond 15 digits the decimal is not kept: printed (here to the same text), never copied. */
+    CHECK_INT(dq_num_parse("1234567890123456", 16, &n), DQ_NUM_OK);
+    CHECK(!n.canonical);
+}
+
 static const char *rounded(double v, int decimals)
 {
     static char out[64];
@@ -83,6 +104,7 @@ int main(void)
 {
     RUN(test_canonical);
     RUN(test_round);
+    RUN(test_canonical_flag);
     RUN(test_invalid);
     RUN(test_values);
     return th_report("test_num");
