@@ -652,8 +652,13 @@ static int setup(gate *g)
     dq_engine_set_window_cb(g->eng, on_window, g);
     char txid[256];
     snprintf(txid, sizeof txid, "%s", o->transactional_id ? o->transactional_id : o->group);
+    /* message.max.bytes: a reject carries the input's bytes plus the verdict in headers (a long
+     * field's original value among its findings): up to about twice the largest record the
+     * broker takes (1 MB by default), over librdkafka's default of 1,000,000 bytes, which
+     * stopped the gate on a ~1 MB input. The dead-letter topic allows as much (stack/kafka_topics.py). */
     const char *pdefaults[] = {"bootstrap.servers", o->brokers, "enable.idempotence", "true", "linger.ms", "2",
-                               "compression.type", "lz4", o->exactly_once ? "transactional.id" : NULL, txid, NULL};
+                               "compression.type", "lz4", "message.max.bytes", "4194304",
+                               o->exactly_once ? "transactional.id" : NULL, txid, NULL};
     const char *cdefaults[] = {"bootstrap.servers", o->brokers, "group.id", o->group, "enable.auto.commit", "false",
                                "enable.auto.offset.store", "false", "auto.offset.reset", "earliest",
                                "isolation.level", "read_committed",

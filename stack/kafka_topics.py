@@ -1,12 +1,19 @@
-"""Creates the project's Kafka topics (missing ones only) with their intended settings."""
+"""Creates the project's Kafka topics with their intended settings (missing ones), and sets
+those settings on topics that exist (an older stack's)."""
 import sys
 
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic,
+                                   ResourceType)
+
+# A dead letter is the input's bytes plus the verdict in headers: up to about twice the
+# largest record the broker takes (1 MB); dq gate produces up to this much.
+DEAD_LETTER_MAX_BYTES = str(4 << 20)
 
 TOPICS = {
     "sensor-topic": (4, {}),                 # raw readings from dq gen, key = sensor_id
     "sensor-clean": (4, {}),                 # PASS/FIXED events, canonical JSON
-    "sensor-dlq": (4, {"retention.ms": str(7 * 86400000)}),  # rejects: original bytes + reason headers
+    "sensor-dlq": (4, {"retention.ms": str(7 * 86400000),     # rejects: original bytes + reason headers
+                       "max.message.bytes": DEAD_LETTER_MAX_BYTES}),
     "dq-metrics": (1, {}),                   # windowed quality metrics
     "sensor-anomalies": (4, {}),             # scored anomalies
     "dq-gate-state": (1, {"cleanup.policy": "compact", "segment.ms": "600000",
@@ -25,6 +32,14 @@ def main():
             future.result()
         except Exception as err:  # noqa: BLE001 - report any broker refusal with its topic
             sys.exit(f"kafka_topics: cannot create {name}: {err}")
+    settings = [ConfigResource(ResourceType.TOPIC, name, incremental_configs=[
+        ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET) for k, v in cfg.items()])
+        for name, (_, cfg) in TOPICS.items() if name in existing and cfg]
+    for resource, future in admin.incremental_alter_configs(settings).items() if settings else []:
+        try:
+            future.result()
+        except Exception as err:  # noqa: BLE001
+            sys.exit(f"kafka_topics: cannot set the settings of {resource.name}: {err}")
     print(f"kafka_topics: {len(TOPICS)} topics present ({len(new)} created)")
 
 

@@ -7,6 +7,7 @@ import collections
 import datetime
 import json
 import signal
+import sys
 import socket
 import subprocess
 import time
@@ -14,7 +15,7 @@ import urllib.request
 import uuid
 
 import pytest
-from confluent_kafka import TopicPartition
+from confluent_kafka import Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from conftest import BOOTSTRAP, ROOT, messages
@@ -219,3 +220,36 @@ def test_broker_restart_mid_stream_loses_nothing(topics):
     clean, dlq = count(topics["clean"]), count(topics["dlq"])
     assert committed(topics) == EVENTS
     assert clean + dlq >= EVENTS, (clean, dlq)
+
+
+def test_the_largest_record_the_broker_takes_passes_the_gate():
+    """A ~1 MB record (the broker's default limit is 1,048,588 bytes) is rejected OVERSIZED and
+    forwarded to the dead-letter topic whole, and the gate goes on: it used to stop there
+    ("Message size too large") and, restarted, re-emit its last batch each time."""
+    sys.path.insert(0, str(ROOT / "stack"))
+    from kafka_topics import TOPICS
+    admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
+    run_id = uuid.uuid4().hex[:8]
+    t = {k: f"gate-big-{k}-{run_id}" for k in ("in", "clean", "dlq", "metrics")}
+    t["group"] = f"gate-big-{run_id}"
+    made = [NewTopic(t[k], num_partitions=1, replication_factor=1, config=TOPICS["sensor-dlq"][1] if k == "dlq" else {})
+            for k in ("in", "clean", "dlq", "metrics")]
+    for f in admin.create_topics(made).values():
+        f.result(30)
+    try:
+        producer = Producer({"bootstrap.servers": BOOTSTRAP, "message.max.bytes": 2_000_000})
+        big = b'{"sensor_id":"sensor_1","location":"' + b"x" * 1_040_000 + b'"}'
+        now = datetime.datetime.now(datetime.timezone.utc)
+        readings = [json.dumps({"sensor_id": "sensor_1", "timestamp": (now - datetime.timedelta(seconds=10 * (20 - i)))
+                                .strftime("%Y-%m-%dT%H:%M:%S.000Z"), "temperature": 21.5, "humidity": 40.0}).encode()
+                    for i in range(20)]
+        for value in readings[:10] + [big] + readings[10:]:
+            producer.produce(t["in"], value, key=b"sensor_1")
+        assert producer.flush(30) == 0
+        proc = subprocess.run(gate_cmd(t, "--idle-exit", "3000"), capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        dead = list(messages(t["dlq"]))
+        assert [(len(m.value()), dict(m.headers())["dq.reasons"]) for m in dead] == [(len(big), b"OVERSIZED")]
+        assert count(t["clean"]) == 20
+    finally:
+        admin.delete_topics([t[k] for k in ("in", "clean", "dlq", "metrics")] + [t["group"] + "-state"])
