@@ -41,6 +41,7 @@ static const double latency_le[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 50
 typedef struct gate_stats {
     dq_totals totals;
     uint64_t batches, delivery_errors, commit_errors, lag;
+    int partitions; /* assigned input partitions: lag means nothing while there are none */
     uint64_t latency_bucket[N_LE + 1];
     double latency_sum_ms;
     uint64_t latency_count;
@@ -432,12 +433,15 @@ static void account_latency(gate *g)
     }
 }
 
-static uint64_t consumer_lag(gate *g)
+/* Messages behind the end of the assigned partitions, and how many partitions those are. */
+static uint64_t consumer_lag(gate *g, int *partitions)
 {
     rd_kafka_topic_partition_list_t *assigned = NULL;
     uint64_t lag = 0;
+    *partitions = 0;
     if (rd_kafka_assignment(g->consumer, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR || !assigned)
         return 0;
+    *partitions = assigned->cnt;
     rd_kafka_position(g->consumer, assigned);
     for (int i = 0; i < assigned->cnt; i++) {
         int64_t lo, hi;
@@ -531,7 +535,7 @@ static int finish_batch(gate *g)
     }
     dq_engine_totals(g->eng, &g->live.totals);
     g->live.delivery_errors += g->delivery_errors;
-    g->live.lag = consumer_lag(g);
+    g->live.lag = consumer_lag(g, &g->live.partitions);
     pthread_mutex_lock(&g->lock);
     g->snapshot = g->live;
     pthread_mutex_unlock(&g->lock);
@@ -553,18 +557,24 @@ static size_t render_metrics(gate *g, char *buf, size_t size)
     size_t n = dq_totals_prometheus(&s.totals, "dq", buf, size);
     if (n >= size)
         return n;
+    /* With no partitions (starting, rebalancing, or more gates than partitions) the lag is
+     * unknown, not 0: NaN, beside the partition count that says why. */
+    char lag[32];
+    snprintf(lag, sizeof lag, s.partitions > 0 ? "%" PRIu64 : "NaN", s.lag);
     int k = snprintf(buf + n, size - n,
                      "# HELP dq_gate_batches_total Batches committed.\n# TYPE dq_gate_batches_total counter\n"
                      "dq_gate_batches_total %" PRIu64 "\n"
-                     "# HELP dq_gate_consumer_lag Messages behind the end of the assigned partitions.\n"
-                     "# TYPE dq_gate_consumer_lag gauge\ndq_gate_consumer_lag %" PRIu64 "\n"
+                     "# HELP dq_gate_assigned_partitions Input partitions this gate holds (0: it checks nothing).\n"
+                     "# TYPE dq_gate_assigned_partitions gauge\ndq_gate_assigned_partitions %d\n"
+                     "# HELP dq_gate_consumer_lag Messages behind the end of the assigned partitions (NaN: none held).\n"
+                     "# TYPE dq_gate_consumer_lag gauge\ndq_gate_consumer_lag %s\n"
                      "# HELP dq_gate_delivery_errors_total Outputs the brokers did not acknowledge.\n"
                      "# TYPE dq_gate_delivery_errors_total counter\ndq_gate_delivery_errors_total %" PRIu64 "\n"
                      "# HELP dq_gate_commit_errors_total Offset commits that failed (events may be read again).\n"
                      "# TYPE dq_gate_commit_errors_total counter\ndq_gate_commit_errors_total %" PRIu64 "\n"
                      "# HELP dq_gate_latency_ms From the input message's timestamp to its committed output.\n"
                      "# TYPE dq_gate_latency_ms histogram\n",
-                     s.batches, s.lag, s.delivery_errors, s.commit_errors);
+                     s.batches, s.partitions, lag, s.delivery_errors, s.commit_errors);
     if (k < 0 || (size_t)k >= size - n)
         return size;
     n += (size_t)k;

@@ -193,8 +193,52 @@ def test_metrics_endpoint_and_sigterm(topics):
     total = sum(values[f'dq_events_total{{verdict="{v}"}}'] for v in ("pass", "fixed", "reject"))
     assert total == EVENTS
     assert values["dq_gate_latency_ms_count"] == EVENTS
-    assert values["dq_gate_consumer_lag"] == 0
+    assert values["dq_gate_consumer_lag"] == 0 and values["dq_gate_assigned_partitions"] == 4
     assert committed(topics) == EVENTS
+
+
+def metrics_of(port) -> dict:
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
+    return {line.split(" ")[0]: float(line.split(" ")[1]) for line in body.splitlines() if line and line[0] != "#"}
+
+
+def test_a_gate_without_partitions_says_so():
+    """Two gates, one input partition: the one left without says it holds 0 partitions and
+    that its lag is unknown (NaN), where it used to report a lag of 0 while checking nothing."""
+    admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
+    run_id = uuid.uuid4().hex[:8]
+    t = {k: f"gate-idle-{k}-{run_id}" for k in ("in", "clean", "dlq", "metrics")}
+    t["group"] = f"gate-idle-{run_id}"
+    for f in admin.create_topics([NewTopic(t[k], num_partitions=1, replication_factor=1)
+                                  for k in ("in", "clean", "dlq", "metrics")]).values():
+        f.result(30)
+    procs, ports = [], [free_port(), free_port()]
+    try:
+        for port in ports:
+            cmd = gate_cmd(t)
+            cmd[cmd.index("--metrics-addr") + 1] = f"127.0.0.1:{port}"
+            procs.append(subprocess.Popen(cmd))
+            time.sleep(3)
+        deadline, seen = time.time() + 60, []
+        while time.time() < deadline:
+            try:
+                seen = [metrics_of(p) for p in ports]
+            except OSError:
+                seen = []
+            if seen and sorted(m["dq_gate_assigned_partitions"] for m in seen) == [0, 1]:
+                break
+            time.sleep(0.5)
+        assert seen and sorted(m["dq_gate_assigned_partitions"] for m in seen) == [0, 1], seen
+        idle = next(m for m in seen if m["dq_gate_assigned_partitions"] == 0)
+        busy = next(m for m in seen if m["dq_gate_assigned_partitions"] == 1)
+        assert idle["dq_gate_consumer_lag"] != idle["dq_gate_consumer_lag"]  # NaN
+        assert busy["dq_gate_consumer_lag"] == 0
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            proc.wait(timeout=60)
+        admin.delete_topics([t[k] for k in ("in", "clean", "dlq", "metrics")] + [t["group"] + "-state"])
 
 
 def test_broker_restart_mid_stream_loses_nothing(topics):
