@@ -633,8 +633,11 @@ static bool start_http(gate *g)
     if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
         return false;
     addr.sin_port = htons((uint16_t)atoi(colon + 1));
-    g->http = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, ntohs(addr.sin_port), NULL, NULL, on_http, g,
-                               MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_END);
+    /* epoll (no FD_SETSIZE ceiling), and idle or slow clients dropped after 5 s: a thousand
+     * idle connections used to make every scrape fail. */
+    g->http = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD, ntohs(addr.sin_port), NULL, NULL, on_http, g,
+                               MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT,
+                               (unsigned)5, MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_END);
     return g->http != NULL;
 }
 
