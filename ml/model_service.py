@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 import dq  # noqa: E402
 
 MAX_BODY = 8 << 20
+TIMEOUT_S = 10  # a caller that stops sending (a false Content-Length) frees its thread after this
 
 
 def make_handler(model: "dq.Model", name: str):
@@ -39,6 +40,7 @@ def make_handler(model: "dq.Model", name: str):
         protocol_version = "HTTP/1.1"  # keep-alive: a caller pays the connection once
         disable_nagle_algorithm = True  # headers and body go out as two writes: without this
         # the second waits for the caller's delayed ACK, 40 ms a request
+        timeout = TIMEOUT_S
 
         def reply(self, code: int, body: bytes, kind: str = "application/json") -> None:
             self.send_response(code)
@@ -61,7 +63,10 @@ def make_handler(model: "dq.Model", name: str):
         def do_POST(self):
             if self.path != "/score":
                 return self.error(404, f"no {self.path}: POST /score")
-            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = 0
             if not 0 < length <= MAX_BODY:
                 return self.error(413 if length > MAX_BODY else 400, f"a JSON body of 1 to {MAX_BODY} bytes")
             try:
@@ -69,7 +74,7 @@ def make_handler(model: "dq.Model", name: str):
                 if not all(isinstance(r, list) and len(r) == model.n_features and
                            all(isinstance(v, (int, float)) and math.isfinite(v) for v in r) for r in rows):
                     raise ValueError
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: 100k-deep nesting
                 return self.error(400, f'expected {{"features": [[{model.n_features} finite numbers], ...]}}')
             scores = model.score(rows)
             self.reply(200, json.dumps({"scores": scores, "flags": [s >= model.threshold for s in scores],
@@ -81,9 +86,14 @@ def make_handler(model: "dq.Model", name: str):
     return Handler
 
 
+class Server(ThreadingHTTPServer):
+    request_queue_size = 256  # the listen backlog (5 by default reset 409 of 1,000 concurrent callers)
+    daemon_threads = True
+
+
 def serve(model_path: Path, port: int) -> ThreadingHTTPServer:
     """The server, bound and ready (serve_forever() runs it)."""
-    return ThreadingHTTPServer(("127.0.0.1", port), make_handler(dq.Model(model_path), model_path.name))
+    return Server(("127.0.0.1", port), make_handler(dq.Model(model_path), model_path.name))
 
 
 def main() -> None:

@@ -52,3 +52,39 @@ def test_scores_are_libdqs(service):
 def test_bad_requests_are_refused_with_a_reason(service, body):
     status, data = call(service[0], "POST", "/score", body)
     assert status == 400 and "4 finite numbers" in json.loads(data)["error"]
+
+
+def raw_request(port, data: bytes, wait_s: float = 10) -> bytes:
+    import socket
+    with socket.create_connection(("127.0.0.1", port), timeout=wait_s) as sock:
+        sock.sendall(data)
+        return sock.recv(4096)
+
+
+def test_hostile_requests_get_an_answer(service):
+    port = service[0]
+    bad_length = raw_request(port, b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n")
+    assert bad_length.startswith(b"HTTP/1.1 400")
+    deep = b"[" * 100_000 + b"]" * 100_000
+    nested = raw_request(port, b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (len(deep), deep))
+    assert nested.startswith(b"HTTP/1.1 400")
+
+
+def test_a_caller_that_stops_sending_is_dropped(service):
+    """A false Content-Length (more promised than sent) holds a thread only until the timeout."""
+    import socket
+    import time
+    sock = socket.create_connection(("127.0.0.1", service[0]), timeout=30)
+    sock.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{")
+    started = time.time()
+    assert sock.recv(4096) == b""  # the server closed it
+    assert time.time() - started < model_service.TIMEOUT_S + 5
+    sock.close()
+
+
+def test_a_thousand_concurrent_callers_are_all_answered(service):
+    port, _, X = service
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(200) as pool:
+        statuses = list(pool.map(lambda _: call(port, "POST", "/score", {"features": X[:2].tolist()})[0], range(1000)))
+    assert statuses == [200] * 1000
