@@ -153,11 +153,19 @@ jupyter_port=8888
 jupyter_url="http://127.0.0.1:8888/lab (token below)"
 jupyter_timeout=60
 jupyter_start() {
+    # The token goes in a 0600 config file, not on the command line (which every local user
+    # can read in `ps`).
+    local conf="$DQ_RUN/conf/jupyter/jupyter_server_config.json"
+    mkdir -p "$(dirname "$conf")"
+    (umask 077 && printf '{"IdentityProvider": {"token": "%s"}}\n' "$JUPYTER_TOKEN" > "$conf")
     exec "$(venv core)/bin/jupyter" lab --no-browser --allow-root --ServerApp.ip=127.0.0.1 --ServerApp.port=8888 \
-        --ServerApp.port_retries=0 --IdentityProvider.token="$JUPYTER_TOKEN" --ServerApp.root_dir="$DQ_ROOT" \
+        --ServerApp.port_retries=0 --config="$conf" --ServerApp.root_dir="$DQ_ROOT" \
         --ServerApp.authenticate_prometheus=False
 }
-jupyter_ready() { http_ok "http://127.0.0.1:8888/api/status?token=$JUPYTER_TOKEN"; }
+jupyter_ready() {  # the token through stdin, not curl's command line
+    printf 'Authorization: token %s\n' "$JUPYTER_TOKEN" | curl -fsS --max-time 3 -o /dev/null -H @- \
+        http://127.0.0.1:8888/api/status
+}
 
 # ---------------------------------------------------------------- Prometheus (Debian's binary)
 prometheus_port=9090
