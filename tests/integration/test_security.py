@@ -38,3 +38,9 @@ def test_flink_takes_no_jar_through_its_rest_api_and_no_cross_origin_calls():
     req = urllib.request.Request("http://127.0.0.1:8081/config", headers={"Origin": "http://evil.example"})
     with urllib.request.urlopen(req, timeout=10) as res:
         assert res.headers.get("Access-Control-Allow-Origin") in (None, "http://127.0.0.1:8081")
+
+
+def test_secrets_file_is_private():
+    env = ROOT / ".env"
+    assert stat.S_IMODE(os.stat(env).st_mode) == 0o600
+    assert {"CASSANDRA_PASSWORD", "JUPYTER_TOKEN"} <= read_env().keys()
