@@ -41,6 +41,7 @@ static const double latency_le[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 50
 typedef struct gate_stats {
     dq_totals totals;
     uint64_t batches, delivery_errors, commit_errors, lag;
+    uint64_t truncated; /* dead letters sent truncated: too large for the producer whole */
     int partitions; /* assigned input partitions: lag means nothing while there are none */
     uint64_t latency_bucket[N_LE + 1];
     double latency_sum_ms;
@@ -152,9 +153,12 @@ static bool ensure_txn(gate *g)
 /*
  * Produces one record, waiting while the queue is full; failures count as delivery
  * errors. Outputs keep the input's timestamp, so consumers see event age end to end.
+ * With may_be_too_large, a record over the producer's message.max.bytes is left to the
+ * caller (RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, not counted; the headers are freed).
  */
-static void produce_or_wait(gate *g, rd_kafka_t *rk, const char *topic, const void *key, size_t key_len,
-                         const void *val, size_t len, rd_kafka_headers_t *hdrs, int64_t ts)
+static rd_kafka_resp_err_t produce_or_wait(gate *g, rd_kafka_t *rk, const char *topic, const void *key,
+                                           size_t key_len, const void *val, size_t len, rd_kafka_headers_t *hdrs,
+                                           int64_t ts, bool may_be_too_large)
 {
     for (;;) {
         rd_kafka_resp_err_t err = rd_kafka_producev(
@@ -162,26 +166,23 @@ static void produce_or_wait(gate *g, rd_kafka_t *rk, const char *topic, const vo
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_TIMESTAMP(ts > 0 ? ts : 0),
             RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
-            return;
+            return err;
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            fprintf(stderr, "dq gate: cannot produce to %s: %s\n", topic, rd_kafka_err2str(err));
-            g->delivery_errors++;
+            if (!may_be_too_large || err != RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+                fprintf(stderr, "dq gate: cannot produce to %s: %s\n", topic, rd_kafka_err2str(err));
+                g->delivery_errors++;
+            }
             if (hdrs)
                 rd_kafka_headers_destroy(hdrs);
-            return;
+            return err;
         }
         rd_kafka_poll(rk, 10); /* queue full: let deliveries drain */
     }
 }
 
-/* The dead-letter record: original bytes and headers, plus the verdict as headers. */
-static void route_reject(gate *g, const rd_kafka_message_t *m, const dq_result *res)
+/* The verdict's headers of a dead letter: reasons, source coordinates, contract. */
+static void add_verdict_headers(gate *g, rd_kafka_headers_t *h, const rd_kafka_message_t *m, const dq_result *res)
 {
-    rd_kafka_headers_t *in = NULL, *h;
-    if (rd_kafka_message_headers(m, &in) == RD_KAFKA_RESP_ERR_NO_ERROR)
-        h = rd_kafka_headers_copy(in);
-    else
-        h = rd_kafka_headers_new(8);
     char reasons[512] = "", num[32];
     size_t used = 0;
     for (uint64_t mask = res->reasons; mask; mask &= mask - 1) {
@@ -191,15 +192,57 @@ static void route_reject(gate *g, const rd_kafka_message_t *m, const dq_result *
             used += (size_t)n;
     }
     rd_kafka_header_add(h, "dq.reasons", -1, reasons, -1);
-    rd_kafka_header_add(h, "dq.verdict", -1, res->verdict_json, (ssize_t)res->verdict_json_len);
     rd_kafka_header_add(h, "dq.source.topic", -1, rd_kafka_topic_name(m->rkt), -1);
     snprintf(num, sizeof num, "%" PRId32, m->partition);
     rd_kafka_header_add(h, "dq.source.partition", -1, num, -1);
     snprintf(num, sizeof num, "%" PRId64, m->offset);
     rd_kafka_header_add(h, "dq.source.offset", -1, num, -1);
     rd_kafka_header_add(h, "dq.contract", -1, g->contract_label, -1);
+}
+
+/* FNV-1a, 64 bits: names the bytes a truncated dead letter left out (not a security hash). */
+static uint64_t fnv1a64(const unsigned char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+#define TRUNCATED_KEEP ((size_t)64 << 10) /* bytes of the original a truncated dead letter keeps */
+
+/*
+ * The dead-letter record: original bytes and headers, plus the verdict as headers. When
+ * that is more than the producer may send (the input's bytes and a long field's original
+ * value among the findings can reach twice the broker's limit), the record is still
+ * dead-lettered: its first 64 KB, with dq.truncated (the original length) and dq.fnv1a64
+ * of the whole, without the input's headers and the verdict JSON; counted in /metrics.
+ */
+static void route_reject(gate *g, const rd_kafka_message_t *m, const dq_result *res)
+{
+    rd_kafka_headers_t *in = NULL, *h;
+    if (rd_kafka_message_headers(m, &in) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        h = rd_kafka_headers_copy(in);
+    else
+        h = rd_kafka_headers_new(8);
+    add_verdict_headers(g, h, m, res);
+    rd_kafka_header_add(h, "dq.verdict", -1, res->verdict_json, (ssize_t)res->verdict_json_len);
     rd_kafka_timestamp_type_t tstype;
-    produce_or_wait(g, g->producer, g->o->dlq_topic, m->key, m->key_len, m->payload, m->len, h, rd_kafka_message_timestamp(m, &tstype));
+    int64_t ts = rd_kafka_message_timestamp(m, &tstype);
+    if (produce_or_wait(g, g->producer, g->o->dlq_topic, m->key, m->key_len, m->payload, m->len, h, ts, true) !=
+        RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
+        return;
+    char num[32];
+    h = rd_kafka_headers_new(8);
+    add_verdict_headers(g, h, m, res);
+    snprintf(num, sizeof num, "%zu", m->len);
+    rd_kafka_header_add(h, "dq.truncated", -1, num, -1);
+    snprintf(num, sizeof num, "%016" PRIx64, fnv1a64(m->payload, m->len));
+    rd_kafka_header_add(h, "dq.fnv1a64", -1, num, -1);
+    size_t keep = m->len < TRUNCATED_KEEP ? m->len : TRUNCATED_KEEP;
+    if (produce_or_wait(g, g->producer, g->o->dlq_topic, m->key, m->key_len, m->payload, keep, h, ts, false) ==
+        RD_KAFKA_RESP_ERR_NO_ERROR)
+        g->live.truncated++; /* else: counted as a delivery error, the batch is not committed */
 }
 
 static void remember_position(gate *g, const rd_kafka_message_t *m)
@@ -225,17 +268,18 @@ static void handle(gate *g, const rd_kafka_message_t *m)
     int64_t ts = rd_kafka_message_timestamp(m, &tstype);
     ensure_txn(g);
     if (g->o->relay) { /* the Kafka ceiling for benchmarks: bytes through, no validation */
-        produce_or_wait(g, g->producer, g->o->clean_topic, m->key, m->key_len, m->payload, m->len, input_headers(m), ts);
+        produce_or_wait(g, g->producer, g->o->clean_topic, m->key, m->key_len, m->payload, m->len, input_headers(m), ts,
+                        false);
     } else {
         dq_engine_eval_n(g->eng, m->payload, m->payload ? m->len : 0, &res);
         if (res.verdict == DQ_REJECT)
             route_reject(g, m, &res);
         else
             produce_or_wait(g, g->producer, g->o->clean_topic, res.key, res.key_len, res.clean, res.clean_len, input_headers(m),
-                            ts);
+                            ts, false);
         if (res.is_anomaly && g->o->anomaly_topic) /* the clean event again: its "dq" member says why */
             produce_or_wait(g, g->producer, g->o->anomaly_topic, res.key, res.key_len, res.clean, res.clean_len,
-                            input_headers(m), ts);
+                            input_headers(m), ts, false);
     }
     g->batch_ts[g->batch_n++] = ts;
     remember_position(g, m);
@@ -262,7 +306,7 @@ static void handle(gate *g, const rd_kafka_message_t *m)
 static void produce_state(const char *key, size_t key_len, const void *state, size_t len, void *opaque)
 {
     gate *g = opaque;
-    produce_or_wait(g, g->state_producer, g->o->state_topic, key, key_len, state, len, NULL, 0);
+    produce_or_wait(g, g->state_producer, g->o->state_topic, key, key_len, state, len, NULL, 0, false);
 }
 
 /* Writes the batch's changed states and input positions (see above). */
@@ -282,7 +326,7 @@ static bool write_state(gate *g)
         int vn = snprintf(val, sizeof val, "%" PRId64, p->offset);
         memcpy(key, POS_PREFIX, POS_PREFIX_LEN);
         produce_or_wait(g, g->state_producer, o->state_topic, key, POS_PREFIX_LEN + (size_t)kn, val, (size_t)vn,
-                        NULL, 0);
+                        NULL, 0, false);
     }
     if (own_txn)
         return txn_step(g, rd_kafka_commit_transaction(g->state_producer, -1), "state commit_transaction");
@@ -568,13 +612,15 @@ static size_t render_metrics(gate *g, char *buf, size_t size)
                      "# TYPE dq_gate_assigned_partitions gauge\ndq_gate_assigned_partitions %d\n"
                      "# HELP dq_gate_consumer_lag Messages behind the end of the assigned partitions (NaN: none held).\n"
                      "# TYPE dq_gate_consumer_lag gauge\ndq_gate_consumer_lag %s\n"
+                     "# HELP dq_gate_dead_letters_truncated_total Dead letters too large whole, sent as their first 64 KB.\n"
+                     "# TYPE dq_gate_dead_letters_truncated_total counter\ndq_gate_dead_letters_truncated_total %" PRIu64 "\n"
                      "# HELP dq_gate_delivery_errors_total Outputs the brokers did not acknowledge.\n"
                      "# TYPE dq_gate_delivery_errors_total counter\ndq_gate_delivery_errors_total %" PRIu64 "\n"
                      "# HELP dq_gate_commit_errors_total Offset commits that failed (events may be read again).\n"
                      "# TYPE dq_gate_commit_errors_total counter\ndq_gate_commit_errors_total %" PRIu64 "\n"
                      "# HELP dq_gate_latency_ms From the input message's timestamp to its committed output.\n"
                      "# TYPE dq_gate_latency_ms histogram\n",
-                     s.batches, s.partitions, lag, s.delivery_errors, s.commit_errors);
+                     s.batches, s.partitions, lag, s.truncated, s.delivery_errors, s.commit_errors);
     if (k < 0 || (size_t)k >= size - n)
         return size;
     n += (size_t)k;

@@ -305,3 +305,59 @@ def test_the_largest_record_the_broker_takes_passes_the_gate():
         assert count(t["clean"]) == 20
     finally:
         admin.delete_topics([t[k] for k in ("in", "clean", "dlq", "metrics")] + [t["group"] + "-state"])
+
+
+def fnv1a64(data: bytes) -> str:
+    h = 1469598103934665603
+    for byte in data:
+        h = ((h ^ byte) * 1099511628211) & (2**64 - 1)
+    return f"{h:016x}"
+
+
+def test_a_dead_letter_too_large_to_send_whole_is_sent_truncated():
+    """Over the producer's limit (here lowered to 200 KB), a reject is still dead-lettered: its
+    first 64 KB with its full length and a hash in headers, counted in /metrics; the gate goes on."""
+    sys.path.insert(0, str(ROOT / "stack"))
+    from kafka_topics import TOPICS
+    admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
+    run_id = uuid.uuid4().hex[:8]
+    t = {k: f"gate-trunc-{k}-{run_id}" for k in ("in", "clean", "dlq", "metrics")}
+    t["group"] = f"gate-trunc-{run_id}"
+    made = [NewTopic(t[k], num_partitions=1, replication_factor=1, config=TOPICS["sensor-dlq"][1] if k == "dlq" else {})
+            for k in ("in", "clean", "dlq", "metrics")]
+    for f in admin.create_topics(made).values():
+        f.result(30)
+    port = free_port()
+    cmd = gate_cmd(t, "-X", "producer.message.max.bytes=200000")
+    cmd[cmd.index("--metrics-addr") + 1] = f"127.0.0.1:{port}"
+    proc = None
+    try:
+        producer = Producer({"bootstrap.servers": BOOTSTRAP})
+        big = b'{"sensor_id":"sensor_1","firmware":"' + b"y" * 300_000 + b'"}'
+        producer.produce(t["in"], big, key=b"sensor_1")
+        producer.produce(t["in"], b'{"sensor_id":"sensor_1","temperature":"N/A"}', key=b"sensor_1")
+        assert producer.flush(30) == 0
+        proc = subprocess.Popen(cmd)
+        deadline, values = time.time() + 60, {}
+        while time.time() < deadline and values.get("dq_gate_dead_letters_truncated_total") != 1:
+            try:
+                values = metrics_of(port)
+            except OSError:
+                pass
+            time.sleep(0.5)
+        assert values.get("dq_gate_dead_letters_truncated_total") == 1, values
+        deadline, dead = time.time() + 60, []
+        while len(dead) < 2 and time.time() < deadline:
+            dead = list(messages(t["dlq"]))
+        assert len(dead) == 2
+        truncated, whole = dead
+        headers = dict(truncated.headers())
+        assert truncated.value() == big[:65536]
+        assert headers["dq.truncated"] == str(len(big)).encode() and headers["dq.fnv1a64"] == fnv1a64(big).encode()
+        assert headers["dq.reasons"] == b"OVERSIZED" and headers["dq.source.offset"] == b"0"
+        assert "dq.truncated" not in dict(whole.headers())
+    finally:
+        if proc:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=60) == 0
+        admin.delete_topics([t[k] for k in ("in", "clean", "dlq", "metrics")] + [t["group"] + "-state"])
