@@ -26,6 +26,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -679,11 +680,20 @@ static bool start_http(gate *g)
     if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
         return false;
     addr.sin_port = htons((uint16_t)atoi(colon + 1));
-    /* epoll (no FD_SETSIZE ceiling), and idle or slow clients dropped after 5 s: a thousand
-     * idle connections used to make every scrape fail. */
+    /* epoll (no FD_SETSIZE ceiling), idle or slow clients dropped after 5 s, and room for
+     * thousands of them (the soft file limit raised to the hard one, often 1024 -> 4096+): a
+     * thousand idle connections used to make every scrape fail. */
+    struct rlimit files;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
+    unsigned limit = getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur > 512 + 256
+                         ? (unsigned)(files.rlim_cur > 16384 ? 16384 : files.rlim_cur) - 256 /* Kafka's sockets */
+                         : 256;
     g->http = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD, ntohs(addr.sin_port), NULL, NULL, on_http, g,
                                MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT,
-                               (unsigned)5, MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_END);
+                               (unsigned)5, MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_END);
     return g->http != NULL;
 }
 
