@@ -42,6 +42,7 @@ GRAFANA_PARAMS = {
     ":since": "$__timeFrom",
     ":hour": "'${__to:date:YYYY-MM-DD HH}:00:00+0000'",
     ":today": "'${__to:date:YYYY-MM-DD}'",
+    ":hours": "('${__to:date:YYYY-MM-DD HH}:00:00+0000', '${__from:date:YYYY-MM-DD HH}:00:00+0000')",
 }
 
 

@@ -65,8 +65,9 @@ def parameters(sensor: str, range_s: int, now: dt.datetime | None = None) -> dic
     while day <= now.date():
         days.append(day)
         day += dt.timedelta(days=1)
-    return {"sensor": sensor, "since": since, "days": days, "today": now.date(),
-            "hour": now.replace(minute=0, second=0, microsecond=0)}
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    return {"sensor": sensor, "since": since, "days": days, "today": now.date(), "hour": hour,
+            "hours": [hour - dt.timedelta(hours=1), hour]}
 
 
 def cell(value):

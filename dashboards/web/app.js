@@ -64,6 +64,15 @@ function format(value, unit) {
 
 const isTime = c => c === "ts" || c.endsWith("_at") || c === "window_start";
 
+// A `silent` table: each sensor's newest row, kept when it is from before the current hour.
+function silentSensors(rows, timeColumn) {
+  const newest = new Map();
+  for (const r of rows)
+    if (!newest.has(r.sensor_id) || newest.get(r.sensor_id)[timeColumn] < r[timeColumn]) newest.set(r.sensor_id, r);
+  const hour = Math.floor(Date.now() / 3600000) * 3600000;
+  return [...newest.values()].filter(r => r[timeColumn] < hour);
+}
+
 // A dq annotation (the dq_findings column) as one line per finding: what was changed, from what.
 function findingsText(json) {
   try {
@@ -158,9 +167,16 @@ async function refreshPanel(panel, el) {
     }
   } else { // table
     let rows = await cqlRows(panel);
+    if (panel.silent) rows = silentSensors(rows, panel.columns[1]);
     if (panel.sort) rows.sort((a, b) => a[panel.sort] - b[panel.sort]);
     rows = rows.slice(0, panel.limit || 20);
     points = rows.length;
+    if (!points && panel.silent) {
+      note(el, "none: every sensor that reported last hour has reported this hour");
+      el.dataset.points = 0;
+      el.dataset.state = "ok";
+      return;
+    }
     if (points) {
       const table = document.createElement("table");
       table.innerHTML = "<thead><tr></tr></thead><tbody></tbody>";

@@ -41,6 +41,7 @@ def test_parameters_cover_every_day_of_the_range():
     assert p["days"] == [dt.date(2026, 11, 29), dt.date(2026, 11, 30)]
     assert p["since"] == now - dt.timedelta(hours=1) and p["hour"] == dt.datetime(2026, 11, 30, tzinfo=dt.timezone.utc)
     assert p["today"] == dt.date(2026, 11, 30)
+    assert p["hours"] == [dt.datetime(2026, 11, 29, 23, tzinfo=dt.timezone.utc), p["hour"]]
 
 
 def test_every_named_parameter_has_a_grafana_form():
