@@ -94,7 +94,7 @@ function drawTimeseries(i, el, data, unit) {
     width, height: 220, legend: { live: false },
     scales: { x: { time: true } },
     axes: [{}, { values: (u, ticks) => ticks.map(t => format(t, unit)), size: 60 }],
-    series: [{}, ...data.series.map((s, k) => ({ label: s.label, stroke: COLORS[k % COLORS.length], width: 1.5, spanGaps: true }))],
+    series: [{}, ...data.series.map((s, k) => ({ label: s.label, stroke: COLORS[k % COLORS.length], width: 1.5, spanGaps: false }))],
   };
   const aligned = [data.x, ...data.series.map(s => s.y)];
   const old = charts.get(i);
