@@ -202,17 +202,29 @@ def metrics_of(port) -> dict:
     return {line.split(" ")[0]: float(line.split(" ")[1]) for line in body.splitlines() if line and line[0] != "#"}
 
 
-def test_a_gate_without_partitions_says_so():
+@pytest.fixture
+def small_topics():
+    """One-partition topics for a gate (the dead-letter topic with sensor-dlq's settings), as
+    {"in", "clean", "dlq", "metrics", "group"}; deleted afterwards."""
+    sys.path.insert(0, str(ROOT / "stack"))
+    from kafka_topics import TOPICS
+    admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
+    run_id = uuid.uuid4().hex[:8]
+    t = {k: f"gate-small-{k}-{run_id}" for k in ("in", "clean", "dlq", "metrics")}
+    t["group"] = f"gate-small-{run_id}"
+    made = [NewTopic(t[k], num_partitions=1, replication_factor=1, config=TOPICS["sensor-dlq"][1] if k == "dlq" else {})
+            for k in ("in", "clean", "dlq", "metrics")]
+    for f in admin.create_topics(made).values():
+        f.result(30)
+    yield t
+    admin.delete_topics([t[k] for k in ("in", "clean", "dlq", "metrics")] + [t["group"] + "-state"])
+
+
+def test_a_gate_without_partitions_says_so(small_topics):
     """Two gates, one input partition: the one left without says it holds 0 partitions and
     that its lag is unknown (NaN), where it used to report a lag of 0 while checking nothing.
     And /metrics outlasts 1,000 idle connections (they used to make every scrape fail)."""
-    admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
-    run_id = uuid.uuid4().hex[:8]
-    t = {k: f"gate-idle-{k}-{run_id}" for k in ("in", "clean", "dlq", "metrics")}
-    t["group"] = f"gate-idle-{run_id}"
-    for f in admin.create_topics([NewTopic(t[k], num_partitions=1, replication_factor=1)
-                                  for k in ("in", "clean", "dlq", "metrics")]).values():
-        f.result(30)
+    t = small_topics
     procs, ports = [], [free_port(), free_port()]
     try:
         for port in ports:
@@ -246,7 +258,6 @@ def test_a_gate_without_partitions_says_so():
             proc.send_signal(signal.SIGTERM)
         for proc in procs:
             proc.wait(timeout=60)
-        admin.delete_topics([t[k] for k in ("in", "clean", "dlq", "metrics")] + [t["group"] + "-state"])
 
 
 def test_broker_restart_mid_stream_loses_nothing(topics):
@@ -274,37 +285,25 @@ def test_broker_restart_mid_stream_loses_nothing(topics):
     assert clean + dlq >= EVENTS, (clean, dlq)
 
 
-def test_the_largest_record_the_broker_takes_passes_the_gate():
+def test_the_largest_record_the_broker_takes_passes_the_gate(small_topics):
     """A ~1 MB record (the broker's default limit is 1,048,588 bytes) is rejected OVERSIZED and
     forwarded to the dead-letter topic whole, and the gate goes on: it used to stop there
     ("Message size too large") and, restarted, re-emit its last batch each time."""
-    sys.path.insert(0, str(ROOT / "stack"))
-    from kafka_topics import TOPICS
-    admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
-    run_id = uuid.uuid4().hex[:8]
-    t = {k: f"gate-big-{k}-{run_id}" for k in ("in", "clean", "dlq", "metrics")}
-    t["group"] = f"gate-big-{run_id}"
-    made = [NewTopic(t[k], num_partitions=1, replication_factor=1, config=TOPICS["sensor-dlq"][1] if k == "dlq" else {})
-            for k in ("in", "clean", "dlq", "metrics")]
-    for f in admin.create_topics(made).values():
-        f.result(30)
-    try:
-        producer = Producer({"bootstrap.servers": BOOTSTRAP, "message.max.bytes": 2_000_000})
-        big = b'{"sensor_id":"sensor_1","location":"' + b"x" * 1_040_000 + b'"}'
-        now = datetime.datetime.now(datetime.timezone.utc)
-        readings = [json.dumps({"sensor_id": "sensor_1", "timestamp": (now - datetime.timedelta(seconds=10 * (20 - i)))
-                                .strftime("%Y-%m-%dT%H:%M:%S.000Z"), "temperature": 21.5, "humidity": 40.0}).encode()
-                    for i in range(20)]
-        for value in readings[:10] + [big] + readings[10:]:
-            producer.produce(t["in"], value, key=b"sensor_1")
-        assert producer.flush(30) == 0
-        proc = subprocess.run(gate_cmd(t, "--idle-exit", "3000"), capture_output=True, text=True, timeout=120)
-        assert proc.returncode == 0, proc.stderr
-        dead = list(messages(t["dlq"]))
-        assert [(len(m.value()), dict(m.headers())["dq.reasons"]) for m in dead] == [(len(big), b"OVERSIZED")]
-        assert count(t["clean"]) == 20
-    finally:
-        admin.delete_topics([t[k] for k in ("in", "clean", "dlq", "metrics")] + [t["group"] + "-state"])
+    t = small_topics
+    producer = Producer({"bootstrap.servers": BOOTSTRAP, "message.max.bytes": 2_000_000})
+    big = b'{"sensor_id":"sensor_1","location":"' + b"x" * 1_040_000 + b'"}'
+    now = datetime.datetime.now(datetime.timezone.utc)
+    readings = [json.dumps({"sensor_id": "sensor_1", "timestamp": (now - datetime.timedelta(seconds=10 * (20 - i)))
+                            .strftime("%Y-%m-%dT%H:%M:%S.000Z"), "temperature": 21.5, "humidity": 40.0}).encode()
+                for i in range(20)]
+    for value in readings[:10] + [big] + readings[10:]:
+        producer.produce(t["in"], value, key=b"sensor_1")
+    assert producer.flush(30) == 0
+    proc = subprocess.run(gate_cmd(t, "--idle-exit", "3000"), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    dead = list(messages(t["dlq"]))
+    assert [(len(m.value()), dict(m.headers())["dq.reasons"]) for m in dead] == [(len(big), b"OVERSIZED")]
+    assert count(t["clean"]) == 20
 
 
 def fnv1a64(data: bytes) -> str:
@@ -314,19 +313,10 @@ def fnv1a64(data: bytes) -> str:
     return f"{h:016x}"
 
 
-def test_a_dead_letter_too_large_to_send_whole_is_sent_truncated():
+def test_a_dead_letter_too_large_to_send_whole_is_sent_truncated(small_topics):
     """Over the producer's limit (here lowered to 200 KB), a reject is still dead-lettered: its
     first 64 KB with its full length and a hash in headers, counted in /metrics; the gate goes on."""
-    sys.path.insert(0, str(ROOT / "stack"))
-    from kafka_topics import TOPICS
-    admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
-    run_id = uuid.uuid4().hex[:8]
-    t = {k: f"gate-trunc-{k}-{run_id}" for k in ("in", "clean", "dlq", "metrics")}
-    t["group"] = f"gate-trunc-{run_id}"
-    made = [NewTopic(t[k], num_partitions=1, replication_factor=1, config=TOPICS["sensor-dlq"][1] if k == "dlq" else {})
-            for k in ("in", "clean", "dlq", "metrics")]
-    for f in admin.create_topics(made).values():
-        f.result(30)
+    t = small_topics
     port = free_port()
     cmd = gate_cmd(t, "-X", "producer.message.max.bytes=200000")
     cmd[cmd.index("--metrics-addr") + 1] = f"127.0.0.1:{port}"
@@ -360,4 +350,3 @@ def test_a_dead_letter_too_large_to_send_whole_is_sent_truncated():
         if proc:
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=60) == 0
-        admin.delete_topics([t[k] for k in ("in", "clean", "dlq", "metrics")] + [t["group"] + "-state"])
