@@ -78,11 +78,17 @@ static void test_errors(void)
     CHECK_STR(load("...\n"), ""); /* the end of the one document */
 }
 
+/* The error for base + a number property "v" with one more key, or "" if it compiles. */
+static const char *load_number_with(const char *key_line)
+{
+    char text[512];
+    snprintf(text, sizeof text, "      - name: v\n        logicalType: number\n        %s\n", key_line);
+    return load(text);
+}
+
 /* Spans in the sensor's intervals where a rule is about one sensor's time; the two spike forms. */
 static void test_relative_rules(void)
 {
-    const char num[] = "      - name: v\n        logicalType: number\n        ";
-    char text[512];
     CHECK_STR(load("rules:\n  gap: {after: 10 intervals}\n  late: {tolerance: 2.5 intervals}\n"), "");
     CHECK_STR(load("rules:\n  gap: {after: 1 interval}\n"), "");
     CHECK_STR(load("rules:\n  duplicate: {window: 10 intervals}\n"),
@@ -93,22 +99,17 @@ static void test_relative_rules(void)
     CHECK_STR(load("rules:\n  gap: {after: 10 ticks}\n"),
               "t.yaml:17: 'after' must be a duration such as 500ms, 10s, 5m, 1h, 1d, or a number of the sensor's "
               "intervals such as '10 intervals'");
-    snprintf(text, sizeof text, "%sspike: {deviations: 10, minChange: 1}\n", num);
-    CHECK_STR(load(text), "");
-    snprintf(text, sizeof text, "%sspike: {maxRatePerSecond: 0.5}\n", num);
-    CHECK_STR(load(text), "");
-    snprintf(text, sizeof text, "%sspike: {maxRatePerSecond: 0.5, deviations: 10}\n", num);
-    CHECK_STR(load(text), "t.yaml:18: spike needs either maxRatePerSecond (absolute) or deviations (relative to the "
-                          "sensor)");
-    snprintf(text, sizeof text, "%sspike: {minChange: 1}\n", num);
-    CHECK_STR(load(text), "t.yaml:18: spike needs either maxRatePerSecond (absolute) or deviations (relative to the "
-                          "sensor)");
-    snprintf(text, sizeof text, "%sspike: {maxRatePerSecond: 0.5, minChange: 1}\n", num);
-    CHECK_STR(load(text), "t.yaml:18: spike: maxRatePerSecond must be positive (minChange goes with deviations)");
-    snprintf(text, sizeof text, "%sspike: {deviations: -1}\n", num);
-    CHECK_STR(load(text), "t.yaml:18: spike: deviations must be positive and minChange not negative");
-    snprintf(text, sizeof text, "%sonMissing: {impute: last_good, maxAge: 3 intervals}\n", num);
-    CHECK_STR(load(text), "");
+    CHECK_STR(load_number_with("spike: {deviations: 10, minChange: 1}"), "");
+    CHECK_STR(load_number_with("spike: {maxRatePerSecond: 0.5}"), "");
+    const char either[] = "t.yaml:18: spike needs either maxRatePerSecond (absolute) or deviations (relative to "
+                          "the sensor)";
+    CHECK_STR(load_number_with("spike: {maxRatePerSecond: 0.5, deviations: 10}"), either);
+    CHECK_STR(load_number_with("spike: {minChange: 1}"), either);
+    CHECK_STR(load_number_with("spike: {maxRatePerSecond: 0.5, minChange: 1}"),
+              "t.yaml:18: spike: maxRatePerSecond must be positive (minChange goes with deviations)");
+    CHECK_STR(load_number_with("spike: {deviations: -1}"),
+              "t.yaml:18: spike: deviations must be positive and minChange not negative");
+    CHECK_STR(load_number_with("onMissing: {impute: last_good, maxAge: 3 intervals}"), "");
 }
 
 static void test_missing_file(void)
