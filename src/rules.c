@@ -272,8 +272,8 @@ static void learn_cadence(dq_keystate *ks, int64_t t)
     ks->cadence_ms = c + (d - c) / 8;
 }
 
-/* The typical change of a value: like the cadence, a mean of the first changes, then a moving
- * average (weight 1/16) of changes clamped to 4 times the typical one. Changes across missed
+/* The typical change of a value: the mean of the first DQ_SPIKE_WARMUP changes (the smallest,
+ * as for the cadence, would make the band too narrow for noise), then a moving average (weight 1/16) of changes clamped to 4 times the typical one. Changes across missed
  * readings count as one interval's (divided by sqrt(k)); a repeated value teaches nothing. */
 static void learn_change(const dq_keystate *ks, dq_numstate *ns, double v, int64_t t)
 {
