@@ -11,7 +11,7 @@ BENCH_PY   := $(DQ_CACHE)/venv/bench/bin/python
 FUZZ_SECONDS ?= 600
 
 .PHONY: up down status logs clean install lock test-integration help deps build build-asan build-fuzz test check test-unit test-asan test-python test-ml test-spark fuzz fuzz-short clean-build \
-        flink-submit spark-submit analyze train eval-anomaly model-service bench bench-anomaly bench-flink bench-spark bench-check bench-parsers bench-bindings bench-gate
+        flink-submit spark-submit analyze train eval-anomaly model-service bench bench-anomaly bench-flink bench-spark bench-check bench-parsers bench-bindings bench-gate bench-sensors
 
 help:            ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 18
@@ -110,7 +110,7 @@ analyze: build       ## the course's SQL (analysis/*.sql) with Spark SQL over Ca
 	@stack/status.sh --quiet || stack/up.sh
 	@stack/spark-submit.sh spark_jobs/spark_analysis.py $(QUERY) $(if $(AS_OF),--as-of "$(AS_OF)")
 
-bench: bench-check bench-parsers bench-bindings bench-gate bench-anomaly ## every benchmark (bench-flink and bench-spark apart: they need the stack)
+bench: bench-check bench-sensors bench-parsers bench-bindings bench-gate bench-anomaly ## every benchmark (bench-flink and bench-spark apart: they need the stack)
 
 train: build         ## anomaly models on generated history (EVENTS=100000): MLflow runs, registry, models/sensor-anomaly.dqm
 	@stack/up.sh mlflow >/dev/null
@@ -130,6 +130,9 @@ bench-check: build    ## dq check vs Great Expectations, pandera, plain Python (
 	@stack/venv.sh bench >/dev/null
 	@$(BENCH_PY) bench/bench_check.py build/dq \
 		--events $(or $(EVENTS),1000000) $(if $(INPUT),--input $(INPUT))
+
+bench-sensors: build  ## dq check's memory per sensor and events/s at 100, 10k, 100k and 1M sensors, and eviction
+	@python3 bench/bench_sensors.py build/dq $(if $(EVENTS),--events $(EVENTS))
 
 bench-parsers:   ## libdq's event scanner vs cJSON, json-c and jansson on the same events
 	@dpkg-query -W libcjson-dev libjson-c-dev libjansson-dev >/dev/null 2>&1 || \

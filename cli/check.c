@@ -64,8 +64,10 @@ static void write_summary(FILE *out, const dq_totals *t, double secs, bool json)
     double n = t->events ? (double)t->events : 1.0;
     if (json) {
         fprintf(out, "{\"events\":%" PRIu64 ",\"pass\":%" PRIu64 ",\"fixed\":%" PRIu64 ",\"reject\":%" PRIu64
-                     ",\"seconds\":%.6f,\"reasons\":{",
-                t->events, t->verdicts[DQ_PASS], t->verdicts[DQ_FIXED], t->verdicts[DQ_REJECT], secs);
+                     ",\"seconds\":%.6f,\"sensors\":%" PRIu64 ",\"state_evicted\":%" PRIu64
+                     ",\"state_overflow\":%" PRIu64 ",\"reasons\":{",
+                t->events, t->verdicts[DQ_PASS], t->verdicts[DQ_FIXED], t->verdicts[DQ_REJECT], secs, t->keys,
+                t->state_evicted, t->state_overflow);
         bool first = true;
         for (int r = 1; r < DQ_REASON__COUNT; r++)
             if (t->reasons[r]) {
@@ -77,6 +79,9 @@ static void write_summary(FILE *out, const dq_totals *t, double secs, bool json)
     }
     fprintf(out, "dq check: %" PRIu64 " events in %.2f s (%.2f M events/s), sensors seen: %" PRIu64 "\n", t->events, secs,
             secs > 0 ? (double)t->events / secs / 1e6 : 0.0, t->keys);
+    if (t->state_evicted || t->state_overflow) /* the contract's limits.maxKeys was reached */
+        fprintf(out, "  sensors forgotten (least recently seen): %" PRIu64 "; events judged without state: %" PRIu64
+                     " (limits.maxKeys)\n", t->state_evicted, t->state_overflow);
     static const char *const names[3] = {"PASS", "FIXED", "REJECT"};
     for (int v = 0; v < 3; v++)
         fprintf(out, "  %-7s %12" PRIu64 "  %6.2f%%\n", names[v], t->verdicts[v], 100.0 * (double)t->verdicts[v] / n);

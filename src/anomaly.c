@@ -54,8 +54,11 @@ void dq_anomaly_update(const dq_contract *ctr, dq_numstate *ns, double v)
     } else {
         double limit = ctr->z_threshold * fmax(sqrt(ns->ew_var), ctr->min_std);
         double d = fmax(-limit, fmin(limit, v - ns->ew_mean));
-        ns->ew_mean += ctr->ew_alpha * d;
-        ns->ew_var = (1 - ctr->ew_alpha) * (ns->ew_var + ctr->ew_alpha * d * d);
+        double mean = ns->ew_mean + ctr->ew_alpha * d, var = (1 - ctr->ew_alpha) * (ns->ew_var + ctr->ew_alpha * d * d);
+        if (isfinite(mean) && isfinite(var)) { /* readings near the double's limits would overflow them */
+            ns->ew_mean = mean;
+            ns->ew_var = var;
+        }
     }
     if (ns->ew_n < ctr->warmup)
         ns->ew_n++;
@@ -68,12 +71,12 @@ void dq_anomaly_score(dq_engine *eng, const dq_keystate *ks, const dq_eval *ev)
     double *x = eng->features, z = 0;
     for (int j = 0; j < ctr->n_anomaly_fields; j++) {
         int fi = ctr->anomaly_fields[j];
-        const dq_numstate *ns = &ks->num[ctr->fields[fi].num_slot];
+        const dq_numstate *ns = &dq_key_num(&eng->state, ks)[ctr->fields[fi].num_slot];
         if (!ev->present[fi] || ev->imputed[fi] || ns->ew_n < ctr->warmup)
             return;
         double v = ev->num[fi].v, sd = sqrt(ns->ew_var);
         x[j * DQ_FEATURES_PER_FIELD] = v;
-        x[j * DQ_FEATURES_PER_FIELD + 1] = ns->has_last ? v - ns->last.v : 0;
+        x[j * DQ_FEATURES_PER_FIELD + 1] = ns->has_last ? v - ns->last_v : 0;
         x[j * DQ_FEATURES_PER_FIELD + 2] = v - ns->ew_mean;
         x[j * DQ_FEATURES_PER_FIELD + 3] = sd;
         z = fmax(z, fabs(v - ns->ew_mean) / fmax(sd, ctr->min_std));

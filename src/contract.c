@@ -450,7 +450,7 @@ static void load_field(loader *ld, dq_field *f, yaml_node_t *p, bool *is_key, bo
         check_keys(ld, st, "stuck", sk);
         if (!numeric)
             lerr(ld, st, "stuck applies to numeric fields");
-        f->stuck_count = (int)get_int(ld, st, "count", 0, 2, 1000000);
+        f->stuck_count = (int)get_int(ld, st, "count", 0, 2, UINT16_MAX);
         if (!get(ld, st, "count"))
             lerr(ld, st, "stuck needs a count");
         f->stuck_action = get_action(ld, st, "action", DQ_ACT_WARN, false);
@@ -563,7 +563,7 @@ static void load_anomaly(loader *ld, dq_contract *ctr, yaml_node_t *an)
     ctr->feature_names[ctr->n_features++] = feature_name(ld, "time", "cos");
     long half_life = get_int(ld, an, "halfLife", 30, 1, 1000000);
     ctr->ew_alpha = 1.0 - pow(0.5, 1.0 / (double)half_life);
-    ctr->warmup = (uint32_t)get_int(ld, an, "warmup", half_life, 1, 1000000);
+    ctr->warmup = (uint32_t)get_int(ld, an, "warmup", half_life > UINT16_MAX ? UINT16_MAX : half_life, 1, UINT16_MAX);
     dq_num num;
     ctr->z_threshold = get_num(ld, an, "threshold", &num) ? num.v : 6.0;
     ctr->min_std = get_num(ld, an, "minStd", &num) ? num.v : 0.01;
@@ -620,6 +620,8 @@ static void load_contract(loader *ld, dq_contract *ctr)
         ctr->has_future = rule_block(ld, rules, "future", "tolerance", false, &future, &ctr->future_action);
         ctr->has_gap = rule_block(ld, rules, "gap", "after", true, &ctr->gap_after, &ctr->gap_action);
         ctr->dup_window_ms = window.ms;
+        if (ctr->has_dup && window.ms > DQ_DUP_WINDOW_MAX_MS) /* recent times are kept as u32 ms ages */
+            lerr(ld, get(ld, rules, "duplicate"), "duplicate window must be at most 30d");
         ctr->future_tolerance_ms = future.ms;
         if ((ctr->has_dup || ctr->has_late || ctr->has_gap) && (ctr->key_field < 0 || ctr->time_field < 0))
             lerr(ld, rules, "stateful rules need a primaryKey and an eventTime property");

@@ -135,6 +135,7 @@ void dq_pattern_free(dq_pattern *pat);
 #define DQ_MAX_FIELDS 32
 #define DQ_MAX_WINDOWS 4
 #define DQ_DUP_RING 8 /* recent event times remembered per key for duplicates */
+#define DQ_DUP_WINDOW_MAX_MS (30LL * 86400000) /* under the 49 days a saturating u32 age spans */
 #define DQ_SPIKE_ACCEPT 3 /* a level flagged SPIKE this many times in a row is accepted as real */
 #define DQ_CADENCE_WARMUP 3 /* intervals a sensor shows before rules in intervals apply to it */
 #define DQ_SPIKE_WARMUP 4   /* changes of a value before the relative spike rule applies to it */
@@ -274,69 +275,136 @@ typedef struct dq_window_acc {
     uint64_t reasons[DQ_REASON__COUNT];
 } dq_window_acc;
 
+/* Per numeric field and key: 48 bytes (docs/contract.md: memory per sensor); counters saturate.
+ * The last value is kept as its double: an imputed copy is printed as the shortest text that
+ * reads back as it (the same text as the reading's for up to 15 significant digits). */
 typedef struct dq_numstate {
-    dq_num last;       /* last accepted value */
-    int64_t last_ms;   /* its event time */
-    int64_t since_ms;  /* event time of the first of the readings in a row equal to last */
-    bool has_last;
-    uint32_t same_run; /* how many accepted readings in a row equal last */
-    uint8_t spike_run; /* consecutive readings flagged SPIKE against last */
-    uint8_t change_n;  /* changes in change_dev, counted up to DQ_SPIKE_WARMUP */
-    float change_dev;  /* typical change between readings one interval apart (mean |change|) */
+    double last_v;        /* last accepted value */
+    int64_t last_ms;      /* its event time */
     double ew_mean, ew_var; /* anomaly fields: exponentially weighted mean and variance */
-    uint32_t ew_n;          /* readings in them, counted up to the warm-up */
+    float change_dev;     /* typical change between readings one interval apart (mean |change|) */
+    uint32_t since_age;   /* last_ms minus the time of the first of the readings in a row equal to last */
+    uint16_t same_run;    /* how many accepted readings in a row equal last */
+    uint16_t ew_n;        /* readings in ew_mean and ew_var, counted up to the warm-up */
+    uint8_t has_last : 1;
+    uint8_t spike_run : 2; /* consecutive readings flagged SPIKE against last, < DQ_SPIKE_ACCEPT */
+    uint8_t change_n : 3;  /* changes in change_dev, counted up to DQ_SPIKE_WARMUP */
 } dq_numstate;
+_Static_assert(DQ_SPIKE_ACCEPT <= 3 && DQ_SPIKE_WARMUP <= 7, "dq_numstate bit fields too narrow");
 
-/* Per-key state. Sized from the contract when the engine is created. */
-typedef struct dq_keystate {
-    char *key; /* points into the table's key arena (max key length bytes each) */
-    uint16_t key_len;
-    bool used;
-    bool has_time;
+/* The time rules' state of a key: what dq_state_save writes besides the numeric fields. */
+typedef struct dq_keytime {
     int64_t newest_ms;
-    int64_t recent_ms[DQ_DUP_RING];
+    uint32_t recent_age[DQ_DUP_RING]; /* newest_ms minus the times of the last accepted events */
+    float cadence_ms;  /* the sensor's usual time between readings, learned online */
     uint8_t recent_next, recent_n;
     uint8_t cadence_n; /* intervals seen, counted up to DQ_CADENCE_WARMUP */
-    float cadence_ms;  /* the sensor's usual time between readings, learned online */
-    bool changed;           /* in dq_state.changed, not yet reported */
-    dq_numstate *num;       /* n_num_slots entries */
-    dq_window_acc *windows; /* n_windows entries */
+    bool has_time;
+} dq_keytime;
+
+#define DQ_KEY_INLINE 16 /* longer keys are allocated apart */
+#define DQ_AGE_MAX UINT32_MAX /* ages saturate: about 49 days in ms */
+
+/* age + d ms (d >= 0), saturating at DQ_AGE_MAX. */
+static inline uint32_t dq_age_add(uint32_t age, int64_t d)
+{
+    return d >= (int64_t)(DQ_AGE_MAX - age) ? DQ_AGE_MAX : age + (uint32_t)d;
+}
+
+/* One key's record: this header, then its numeric fields (dq_key_num), then its counts in the
+ * open metric windows (dq_key_windows). Records are kept in least-recently-seen order. */
+typedef struct dq_keystate {
+    union {
+        char inline_bytes[DQ_KEY_INLINE];
+        char *heap;
+    } key;
+    uint32_t lru_prev, lru_next; /* record numbers, DQ_NO_RECORD at the ends */
+    uint16_t key_len;
+    bool changed; /* committed since the last dq_engine_state_changes */
+    bool seen;    /* looked up since then: such keys lead the recency list */
+    dq_keytime tm;
 } dq_keystate;
 
+/* The reasons an event with a key can have: the earlier ones end the scan before any key. */
+#define DQ_KEY_REASON_FIRST DQ_R_NON_FINITE
+#define DQ_KEY_REASONS (DQ_REASON__COUNT - DQ_KEY_REASON_FIRST)
+
+/* A key's counts in one open window. Reason counts keep their low 8 bits here; each time one
+ * wraps, 256 more go to the window's dq_reason_table (which stays empty in most windows). */
+typedef struct dq_key_window {
+    uint32_t events, fixed, reject, complete;
+    uint8_t reasons[DQ_KEY_REASONS];
+} dq_key_window;
+
+/* Counts of (record, reason) pairs in one open window, open addressing: the carries above. */
+typedef struct dq_reason_table {
+    uint64_t *slots; /* (record * 32 + reason + 1) << 32 | count; 0 empty */
+    size_t cap, used;
+} dq_reason_table;
+_Static_assert(DQ_REASON__COUNT <= 32, "reason numbers must fit 5 bits");
+
+#define DQ_NO_RECORD UINT32_MAX
+
 typedef struct dq_state {
-    dq_keystate *slots;
-    size_t cap; /* power of two, >= 2 * max_keys */
+    char *records;    /* rec_cap records of record_size bytes; the first `used` are keys */
+    size_t rec_cap;
+    size_t record_size, num_offset, win_offset;
+    uint32_t *index;  /* record number + 1 per slot, 0 empty; cap is a power of two */
+    size_t cap;
     size_t used;
     size_t max_keys;
-    size_t key_max; /* longest key stored */
+    size_t key_max;   /* longest key stored */
     size_t n_num, n_win;
-    dq_keystate **entries; /* the used slots in insertion order (max_keys) */
-    dq_keystate **changed; /* keys changed since the last report (max_keys) */
-    size_t n_changed;
-    char *key_arena;
-    dq_numstate *num_arena;
-    dq_window_acc *win_arena;
+    uint32_t mru, lru; /* ends of the recency list */
+    uint64_t evicted;
+    dq_reason_table reasons[DQ_MAX_WINDOWS];
 } dq_state;
+
+static inline dq_keystate *dq_state_record(const dq_state *st, size_t i)
+{
+    return (dq_keystate *)(st->records + i * st->record_size);
+}
+static inline uint32_t dq_state_record_no(const dq_state *st, const dq_keystate *ks)
+{
+    return (uint32_t)(((const char *)ks - st->records) / st->record_size);
+}
+static inline const char *dq_key_bytes(const dq_keystate *ks)
+{
+    return ks->key_len <= DQ_KEY_INLINE ? ks->key.inline_bytes : ks->key.heap;
+}
+static inline dq_numstate *dq_key_num(const dq_state *st, const dq_keystate *ks)
+{
+    return (dq_numstate *)((char *)ks + st->num_offset);
+}
+static inline dq_key_window *dq_key_windows(const dq_state *st, const dq_keystate *ks)
+{
+    return (dq_key_window *)((char *)ks + st->win_offset);
+}
 
 dq_err dq_state_init(dq_state *st, const dq_contract *ctr, size_t key_max);
 void dq_state_reset(dq_state *st);
-/* Finds or inserts key; NULL when the table is full or the key too long. */
-dq_keystate *dq_state_get(dq_state *st, const char *key, size_t len, bool insert);
+/* Finds or inserts key and makes it the most recently seen. When the table is full, the least
+ * recently seen key is forgotten (counted in evicted) unless it has counts in an open window;
+ * then, or when the key is too long, NULL. */
+dq_keystate *dq_state_get(dq_state *st, const char *key, size_t len);
 /* Forgets every key; keeps the allocations. */
 void dq_state_clear(dq_state *st);
-/* Notes that ks changed, for dq_engine_state_changes. */
-static inline void dq_state_touch(dq_state *st, dq_keystate *ks)
+/* Notes that ks changed, for dq_state_changes. */
+static inline void dq_state_touch(dq_keystate *ks)
 {
-    if (!ks->changed) {
-        ks->changed = true;
-        st->changed[st->n_changed++] = ks;
-    }
+    ks->changed = true;
 }
+/* Calls cb for every key changed since the last call, with its saved-state bytes. */
+void dq_state_changes(dq_state *st, dq_state_cb cb, void *opaque);
+/* Decodes saved-state bytes and sets key's state from them: DQ_OK, DQ_ERR_STATE (refused bytes
+ * add no key) or DQ_ERR_SPACE. */
+dq_err dq_state_restore(dq_state *st, const char *key, size_t len, const unsigned char *in, size_t n);
 /* Writes ks as saved-state bytes (at most DQ_STATE_MAX_BYTES); returns the length. */
 size_t dq_state_save(const dq_state *st, const dq_keystate *ks, unsigned char *out);
-/* Decodes saved-state bytes into a detached ks (key and windows untouched; ks->num
- * has room for every numeric field). DQ_OK or DQ_ERR_STATE (ks unchanged). */
-dq_err dq_state_load(const dq_state *st, dq_keystate *ks, const unsigned char *in, size_t len);
+/* Adds n to reason r of record i in window w's table (grows it; false when out of memory). */
+bool dq_reason_add(dq_reason_table *t, size_t record, int reason, uint32_t n);
+uint32_t dq_reason_get(const dq_reason_table *t, size_t record, int reason);
+void dq_reason_clear(dq_reason_table *t);
 
 /* ---------------------------------------------------------------- engine internals */
 

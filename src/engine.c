@@ -2,8 +2,8 @@
  * engine.c - one event through scan -> rules -> state -> serialize -> windows.
  *
  * An engine owns fixed buffers sized from the contract (scratch for unescaped
- * strings, the clean output, the annotation) and the per-key state table, all
- * allocated in dq_engine_new; dq_engine_eval_n allocates nothing. Results point
+ * strings, the clean output, the annotation), allocated in dq_engine_new, and the
+ * per-key state table, which grows with the keys seen (state.c). Results point
  * into the engine's buffers until the next call. Not thread-safe: one engine per
  * thread; the contract it borrows is read-only and may be shared.
  */
@@ -90,40 +90,15 @@ void dq_engine_flush(dq_engine *eng)
 
 void dq_engine_state_changes(dq_engine *eng, dq_state_cb cb, void *opaque)
 {
-    if (!eng || !cb)
-        return;
-    dq_state *st = &eng->state;
-    unsigned char bytes[DQ_STATE_MAX_BYTES];
-    for (size_t i = 0; i < st->n_changed; i++) {
-        dq_keystate *ks = st->changed[i];
-        ks->changed = false;
-        cb(ks->key, ks->key_len, bytes, dq_state_save(st, ks, bytes), opaque);
-    }
-    st->n_changed = 0;
+    if (eng && cb)
+        dq_state_changes(&eng->state, cb, opaque);
 }
 
 dq_err dq_engine_state_restore(dq_engine *eng, const char *key, size_t key_len, const void *state, size_t len)
 {
     if (!eng || !key || !state)
         return DQ_ERR_ARG;
-    dq_numstate num[DQ_MAX_FIELDS];
-    dq_keystate loaded = {.num = num};
-    dq_err err = dq_state_load(&eng->state, &loaded, state, len);
-    if (err)
-        return err; /* decoded first, so refused bytes do not even add the key */
-    dq_keystate *ks = dq_state_get(&eng->state, key, key_len, true);
-    if (!ks)
-        return DQ_ERR_SPACE;
-    ks->has_time = loaded.has_time;
-    ks->newest_ms = loaded.newest_ms;
-    memcpy(ks->recent_ms, loaded.recent_ms, sizeof ks->recent_ms);
-    ks->recent_n = loaded.recent_n;
-    ks->recent_next = loaded.recent_next;
-    ks->cadence_n = loaded.cadence_n;
-    ks->cadence_ms = loaded.cadence_ms;
-    if (eng->state.n_num)
-        memcpy(ks->num, num, eng->state.n_num * sizeof *num);
-    return DQ_OK;
+    return dq_state_restore(&eng->state, key, key_len, state, len);
 }
 
 void dq_engine_state_clear(dq_engine *eng)
@@ -138,6 +113,7 @@ void dq_engine_totals(const dq_engine *eng, dq_totals *out)
         return;
     *out = eng->totals;
     out->keys = eng->state.used;
+    out->state_evicted = eng->state.evicted;
 }
 
 /* The dq annotation: {"status":..,"reasons":[..],"findings":[..]}. */
@@ -294,7 +270,7 @@ dq_err dq_engine_eval_n(dq_engine *eng, const char *event, size_t len, dq_result
             if (key_ok) {
                 res->key = scan->field[ctr->key_field].str;
                 res->key_len = scan->field[ctr->key_field].str_len;
-                ks = dq_state_get(&eng->state, res->key, res->key_len, true);
+                ks = dq_state_get(&eng->state, res->key, res->key_len);
                 if (!ks)
                     eng->totals.state_overflow++;
             }
@@ -306,7 +282,7 @@ dq_err dq_engine_eval_n(dq_engine *eng, const char *event, size_t len, dq_result
                 if (ctr->n_anomaly_fields)
                     dq_anomaly_score(eng, ks, &ev);
                 dq_rules_commit(eng, ks, &ev);
-                dq_state_touch(&eng->state, ks);
+                dq_state_touch(ks);
             }
         } else if (!ks && stateful && res->verdict != DQ_REJECT) {
             /* No state for this key: last_good imputation cannot happen. */

@@ -14,6 +14,7 @@
  * and each spike-checked value its typical change, online; spans written in intervals
  * ("10 intervals") and the relative spike rule apply once those are learned (warm-up).
  */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -173,69 +174,76 @@ void dq_rules_stateless(const dq_engine *eng, const dq_scan *scan, dq_eval *ev)
         dq_rules_add(ev->res, DQ_R_UNKNOWN_FIELD, ctr->reject_unknown_fields ? DQ_ACT_REJECT : DQ_ACT_DROPPED, -1);
 }
 
-static bool recent_has(const dq_keystate *ks, int64_t t)
+/* Whether t is among the key's recent event times and no older than the duplicate window. */
+static bool is_duplicate(const dq_contract *ctr, const dq_keytime *tm, int64_t t)
 {
-    for (int i = 0; i < ks->recent_n; i++)
-        if (ks->recent_ms[i] == t)
+    int64_t d = tm->newest_ms - t;
+    if (d < 0 || d > ctr->dup_window_ms || d >= (int64_t)DQ_AGE_MAX)
+        return false;
+    for (int i = 0; i < tm->recent_n; i++)
+        if (tm->recent_age[i] == (uint32_t)d)
             return true;
     return false;
 }
 
 /* A span in ms for this sensor; false while a span in intervals waits for its cadence (warm-up). */
-static bool span_ms(const dq_span *span, const dq_keystate *ks, int64_t *ms)
+static bool span_ms(const dq_span *span, const dq_keytime *tm, int64_t *ms)
 {
     if (span->intervals == 0) {
         *ms = span->ms;
         return true;
     }
-    *ms = (int64_t)(span->intervals * ks->cadence_ms);
-    return ks->cadence_n >= DQ_CADENCE_WARMUP;
+    double x = span->intervals * tm->cadence_ms; /* beyond the widest span between two times: the same */
+    *ms = x < (double)(DQ_TIME_MAX_MS - DQ_TIME_MIN_MS) ? (int64_t)x : DQ_TIME_MAX_MS - DQ_TIME_MIN_MS;
+    return tm->cadence_n >= DQ_CADENCE_WARMUP;
 }
 
 /* How many of the sensor's intervals its reference value has stood for at t (at least 1):
  * a change across k intervals is compared with a band sqrt(k) times wider, as noise adds up. */
-static double intervals_since(const dq_keystate *ks, const dq_numstate *ns, int64_t t)
+static double intervals_since(const dq_keytime *tm, const dq_numstate *ns, int64_t t)
 {
-    double k = (double)(t - ns->since_ms) / ks->cadence_ms;
+    double k = (double)(t - ns->last_ms + ns->since_age) / tm->cadence_ms;
     return k > 1 ? k : 1;
 }
 
-static bool is_spike(const dq_field *f, const dq_keystate *ks, const dq_numstate *ns, double jump, int64_t t)
+static bool is_spike(const dq_field *f, const dq_keytime *tm, const dq_numstate *ns, double jump, int64_t t)
 {
     if (f->spike_max_rate > 0) /* absolute: change per second since the last accepted reading */
         return jump / ((double)(t - ns->last_ms) / 1000.0) > f->spike_max_rate;
-    if (ks->cadence_n < DQ_CADENCE_WARMUP || ns->change_n < DQ_SPIKE_WARMUP || jump <= f->spike_min_change)
+    if (tm->cadence_n < DQ_CADENCE_WARMUP || ns->change_n < DQ_SPIKE_WARMUP || jump <= f->spike_min_change)
         return false;
     double band = f->spike_deviations * ns->change_dev;
-    return jump > band && jump * jump > band * band * intervals_since(ks, ns, t);
+    return jump > band && jump * jump > band * band * intervals_since(tm, ns, t);
 }
 
 void dq_rules_stateful(dq_engine *eng, dq_keystate *ks, dq_eval *ev)
 {
     const dq_contract *ctr = eng->ctr;
+    const dq_keytime *tm = &ks->tm;
+    dq_numstate *num = dq_key_num(&eng->state, ks);
     dq_result *res = ev->res;
     int64_t t = ev->ts_ms[ctr->time_field];
     int64_t span;
 
-    if (ks->has_time) {
-        if (ctr->has_dup && recent_has(ks, t) && ks->newest_ms - t <= ctr->dup_window_ms)
+    if (tm->has_time) {
+        if (ctr->has_dup && is_duplicate(ctr, tm, t))
             dq_rules_add(res, DQ_R_DUPLICATE_EVENT, ctr->dup_action, ctr->time_field);
-        else if (ctr->has_late && span_ms(&ctr->late_tolerance, ks, &span) && t < ks->newest_ms - span)
+        else if (ctr->has_late && span_ms(&ctr->late_tolerance, tm, &span) && t < tm->newest_ms - span)
             dq_rules_add(res, DQ_R_LATE_EVENT, ctr->late_action, ctr->time_field);
-        if (ctr->has_gap && span_ms(&ctr->gap_after, ks, &span) && t - ks->newest_ms > span)
+        if (ctr->has_gap && span_ms(&ctr->gap_after, tm, &span) && t - tm->newest_ms > span)
             dq_rules_add(res, DQ_R_GAP, ctr->gap_action, ctr->time_field);
     }
     for (int fi = 0; fi < ctr->n_fields; fi++) {
         const dq_field *f = &ctr->fields[fi];
         if (f->num_slot < 0)
             continue;
-        dq_numstate *ns = &ks->num[f->num_slot];
+        dq_numstate *ns = &num[f->num_slot];
         if (!ev->present[fi]) {
             if (!f->required || f->missing != DQ_MISS_IMPUTE_LAST)
                 continue;
-            if (ns->has_last && t >= ns->last_ms && span_ms(&f->impute_max_age, ks, &span) &&
+            if (ns->has_last && t >= ns->last_ms && span_ms(&f->impute_max_age, tm, &span) &&
                 t - ns->last_ms <= span) {
-                ev->num[fi] = ns->last;
+                ev->num[fi] = dq_num_from_double(ns->last_v);
                 ev->present[fi] = true;
                 ev->imputed[fi] = true;
                 dq_rules_add(res, DQ_R_MISSING_FIELD, DQ_ACT_IMPUTED, fi);
@@ -247,9 +255,9 @@ void dq_rules_stateful(dq_engine *eng, dq_keystate *ks, dq_eval *ev)
         if (!ns->has_last || t <= ns->last_ms)
             continue;
         double v = ev->num[fi].v;
-        if (f->has_spike && is_spike(f, ks, ns, fabs(v - ns->last.v), t))
+        if (f->has_spike && is_spike(f, tm, ns, fabs(v - ns->last_v), t))
             dq_rules_add(res, DQ_R_SPIKE, f->spike_action, fi);
-        if (f->stuck_count && v == ns->last.v && ns->same_run + 1 >= (uint32_t)f->stuck_count)
+        if (f->stuck_count && v == ns->last_v && ns->same_run + 1 >= f->stuck_count)
             dq_rules_add(res, DQ_R_STUCK_VALUE, f->stuck_action, fi);
     }
 }
@@ -259,27 +267,47 @@ void dq_rules_stateful(dq_engine *eng, dq_keystate *ks, dq_eval *ev)
  * then a moving average (weight 1/8) of intervals clamped to [half, twice] the cadence, so
  * that a gap moves it little while a sensor that changes its rate is followed within a few
  * dozen readings. */
-static void learn_cadence(dq_keystate *ks, int64_t t)
+static void learn_cadence(dq_keytime *tm, int64_t t)
 {
-    if (!ks->has_time || t <= ks->newest_ms)
+    if (!tm->has_time || t <= tm->newest_ms)
         return;
-    float d = (float)(t - ks->newest_ms), c = ks->cadence_ms;
-    if (ks->cadence_n < DQ_CADENCE_WARMUP) {
-        ks->cadence_ms = ks->cadence_n++ == 0 || d < c ? d : c;
+    float d = (float)(t - tm->newest_ms), c = tm->cadence_ms;
+    if (tm->cadence_n < DQ_CADENCE_WARMUP) {
+        tm->cadence_ms = tm->cadence_n++ == 0 || d < c ? d : c;
         return;
     }
     d = d > 2 * c ? 2 * c : d < c / 2 ? c / 2 : d;
-    ks->cadence_ms = c + (d - c) / 8;
+    tm->cadence_ms = c + (d - c) / 8;
+}
+
+/* Records an accepted event time: the newest time, and the recent ones as ages against it. */
+static void remember_time(dq_keytime *tm, int64_t t)
+{
+    if (!tm->has_time || t > tm->newest_ms) {
+        int64_t shift = tm->has_time ? t - tm->newest_ms : 0;
+        uint32_t d = shift < (int64_t)DQ_AGE_MAX ? (uint32_t)shift : DQ_AGE_MAX;
+        for (int i = 0; i < DQ_DUP_RING; i++) { /* all of them, unused ones too: a loop without branches */
+            uint32_t a = tm->recent_age[i] + d;
+            tm->recent_age[i] = a < d ? DQ_AGE_MAX : a;
+        }
+        tm->newest_ms = t;
+        tm->has_time = true;
+    }
+    tm->recent_age[tm->recent_next] = dq_age_add(0, tm->newest_ms - t);
+    tm->recent_next = (uint8_t)((tm->recent_next + 1) % DQ_DUP_RING);
+    if (tm->recent_n < DQ_DUP_RING)
+        tm->recent_n++;
 }
 
 /* The typical change of a value: the mean of the first DQ_SPIKE_WARMUP changes (the smallest,
  * as for the cadence, would make the band too narrow for noise), then a moving average (weight 1/16) of changes clamped to 4 times the typical one. Changes across missed
  * readings count as one interval's (divided by sqrt(k)); a repeated value teaches nothing. */
-static void learn_change(const dq_keystate *ks, dq_numstate *ns, double v, int64_t t)
+static void learn_change(const dq_keytime *tm, dq_numstate *ns, double v, int64_t t)
 {
-    if (ks->cadence_n == 0 || v == ns->last.v)
+    if (tm->cadence_n == 0 || v == ns->last_v)
         return;
-    float x = (float)(fabs(v - ns->last.v) / sqrt(intervals_since(ks, ns, t))), c = ns->change_dev;
+    double change = fabs(v - ns->last_v) / sqrt(intervals_since(tm, ns, t));
+    float x = change < FLT_MAX ? (float)change : FLT_MAX, c = ns->change_dev; /* a float, and finite */
     if (ns->change_n < DQ_SPIKE_WARMUP) {
         ns->change_dev = c + (x - c) / (float)++ns->change_n;
         return;
@@ -292,19 +320,14 @@ void dq_rules_commit(dq_engine *eng, dq_keystate *ks, const dq_eval *ev)
 {
     const dq_contract *ctr = eng->ctr;
     int64_t t = ev->ts_ms[ctr->time_field];
-    ks->recent_ms[ks->recent_next] = t;
-    ks->recent_next = (uint8_t)((ks->recent_next + 1) % DQ_DUP_RING);
-    if (ks->recent_n < DQ_DUP_RING)
-        ks->recent_n++;
-    learn_cadence(ks, t);
-    if (!ks->has_time || t > ks->newest_ms)
-        ks->newest_ms = t;
-    ks->has_time = true;
+    dq_numstate *num = dq_key_num(&eng->state, ks);
+    learn_cadence(&ks->tm, t);
+    remember_time(&ks->tm, t);
     for (int fi = 0; fi < ctr->n_fields; fi++) {
         const dq_field *f = &ctr->fields[fi];
         if (f->num_slot < 0 || !ev->present[fi] || ev->imputed[fi])
             continue;
-        dq_numstate *ns = &ks->num[f->num_slot];
+        dq_numstate *ns = &num[f->num_slot];
         if (ns->has_last && t < ns->last_ms)
             continue; /* an older reading does not replace a newer one */
         double v = ev->num[fi].v;
@@ -319,12 +342,11 @@ void dq_rules_commit(dq_engine *eng, dq_keystate *ks, const dq_eval *ev)
             continue;
         ns->spike_run = 0;
         if (ns->has_last && !spiked && f->spike_deviations > 0 && t > ns->last_ms)
-            learn_change(ks, ns, v, t);
-        bool same = ns->has_last && v == ns->last.v;
-        ns->same_run = same ? ns->same_run + 1 : 1;
-        if (!same)
-            ns->since_ms = t;
-        ns->last = ev->num[fi];
+            learn_change(&ks->tm, ns, v, t);
+        bool same = ns->has_last && v == ns->last_v;
+        ns->same_run = !same ? 1 : ns->same_run < UINT16_MAX ? ns->same_run + 1 : UINT16_MAX;
+        ns->since_age = same ? dq_age_add(ns->since_age, t - ns->last_ms) : 0;
+        ns->last_v = ev->num[fi].v;
         ns->last_ms = t;
         ns->has_last = true;
     }

@@ -1,13 +1,23 @@
 /*
  * state.c - the per-key state table.
  *
- * Open addressing with linear probing over a power-of-two array of at least twice
- * contract.limits.maxKeys slots, so probes stay short. Everything (slots, key
- * bytes, numeric state, window accumulators) is allocated once in dq_state_init;
- * lookups and inserts never allocate. Keys are never removed: a stream's key set
- * (sensor ids) is small and long-lived; when the table is full new keys are
- * evaluated without state and counted in dq_totals.state_overflow. Everything can be
- * forgotten at once (dq_state_clear), e.g. when a stream's partitions move.
+ * Records of fixed size (a header, the numeric fields' state, the open windows' counts) in one
+ * array, found through an index of record numbers (open addressing, linear probing, at most 3/4
+ * full). Both grow by doubling as keys arrive, up to contract.limits.maxKeys keys, so memory
+ * follows the fleet, not the limit. Lookups never allocate; inserts allocate when an array
+ * doubles, and for a key longer than DQ_KEY_INLINE bytes. The records form a list in the
+ * order keys were last seen: when the table is full, a new key takes the record of the least
+ * recently seen one, which is forgotten (counted in evicted) - unless that key has counts in
+ * an open metrics window, whose row is not written yet: then every key has been seen in the
+ * open window, nothing is forgotten, and the new key is judged without state (the caller
+ * counts state_overflow). Everything can be forgotten at once (dq_state_clear), e.g. when a
+ * stream's partitions move. Keys seen since the last dq_state_changes lead the list, so the
+ * changed ones are found without a list of their own.
+ *
+ * A key's reason counts in an open window keep their low 8 bits in its record; the rest (a
+ * key with more than 255 findings of one reason in one window) live apart, in a table per
+ * window of (key, reason) pairs that grows (and allocates) only while a window sees more such
+ * pairs than any before, and is emptied when its window closes.
  *
  * Saved state (dq_state_save/load) is a small versioned byte string per key:
  *   u8 version, u8 numeric fields, u8 has_time, u8 recent_n, u8 recent_next,
@@ -21,7 +31,8 @@
  * Integers are little-endian, floats and doubles their IEEE-754 bits as little-endian u32/u64.
  * Values travel as text so loading goes through the number parser and yields a
  * dq_num with its invariants, whatever the bytes; the running mean and variance
- * must be finite (and the variance not negative).
+ * must be finite (and the variance not negative). Counters wider in the bytes than in memory
+ * saturate when loaded.
  */
 #include <math.h>
 #include <string.h>
@@ -38,76 +49,272 @@ static uint64_t hash_key(const char *s, size_t n)
     return h ^ (h >> 29);
 }
 
+static size_t round8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
 dq_err dq_state_init(dq_state *st, const dq_contract *ctr, size_t key_max)
 {
     memset(st, 0, sizeof *st);
     st->max_keys = (size_t)ctr->max_keys;
     st->key_max = key_max;
+    st->n_num = (size_t)ctr->n_num_slots;
+    st->n_win = (size_t)ctr->n_windows;
+    st->num_offset = round8(sizeof(dq_keystate));
+    st->win_offset = st->num_offset + st->n_num * sizeof(dq_numstate);
+    st->record_size = round8(st->win_offset + st->n_win * sizeof(dq_key_window));
+    st->mru = st->lru = DQ_NO_RECORD;
     st->cap = 16;
-    while (st->cap < 2 * st->max_keys)
-        st->cap *= 2;
-    size_t nwin = (size_t)ctr->n_windows, nnum = (size_t)ctr->n_num_slots;
-    st->slots = dq_calloc(st->cap, sizeof *st->slots);
-    st->entries = dq_calloc(st->max_keys, sizeof *st->entries);
-    st->changed = dq_calloc(st->max_keys, sizeof *st->changed);
-    st->key_arena = dq_malloc(st->max_keys * key_max);
-    st->num_arena = nnum ? dq_calloc(st->max_keys * nnum, sizeof *st->num_arena) : NULL;
-    st->win_arena = nwin ? dq_calloc(st->max_keys * nwin, sizeof *st->win_arena) : NULL;
-    if (!st->slots || !st->entries || !st->changed || !st->key_arena || (nnum && !st->num_arena) || (nwin && !st->win_arena)) {
-        dq_state_reset(st);
-        return DQ_ERR_NOMEM;
+    st->index = dq_calloc(st->cap, sizeof *st->index);
+    return st->index ? DQ_OK : DQ_ERR_NOMEM;
+}
+
+/* Room for one more record, and an index at most 3/4 full after it: grown by doubling, up to
+ * max_keys records (realloc of a large block remaps pages rather than copying them). */
+static bool make_room(dq_state *st)
+{
+    if (st->used == st->rec_cap) {
+        size_t cap = st->rec_cap ? 2 * st->rec_cap : 64;
+        cap = cap < st->max_keys ? cap : st->max_keys;
+        char *records = dq_realloc(st->records, cap * st->record_size);
+        if (!records)
+            return false;
+        st->records = records;
+        st->rec_cap = cap;
     }
-    st->n_num = nnum;
-    st->n_win = nwin;
-    return DQ_OK;
+    if (4 * (st->used + 1) <= 3 * st->cap)
+        return true;
+    size_t cap = 2 * st->cap, mask = cap - 1;
+    uint32_t *index = dq_calloc(cap, sizeof *index);
+    if (!index)
+        return false;
+    for (size_t no = 0; no < st->used; no++) {
+        const dq_keystate *ks = dq_state_record(st, no);
+        size_t i = hash_key(dq_key_bytes(ks), ks->key_len) & mask;
+        while (index[i])
+            i = (i + 1) & mask;
+        index[i] = (uint32_t)no + 1;
+    }
+    dq_free(st->index);
+    st->index = index;
+    st->cap = cap;
+    return true;
+}
+
+static void free_keys(dq_state *st)
+{
+    for (size_t i = 0; i < st->used; i++) {
+        dq_keystate *ks = dq_state_record(st, i);
+        if (ks->key_len > DQ_KEY_INLINE)
+            dq_free(ks->key.heap);
+    }
 }
 
 void dq_state_reset(dq_state *st)
 {
-    dq_free(st->slots);
-    dq_free(st->entries);
-    dq_free(st->changed);
-    dq_free(st->key_arena);
-    dq_free(st->num_arena);
-    dq_free(st->win_arena);
+    if (st->records)
+        free_keys(st);
+    dq_free(st->index);
+    dq_free(st->records);
+    for (int w = 0; w < DQ_MAX_WINDOWS; w++)
+        dq_free(st->reasons[w].slots);
     memset(st, 0, sizeof *st);
-}
-
-dq_keystate *dq_state_get(dq_state *st, const char *key, size_t len, bool insert)
-{
-    if (len > st->key_max)
-        return NULL;
-    size_t mask = st->cap - 1;
-    for (size_t i = hash_key(key, len) & mask;; i = (i + 1) & mask) {
-        dq_keystate *ks = &st->slots[i];
-        if (!ks->used) {
-            if (!insert || st->used == st->max_keys)
-                return NULL;
-            size_t idx = st->used++;
-            st->entries[idx] = ks;
-            ks->used = true;
-            ks->key = st->key_arena + idx * st->key_max;
-            memcpy(ks->key, key, len);
-            ks->key_len = (uint16_t)len;
-            ks->num = st->num_arena ? st->num_arena + idx * st->n_num : NULL;
-            ks->windows = st->win_arena ? st->win_arena + idx * st->n_win : NULL;
-            return ks;
-        }
-        if (ks->key_len == len && memcmp(ks->key, key, len) == 0)
-            return ks;
-    }
 }
 
 void dq_state_clear(dq_state *st)
 {
-    memset(st->slots, 0, st->cap * sizeof *st->slots);
-    if (st->num_arena)
-        memset(st->num_arena, 0, st->max_keys * st->n_num * sizeof *st->num_arena);
-    if (st->win_arena)
-        memset(st->win_arena, 0, st->max_keys * st->n_win * sizeof *st->win_arena);
+    free_keys(st);
+    memset(st->index, 0, st->cap * sizeof *st->index);
+    for (size_t w = 0; w < st->n_win; w++)
+        dq_reason_clear(&st->reasons[w]);
     st->used = 0;
-    st->n_changed = 0;
+    st->mru = st->lru = DQ_NO_RECORD;
 }
+
+/* ---------------------------------------------------------------- recency list */
+
+static void unlink_record(dq_state *st, dq_keystate *ks)
+{
+    if (ks->lru_prev != DQ_NO_RECORD)
+        dq_state_record(st, ks->lru_prev)->lru_next = ks->lru_next;
+    else
+        st->mru = ks->lru_next;
+    if (ks->lru_next != DQ_NO_RECORD)
+        dq_state_record(st, ks->lru_next)->lru_prev = ks->lru_prev;
+    else
+        st->lru = ks->lru_prev;
+}
+
+static void push_front(dq_state *st, dq_keystate *ks, uint32_t no)
+{
+    ks->lru_prev = DQ_NO_RECORD;
+    ks->lru_next = st->mru;
+    if (st->mru != DQ_NO_RECORD)
+        dq_state_record(st, st->mru)->lru_prev = no;
+    else
+        st->lru = no;
+    st->mru = no;
+    ks->seen = true;
+}
+
+/* ---------------------------------------------------------------- index */
+
+/* The index slot that holds record no (whose key is key[0..len)). */
+static size_t slot_of(const dq_state *st, const char *key, size_t len, uint32_t no)
+{
+    size_t mask = st->cap - 1, i = hash_key(key, len) & mask;
+    while (st->index[i] != no + 1)
+        i = (i + 1) & mask;
+    return i;
+}
+
+/* Empties slot i and moves later slots of its probe run back, so that no lookup stops early. */
+static void index_remove(dq_state *st, size_t i)
+{
+    size_t mask = st->cap - 1;
+    for (size_t j = (i + 1) & mask; st->index[j]; j = (j + 1) & mask) {
+        const dq_keystate *ks = dq_state_record(st, st->index[j] - 1);
+        size_t home = hash_key(dq_key_bytes(ks), ks->key_len) & mask;
+        if (((j - home) & mask) >= ((j - i) & mask)) { /* home is not in (i, j]: j may move to i */
+            st->index[i] = st->index[j];
+            i = j;
+        }
+    }
+    st->index[i] = 0;
+}
+
+/* The least recently seen key's record, emptied, or NULL when that key has open window counts. */
+static dq_keystate *evict(dq_state *st)
+{
+    dq_keystate *ks = dq_state_record(st, st->lru);
+    const dq_key_window *win = dq_key_windows(st, ks);
+    for (size_t w = 0; w < st->n_win; w++)
+        if (win[w].events)
+            return NULL;
+    index_remove(st, slot_of(st, dq_key_bytes(ks), ks->key_len, st->lru));
+    unlink_record(st, ks);
+    if (ks->key_len > DQ_KEY_INLINE)
+        dq_free(ks->key.heap);
+    memset(ks, 0, st->record_size);
+    st->evicted++;
+    return ks;
+}
+
+dq_keystate *dq_state_get(dq_state *st, const char *key, size_t len)
+{
+    if (len > st->key_max || st->max_keys == 0)
+        return NULL;
+    size_t mask = st->cap - 1, i = hash_key(key, len) & mask;
+    for (; st->index[i]; i = (i + 1) & mask) {
+        uint32_t no = st->index[i] - 1;
+        dq_keystate *ks = dq_state_record(st, no);
+        if (ks->key_len == len && memcmp(dq_key_bytes(ks), key, len) == 0) {
+            if (st->mru != no) {
+                unlink_record(st, ks);
+                push_front(st, ks, no);
+            }
+            ks->seen = true;
+            return ks;
+        }
+    }
+    char *heap = NULL;
+    if (len > DQ_KEY_INLINE && !(heap = dq_strndup(key, len)))
+        return NULL;
+    bool room = st->used < st->max_keys;
+    if (room && !make_room(st)) {
+        dq_free(heap);
+        return NULL;
+    }
+    dq_keystate *ks = room ? dq_state_record(st, st->used) : evict(st);
+    if (!ks) {
+        dq_free(heap);
+        return NULL;
+    }
+    if (room) {
+        st->used++;
+        memset(ks, 0, st->record_size);
+    }
+    /* The index may have grown, or the eviction emptied a slot before i on this key's run. */
+    mask = st->cap - 1;
+    for (i = hash_key(key, len) & mask; st->index[i]; i = (i + 1) & mask)
+        ;
+    uint32_t no = dq_state_record_no(st, ks);
+    st->index[i] = no + 1;
+    if (heap)
+        ks->key.heap = heap;
+    else
+        memcpy(ks->key.inline_bytes, key, len);
+    ks->key_len = (uint16_t)len;
+    push_front(st, ks, no);
+    return ks;
+}
+
+/* ---------------------------------------------------------------- window reason counts */
+
+static size_t reason_home(const dq_reason_table *t, uint64_t tag)
+{
+    return (size_t)((tag * 0x9E3779B97F4A7C15ull) >> 32) & (t->cap - 1);
+}
+
+static bool reason_grow(dq_reason_table *t)
+{
+    size_t cap = t->cap ? 2 * t->cap : 1024;
+    uint64_t *slots = dq_calloc(cap, sizeof *slots), *old = t->slots;
+    if (!slots)
+        return false;
+    size_t old_cap = t->cap;
+    t->slots = slots;
+    t->cap = cap;
+    for (size_t k = 0; k < old_cap; k++) {
+        if (!old[k])
+            continue;
+        size_t i = reason_home(t, old[k] >> 32);
+        while (slots[i])
+            i = (i + 1) & (cap - 1);
+        slots[i] = old[k];
+    }
+    dq_free(old);
+    return true;
+}
+
+bool dq_reason_add(dq_reason_table *t, size_t record, int reason, uint32_t n)
+{
+    /* Out of memory, the table still takes pairs while it has a free slot besides the last. */
+    if (4 * (t->used + 1) > 3 * t->cap && !reason_grow(t) && t->used + 2 > t->cap)
+        return false;
+    uint64_t tag = (uint64_t)record * 32 + (uint64_t)reason + 1;
+    size_t i = reason_home(t, tag);
+    for (; t->slots[i]; i = (i + 1) & (t->cap - 1))
+        if (t->slots[i] >> 32 == tag) {
+            uint32_t count = (uint32_t)t->slots[i];
+            t->slots[i] += count <= UINT32_MAX - n ? n : UINT32_MAX - count; /* saturates */
+            return true;
+        }
+    t->slots[i] = tag << 32 | n;
+    t->used++;
+    return true;
+}
+
+uint32_t dq_reason_get(const dq_reason_table *t, size_t record, int reason)
+{
+    uint64_t tag = (uint64_t)record * 32 + (uint64_t)reason + 1;
+    if (!t->used)
+        return 0;
+    for (size_t i = reason_home(t, tag); t->slots[i]; i = (i + 1) & (t->cap - 1))
+        if (t->slots[i] >> 32 == tag)
+            return (uint32_t)t->slots[i];
+    return 0;
+}
+
+void dq_reason_clear(dq_reason_table *t)
+{
+    if (t->used)
+        memset(t->slots, 0, t->cap * sizeof *t->slots);
+    t->used = 0;
+}
+
+/* ---------------------------------------------------------------- saved state */
 
 #define STATE_VERSION 3
 #define STATE_VERSION_OLDEST 2
@@ -135,26 +342,35 @@ static unsigned char *put_u(unsigned char *p, uint64_t v, int bytes)
     return p;
 }
 
+/* The event time age ms before t, or the earliest time libdq accepts. */
+static int64_t time_before(int64_t t, uint32_t age)
+{
+    return t - (int64_t)age < DQ_TIME_MIN_MS ? DQ_TIME_MIN_MS : t - (int64_t)age;
+}
+
 size_t dq_state_save(const dq_state *st, const dq_keystate *ks, unsigned char *out)
 {
+    const dq_keytime *tm = &ks->tm;
     unsigned char *p = out;
     *p++ = STATE_VERSION;
     *p++ = (unsigned char)st->n_num;
-    *p++ = ks->has_time;
-    *p++ = ks->recent_n;
-    *p++ = ks->recent_next;
-    p = put_u(p, (uint64_t)ks->newest_ms, 8);
-    for (int i = 0; i < DQ_DUP_RING; i++)
-        p = put_u(p, (uint64_t)ks->recent_ms[i], 8);
-    *p++ = ks->cadence_n;
-    p = put_u(p, float_bits(ks->cadence_ms), 4);
+    *p++ = tm->has_time;
+    *p++ = tm->recent_n;
+    *p++ = tm->recent_next;
+    p = put_u(p, (uint64_t)tm->newest_ms, 8);
+    for (int i = 0; i < DQ_DUP_RING; i++) /* a saturated age: as old as a u32 age can say */
+        p = put_u(p, (uint64_t)time_before(tm->newest_ms, tm->recent_age[i]), 8);
+    *p++ = tm->cadence_n;
+    p = put_u(p, float_bits(tm->cadence_ms), 4);
+    const dq_numstate *num = dq_key_num(st, ks);
     for (size_t f = 0; f < st->n_num; f++) {
-        const dq_numstate *ns = &ks->num[f];
+        const dq_numstate *ns = &num[f];
         char text[40];
         dq_buf b;
         dq_buf_init(&b, text, sizeof text);
+        dq_num last = dq_num_from_double(ns->last_v);
         if (ns->has_last)
-            dq_num_write(&b, &ns->last);
+            dq_num_write(&b, &last);
         *p++ = ns->has_last && !b.overflow;
         *p++ = (unsigned char)(b.overflow ? 0 : b.len);
         if (!b.overflow) {
@@ -167,7 +383,7 @@ size_t dq_state_save(const dq_state *st, const dq_keystate *ks, unsigned char *o
         p = put_u(p, double_bits(ns->ew_mean), 8);
         p = put_u(p, double_bits(ns->ew_var), 8);
         p = put_u(p, ns->ew_n, 4);
-        p = put_u(p, (uint64_t)ns->since_ms, 8);
+        p = put_u(p, (uint64_t)time_before(ns->last_ms, ns->since_age), 8);
         *p++ = ns->change_n;
         p = put_u(p, float_bits(ns->change_dev), 4);
     }
@@ -196,8 +412,10 @@ static uint64_t get_u(reader *r, int bytes)
 static int64_t get_time(reader *r)
 {
     int64_t t = (int64_t)get_u(r, 8);
-    if (t < DQ_TIME_MIN_MS || t > DQ_TIME_MAX_MS)
+    if (t < DQ_TIME_MIN_MS || t > DQ_TIME_MAX_MS) {
         r->bad = true;
+        return 0; /* so that the checks that follow can subtract times */
+    }
     return t;
 }
 
@@ -212,65 +430,100 @@ static float get_rate(reader *r)
     return v;
 }
 
-dq_err dq_state_load(const dq_state *st, dq_keystate *ks, const unsigned char *in, size_t len)
+static uint16_t saturate16(uint64_t v)
+{
+    return v > UINT16_MAX ? UINT16_MAX : (uint16_t)v;
+}
+
+/* Decodes saved-state bytes into tm and num[0..n_num): DQ_OK or DQ_ERR_STATE. */
+static dq_err decode(const dq_state *st, dq_keytime *tm, dq_numstate *num, const unsigned char *in, size_t len)
 {
     reader r = {in, in + len, false};
-    dq_keystate k = {0};
-    dq_numstate num[DQ_MAX_FIELDS];
+    memset(tm, 0, sizeof *tm);
     uint64_t version = get_u(&r, 1);
     if (version < STATE_VERSION_OLDEST || version > STATE_VERSION || get_u(&r, 1) != st->n_num)
         return DQ_ERR_STATE;
     uint64_t has_time = get_u(&r, 1), recent_n = get_u(&r, 1), recent_next = get_u(&r, 1);
     if (has_time > 1 || recent_n > DQ_DUP_RING || recent_next >= DQ_DUP_RING)
         return DQ_ERR_STATE;
-    k.has_time = has_time;
-    k.recent_n = (uint8_t)recent_n;
-    k.recent_next = (uint8_t)recent_next;
-    k.newest_ms = get_time(&r);
-    for (int i = 0; i < DQ_DUP_RING; i++)
-        k.recent_ms[i] = get_time(&r);
+    tm->has_time = has_time;
+    tm->recent_n = (uint8_t)recent_n;
+    tm->recent_next = (uint8_t)recent_next;
+    tm->newest_ms = get_time(&r);
+    for (int i = 0; i < DQ_DUP_RING; i++) { /* in use: the first recent_n; none newer than the newest */
+        int64_t t = get_time(&r);
+        if (i < tm->recent_n && t > tm->newest_ms)
+            r.bad = true;
+        tm->recent_age[i] = t <= tm->newest_ms ? dq_age_add(0, tm->newest_ms - t) : 0;
+    }
     if (version >= 3) {
         uint64_t cadence_n = get_u(&r, 1);
-        k.cadence_ms = get_rate(&r);
-        if (cadence_n > DQ_CADENCE_WARMUP || (cadence_n > 0) != (k.cadence_ms > 0))
+        tm->cadence_ms = get_rate(&r);
+        if (cadence_n > DQ_CADENCE_WARMUP || (cadence_n > 0) != (tm->cadence_ms > 0))
             return DQ_ERR_STATE;
-        k.cadence_n = (uint8_t)cadence_n;
+        tm->cadence_n = (uint8_t)cadence_n;
     }
     for (size_t f = 0; f < st->n_num && !r.bad; f++) {
         dq_numstate *ns = &num[f];
+        dq_num last = {0};
+        memset(ns, 0, sizeof *ns);
         uint64_t has_last = get_u(&r, 1), n = get_u(&r, 1);
-        if (has_last > 1 || (size_t)(r.end - r.p) < n || (has_last && dq_num_parse((const char *)r.p, n, &ns->last) != DQ_NUM_OK))
+        if (has_last > 1 || (size_t)(r.end - r.p) < n || (has_last && dq_num_parse((const char *)r.p, n, &last) != DQ_NUM_OK))
             return DQ_ERR_STATE;
-        if (!has_last)
-            ns->last = (dq_num){0};
         r.p += n;
+        ns->last_v = last.v;
         ns->has_last = has_last;
         ns->last_ms = get_time(&r);
-        ns->same_run = (uint32_t)get_u(&r, 4);
-        ns->spike_run = (uint8_t)get_u(&r, 1);
+        ns->same_run = saturate16(get_u(&r, 4));
+        uint64_t spike_run = get_u(&r, 1);
         uint64_t mean = get_u(&r, 8), var = get_u(&r, 8);
         memcpy(&ns->ew_mean, &mean, sizeof mean);
         memcpy(&ns->ew_var, &var, sizeof var);
-        ns->ew_n = (uint32_t)get_u(&r, 4);
-        if (!isfinite(ns->ew_mean) || !isfinite(ns->ew_var) || ns->ew_var < 0)
+        ns->ew_n = saturate16(get_u(&r, 4));
+        if (spike_run >= DQ_SPIKE_ACCEPT || !isfinite(ns->ew_mean) || !isfinite(ns->ew_var) || ns->ew_var < 0)
             return DQ_ERR_STATE;
-        ns->since_ms = ns->last_ms;
-        ns->change_n = 0;
-        ns->change_dev = 0;
+        ns->spike_run = (uint8_t)spike_run;
         if (version >= 3) {
-            ns->since_ms = get_time(&r);
+            int64_t since_ms = get_time(&r);
             uint64_t change_n = get_u(&r, 1);
             ns->change_dev = get_rate(&r);
-            if (change_n > DQ_SPIKE_WARMUP || ns->since_ms > ns->last_ms)
+            if (change_n > DQ_SPIKE_WARMUP || since_ms > ns->last_ms)
                 return DQ_ERR_STATE;
+            ns->since_age = dq_age_add(0, ns->last_ms - since_ms);
             ns->change_n = (uint8_t)change_n;
         }
     }
-    if (r.bad || r.p != r.end)
-        return DQ_ERR_STATE;
-    k.num = ks->num;
-    *ks = k;
+    return r.bad || r.p != r.end ? DQ_ERR_STATE : DQ_OK;
+}
+
+dq_err dq_state_restore(dq_state *st, const char *key, size_t len, const unsigned char *in, size_t n)
+{
+    dq_keytime tm;
+    dq_numstate num[DQ_MAX_FIELDS];
+    dq_err err = decode(st, &tm, num, in, n);
+    if (err)
+        return err; /* decoded first, so refused bytes do not even add the key */
+    dq_keystate *ks = dq_state_get(st, key, len);
+    if (!ks)
+        return DQ_ERR_SPACE;
+    ks->tm = tm;
     if (st->n_num)
-        memcpy(ks->num, num, st->n_num * sizeof *num);
+        memcpy(dq_key_num(st, ks), num, st->n_num * sizeof *num);
     return DQ_OK;
+}
+
+void dq_state_changes(dq_state *st, dq_state_cb cb, void *opaque)
+{
+    unsigned char bytes[DQ_STATE_MAX_BYTES];
+    for (uint32_t no = st->mru; no != DQ_NO_RECORD;) {
+        dq_keystate *ks = dq_state_record(st, no);
+        if (!ks->seen)
+            break; /* the rest were not seen since the last call */
+        ks->seen = false;
+        no = ks->lru_next;
+        if (ks->changed) {
+            ks->changed = false;
+            cb(dq_key_bytes(ks), ks->key_len, bytes, dq_state_save(st, ks, bytes), opaque);
+        }
+    }
 }

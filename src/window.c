@@ -24,7 +24,22 @@ static void acc_add(dq_window_acc *a, const dq_result *res, bool complete)
         a->reasons[__builtin_ctzll(m)]++;
 }
 
-static void report(dq_engine *eng, int w, const char *key, size_t key_len, dq_window_acc *a)
+/* A key's counts: compact, with the carries of its reason counts in the window's table (state.c). */
+static void key_add(dq_state *st, int w, dq_keystate *ks, const dq_result *res, bool complete)
+{
+    dq_key_window *a = &dq_key_windows(st, ks)[w];
+    a->events++;
+    a->fixed += res->verdict == DQ_FIXED;
+    a->reject += res->verdict == DQ_REJECT;
+    a->complete += complete;
+    for (uint64_t m = res->reasons; m; m &= m - 1) {
+        int r = __builtin_ctzll(m);
+        if (r < DQ_KEY_REASON_FIRST || ++a->reasons[r - DQ_KEY_REASON_FIRST] == 0)
+            dq_reason_add(&st->reasons[w], dq_state_record_no(st, ks), r, r < DQ_KEY_REASON_FIRST ? 1 : 256);
+    }
+}
+
+static void report(dq_engine *eng, int w, const char *key, size_t key_len, const dq_window_acc *a)
 {
     if (eng->window_cb && a->events) {
         dq_window_stats st = {.window_ms = eng->ctr->windows_ms[w], .start_ms = eng->win_start[w],
@@ -33,7 +48,6 @@ static void report(dq_engine *eng, int w, const char *key, size_t key_len, dq_wi
         memcpy(st.reasons, a->reasons, sizeof st.reasons);
         eng->window_cb(&st, eng->window_opaque);
     }
-    memset(a, 0, sizeof *a);
 }
 
 static void close_window(dq_engine *eng, int w)
@@ -41,9 +55,24 @@ static void close_window(dq_engine *eng, int w)
     dq_state *st = &eng->state;
     if (!eng->win_open[w])
         return;
-    for (size_t i = 0; i < st->used; i++)
-        report(eng, w, st->entries[i]->key, st->entries[i]->key_len, &st->entries[i]->windows[w]);
+    for (size_t i = 0; i < st->used; i++) {
+        dq_keystate *ks = dq_state_record(st, i);
+        dq_key_window *k = &dq_key_windows(st, ks)[w];
+        if (!k->events)
+            continue;
+        dq_window_acc a = {.events = k->events, .complete = k->complete,
+                           .verdicts = {[DQ_PASS] = k->events - k->fixed - k->reject, [DQ_FIXED] = k->fixed,
+                                        [DQ_REJECT] = k->reject}};
+        for (int r = 0; r < DQ_KEY_REASONS; r++)
+            a.reasons[DQ_KEY_REASON_FIRST + r] = k->reasons[r];
+        for (int r = 1; r < DQ_REASON__COUNT && st->reasons[w].used; r++)
+            a.reasons[r] += dq_reason_get(&st->reasons[w], i, r);
+        report(eng, w, dq_key_bytes(ks), ks->key_len, &a);
+        memset(k, 0, sizeof *k);
+    }
+    dq_reason_clear(&st->reasons[w]);
     report(eng, w, "", 0, &eng->overall[w]);
+    memset(&eng->overall[w], 0, sizeof eng->overall[w]);
     eng->win_open[w] = false;
 }
 
@@ -71,7 +100,7 @@ void dq_window_account(dq_engine *eng, const dq_result *res, bool complete, dq_k
         }
         acc_add(&eng->overall[w], res, complete);
         if (ks)
-            acc_add(&ks->windows[w], res, complete);
+            key_add(&eng->state, w, ks, res, complete);
     }
 }
 
@@ -145,9 +174,12 @@ size_t dq_totals_prometheus(const dq_totals *t, const char *prefix, char *buf, s
     dq_buf_printf(&b, "# HELP %s_keys Distinct keys (sensors) in the state table.\n# TYPE %s_keys gauge\n%s_keys %" PRIu64
                   "\n", p, p, p, t->keys);
     dq_buf_printf(&b,
-                  "# HELP %s_state_overflow_total Events evaluated without state because the table was full.\n"
-                  "# TYPE %s_state_overflow_total counter\n%s_state_overflow_total %" PRIu64 "\n",
-                  p, p, p, t->state_overflow);
+                  "# HELP %s_state_overflow_total Events evaluated without state: the table was full of keys with "
+                  "readings in an open window, or the key too long.\n"
+                  "# TYPE %s_state_overflow_total counter\n%s_state_overflow_total %" PRIu64 "\n"
+                  "# HELP %s_state_evicted_total Keys forgotten to make room for new ones (the least recently seen).\n"
+                  "# TYPE %s_state_evicted_total counter\n%s_state_evicted_total %" PRIu64 "\n",
+                  p, p, p, t->state_overflow, p, p, p, t->state_evicted);
     dq_buf_printf(&b,
                   "# HELP %s_anomaly_scored_total Events scored for anomalies.\n"
                   "# TYPE %s_anomaly_scored_total counter\n%s_anomaly_scored_total %" PRIu64 "\n"

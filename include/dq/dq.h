@@ -21,8 +21,9 @@
  *   - Whoever calls *_new / *_load calls the matching *_free; *_free(NULL) is fine.
  *   - There is no global mutable state. Time is an input (dq_engine_set_now()),
  *     so every run is reproducible.
- *   - Evaluating an event allocates nothing: buffers and the per-key state table
- *     are sized when the engine is created from the contract.
+ *   - Evaluating an event allocates only when the per-key state table grows (by
+ *     doubling, up to the contract's limits.maxKeys) or for a key longer than 16
+ *     bytes; buffers are sized when the engine is created from the contract.
  */
 #ifndef DQ_DQ_H
 #define DQ_DQ_H
@@ -276,8 +277,9 @@ typedef struct dq_totals {
     uint64_t verdicts[3];
     uint64_t reasons[DQ_REASON__COUNT];
     uint64_t keys;            /* distinct keys in the state table */
-    uint64_t state_overflow;  /* events whose key found no room in the state table */
+    uint64_t state_overflow;  /* events whose key found no room in the state table (docs/contract.md) */
     uint64_t anomalies_scored, anomalies; /* events scored for anomalies, and flagged */
+    uint64_t state_evicted;   /* keys forgotten to make room for new ones (least recently seen) */
 } dq_totals;
 void dq_engine_totals(const dq_engine *eng, dq_totals *out);
 
@@ -347,15 +349,17 @@ typedef void (*dq_state_cb)(const char *key, size_t key_len, const void *state, 
 
 /*
  * Calls cb for every key whose state changed since the previous call (or since
- * the engine was created or cleared), in the order the keys first changed, then
- * forgets the changes. The bytes are valid during the call only.
+ * the engine was created or cleared), the most recently seen first, then forgets
+ * the changes. The key and the bytes are valid during the call only; cb must not
+ * evaluate events on this engine or restore state into it.
  */
 void dq_engine_state_changes(dq_engine *eng, dq_state_cb cb, void *opaque);
 
 /*
  * Replaces key's state with bytes given by dq_engine_state_changes. Does not count
  * as a change. DQ_OK; DQ_ERR_STATE for bytes that are not a state of this contract
- * (nothing changes); DQ_ERR_SPACE when the state table is full or the key too long;
+ * (nothing changes); DQ_ERR_SPACE when the state table is full (docs/contract.md: memory
+ * per sensor) or the key too long;
  * DQ_ERR_ARG for NULL arguments.
  */
 dq_err dq_engine_state_restore(dq_engine *eng, const char *key, size_t key_len, const void *state, size_t len);

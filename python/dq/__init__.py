@@ -156,7 +156,7 @@ class _Totals(ctypes.Structure):
     _fields_ = [("events", ctypes.c_uint64), ("verdicts", ctypes.c_uint64 * 3),
                 ("reasons", ctypes.c_uint64 * _REASON_COUNT), ("keys", ctypes.c_uint64),
                 ("state_overflow", ctypes.c_uint64), ("anomalies_scored", ctypes.c_uint64),
-                ("anomalies", ctypes.c_uint64)]
+                ("anomalies", ctypes.c_uint64), ("state_evicted", ctypes.c_uint64)]
 
 
 _WINDOW_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)

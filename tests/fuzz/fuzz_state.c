@@ -11,7 +11,7 @@
 #include "dq/dq.h"
 
 static dq_contract *ctr;
-static dq_engine *eng;
+static dq_engine *eng, *again;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -19,7 +19,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     char err[512];
     ctr = dq_contract_load(DQ_SOURCE_DIR "/contracts/sensor_readings.yaml", err, sizeof err);
-    if (!ctr || !(eng = dq_engine_new(ctr, err, sizeof err)))
+    if (!ctr || !(eng = dq_engine_new(ctr, err, sizeof err)) || !(again = dq_engine_new(ctr, err, sizeof err)))
         abort();
     dq_engine_set_now(eng, 1795666380000LL);
     return 0;
@@ -29,7 +29,7 @@ static void same_again(const char *key, size_t key_len, const void *state, size_
 {
     (void)key, (void)key_len, (void)opaque;
     /* What the engine saves after evaluating must restore again. */
-    if (len > DQ_STATE_MAX_BYTES || dq_engine_state_restore(eng, "k2", 2, state, len) != DQ_OK)
+    if (len > DQ_STATE_MAX_BYTES || dq_engine_state_restore(again, "k2", 2, state, len) != DQ_OK)
         abort();
 }
 

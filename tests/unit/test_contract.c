@@ -75,6 +75,9 @@ static void test_errors(void)
               "t.yaml:19: key 'onOutOfRange' given twice (first on line 18)");
     CHECK_STR(load("limits: {maxDepth: 8, maxDepth: 9}\n"), "t.yaml:16: key 'maxDepth' given twice (first on line 16)");
     CHECK_STR(load("---\nid: other\n"), "t.yaml:17: a second YAML document: a contract is one document");
+    CHECK_STR(load("rules:\n  duplicate: {window: 31d}\n"), "t.yaml:17: duplicate window must be at most 30d");
+    CHECK_STR(load("      - name: v\n        logicalType: number\n        stuck: {count: 70000}\n"),
+              "t.yaml:18: 'count' must be an integer from 2 to 65535");
     CHECK_STR(load("...\n"), ""); /* the end of the one document */
 }
 

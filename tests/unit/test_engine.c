@@ -384,6 +384,114 @@ static void test_state_version_2(void)
     CHECK_INT(dq_engine_state_restore(eng, "sensor_1", 8, v2, (size_t)(p - v2)), DQ_ERR_STATE);
 }
 
+/* A small table: keys:3 sensors, one 1-minute window, v with a duplicate rule. */
+static dq_engine *small_engine(int max_keys)
+{
+    char text[1024], err[256];
+    snprintf(text, sizeof text,
+             "apiVersion: v3.0.2\nkind: DataContract\nid: small\nversion: 1.0.0\nlimits: {maxKeys: %d}\n"
+             "unknownFields: drop\nschema:\n  - name: r\n    properties:\n"
+             "      - {name: id, logicalType: string, required: true, primaryKey: true}\n"
+             "      - {name: ts, logicalType: timestamp, required: true, eventTime: true,"
+             " logicalTypeOptions: {formats: [epoch_s]}}\n"
+             "      - {name: v, logicalType: number, required: true, onMissing: {impute: last_good, maxAge: 1d}}\n"
+             "rules:\n  duplicate: {window: 1d, action: reject}\nmetrics:\n  windows: [1m]\n",
+             max_keys);
+    dq_contract *c = dq_contract_parse_n(text, strlen(text), "small.yaml", err, sizeof err);
+    CHECK(c != NULL);
+    dq_engine *e = c ? dq_engine_new(c, err, sizeof err) : NULL;
+    CHECK(e != NULL);
+    return e;
+}
+
+static int small_ev(dq_engine *e, const char *key, long ts, const char *extra)
+{
+    char json[256];
+    snprintf(json, sizeof json, "{\"id\":\"%s\",\"ts\":%ld,\"v\":1%s}", key, ts, extra);
+    dq_engine_eval_n(e, json, strlen(json), &res);
+    return (int)res.verdict;
+}
+
+static void free_small(dq_engine *e)
+{
+    const dq_contract *c = e ? e->ctr : NULL;
+    dq_engine_free(e);
+    dq_contract_free((dq_contract *)c);
+}
+
+/* A full table forgets its least recently seen key, once that key's window row is written; the key's
+ * next reading is then a first reading. Before that, new keys are judged without state (counted). */
+static void test_eviction(void)
+{
+    const char *long_key = "a-sensor-id-longer-than-sixteen-bytes";
+    dq_engine *e = small_engine(3);
+    dq_totals t;
+    long t0 = 1795666380; /* 2026-11-26T04:13:00Z */
+    CHECK_INT(small_ev(e, "a", t0, ""), DQ_PASS);
+    CHECK_INT(small_ev(e, long_key, t0 + 1, ""), DQ_PASS);
+    CHECK_INT(small_ev(e, "c", t0 + 2, ""), DQ_PASS);
+    CHECK_INT(small_ev(e, "a", t0, ""), DQ_REJECT); /* a is remembered, and now the most recently seen */
+    CHECK_INT(res.reasons, R(DQ_R_DUPLICATE_EVENT));
+    CHECK_INT(small_ev(e, "d", t0 + 3, ""), DQ_PASS); /* every key has readings in the open minute */
+    dq_engine_totals(e, &t);
+    CHECK_INT(t.state_overflow, 1);
+    CHECK_INT(t.state_evicted, 0);
+    CHECK_INT(small_ev(e, "d", t0 + 4, ",\"x\":1"), DQ_FIXED); /* d still has no state: no imputation either */
+    CHECK_INT(small_ev(e, "a", t0 + 70, ""), DQ_PASS);         /* closes the minute */
+    CHECK_INT(small_ev(e, "d", t0 + 71, ""), DQ_PASS);         /* takes the long key's record */
+    CHECK_INT(small_ev(e, long_key, t0 + 72, ""), DQ_PASS);    /* takes c's */
+    dq_engine_totals(e, &t);
+    CHECK_INT(t.state_evicted, 2);
+    CHECK_INT(t.keys, 3);
+    CHECK_INT(small_ev(e, long_key, t0 + 1, ""), DQ_PASS); /* judged as a first reading: no duplicate */
+    CHECK_INT(small_ev(e, long_key, t0 + 1, ""), DQ_REJECT);
+    CHECK_INT(small_ev(e, "d", t0 + 71, ""), DQ_REJECT); /* d kept its state */
+    free_small(e);
+}
+
+static uint64_t rows, row_events, row_fixed, row_unknown;
+static void sum_rows(const dq_window_stats *st, void *opaque)
+{
+    (void)opaque;
+    if (st->key_len == 0)
+        return;
+    if (st->key_len == 4 && memcmp(st->key, "busy", 4) == 0) { /* counts past 255 carry over */
+        CHECK_INT(st->events, 600);
+        CHECK_INT(st->reasons[DQ_R_UNKNOWN_FIELD], 600);
+        CHECK_INT(st->reasons[DQ_R_DUPLICATE_EVENT], 599);
+        CHECK_INT(st->verdicts[DQ_REJECT], 599);
+        return;
+    }
+    rows++;
+    row_events += st->events;
+    row_fixed += st->verdicts[DQ_FIXED];
+    row_unknown += st->reasons[DQ_R_UNKNOWN_FIELD];
+    CHECK_INT(st->reasons[DQ_R_UNKNOWN_FIELD], st->verdicts[DQ_FIXED]);
+}
+
+/* Per-key window rows: many keys with findings in one window, and one key with hundreds. */
+static void test_window_reasons_of_many_keys(void)
+{
+    dq_engine *e = small_engine(5000);
+    dq_engine_set_window_cb(e, sum_rows, NULL);
+    long t0 = 1795666380;
+    char key[32];
+    for (int i = 0; i < 3000; i++) {
+        snprintf(key, sizeof key, "sensor_%d", i);
+        small_ev(e, key, t0, "");
+        small_ev(e, key, t0 + 1, i % 3 ? ",\"x\":1" : "");
+        small_ev(e, key, t0 + 2, i % 3 ? ",\"x\":1" : "");
+    }
+    for (int i = 0; i < 600; i++)
+        small_ev(e, "busy", t0 + 3, ",\"x\":1");
+    dq_engine_flush(e);
+    CHECK_INT(rows, 3000);
+    CHECK_INT(row_events, 9000);
+    CHECK_INT(row_fixed, 4000);
+    CHECK_INT(row_unknown, 4000);
+    free_small(e);
+}
+
 static void test_names(void)
 {
     CHECK_STR(dq_reason_name(DQ_R_SPIKE), "SPIKE");
@@ -409,6 +517,8 @@ int main(void)
     RUN(test_batch_and_reject_json);
     RUN(test_state_restore);
     RUN(test_state_version_2);
+    RUN(test_eviction);
+    RUN(test_window_reasons_of_many_keys);
     RUN(test_names);
     dq_engine_free(eng);
     dq_contract_free(ctr);
