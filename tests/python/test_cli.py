@@ -117,3 +117,30 @@ def test_check_refuses_to_write_its_input(dq_bin, tmp_path):
         run = subprocess.run([dq_bin, "check", "-c", CONTRACT, *args], stdin=stdin, capture_output=True, text=True)
         assert run.returncode == 2 and "it is the input" in run.stderr, (args, run.stderr)
         assert events.read_bytes() == before
+
+
+def reading(sensor: int, ts: str) -> bytes:
+    return b'{"sensor_id":"sensor_%d","timestamp":"%s","temperature":21.5,"humidity":40.2}\n' % (sensor, ts.encode())
+
+
+def test_a_fleet_beyond_max_keys_is_evicted_and_counted(dq_bin, tmp_path):
+    """Sensors that fell silent give their state to new ones; the summary says so; a forgotten
+    sensor starts again (its first hour's reading, sent again, is no duplicate any more)."""
+    small = tmp_path / "small.yaml"
+    small.write_text(CONTRACT.read_text().replace("maxKeys: 1000000", "maxKeys: 10"))
+    hour = "2026-11-26T0%d:00:0%dZ"
+    events = (b"".join(reading(s, hour % (4, 0)) for s in range(10))
+              + reading(9, hour % (5, 0))  # a tracked sensor opens the next hour: the 04:00 windows close
+              + b"".join(reading(s, hour % (5, 1)) for s in range(10, 19))  # take sensors 0..8's records
+              + reading(9, hour % (6, 0))
+              + reading(0, hour % (6, 1))  # takes sensor 10's record, the least recently seen
+              + reading(0, hour % (4, 0)))
+    summary = tmp_path / "s.json"
+    proc = run(dq_bin, "-c", small, "--summary", summary, "--now", "2026-11-26T06:00:00Z", stdin=events)
+    totals = json.loads(summary.read_text())
+    assert (totals["sensors"], totals["state_evicted"], totals["state_overflow"], totals["reject"]) == (10, 10, 0, 0)
+    assert b"sensors forgotten (least recently seen): 10; events judged without state: 0" in proc.stderr
+    # Within one window nobody can be forgotten (their window rows are not written yet): counted.
+    proc = run(dq_bin, "-c", small, "--summary", summary, "--now", "2026-11-26T06:00:00Z",
+               stdin=events[:10 * len(reading(0, hour % (4, 0)))] + reading(10, hour % (4, 1)))
+    assert json.loads(summary.read_text())["state_overflow"] == 1
