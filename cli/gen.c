@@ -118,8 +118,9 @@ static const char help[] =
     "  --duration S       stop after S seconds of wall time instead\n"
     "  --rate R           events per second (default: as fast as possible)\n"
     "  --seed N           random seed (default 1); same arguments, same bytes\n"
-    "  --start TIME       event time of the first reading, ISO-8601 or epoch ms\n"
-    "                     (default: now, rounded down to the second)\n"
+    "  --start TIME       event time of the first reading, ISO-8601 or epoch ms (default:\n"
+    "                     with --count and no --rate, so that the readings end now;\n"
+    "                     else now; rounded down to the second)\n"
     "  --interval D       time between two readings of one sensor: 500ms, 10s, 5m, 1h\n"
     "                     (default 10s; with --rate, sensors/rate seconds, so that event\n"
     "                     time keeps pace with the clock)\n"
@@ -496,12 +497,19 @@ int dq_cmd_gen(int argc, char **argv)
     int rc = parse_args(argc, argv, &o);
     if (rc != DQ_EXIT_OK)
         return rc < 0 ? DQ_EXIT_OK : rc;
-    if (o.start_ms == INT64_MIN)
-        o.start_ms = dq_now_ms() / 1000 * 1000;
     if (o.rate > 0 && !o.interval_given) /* live: event time keeps pace with the clock */
         o.interval_ms = (int64_t)((double)o.sensors * 1000.0 / o.rate);
     if (o.interval_ms < 1)
         o.interval_ms = 1;
+    if (o.start_ms == INT64_MIN) {
+        /* A bounded batch is a history that ends now, so that dq check (whose now is the clock)
+         * sees no reading from the future but the injected ones; a live stream starts now. */
+        int64_t now = dq_now_ms() / 1000 * 1000;
+        double p = o.rates[D_GAP], emitting = (1 - p) / (1 + p * GAP_TICKS); /* share of ticks a sensor reports */
+        double span = (ceil((double)o.count / (double)o.sensors / emitting) + 1) * (double)o.interval_ms;
+        bool history = o.rate == 0 && o.duration_s == 0 && o.count > 0 && !o.replay && span < 1e12;
+        o.start_ms = history ? now - (int64_t)span : now;
+    }
     if (o.count == 0 || (o.duration_s > 0 && o.count == 10000))
         o.count = UINT64_MAX; /* until --duration or a signal */
 

@@ -144,3 +144,14 @@ def test_a_fleet_beyond_max_keys_is_evicted_and_counted(dq_bin, tmp_path):
     proc = run(dq_bin, "-c", small, "--summary", summary, "--now", "2026-11-26T06:00:00Z",
                stdin=events[:10 * len(reading(0, hour % (4, 0)))] + reading(10, hour % (4, 1)))
     assert json.loads(summary.read_text())["state_overflow"] == 1
+
+
+def test_gen_and_check_defaults_agree(dq_bin, tmp_path):
+    """Without --start and --now, a batch ends now: the only future readings are the injected ones."""
+    truth, rejects, summary = tmp_path / "t.csv", tmp_path / "r.ndjson", tmp_path / "s.json"
+    events = subprocess.run([dq_bin, "gen", "--count", "20000", "--seed", "3", "--truth", truth, "-q"],
+                            capture_output=True, check=True).stdout
+    run(dq_bin, "-c", CONTRACT, "--rejects", rejects, "--summary", summary, "-q", stdin=events)
+    injected = sum(line.endswith(",future_timestamp") for line in truth.read_text().splitlines())
+    assert injected > 0
+    assert json.loads(summary.read_text())["reasons"]["FUTURE_TIMESTAMP"] == injected
