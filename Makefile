@@ -9,6 +9,7 @@ CORE_VENV  := $(DQ_CACHE)/venv/core
 PYTEST     := $(CORE_VENV)/bin/python -m pytest
 BENCH_PY   := $(DQ_CACHE)/venv/bench/bin/python
 FUZZ_SECONDS ?= 600
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
 .PHONY: up down status logs clean install lock test-integration help deps build build-asan build-fuzz test check test-unit test-asan test-python test-ml test-spark fuzz fuzz-short clean-build \
         flink-submit spark-submit analyze train eval-anomaly model-service bench bench-anomaly bench-flink bench-spark bench-check bench-parsers bench-bindings bench-gate bench-sensors
@@ -54,7 +55,7 @@ build-asan:      ## the same with AddressSanitizer + UndefinedBehaviorSanitizer 
 
 build-fuzz: build ## libFuzzer targets (clang) in build-fuzz/ (the seed corpus uses build/libdq.so)
 	@CC=clang cmake -S . -B build-fuzz -DDQ_FUZZ=ON -DDQ_SANITIZE=ON > /dev/null
-	@cmake --build build-fuzz -j $(JOBS) --target fuzz_event fuzz_contract fuzz_state fuzz_model
+	@cmake --build build-fuzz -j $(JOBS) --target fuzzers
 	@$(CORE_VENV)/bin/python tests/fuzz/seed_corpus.py build-fuzz/corpus
 
 test: deps build build-asan test-unit test-asan test-python test-ml test-spark fuzz-short test-integration ## everything below, from a fresh clone
@@ -87,16 +88,12 @@ test-integration: build ## the native stack: brought up if needed (and stopped a
 	@stack/with-stack.sh $(PYTEST) -q tests/integration
 
 fuzz-short: build-fuzz ## 20 s of each fuzz target (part of make test)
-	@build-fuzz/fuzz_event -max_total_time=20 -max_len=4096 build-fuzz/corpus/event 2>&1 | tail -1
-	@build-fuzz/fuzz_contract -max_total_time=20 build-fuzz/corpus/contract 2>&1 | tail -1
-	@build-fuzz/fuzz_state -max_total_time=20 -max_len=4096 build-fuzz/corpus/state 2>&1 | tail -1
-	@build-fuzz/fuzz_model -max_total_time=20 -max_len=4096 build-fuzz/corpus/model 2>&1 | tail -1
+	@for t in $(FUZZ_TARGETS); do build-fuzz/fuzz_$$t -max_total_time=20 -max_len=8192 build-fuzz/corpus/$$t 2>&1 \
+		| tail -1 | sed "s/^/fuzz_$$t: /"; test $${PIPESTATUS[0]} -eq 0 || exit 1; done
 
 fuzz: build-fuzz      ## long fuzz runs: FUZZ_SECONDS per target (default 600)
-	build-fuzz/fuzz_event -max_total_time=$(FUZZ_SECONDS) -max_len=70000 build-fuzz/corpus/event
-	build-fuzz/fuzz_contract -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus/contract
-	build-fuzz/fuzz_state -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build-fuzz/corpus/state
-	build-fuzz/fuzz_model -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build-fuzz/corpus/model
+	@for t in $(FUZZ_TARGETS); do \
+		build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=70000 build-fuzz/corpus/$$t || exit 1; done
 
 flink-submit:    ## a PyFlink job on the cluster: make flink-submit JOB=flink_stream_processing [ARGS="--bounded"]
 	@test -n "$(JOB)" || { echo "usage: make flink-submit JOB=<a job in flink_jobs/, without .py> [ARGS=...]"; exit 2; }
@@ -136,7 +133,7 @@ bench-sensors: build  ## dq check's memory per sensor and events/s at 100, 10k, 
 
 bench-parsers:   ## libdq's event scanner vs cJSON, json-c and jansson on the same events
 	@dpkg-query -W libcjson-dev libjson-c-dev libjansson-dev >/dev/null 2>&1 || \
-		(sudo=$$( [ $$(id -u) -eq 0 ] || echo sudo ); $$sudo apt-get install -y -qq libcjson-dev libjson-c-dev libjansson-dev)
+		{ echo "bench-parsers: the peers' JSON libraries are missing: run 'make deps'" >&2; exit 1; }
 	@cmake -S . -B build-bench -DDQ_BENCH=ON > /dev/null && cmake --build build-bench -j $(JOBS) --target bench_parsers dq
 	@build-bench/dq gen --count 1000000 --seed 7 --start 2026-01-01T00:00:00Z -q > build-bench/events.ndjson
 	@build-bench/bench_parsers contracts/sensor_readings.yaml $(or $(INPUT),build-bench/events.ndjson)
