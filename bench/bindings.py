@@ -32,8 +32,8 @@ def with_cffi(lines):
     from cffi import FFI
     ffi = FFI()
     ffi.cdef("""
-        void *dq_contract_load(const char *path, char *errstr, size_t errstr_size);
-        void *dq_engine_new(const void *ctr, char *errstr, size_t errstr_size);
+        void *dq_contract_load(const char *path, void *err);
+        void *dq_engine_new(const void *ctr, void *err);
         void dq_engine_set_now(void *eng, int64_t now_ms);
         size_t dq_engine_clean_bound(size_t event_len);
         size_t dq_engine_eval_batch(void *eng, const char *buf, const uint64_t *offs, size_t n,
@@ -41,8 +41,7 @@ def with_cffi(lines):
                                     char *clean, size_t clean_cap, uint64_t *clean_offs);
     """)
     lib = ffi.dlopen(str(dq.library_path()))
-    err = ffi.new("char[512]")
-    eng = lib.dq_engine_new(lib.dq_contract_load(str(CONTRACT).encode(), err, 512), err, 512)
+    eng = lib.dq_engine_new(lib.dq_contract_load(str(CONTRACT).encode(), ffi.NULL), ffi.NULL)
     lib.dq_engine_set_now(eng, dq.parse_time("2026-01-03T00:00:00Z"))
     rejected = 0
     for i in range(0, len(lines), BATCH):

@@ -104,15 +104,15 @@ static size_t run_dq(const lines *L)
 
 int main(int argc, char **argv)
 {
-    char err[512];
+    dq_error err;
     lines L;
     if (argc != 3) {
         fprintf(stderr, "usage: bench_parsers CONTRACT EVENTS.ndjson\n");
         return 2;
     }
-    dq_contract *ctr = dq_contract_load(argv[1], err, sizeof err);
+    dq_contract *ctr = dq_contract_load(argv[1], &err);
     if (!ctr || load(argv[2], &L) != 0) {
-        fprintf(stderr, "bench_parsers: %s\n", ctr ? "cannot read events" : err);
+        fprintf(stderr, "bench_parsers: %s\n", ctr ? "cannot read events" : err.msg);
         return 1;
     }
     g_ctr = ctr;

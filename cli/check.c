@@ -36,7 +36,8 @@ static const char help[] =
     "  -q, --quiet           no summary on stderr\n"
     "      --fail-on-reject  exit 1 if any event was rejected\n"
     "\n"
-    "Exit codes: 0 ok, 1 rejects with --fail-on-reject, 2 usage, 3 contract, 4 input/output.\n"
+    "Exit codes: 0 ok, 1 rejects with --fail-on-reject, 2 usage, 3 contract, 4 input/output,\n"
+    "6 out of memory.\n"
     "\n"
     "example:\n"
     "  dq check -c contracts/sensor_readings.yaml -i events.ndjson \\\n"
@@ -137,27 +138,23 @@ int dq_cmd_check(int argc, char **argv)
     if (rc != DQ_EXIT_OK)
         return rc < 0 ? DQ_EXIT_OK : rc;
 
-    char errstr[512];
+    dq_error error;
     int64_t now_ms = dq_now_ms();
     if (o.now && !dq_parse_time_arg(o.now, &now_ms)) {
         fprintf(stderr, "dq check: --now '%s' is neither ISO-8601 nor epoch ms\n", o.now);
         return DQ_EXIT_USAGE;
     }
-    dq_contract *ctr = dq_contract_load(o.contract, errstr, sizeof errstr);
-    if (!ctr) {
-        fprintf(stderr, "dq check: %s\n", errstr);
-        return DQ_EXIT_CONTRACT;
-    }
-    dq_engine *eng = dq_engine_new(ctr, errstr, sizeof errstr);
+    dq_contract *ctr = dq_contract_load(o.contract, &error);
+    if (!ctr)
+        return cli_fail("check", &error);
+    dq_engine *eng = dq_engine_new(ctr, &error);
     FILE *in = NULL, *clean = NULL, *rejects = NULL, *metrics = NULL;
     dq_lines *lines = NULL;
     char *rbuf = NULL;
     size_t rcap = 0;
     bool io_failed = false;
-    if (!eng) {
-        fprintf(stderr, "dq check: %s\n", errstr);
-        rc = DQ_EXIT_CONTRACT;
-    }
+    if (!eng)
+        rc = cli_fail("check", &error);
     if (rc == DQ_EXIT_OK) {
         in = !o.input || strcmp(o.input, "-") == 0 ? stdin : fopen(o.input, "rb");
         if (!in) {

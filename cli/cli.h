@@ -13,9 +13,17 @@
 #define DQ_EXIT_OK 0
 #define DQ_EXIT_REJECTS 1  /* --fail-on-reject and at least one event was rejected */
 #define DQ_EXIT_USAGE 2    /* bad command line */
-#define DQ_EXIT_CONTRACT 3 /* the contract could not be loaded */
+#define DQ_EXIT_CONTRACT 3 /* the contract (or dq gate's model) could not be loaded */
 #define DQ_EXIT_IO 4       /* an input or output file failed */
 #define DQ_EXIT_KAFKA 5    /* Kafka could not be reached or refused us */
+#define DQ_EXIT_NOMEM 6    /* out of memory */
+
+#include "dq/dq.h"
+
+/* The exit code for a libdq error: the one mapping every subcommand uses. */
+int cli_exit_for(dq_err code);
+/* Prints "dq <cmd>: <err->msg>" to stderr and returns cli_exit_for(err->code). */
+int cli_fail(const char *cmd, const dq_error *err);
 
 /* Subcommands: argc/argv start at the subcommand's name. */
 int dq_cmd_check(int argc, char **argv);

@@ -702,20 +702,11 @@ static bool start_http(gate *g)
 static int setup(gate *g)
 {
     const dq_gate_opts *o = g->o;
-    char err[512];
-    if (!(g->ctr = dq_contract_load(o->contract, err, sizeof err))) {
-        fprintf(stderr, "dq gate: %s\n", err);
-        return DQ_EXIT_CONTRACT;
-    }
-    if (!(g->eng = dq_engine_new(g->ctr, err, sizeof err))) {
-        fprintf(stderr, "dq gate: %s\n", err);
-        return DQ_EXIT_CONTRACT;
-    }
-    if (o->model && (!(g->model = dq_model_load(o->model, err, sizeof err)) ||
-                     dq_engine_set_model(g->eng, g->model, err, sizeof err) != DQ_OK)) {
-        fprintf(stderr, "dq gate: %s\n", err);
-        return DQ_EXIT_CONTRACT;
-    }
+    dq_error err;
+    if (!(g->ctr = dq_contract_load(o->contract, &err)) || !(g->eng = dq_engine_new(g->ctr, &err)) ||
+        (o->model && (!(g->model = dq_model_load(o->model, &err)) ||
+                      dq_engine_set_model(g->eng, g->model, &err) != DQ_OK)))
+        return cli_fail("gate", &err);
     snprintf(g->contract_label, sizeof g->contract_label, "%s:%s", dq_contract_id(g->ctr),
              dq_contract_version(g->ctr));
     dq_engine_set_window_cb(g->eng, on_window, g);
@@ -898,7 +889,7 @@ static const char help[] =
     "  --relay                forward events unchanged to the clean topic, without validating:\n"
     "                         the Kafka ceiling `make bench-gate` compares the gate with\n"
     "\n"
-    "Exit codes: 0 ok, 2 usage, 3 contract, 4 input/output, 5 Kafka.\n"
+    "Exit codes: 0 ok, 2 usage, 3 contract or model, 4 input/output, 5 Kafka, 6 out of memory.\n"
     "\n"
     "example:\n"
     "  dq gate -c contracts/sensor_readings.yaml --brokers 127.0.0.1:9092\n";

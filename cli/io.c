@@ -19,6 +19,27 @@ struct dq_lines {
     bool eof;
 };
 
+int cli_exit_for(dq_err code)
+{
+    switch (code) {
+    case DQ_OK: return DQ_EXIT_OK;
+    case DQ_ERR_CONTRACT:
+    case DQ_ERR_MODEL: return DQ_EXIT_CONTRACT;
+    case DQ_ERR_NOMEM: return DQ_EXIT_NOMEM;
+    case DQ_ERR_IO:
+    case DQ_ERR_STATE: /* bytes read from somewhere */
+    case DQ_ERR_SPACE:
+    case DQ_ERR_ARG: break;
+    }
+    return DQ_EXIT_IO;
+}
+
+int cli_fail(const char *cmd, const dq_error *err)
+{
+    fprintf(stderr, "dq %s: %s\n", cmd, err->msg[0] ? err->msg : dq_err_str(err->code));
+    return cli_exit_for(err->code);
+}
+
 dq_lines *dq_lines_open(FILE *in, size_t max)
 {
     dq_lines *lr = calloc(1, sizeof *lr);

@@ -27,7 +27,7 @@ static void usage(FILE *out)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n'dq <command> --help' describes a command. Exit codes: 0 ok, 1 rejects with --fail-on-reject,\n"
-                 "2 usage, 3 contract, 4 input/output, 5 Kafka.\n");
+                 "2 usage, 3 contract or model, 4 input/output, 5 Kafka, 6 out of memory.\n");
 }
 
 int main(int argc, char **argv)

@@ -42,15 +42,15 @@ char *dq_strndup(const char *s, size_t len)
     return p;
 }
 
-char *dq_read_file(const char *path, size_t max, size_t *len, char *errstr, size_t errstr_size)
+char *dq_read_file(const char *path, size_t max, size_t *len, dq_error *err)
 {
     if (!path) {
-        snprintf(errstr, errstr_size, "no path");
+        dq_error_set(err, DQ_ERR_ARG, 0, "no path");
         return NULL;
     }
     FILE *f = fopen(path, "rb");
     if (!f) {
-        snprintf(errstr, errstr_size, "%s: cannot open: %s", path, strerror(errno));
+        dq_error_set(err, DQ_ERR_IO, 0, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
     char *text = NULL;
@@ -58,13 +58,13 @@ char *dq_read_file(const char *path, size_t max, size_t *len, char *errstr, size
     for (;;) {
         if (used == cap) {
             if (cap >= max) {
-                snprintf(errstr, errstr_size, "%s: larger than %zu MiB", path, max >> 20);
+                dq_error_set(err, DQ_ERR_IO, 0, "%s: larger than %zu MiB", path, max >> 20);
                 break;
             }
             cap = cap ? cap * 2 : 8192;
             char *t = dq_realloc(text, cap);
             if (!t) {
-                snprintf(errstr, errstr_size, "%s: out of memory", path);
+                dq_error_set(err, DQ_ERR_NOMEM, 0, "%s: out of memory", path);
                 break;
             }
             text = t;
@@ -73,7 +73,7 @@ char *dq_read_file(const char *path, size_t max, size_t *len, char *errstr, size
         used += n;
         if (n == 0) {
             if (ferror(f))
-                snprintf(errstr, errstr_size, "%s: read error", path);
+                dq_error_set(err, DQ_ERR_IO, 0, "%s: read error", path);
             else {
                 fclose(f);
                 *len = used;

@@ -157,15 +157,22 @@ typedef struct cursor {
     const char *p, *end;
     const char *name;
     int line;
-    char *err;
-    size_t err_size;
+    dq_error *err;
     bool failed;
 } cursor;
 
+/* The first mistake wins: DQ_ERR_MODEL with "name:line: what". */
 static void merr(cursor *c, const char *what)
 {
-    if (!c->failed && c->err && c->err_size)
-        snprintf(c->err, c->err_size, "%s:%d: %s", c->name, c->line, what);
+    if (!c->failed)
+        dq_error_set(c->err, DQ_ERR_MODEL, c->line, "%s:%d: %s", c->name, c->line, what);
+    c->failed = true;
+}
+
+static void mnomem(cursor *c)
+{
+    if (!c->failed)
+        dq_error_set(c->err, DQ_ERR_NOMEM, 0, "%s: out of memory", c->name);
     c->failed = true;
 }
 
@@ -245,7 +252,7 @@ static void parse_model(cursor *c, dq_model *m)
             return;
         }
         if (!(m->feature_names[i] = dq_strndup(tok, strlen(tok))))
-            merr(c, "out of memory");
+            mnomem(c);
     }
     expect_word(c, "max_samples");
     double max_samples = (double)read_long(c, 1, 1L << 30);
@@ -262,7 +269,7 @@ static void parse_model(cursor *c, dq_model *m)
     }
     m->tree_start = dq_calloc((size_t)m->n_trees, sizeof *m->tree_start);
     if (!m->tree_start) {
-        merr(c, "out of memory");
+        mnomem(c);
         return;
     }
     size_t node_cap = 0, leaf_cap = 0;
@@ -277,7 +284,7 @@ static void parse_model(cursor *c, dq_model *m)
         }
         if (!grow((void **)&m->nodes, &node_cap, m->n_nodes, n, sizeof *m->nodes) ||
             !grow((void **)&m->leaf_paths, &leaf_cap, m->n_leaves, n, sizeof *m->leaf_paths)) {
-            merr(c, "out of memory");
+            mnomem(c);
             return;
         }
         m->tree_start[t] = m->n_nodes;
@@ -312,15 +319,13 @@ static void parse_model(cursor *c, dq_model *m)
         merr(c, "unexpected text after the last tree");
 }
 
-dq_model *dq_model_parse_n(const char *text, size_t len, const char *name, char *errstr, size_t errstr_size)
+dq_model *dq_model_parse_n(const char *text, size_t len, const char *name, dq_error *err)
 {
-    cursor c = {.p = text, .end = text ? text + len : text, .name = name ? name : "<model>", .line = 1,
-                .err = errstr, .err_size = errstr_size};
-    if (errstr && errstr_size)
-        errstr[0] = '\0';
+    cursor c = {.p = text, .end = text ? text + len : text, .name = name ? name : "<model>", .line = 1, .err = err};
+    dq_error_clear(err);
     dq_model *m = dq_calloc(1, sizeof *m);
     if (!m) {
-        merr(&c, "out of memory");
+        mnomem(&c);
         return NULL;
     }
     parse_model(&c, m);
@@ -331,13 +336,13 @@ dq_model *dq_model_parse_n(const char *text, size_t len, const char *name, char 
     return m;
 }
 
-dq_model *dq_model_load(const char *path, char *errstr, size_t errstr_size)
+dq_model *dq_model_load(const char *path, dq_error *err)
 {
     size_t len;
-    char *text = dq_read_file(path, 256u << 20, &len, errstr, errstr_size);
+    char *text = dq_read_file(path, 256u << 20, &len, err);
     if (!text)
         return NULL;
-    dq_model *m = dq_model_parse_n(text, len, path, errstr, errstr_size);
+    dq_model *m = dq_model_parse_n(text, len, path, err);
     dq_free(text);
     return m;
 }
@@ -361,19 +366,22 @@ const char *dq_model_feature_name(const dq_model *m, int i)
 }
 double dq_model_threshold(const dq_model *m) { return m ? m->threshold : NAN; }
 
-dq_err dq_engine_set_model(dq_engine *eng, const dq_model *model, char *errstr, size_t errstr_size)
+dq_err dq_engine_set_model(dq_engine *eng, const dq_model *model, dq_error *err)
 {
-    if (!eng)
+    dq_error_clear(err);
+    if (!eng) {
+        dq_error_set(err, DQ_ERR_ARG, 0, "no engine");
         return DQ_ERR_ARG;
+    }
     const dq_contract *ctr = eng->ctr;
     if (model) {
         bool same = model->n_features == ctr->n_features;
         for (int i = 0; same && i < ctr->n_features; i++)
             same = strcmp(model->feature_names[i], ctr->feature_names[i]) == 0;
         if (!same) {
-            snprintf(errstr, errstr_size, "the model's %d features are not the contract's %d (%s ...)",
-                     model->n_features, ctr->n_features, ctr->n_features ? ctr->feature_names[0] : "none");
-            return DQ_ERR_ARG;
+            dq_error_set(err, DQ_ERR_MODEL, 0, "the model's %d features are not the contract's %d (%s ...)",
+                         model->n_features, ctr->n_features, ctr->n_features ? ctr->feature_names[0] : "none");
+            return DQ_ERR_MODEL;
         }
     }
     eng->model = model;

@@ -23,27 +23,32 @@
 typedef struct loader {
     yaml_document_t doc;
     const char *name;
-    char *errstr;
-    size_t errstr_size;
+    dq_error *err;
     bool failed;
     dq_contract *ctr;
 } loader;
 
+/* The first mistake wins: DQ_ERR_CONTRACT with "name:line: what". */
 static void lerr(loader *ld, const yaml_node_t *node, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void lerr(loader *ld, const yaml_node_t *node, const char *fmt, ...)
 {
     if (ld->failed)
         return;
     ld->failed = true;
-    if (!ld->errstr || ld->errstr_size == 0)
-        return;
-    int n = snprintf(ld->errstr, ld->errstr_size, "%s:%zu: ", ld->name, node ? node->start_mark.line + 1 : 1);
-    if (n < 0 || (size_t)n >= ld->errstr_size)
-        return;
+    int line = node ? (int)node->start_mark.line + 1 : 1;
+    char what[400];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(ld->errstr + n, ld->errstr_size - (size_t)n, fmt, ap);
+    vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
+    dq_error_set(ld->err, DQ_ERR_CONTRACT, line, "%s:%d: %s", ld->name, line, what);
+}
+
+static void lnomem(loader *ld)
+{
+    if (!ld->failed)
+        dq_error_set(ld->err, DQ_ERR_NOMEM, 0, "%s: out of memory", ld->name);
+    ld->failed = true;
 }
 
 static const char *scalar(const yaml_node_t *node)
@@ -95,7 +100,7 @@ static void check_unique_keys(loader *ld)
             continue;
         keyed *keys = dq_malloc(n * sizeof *keys);
         if (!keys) {
-            lerr(ld, m, "out of memory");
+            lnomem(ld);
             return;
         }
         for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
@@ -150,7 +155,7 @@ static char *get_str(loader *ld, yaml_node_t *map, const char *key, bool require
     }
     char *c = dq_strndup(s, strlen(s));
     if (!c)
-        lerr(ld, n, "out of memory");
+        lnomem(ld);
     return c;
 }
 
@@ -308,13 +313,17 @@ static void load_options(loader *ld, dq_field *f, yaml_node_t *opt)
         lerr(ld, opt, "field '%s': minimum is above maximum", f->name);
     yaml_node_t *pat = get(ld, opt, "pattern");
     if (pat) {
-        char perr[160];
+        dq_error perr;
         if (f->type != DQ_T_STRING)
             lerr(ld, pat, "field '%s': pattern applies to strings", f->name);
         else if (!scalar(pat))
             lerr(ld, pat, "pattern must be a string");
-        else if (!(f->pattern = dq_pattern_compile(scalar(pat), perr, sizeof perr)))
-            lerr(ld, pat, "%s", perr);
+        else if (!(f->pattern = dq_pattern_compile(scalar(pat), &perr))) {
+            if (perr.code == DQ_ERR_NOMEM)
+                lnomem(ld);
+            else
+                lerr(ld, pat, "%s", perr.msg);
+        }
     }
     f->max_length = (size_t)get_int(ld, opt, "maxLength", 0, 1, 1 << 20);
     yaml_node_t *en = get(ld, opt, "enum");
@@ -327,7 +336,7 @@ static void load_options(loader *ld, dq_field *f, yaml_node_t *opt)
         f->enum_values = dq_calloc((size_t)n, sizeof *f->enum_values);
         f->enum_lens = dq_calloc((size_t)n, sizeof *f->enum_lens);
         if (!f->enum_values || !f->enum_lens) {
-            lerr(ld, en, "out of memory");
+            lnomem(ld);
             return;
         }
         for (int i = 0; i < n; i++) {
@@ -339,7 +348,7 @@ static void load_options(loader *ld, dq_field *f, yaml_node_t *opt)
             }
             f->enum_lens[i] = strlen(s);
             if (!(f->enum_values[i] = dq_strndup(s, f->enum_lens[i]))) {
-                lerr(ld, it, "out of memory");
+                lnomem(ld);
                 return;
             }
             f->n_enum = i + 1;
@@ -388,8 +397,12 @@ static void load_field(loader *ld, dq_field *f, yaml_node_t *p, bool *is_key, bo
         dq_buf_init(&kb, keybuf, sizeof keybuf);
         dq_buf_json_str(&kb, f->name, f->name_len);
         dq_buf_putc(&kb, ':');
-        if (kb.overflow || !(f->json_key = dq_strndup(keybuf, kb.len))) {
-            lerr(ld, p, "property name too long or out of memory");
+        if (kb.overflow) {
+            lerr(ld, p, "property name too long");
+            return;
+        }
+        if (!(f->json_key = dq_strndup(keybuf, kb.len))) {
+            lnomem(ld);
             return;
         }
         f->json_key_len = kb.len;
@@ -514,7 +527,7 @@ static char *feature_name(loader *ld, const char *prefix, const char *suffix)
     size_t n = strlen(prefix) + strlen(suffix) + 2;
     char *name = dq_malloc(n);
     if (!name)
-        lerr(ld, NULL, "out of memory");
+        lnomem(ld);
     else
         snprintf(name, n, "%s.%s", prefix, suffix);
     return name;
@@ -658,24 +671,24 @@ static void load_contract(loader *ld, dq_contract *ctr)
         load_anomaly(ld, ctr, an);
 }
 
-dq_contract *dq_contract_parse_n(const char *yaml, size_t len, const char *name, char *errstr, size_t errstr_size)
+dq_contract *dq_contract_parse_n(const char *yaml, size_t len, const char *name, dq_error *err)
 {
-    loader ld = {.name = name ? name : "<contract>", .errstr = errstr, .errstr_size = errstr_size};
+    loader ld = {.name = name ? name : "<contract>", .err = err};
     yaml_parser_t parser;
-    if (errstr && errstr_size)
-        errstr[0] = '\0';
+    dq_error_clear(err);
     if (!yaml) {
         lerr(&ld, NULL, "no contract text");
         return NULL;
     }
     if (!yaml_parser_initialize(&parser)) {
-        lerr(&ld, NULL, "out of memory");
+        lnomem(&ld);
         return NULL;
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
     if (!yaml_parser_load(&parser, &ld.doc)) {
-        snprintf(errstr, errstr_size, "%s:%zu: YAML syntax: %s", ld.name, parser.problem_mark.line + 1,
-                 parser.problem ? parser.problem : "error");
+        int line = (int)parser.problem_mark.line + 1;
+        dq_error_set(err, DQ_ERR_CONTRACT, line, "%s:%d: YAML syntax: %s", ld.name, line,
+                     parser.problem ? parser.problem : "error");
         yaml_parser_delete(&parser);
         return NULL;
     }
@@ -693,7 +706,7 @@ dq_contract *dq_contract_parse_n(const char *yaml, size_t len, const char *name,
     check_unique_keys(&ld);
     dq_contract *ctr = ld.failed ? NULL : dq_calloc(1, sizeof *ctr);
     if (!ctr && !ld.failed)
-        lerr(&ld, NULL, "out of memory");
+        lnomem(&ld);
     else if (ctr)
         load_contract(&ld, ctr);
     yaml_document_delete(&ld.doc);
@@ -704,13 +717,13 @@ dq_contract *dq_contract_parse_n(const char *yaml, size_t len, const char *name,
     return ctr;
 }
 
-dq_contract *dq_contract_load(const char *path, char *errstr, size_t errstr_size)
+dq_contract *dq_contract_load(const char *path, dq_error *err)
 {
     size_t len;
-    char *text = dq_read_file(path, 4u << 20, &len, errstr, errstr_size);
+    char *text = dq_read_file(path, 4u << 20, &len, err);
     if (!text)
         return NULL;
-    dq_contract *ctr = dq_contract_parse_n(text, len, path, errstr, errstr_size);
+    dq_contract *ctr = dq_contract_parse_n(text, len, path, err);
     dq_free(text);
     return ctr;
 }

@@ -26,6 +26,12 @@
 
 #include "dq/dq.h"
 
+/* ---------------------------------------------------------------- errors */
+
+/* Fills err (if not NULL): the code, the line at fault (0: none), a printf-style message. */
+void dq_error_set(dq_error *err, dq_err code, int line, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void dq_error_clear(dq_error *err);
+
 /* ---------------------------------------------------------------- alloc */
 
 void *dq_malloc(size_t size);
@@ -33,8 +39,9 @@ void *dq_calloc(size_t n, size_t size);
 void dq_free(void *ptr);
 void *dq_realloc(void *ptr, size_t size);
 char *dq_strndup(const char *s, size_t len);
-/* The whole file (up to max bytes) in a new buffer, its length in *len; NULL with a message. */
-char *dq_read_file(const char *path, size_t max, size_t *len, char *errstr, size_t errstr_size);
+/* The whole file (up to max bytes) in a new buffer, its length in *len; NULL with err set
+ * (DQ_ERR_IO, or DQ_ERR_NOMEM). */
+char *dq_read_file(const char *path, size_t max, size_t *len, dq_error *err);
 
 /* ---------------------------------------------------------------- buf */
 
@@ -125,8 +132,8 @@ bool dq_duration_parse(const char *s, int64_t *ms);
 /* ---------------------------------------------------------------- pattern */
 
 typedef struct dq_pattern dq_pattern;
-/* Compiles re; NULL with a message in err (which names the offending position). */
-dq_pattern *dq_pattern_compile(const char *re, char *err, size_t err_size);
+/* Compiles re; NULL with err set: DQ_ERR_CONTRACT (the message names the offending position), DQ_ERR_NOMEM. */
+dq_pattern *dq_pattern_compile(const char *re, dq_error *err);
 bool dq_pattern_match(const dq_pattern *pat, const char *s, size_t n);
 void dq_pattern_free(dq_pattern *pat);
 

@@ -15,15 +15,16 @@
 
 #define DQ_KEY_MAX_DEFAULT 128
 
-dq_engine *dq_engine_new(const dq_contract *ctr, char *errstr, size_t errstr_size)
+dq_engine *dq_engine_new(const dq_contract *ctr, dq_error *err)
 {
+    dq_error_clear(err);
     if (!ctr) {
-        snprintf(errstr, errstr_size, "no contract");
+        dq_error_set(err, DQ_ERR_ARG, 0, "no contract");
         return NULL;
     }
     dq_engine *eng = dq_calloc(1, sizeof *eng);
     if (!eng) {
-        snprintf(errstr, errstr_size, "out of memory");
+        dq_error_set(err, DQ_ERR_NOMEM, 0, "out of memory");
         return NULL;
     }
     eng->ctr = ctr;
@@ -38,7 +39,8 @@ dq_engine *dq_engine_new(const dq_contract *ctr, char *errstr, size_t errstr_siz
     if (ctr->key_field >= 0 && ctr->fields[ctr->key_field].max_length)
         key_max = 4 * ctr->fields[ctr->key_field].max_length; /* UTF-8: up to 4 bytes a character */
     if (!eng->scratch || !eng->out || !eng->annot || dq_state_init(&eng->state, ctr, key_max) != DQ_OK) {
-        snprintf(errstr, errstr_size, "out of memory (state for %d keys)", ctr->max_keys);
+        dq_error_set(err, DQ_ERR_NOMEM, 0, "out of memory (engine buffers for events of %zu bytes)",
+                     ctr->max_event_bytes);
         dq_engine_free(eng);
         return NULL;
     }
@@ -401,39 +403,50 @@ static void put_base64(dq_buf *b, const unsigned char *s, size_t n)
     }
 }
 
+static void write_reject(dq_buf *b, const dq_result *res, const char *extra, const char *raw, size_t raw_len)
+{
+    dq_buf_putc(b, '{');
+    if (extra && *extra) {
+        dq_buf_puts(b, extra);
+        dq_buf_putc(b, ',');
+    }
+    dq_buf_puts(b, "\"dq\":");
+    if (res && res->verdict_json)
+        dq_buf_put(b, res->verdict_json, res->verdict_json_len);
+    else
+        dq_buf_puts(b, "null");
+    if (utf8_clean(raw, raw_len)) {
+        dq_buf_puts(b, ",\"raw\":");
+        dq_buf_json_str(b, raw ? raw : "", raw_len);
+    } else {
+        dq_buf_puts(b, ",\"raw_base64\":\"");
+        put_base64(b, (const unsigned char *)raw, raw_len);
+        dq_buf_putc(b, '"');
+    }
+    dq_buf_putc(b, '}');
+}
+
 size_t dq_reject_json(const dq_result *res, const char *extra, const char *raw, size_t raw_len, char *buf, size_t size)
 {
-    /* Measure with a counting pass when buf is too small: write into a sink of size 0. */
-    dq_buf b;
-    dq_buf_init(&b, buf, size ? size - 1 : 0);
-    dq_buf_putc(&b, '{');
-    if (extra && *extra) {
-        dq_buf_puts(&b, extra);
-        dq_buf_putc(&b, ',');
-    }
-    dq_buf_puts(&b, "\"dq\":");
-    if (res && res->verdict_json)
-        dq_buf_put(&b, res->verdict_json, res->verdict_json_len);
-    else
-        dq_buf_puts(&b, "null");
     if (!raw)
         raw_len = 0;
-    if (utf8_clean(raw, raw_len)) {
-        dq_buf_puts(&b, ",\"raw\":");
-        dq_buf_json_str(&b, raw ? raw : "", raw_len);
-    } else {
-        dq_buf_puts(&b, ",\"raw_base64\":\"");
-        put_base64(&b, (const unsigned char *)raw, raw_len);
-        dq_buf_putc(&b, '"');
+    dq_buf b;
+    dq_buf_init(&b, buf, size ? size - 1 : 0);
+    write_reject(&b, res, extra, raw, raw_len);
+    if (!b.overflow) {
+        buf[b.len] = '\0';
+        return b.len;
     }
-    dq_buf_putc(&b, '}');
-    if (b.overflow) {
-        /* Upper bound: escapes take at most 6 bytes a byte, base64 4 per 3. */
-        size_t need = 64 + (extra ? strlen(extra) : 0) + (res ? res->verdict_json_len : 4) + 6 * raw_len;
-        if (size)
-            buf[0] = '\0';
-        return need > size ? need : size;
-    }
-    buf[b.len] = '\0';
+    if (size)
+        buf[0] = '\0';
+    /* Too small: the exact length from a second pass into a buffer of the upper bound (escapes
+     * take at most 6 bytes a byte, base64 4 per 3); that bound if even it cannot be had. */
+    size_t bound = 64 + (extra ? strlen(extra) : 0) + (res ? res->verdict_json_len : 4) + 6 * raw_len;
+    char *tmp = dq_malloc(bound);
+    if (!tmp)
+        return bound;
+    dq_buf_init(&b, tmp, bound);
+    write_reject(&b, res, extra, raw, raw_len);
+    dq_free(tmp);
     return b.len;
 }

@@ -1,73 +1,75 @@
 /*
- * err.c - names of error codes, reason codes, actions and verdicts.
+ * err.c - names and texts of error codes, reason codes, actions and verdicts, from the
+ * X-macro tables of dq.h; filling a dq_error.
  *
  * The reason table is the source of truth for docs/reason-codes.md; a test
  * checks that the document lists every code with the same number.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "dq_int.h"
 
+#define ERR_CASE_NAME(name, value, text) \
+    case name: return #name;
+#define ERR_CASE_TEXT(name, value, text) \
+    case name: return text;
+
 const char *dq_err_name(dq_err err)
 {
     switch (err) {
-    case DQ_OK: return "DQ_OK";
-    case DQ_ERR_ARG: return "DQ_ERR_ARG";
-    case DQ_ERR_NOMEM: return "DQ_ERR_NOMEM";
-    case DQ_ERR_IO: return "DQ_ERR_IO";
-    case DQ_ERR_CONTRACT: return "DQ_ERR_CONTRACT";
-    case DQ_ERR_SPACE: return "DQ_ERR_SPACE";
-    case DQ_ERR_STATE: return "DQ_ERR_STATE";
-    default: return "DQ_ERR_UNKNOWN";
+    DQ_ERRORS(ERR_CASE_NAME)
     }
+    return "DQ_ERR_UNKNOWN";
 }
 
 const char *dq_err_str(dq_err err)
 {
     switch (err) {
-    case DQ_OK: return "success";
-    case DQ_ERR_ARG: return "invalid argument";
-    case DQ_ERR_NOMEM: return "out of memory";
-    case DQ_ERR_IO: return "input/output error";
-    case DQ_ERR_CONTRACT: return "invalid contract";
-    case DQ_ERR_SPACE: return "output buffer too small";
-    case DQ_ERR_STATE: return "saved state does not fit this contract";
-    default: return "unknown error";
+    DQ_ERRORS(ERR_CASE_TEXT)
+    }
+    return "unknown error";
+}
+
+void dq_error_set(dq_error *err, dq_err code, int line, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    err->code = code;
+    err->line = line;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+}
+
+void dq_error_clear(dq_error *err)
+{
+    if (err) {
+        err->code = DQ_OK;
+        err->line = 0;
+        err->msg[0] = '\0';
     }
 }
 
-static const char *const reason_names[DQ_REASON__COUNT] = {
-    [DQ_R_NONE] = "NONE",
-    [DQ_R_EMPTY] = "EMPTY",
-    [DQ_R_OVERSIZED] = "OVERSIZED",
-    [DQ_R_MALFORMED_JSON] = "MALFORMED_JSON",
-    [DQ_R_INVALID_UTF8] = "INVALID_UTF8",
-    [DQ_R_NUL_BYTE] = "NUL_BYTE",
-    [DQ_R_NOT_AN_OBJECT] = "NOT_AN_OBJECT",
-    [DQ_R_TOO_DEEP] = "TOO_DEEP",
-    [DQ_R_DUPLICATE_KEY] = "DUPLICATE_KEY",
-    [DQ_R_NON_FINITE] = "NON_FINITE",
-    [DQ_R_MISSING_FIELD] = "MISSING_FIELD",
-    [DQ_R_WRONG_TYPE] = "WRONG_TYPE",
-    [DQ_R_OUT_OF_RANGE] = "OUT_OF_RANGE",
-    [DQ_R_PATTERN_MISMATCH] = "PATTERN_MISMATCH",
-    [DQ_R_NOT_IN_ENUM] = "NOT_IN_ENUM",
-    [DQ_R_INVALID_TIMESTAMP] = "INVALID_TIMESTAMP",
-    [DQ_R_FUTURE_TIMESTAMP] = "FUTURE_TIMESTAMP",
-    [DQ_R_DUPLICATE_EVENT] = "DUPLICATE_EVENT",
-    [DQ_R_SPIKE] = "SPIKE",
-    [DQ_R_STUCK_VALUE] = "STUCK_VALUE",
-    [DQ_R_GAP] = "GAP",
-    [DQ_R_LATE_EVENT] = "LATE_EVENT",
-    [DQ_R_UNKNOWN_FIELD] = "UNKNOWN_FIELD",
-    [DQ_R_TOO_LONG] = "TOO_LONG",
-};
+#define REASON_NAME(name, value, text) [value] = #name,
+#define REASON_TEXT(name, value, text) [value] = text,
+static const char *const reason_names[DQ_REASON__COUNT] = {DQ_REASONS(REASON_NAME)};
+static const char *const reason_texts[DQ_REASON__COUNT] = {DQ_REASONS(REASON_TEXT)};
 
-const char *dq_reason_name(int reason)
+const char *dq_reason_name(dq_reason reason)
 {
-    if (reason < 0 || reason >= DQ_REASON__COUNT || !reason_names[reason])
+    if ((int)reason < 0 || reason >= DQ_REASON__COUNT)
         return "UNKNOWN";
     return reason_names[reason];
+}
+
+const char *dq_reason_str(dq_reason reason)
+{
+    if ((int)reason < 0 || reason >= DQ_REASON__COUNT)
+        return "unknown reason";
+    return reason_texts[reason];
 }
 
 int dq_reason_from_name(const char *name)
@@ -75,9 +77,27 @@ int dq_reason_from_name(const char *name)
     if (!name)
         return -1;
     for (int i = 0; i < DQ_REASON__COUNT; i++)
-        if (reason_names[i] && strcmp(reason_names[i], name) == 0)
+        if (strcmp(reason_names[i], name) == 0)
             return i;
     return -1;
+}
+
+int dq_reason_count(void)
+{
+    return DQ_REASON__COUNT;
+}
+
+size_t dq_sizeof(const char *type)
+{
+    static const struct {
+        const char *name;
+        size_t size;
+    } types[] = {{"dq_totals", sizeof(dq_totals)}, {"dq_error", sizeof(dq_error)},
+                 {"dq_result", sizeof(dq_result)}, {"dq_window_stats", sizeof(dq_window_stats)}};
+    for (size_t i = 0; type && i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(types[i].name, type) == 0)
+            return types[i].size;
+    return 0;
 }
 
 const char *dq_verdict_name(dq_verdict verdict)
@@ -90,10 +110,13 @@ const char *dq_verdict_name(dq_verdict verdict)
     }
 }
 
-const char *dq_action_name(int action)
+const char *dq_action_name(dq_action action)
 {
-    static const char *const names[] = {"reject", "warn", "coerced", "capped", "imputed", "dropped"};
-    if (action < 0 || action >= (int)(sizeof names / sizeof names[0]))
-        return "unknown";
-    return names[action];
+    switch (action) {
+#define ACTION_CASE(name, value, text) \
+    case DQ_ACT_##name: return text;
+    DQ_ACTIONS(ACTION_CASE)
+#undef ACTION_CASE
+    }
+    return "unknown";
 }

@@ -73,11 +73,11 @@ static int read_uint(const char *re, size_t *i)
     return v;
 }
 
-dq_pattern *dq_pattern_compile(const char *re, char *err, size_t err_size)
+dq_pattern *dq_pattern_compile(const char *re, dq_error *err)
 {
     dq_pattern *pat = dq_calloc(1, sizeof *pat);
     if (!pat) {
-        snprintf(err, err_size, "out of memory");
+        dq_error_set(err, DQ_ERR_NOMEM, 0, "out of memory");
         return NULL;
     }
     size_t i = 0, len = strlen(re);
@@ -197,7 +197,7 @@ dq_pattern *dq_pattern_compile(const char *re, char *err, size_t err_size)
         pat->n++;
     }
     if (why) {
-        snprintf(err, err_size, "pattern '%s' at offset %zu: %s", re, i, why);
+        dq_error_set(err, DQ_ERR_CONTRACT, 0, "pattern '%s' at offset %zu: %s", re, i, why);
         dq_free(pat);
         return NULL;
     }

@@ -40,19 +40,40 @@ extern "C" {
 
 /* ---------------------------------------------------------------- errors */
 
-typedef int dq_err;
+/* Error codes: X(name, value, description), the one table their names and texts come from.
+ * Only ever appended. */
+#define DQ_ERRORS(X)                                                                       \
+    X(DQ_OK, 0, "success")                                                                 \
+    X(DQ_ERR_ARG, -1, "invalid argument")             /* NULL or out of range */           \
+    X(DQ_ERR_NOMEM, -2, "out of memory")                                                   \
+    X(DQ_ERR_IO, -3, "input/output error")            /* a file could not be read */       \
+    X(DQ_ERR_CONTRACT, -4, "invalid contract")        /* the message says file:line */     \
+    X(DQ_ERR_SPACE, -5, "no room")                    /* a buffer or the state table */    \
+    X(DQ_ERR_STATE, -6, "saved state does not fit this contract")                          \
+    X(DQ_ERR_MODEL, -7, "invalid model")              /* a model file, or one that does not \
+                                                         fit the contract */
 
-#define DQ_OK 0
-#define DQ_ERR_ARG (-1)      /* an argument is NULL or out of range */
-#define DQ_ERR_NOMEM (-2)    /* an allocation failed */
-#define DQ_ERR_IO (-3)       /* a file could not be read */
-#define DQ_ERR_CONTRACT (-4) /* the contract is invalid (errstr says where) */
-#define DQ_ERR_SPACE (-5)    /* an output buffer is too small */
-#define DQ_ERR_STATE (-6)    /* saved state bytes do not fit this engine's contract */
+typedef enum dq_err {
+#define DQ_ERR_ENUM(name, value, text) name = value,
+    DQ_ERRORS(DQ_ERR_ENUM)
+#undef DQ_ERR_ENUM
+} dq_err;
 
 /* Symbolic name ("DQ_ERR_ARG") and description of an error code. Never NULL. */
 const char *dq_err_name(dq_err err);
 const char *dq_err_str(dq_err err);
+
+/*
+ * What a constructor (dq_contract_load, dq_engine_new, dq_model_load, ...) found wrong:
+ * the code, the line of the file at fault (0 when none) and a message that names the
+ * file and line, e.g. "contracts/x.yaml:12: unknown key 'minimun'". Constructors take a
+ * dq_error * that may be NULL; on success its code is DQ_OK and its message empty.
+ */
+typedef struct dq_error {
+    dq_err code;
+    int line;
+    char msg[512];
+} dq_error;
 
 /* ---------------------------------------------------------------- verdicts and reasons */
 
@@ -67,40 +88,52 @@ typedef enum dq_verdict {
  * A number is never reused or renumbered. DQ_REASON__COUNT grows as codes are
  * appended; every code is below 64, so a set of reasons fits a uint64_t mask.
  */
+#define DQ_REASONS(X)                                                                       \
+    X(NONE, 0, "no finding")                                                                \
+    X(EMPTY, 1, "empty or whitespace-only event")                                           \
+    X(OVERSIZED, 2, "longer than limits.maxEventBytes")                                     \
+    X(MALFORMED_JSON, 3, "not valid JSON, or truncated")                                    \
+    X(INVALID_UTF8, 4, "bytes that are not UTF-8")                                          \
+    X(NUL_BYTE, 5, "a raw NUL byte in the event")                                           \
+    X(NOT_AN_OBJECT, 6, "the top-level value is not an object")                             \
+    X(TOO_DEEP, 7, "nesting deeper than limits.maxDepth")                                   \
+    X(DUPLICATE_KEY, 8, "the same member name twice")                                       \
+    X(NON_FINITE, 9, "NaN, Infinity, or a number beyond double range")                      \
+    X(MISSING_FIELD, 10, "a required field is absent or null")                              \
+    X(WRONG_TYPE, 11, "a field's JSON type is not the declared one")                        \
+    X(OUT_OF_RANGE, 12, "a number outside [minimum, maximum]")                              \
+    X(PATTERN_MISMATCH, 13, "a string not matching its pattern (e.g. sensor id)")           \
+    X(NOT_IN_ENUM, 14, "a string not among the allowed values")                             \
+    X(INVALID_TIMESTAMP, 15, "a timestamp that cannot be parsed or is impossible")          \
+    X(FUTURE_TIMESTAMP, 16, "event time beyond now + tolerance")                            \
+    X(DUPLICATE_EVENT, 17, "same key and event time seen within the window")                \
+    X(SPIKE, 18, "a jump beyond the sensor's usual change")                                 \
+    X(STUCK_VALUE, 19, "the same value N times in a row")                                   \
+    X(GAP, 20, "the key was silent longer than expected")                                   \
+    X(LATE_EVENT, 21, "older than the key's newest event beyond tolerance")                 \
+    X(UNKNOWN_FIELD, 22, "a member the contract does not declare")                          \
+    X(TOO_LONG, 23, "a string longer than maxLength")
+
 typedef enum dq_reason {
-    DQ_R_NONE = 0,
-    DQ_R_EMPTY = 1,             /* empty or whitespace-only event */
-    DQ_R_OVERSIZED = 2,         /* longer than limits.max_event_bytes */
-    DQ_R_MALFORMED_JSON = 3,    /* not valid JSON, or truncated */
-    DQ_R_INVALID_UTF8 = 4,      /* bytes that are not UTF-8 */
-    DQ_R_NUL_BYTE = 5,          /* a raw NUL byte in the event */
-    DQ_R_NOT_AN_OBJECT = 6,     /* the top-level value is not an object */
-    DQ_R_TOO_DEEP = 7,          /* nesting deeper than limits.max_depth */
-    DQ_R_DUPLICATE_KEY = 8,     /* the same member name twice */
-    DQ_R_NON_FINITE = 9,        /* NaN, Infinity, or a number beyond double range */
-    DQ_R_MISSING_FIELD = 10,    /* a required field is absent or null */
-    DQ_R_WRONG_TYPE = 11,       /* a field's JSON type is not the declared one */
-    DQ_R_OUT_OF_RANGE = 12,     /* a number outside [minimum, maximum] */
-    DQ_R_PATTERN_MISMATCH = 13, /* a string not matching its pattern (e.g. sensor id) */
-    DQ_R_NOT_IN_ENUM = 14,      /* a string not among the allowed values */
-    DQ_R_INVALID_TIMESTAMP = 15,/* a timestamp that cannot be parsed or is impossible */
-    DQ_R_FUTURE_TIMESTAMP = 16, /* event time beyond now + tolerance */
-    DQ_R_DUPLICATE_EVENT = 17,  /* same key and event time seen within the window */
-    DQ_R_SPIKE = 18,            /* rate of change above the field's limit */
-    DQ_R_STUCK_VALUE = 19,      /* the same value N times in a row */
-    DQ_R_GAP = 20,              /* the key was silent longer than expected */
-    DQ_R_LATE_EVENT = 21,       /* older than the key's newest event beyond tolerance */
-    DQ_R_UNKNOWN_FIELD = 22,    /* a member the contract does not declare */
-    DQ_R_TOO_LONG = 23,         /* a string longer than maxLength */
-    DQ_REASON__COUNT = 24
+#define DQ_REASON_ENUM(name, value, text) DQ_R_##name = value,
+    DQ_REASONS(DQ_REASON_ENUM)
+#undef DQ_REASON_ENUM
+    DQ_REASON__COUNT /* numbered in order, so this is the count */
 } dq_reason;
 
 /* "OUT_OF_RANGE" for DQ_R_OUT_OF_RANGE; "UNKNOWN" for a code not in the list. */
-const char *dq_reason_name(int reason);
+const char *dq_reason_name(dq_reason reason);
+/* What the code means, e.g. "a number outside [minimum, maximum]"; "unknown reason" otherwise. */
+const char *dq_reason_str(dq_reason reason);
 /* The code for a name, or -1. */
 int dq_reason_from_name(const char *name);
 /* "PASS", "FIXED" or "REJECT". */
 const char *dq_verdict_name(dq_verdict verdict);
+/* DQ_REASON__COUNT of the library loaded: bindings read the codes from here. */
+int dq_reason_count(void);
+/* sizeof the public struct named ("dq_totals", "dq_error", "dq_result", "dq_window_stats"),
+ * 0 for other names: bindings that copy a struct check their copy against it. */
+size_t dq_sizeof(const char *type);
 
 /* ---------------------------------------------------------------- time */
 
@@ -122,21 +155,23 @@ dq_err dq_duration_parse_n(const char *s, size_t len, int64_t *ms);
 typedef struct dq_contract dq_contract;
 
 /*
- * Loads and compiles a contract from a YAML file.
- * Returns a new contract, or NULL with a message such as
- * "contracts/x.yaml:12: unknown key 'minimun'" written to errstr.
+ * Loads and compiles a contract from a YAML file. Returns a new contract, or NULL with
+ * err (if not NULL) saying why: DQ_ERR_IO (the file), DQ_ERR_CONTRACT (with its line),
+ * DQ_ERR_NOMEM.
  */
-dq_contract *dq_contract_load(const char *path, char *errstr, size_t errstr_size);
+dq_contract *dq_contract_load(const char *path, dq_error *err);
 
 /* Same, from a YAML text of len bytes; name is used in error messages. */
-dq_contract *dq_contract_parse_n(const char *yaml, size_t len, const char *name,
-                                 char *errstr, size_t errstr_size);
+dq_contract *dq_contract_parse_n(const char *yaml, size_t len, const char *name, dq_error *err);
 
 void dq_contract_free(dq_contract *ctr);
 
 /* The contract's id and version strings (owned by the contract). */
 const char *dq_contract_id(const dq_contract *ctr);
 const char *dq_contract_version(const dq_contract *ctr);
+
+/* The name of contract field i (the order of its properties; dq_detail.field), or NULL. */
+const char *dq_contract_field_name(const dq_contract *ctr, int i);
 
 /* Tumbling metric windows declared by the contract, in milliseconds. */
 int dq_contract_window_count(const dq_contract *ctr);
@@ -148,9 +183,9 @@ typedef struct dq_engine dq_engine;
 
 /*
  * Creates an engine evaluating events against ctr. The contract is borrowed:
- * it must outlive the engine. Returns NULL with a message in errstr on failure.
+ * it must outlive the engine. Returns NULL with err saying why (DQ_ERR_ARG, DQ_ERR_NOMEM).
  */
-dq_engine *dq_engine_new(const dq_contract *ctr, char *errstr, size_t errstr_size);
+dq_engine *dq_engine_new(const dq_contract *ctr, dq_error *err);
 void dq_engine_free(dq_engine *eng);
 
 /*
@@ -164,21 +199,27 @@ void dq_engine_set_now(dq_engine *eng, int64_t now_ms);
 /* One finding: which rule fired on which field, and what was done about it. */
 typedef struct dq_detail {
     uint8_t reason;  /* dq_reason */
-    uint8_t action;  /* DQ_ACT_* below */
+    uint8_t action;  /* dq_action below */
     int16_t field;   /* contract field index, -1 for the whole event */
 } dq_detail;
 
-#define DQ_ACT_REJECT 0
-#define DQ_ACT_WARN 1
-#define DQ_ACT_COERCED 2
-#define DQ_ACT_CAPPED 3
-#define DQ_ACT_IMPUTED 4
-#define DQ_ACT_DROPPED 5 /* an unknown member left out of the clean output */
+/* What was done about a finding: X(name, value, the name in annotations). */
+#define DQ_ACTIONS(X)          \
+    X(REJECT, 0, "reject")     \
+    X(WARN, 1, "warn")         \
+    X(COERCED, 2, "coerced")   \
+    X(CAPPED, 3, "capped")     \
+    X(IMPUTED, 4, "imputed")   \
+    X(DROPPED, 5, "dropped")   /* an unknown member left out of the clean output */
 
-/* "reject", "warn", "coerced", "capped", "imputed", "dropped". */
-const char *dq_action_name(int action);
-/* The name of contract field i, or NULL. */
-const char *dq_contract_field_name(const dq_contract *ctr, int i);
+typedef enum dq_action {
+#define DQ_ACTION_ENUM(name, value, text) DQ_ACT_##name = value,
+    DQ_ACTIONS(DQ_ACTION_ENUM)
+#undef DQ_ACTION_ENUM
+} dq_action;
+
+/* "reject", "warn", "coerced", "capped", "imputed", "dropped"; "unknown" otherwise. */
+const char *dq_action_name(dq_action action);
 
 /* The outcome of one event. Pointers are valid until the next call on the engine. */
 typedef struct dq_result {
@@ -235,7 +276,9 @@ size_t dq_engine_eval_batch(dq_engine *eng, const char *buf, const uint64_t *off
  * raw is a JSON string when the bytes are valid UTF-8 without NUL, else
  * "raw_base64"; nothing of the original is lost. extra is inserted verbatim as
  * leading members (e.g. "\"line\":12") and may be NULL. Returns as snprintf does:
- * the full length; the output is complete only when that is < size.
+ * the full length (exact; allocates to measure it when buf is too small, and returns an
+ * upper bound if that allocation fails); the output is complete only when that is < size,
+ * else buf holds "".
  */
 size_t dq_reject_json(const dq_result *res, const char *extra, const char *raw, size_t raw_len, char *buf,
                       size_t size);
@@ -309,8 +352,9 @@ const char *dq_contract_feature_name(const dq_contract *ctr, int i);
  * thread may share it. Scores equal scikit-learn's -score_samples() (to rounding).
  */
 typedef struct dq_model dq_model;
-dq_model *dq_model_load(const char *path, char *errstr, size_t errstr_size);
-dq_model *dq_model_parse_n(const char *text, size_t len, const char *name, char *errstr, size_t errstr_size);
+/* NULL with err saying why: DQ_ERR_IO (the file), DQ_ERR_MODEL (with its line), DQ_ERR_NOMEM. */
+dq_model *dq_model_load(const char *path, dq_error *err);
+dq_model *dq_model_parse_n(const char *text, size_t len, const char *name, dq_error *err);
 void dq_model_free(dq_model *model);
 int dq_model_feature_count(const dq_model *model);
 const char *dq_model_feature_name(const dq_model *model, int i);
@@ -320,10 +364,10 @@ double dq_model_score(const dq_model *model, const double *features);
 
 /*
  * Scores the engine's events with model (borrowed: it must outlive the engine; NULL
- * goes back to the online detector). DQ_ERR_ARG with a message when the model's
- * features are not the contract's.
+ * goes back to the online detector). DQ_ERR_MODEL (also in err) when the model's
+ * features are not the contract's; DQ_ERR_ARG without an engine.
  */
-dq_err dq_engine_set_model(dq_engine *eng, const dq_model *model, char *errstr, size_t errstr_size);
+dq_err dq_engine_set_model(dq_engine *eng, const dq_model *model, dq_error *err);
 
 /*
  * Batch evaluation for training: like dq_engine_eval_batch, writing each event's

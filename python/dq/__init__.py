@@ -33,7 +33,21 @@ VERDICTS = ("PASS", "FIXED", "REJECT")
 
 
 class DqError(Exception):
-    """A contract that does not load, or an engine that cannot be created."""
+    """A contract or model that does not load, or an engine that cannot be created. `code` is
+    libdq's error name ("DQ_ERR_CONTRACT", "DQ_ERR_IO", ...) when libdq gave one, and `line`
+    the line of the file at fault (0: none)."""
+
+    def __init__(self, message: str, code: str | None = None, line: int = 0):
+        super().__init__(message)
+        self.code, self.line = code, line
+
+
+class _Error(ctypes.Structure):
+    """struct dq_error."""
+    _fields_ = [("code", ctypes.c_int), ("line", ctypes.c_int), ("msg", ctypes.c_char * 512)]
+
+    def raise_(self):
+        raise DqError(self.msg.decode(errors="replace"), _lib.dq_err_name(self.code).decode(), self.line)
 
 
 def library_path() -> Path:
@@ -51,14 +65,14 @@ def _load() -> ctypes.CDLL:
     lib = ctypes.CDLL(str(path))
     c = ctypes
     lib.dq_contract_load.restype = c.c_void_p
-    lib.dq_contract_load.argtypes = [c.c_char_p, c.c_char_p, c.c_size_t]
+    lib.dq_contract_load.argtypes = [c.c_char_p, c.c_void_p]
     lib.dq_contract_free.argtypes = [c.c_void_p]
     lib.dq_contract_id.restype = c.c_char_p
     lib.dq_contract_id.argtypes = [c.c_void_p]
     lib.dq_contract_version.restype = c.c_char_p
     lib.dq_contract_version.argtypes = [c.c_void_p]
     lib.dq_engine_new.restype = c.c_void_p
-    lib.dq_engine_new.argtypes = [c.c_void_p, c.c_char_p, c.c_size_t]
+    lib.dq_engine_new.argtypes = [c.c_void_p, c.c_void_p]
     lib.dq_engine_free.argtypes = [c.c_void_p]
     lib.dq_engine_set_now.argtypes = [c.c_void_p, c.c_int64]
     lib.dq_engine_flush.argtypes = [c.c_void_p]
@@ -86,9 +100,9 @@ def _load() -> ctypes.CDLL:
     lib.dq_engine_eval_features.argtypes = [c.c_void_p, c.c_char_p, c.POINTER(c.c_uint64), c.c_size_t,
                                             c.POINTER(c.c_double)]
     lib.dq_engine_set_model.restype = c.c_int
-    lib.dq_engine_set_model.argtypes = [c.c_void_p, c.c_void_p, c.c_char_p, c.c_size_t]
+    lib.dq_engine_set_model.argtypes = [c.c_void_p, c.c_void_p, c.c_void_p]
     lib.dq_model_load.restype = c.c_void_p
-    lib.dq_model_load.argtypes = [c.c_char_p, c.c_char_p, c.c_size_t]
+    lib.dq_model_load.argtypes = [c.c_char_p, c.c_void_p]
     lib.dq_model_free.argtypes = [c.c_void_p]
     lib.dq_model_threshold.restype = c.c_double
     lib.dq_model_threshold.argtypes = [c.c_void_p]
@@ -100,8 +114,16 @@ def _load() -> ctypes.CDLL:
     lib.dq_model_score.argtypes = [c.c_void_p, c.POINTER(c.c_double)]
     lib.dq_err_str.restype = c.c_char_p
     lib.dq_err_str.argtypes = [c.c_int]
+    lib.dq_err_name.restype = c.c_char_p
+    lib.dq_err_name.argtypes = [c.c_int]
     lib.dq_reason_name.restype = c.c_char_p
     lib.dq_reason_name.argtypes = [c.c_int]
+    lib.dq_reason_count.restype = c.c_int
+    lib.dq_reason_count.argtypes = []
+    lib.dq_sizeof.restype = c.c_size_t
+    lib.dq_sizeof.argtypes = [c.c_char_p]
+    lib.dq_verdict_name.restype = c.c_char_p
+    lib.dq_verdict_name.argtypes = [c.c_int]
     lib.dq_time_parse_n.restype = c.c_int
     lib.dq_time_parse_n.argtypes = [c.c_char_p, c.c_size_t, c.POINTER(c.c_int64)]
     lib.dq_duration_parse_n.restype = c.c_int
@@ -110,8 +132,9 @@ def _load() -> ctypes.CDLL:
 
 
 _lib = _load()
-_REASON_COUNT = 24  # DQ_REASON__COUNT in dq.h
+_REASON_COUNT = _lib.dq_reason_count()
 REASONS = tuple(_lib.dq_reason_name(i).decode() for i in range(_REASON_COUNT))
+_REJECT = VERDICTS.index("REJECT")
 
 
 _names_of_mask: dict[int, list[str]] = {0: []}
@@ -133,8 +156,8 @@ def batch_result(verdicts, reasons, times, clean: bytes, clean_offs) -> "BatchRe
         verdicts=[VERDICTS[v] for v in verdicts],
         reasons=[_reason_names(m) for m in reasons],
         event_time_ms=[None if t == int64_min else t for t in times],
-        clean=[None if v == 2 else clean[a:b] for v, a, b in zip(verdicts, clean_offs, clean_offs[1:])],
-        annotation=[clean[a:b] if v == 2 else None for v, a, b in zip(verdicts, clean_offs, clean_offs[1:])],
+        clean=[None if v == _REJECT else clean[a:b] for v, a, b in zip(verdicts, clean_offs, clean_offs[1:])],
+        annotation=[clean[a:b] if v == _REJECT else None for v, a, b in zip(verdicts, clean_offs, clean_offs[1:])],
     )
 
 
@@ -159,6 +182,13 @@ class _Totals(ctypes.Structure):
                 ("anomalies", ctypes.c_uint64), ("state_evicted", ctypes.c_uint64)]
 
 
+for _struct, _name in ((_Totals, b"dq_totals"), (_Error, b"dq_error")):  # the copies above match libdq's
+    if ctypes.sizeof(_struct) != _lib.dq_sizeof(_name):
+        raise DqError(f"{library_path()}: struct {_name.decode()} is {_lib.dq_sizeof(_name)} bytes, these bindings "
+                      f"expect {ctypes.sizeof(_struct)}: rebuild libdq (make build) or update python/dq")
+if VERDICTS != tuple(_lib.dq_verdict_name(v).decode() for v in range(len(VERDICTS))):
+    raise DqError(f"{library_path()}: verdict codes differ from these bindings'")
+
 _WINDOW_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
 _STATE_CB = ctypes.CFUNCTYPE(None, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t,
                              ctypes.POINTER(ctypes.c_char), ctypes.c_size_t, ctypes.c_void_p)
@@ -168,10 +198,10 @@ class Contract:
     """A compiled data contract (read-only; may be shared by engines)."""
 
     def __init__(self, path: str | os.PathLike):
-        err = ctypes.create_string_buffer(512)
-        self._ptr = _lib.dq_contract_load(os.fsencode(path), err, len(err))
+        err = _Error()
+        self._ptr = _lib.dq_contract_load(os.fsencode(path), ctypes.byref(err))
         if not self._ptr:
-            raise DqError(err.value.decode(errors="replace"))
+            err.raise_()
         self.id = _lib.dq_contract_id(self._ptr).decode()
         self.version = _lib.dq_contract_version(self._ptr).decode()
         # The anomaly features libdq computes per event (docs/anomaly.md), in order.
@@ -228,10 +258,10 @@ class Model:
     engines given it score their events with it."""
 
     def __init__(self, path: str | os.PathLike):
-        err = ctypes.create_string_buffer(512)
-        self._ptr = _lib.dq_model_load(os.fsencode(path), err, len(err))
+        err = _Error()
+        self._ptr = _lib.dq_model_load(os.fsencode(path), ctypes.byref(err))
         if not self._ptr:
-            raise DqError(err.value.decode(errors="replace"))
+            err.raise_()
         self.threshold = _lib.dq_model_threshold(self._ptr)
         self.n_features = _lib.dq_model_feature_count(self._ptr)
         self.features = [_lib.dq_model_feature_name(self._ptr, i).decode() for i in range(self.n_features)]
@@ -258,14 +288,14 @@ class Engine:
 
     def __init__(self, contract: Contract, now: str | int | None = None,
                  on_window: Callable[[dict], None] | None = None, model: Model | None = None):
-        err = ctypes.create_string_buffer(512)
+        err = _Error()
         self._contract = contract  # keeps the contract alive as long as the engine
-        self._ptr = _lib.dq_engine_new(contract._ptr, err, len(err))
+        self._ptr = _lib.dq_engine_new(contract._ptr, ctypes.byref(err))
         if not self._ptr:
-            raise DqError(err.value.decode(errors="replace"))
+            err.raise_()
         self._model = model  # and the model
-        if model is not None and _lib.dq_engine_set_model(self._ptr, model._ptr, err, len(err)):
-            raise DqError(err.value.decode(errors="replace"))
+        if model is not None and _lib.dq_engine_set_model(self._ptr, model._ptr, ctypes.byref(err)):
+            err.raise_()
         if now is not None:
             self.set_now(now)
         self._clean = ctypes.create_string_buffer(1)

@@ -11,14 +11,14 @@
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
-    char err[512];
-    dq_contract *ctr = dq_contract_parse_n((const char *)data, size, "fuzz.yaml", err, sizeof err);
+    dq_error err;
+    dq_contract *ctr = dq_contract_parse_n((const char *)data, size, "fuzz.yaml", &err);
     if (!ctr) {
-        if (strncmp(err, "fuzz.yaml:", 10) != 0)
+        if (strncmp(err.msg, "fuzz.yaml:", 10) != 0)
             abort();
         return 0;
     }
-    dq_engine *eng = dq_engine_new(ctr, err, sizeof err);
+    dq_engine *eng = dq_engine_new(ctr, &err);
     if (eng) {
         static const char ev[] = "{\"sensor_id\":\"sensor_1\",\"timestamp\":\"2026-11-26T04:13:00Z\",\"temperature\":1}";
         dq_result res;

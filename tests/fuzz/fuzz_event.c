@@ -17,11 +17,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    char err[512];
-    ctr = dq_contract_load(DQ_SOURCE_DIR "/contracts/sensor_readings.yaml", err, sizeof err);
+    dq_error err;
+    ctr = dq_contract_load(DQ_SOURCE_DIR "/contracts/sensor_readings.yaml", &err);
     if (!ctr)
         abort();
-    eng = dq_engine_new(ctr, err, sizeof err);
+    eng = dq_engine_new(ctr, &err);
     if (!eng)
         abort();
     dq_engine_set_now(eng, 1795666380000LL);
@@ -48,8 +48,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         if (!res.clean || res.clean_len == 0 || res.clean[0] != '{')
             abort();
         /* The clean output must parse again (under a fresh engine: no state effects). */
-        char err[256];
-        dq_engine *again = dq_engine_new(ctr, err, sizeof err);
+        dq_error err;
+        dq_engine *again = dq_engine_new(ctr, &err);
         dq_result r2;
         char *copy = malloc(res.clean_len);
         memcpy(copy, res.clean, res.clean_len);

@@ -12,10 +12,10 @@
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
-    char err[512];
-    dq_model *m = dq_model_parse_n((const char *)data, size, "fuzz.model", err, sizeof err);
+    dq_error err;
+    dq_model *m = dq_model_parse_n((const char *)data, size, "fuzz.model", &err);
     if (!m) {
-        if (strncmp(err, "fuzz.model:", 11) != 0)
+        if (strncmp(err.msg, "fuzz.model:", 11) != 0)
             abort();
         return 0;
     }

@@ -17,9 +17,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    char err[512];
-    ctr = dq_contract_load(DQ_SOURCE_DIR "/contracts/sensor_readings.yaml", err, sizeof err);
-    if (!ctr || !(eng = dq_engine_new(ctr, err, sizeof err)) || !(again = dq_engine_new(ctr, err, sizeof err)))
+    dq_error err;
+    ctr = dq_contract_load(DQ_SOURCE_DIR "/contracts/sensor_readings.yaml", &err);
+    if (!ctr || !(eng = dq_engine_new(ctr, &err)) || !(again = dq_engine_new(ctr, &err)))
         abort();
     dq_engine_set_now(eng, 1795666380000LL);
     return 0;

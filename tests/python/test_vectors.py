@@ -114,3 +114,16 @@ def test_state_restores_from_any_bytes_like():
         assert fresh.state_changes() == {}  # restored, not changed
         assert fresh.evaluate([b'{"sensor_id":"sensor_1","timestamp":"2026-11-26T04:13:00Z","temperature":20,'
                                b'"humidity":40}']).reasons == [["DUPLICATE_EVENT"]]
+
+
+def test_bindings_say_which_error(tmp_path):
+    import dq
+    with pytest.raises(dq.DqError) as missing:
+        dq.Contract(tmp_path / "none.yaml")
+    assert (missing.value.code, missing.value.line) == ("DQ_ERR_IO", 0)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(CONTRACT.read_text().replace("maximum: 60", "maximun: 60"))
+    with pytest.raises(dq.DqError) as invalid:
+        dq.Contract(bad)
+    assert invalid.value.code == "DQ_ERR_CONTRACT" and invalid.value.line > 0
+    assert str(invalid.value).startswith(f"{bad}:{invalid.value.line}: unknown key 'maximun'")

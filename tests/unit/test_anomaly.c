@@ -11,9 +11,9 @@ static dq_result res;
 
 static void fresh(void)
 {
-    char err[256];
+    dq_error err;
     dq_engine_free(eng);
-    eng = dq_engine_new(ctr, err, sizeof err);
+    eng = dq_engine_new(ctr, &err);
 }
 
 /* One reading of sensor_1 at second s of 2026-11-26T04:00 (every 10 s in the tests). */
@@ -120,11 +120,11 @@ static const char tiny[] = "dq-iforest 1\n" FEATURES "max_samples 4\nthreshold 0
 
 static void test_model_scores(void)
 {
-    char err[256];
-    dq_model *m = dq_model_parse_n(tiny, sizeof tiny - 1, "tiny", err, sizeof err);
+    dq_error err;
+    dq_model *m = dq_model_parse_n(tiny, sizeof tiny - 1, "tiny", &err);
     CHECK(m != NULL);
     if (!m) {
-        fprintf(stderr, "%s\n", err);
+        fprintf(stderr, "%s\n", err.msg);
         return;
     }
     CHECK_INT(dq_model_feature_count(m), 10);
@@ -138,13 +138,13 @@ static void test_model_scores(void)
     CHECK(dq_model_score(m, x) < 0.5);
 
     fresh();
-    CHECK_INT(dq_engine_set_model(eng, m, err, sizeof err), DQ_OK);
+    CHECK_INT(dq_engine_set_model(eng, m, &err), DQ_OK);
     warm_up();
     reading(300, 20, 40);
     CHECK(res.anomaly_scored && !res.is_anomaly && annotation_has("\"score\":0.4377,\"flag\":false"));
     reading(310, 26, 40);
     CHECK(res.is_anomaly && annotation_has("\"flag\":true"));
-    CHECK_INT(dq_engine_set_model(eng, NULL, err, sizeof err), DQ_OK);
+    CHECK_INT(dq_engine_set_model(eng, NULL, &err), DQ_OK);
     dq_engine_free(eng);
     eng = NULL;
     dq_model_free(m);
@@ -152,12 +152,14 @@ static void test_model_scores(void)
 
 static void refused(const char *text, const char *message)
 {
-    char err[256];
-    dq_model *m = dq_model_parse_n(text, strlen(text), "m", err, sizeof err);
+    dq_error err;
+    dq_model *m = dq_model_parse_n(text, strlen(text), "m", &err);
     CHECK(m == NULL);
-    if (!m && !strstr(err, message))
-        fprintf(stderr, "model error '%s' lacks '%s'\n", err, message);
-    CHECK(!m && strstr(err, message) != NULL);
+    if (!m && !strstr(err.msg, message))
+        fprintf(stderr, "model error '%s' lacks '%s'\n", err.msg, message);
+    CHECK(!m && strstr(err.msg, message) != NULL);
+    CHECK_INT(err.code, DQ_ERR_MODEL);
+    CHECK(err.line > 0);
     dq_model_free(m);
 }
 
@@ -180,16 +182,18 @@ static void test_model_files_refused(void)
     snprintf(text, sizeof text, "%s%s", tiny, "more\n");
     refused(text, "unexpected text after the last tree");
 
-    char err[256];
-    CHECK(dq_model_load("/nonexistent/model.txt", err, sizeof err) == NULL && strstr(err, "cannot open"));
+    dq_error err;
+    CHECK(dq_model_load("/nonexistent/model.txt", &err) == NULL && strstr(err.msg, "cannot open"));
+    CHECK_INT(err.code, DQ_ERR_IO);
     /* The features must be the contract's. */
     char other[1024];
     snprintf(other, sizeof other, "dq-iforest 1\nfeatures 1 x\nmax_samples 4\nthreshold 0.5\ntrees 1\ntree 1\n-1 0 -1 -1 4\n");
-    dq_model *m = dq_model_parse_n(other, strlen(other), "other", err, sizeof err);
+    dq_model *m = dq_model_parse_n(other, strlen(other), "other", &err);
     CHECK(m != NULL);
     fresh();
-    CHECK_INT(dq_engine_set_model(eng, m, err, sizeof err), DQ_ERR_ARG);
-    CHECK(strstr(err, "not the contract's") != NULL);
+    CHECK_INT(dq_engine_set_model(eng, m, &err), DQ_ERR_MODEL);
+    CHECK_INT(err.code, DQ_ERR_MODEL);
+    CHECK(strstr(err.msg, "not the contract's") != NULL);
     dq_model_free(m);
 }
 
@@ -203,17 +207,18 @@ static void test_contract_section_refused(void)
         {"fields: [temperature]\n  halflife: 3", "unknown key 'halflife'"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char yaml[2048], err[256];
+        char yaml[2048];
+        dq_error err;
         snprintf(yaml, sizeof yaml,
                  "kind: DataContract\nid: t\nversion: 1\nschema:\n  - name: r\n    properties:\n"
                  "      - {name: sensor_id, logicalType: string, required: true, primaryKey: true}\n"
                  "      - {name: ts, logicalType: timestamp, required: true, eventTime: true}\n"
                  "      - {name: temperature, logicalType: number}\n"
                  "anomaly:\n  %s\n", bad[i][0]);
-        dq_contract *c = dq_contract_parse_n(yaml, strlen(yaml), "t.yaml", err, sizeof err);
-        CHECK(c == NULL && strstr(err, bad[i][1]) != NULL);
-        if (c || !strstr(err, bad[i][1]))
-            fprintf(stderr, "case %zu: %s\n", i, c ? "accepted" : err);
+        dq_contract *c = dq_contract_parse_n(yaml, strlen(yaml), "t.yaml", &err);
+        CHECK(c == NULL && strstr(err.msg, bad[i][1]) != NULL);
+        if (c || !strstr(err.msg, bad[i][1]))
+            fprintf(stderr, "case %zu: %s\n", i, c ? "accepted" : err.msg);
         dq_contract_free(c);
     }
 }

@@ -23,25 +23,27 @@ static const char base[] = "apiVersion: v3.0.2\n"
 /* Returns the error for base + extra, or "" if it compiles. */
 static const char *load(const char *extra)
 {
-    static char err[512];
+    static dq_error err;
     char text[4096];
     snprintf(text, sizeof text, "%s%s", base, extra);
-    dq_contract *c = dq_contract_parse_n(text, strlen(text), "t.yaml", err, sizeof err);
+    dq_contract *c = dq_contract_parse_n(text, strlen(text), "t.yaml", &err);
     if (c) {
         dq_contract_free(c);
         return "";
     }
-    return err;
+    CHECK_INT(err.code, DQ_ERR_CONTRACT);
+    CHECK(err.line > 0 && strstr(err.msg, ":") != NULL);
+    return err.msg;
 }
 
 static void test_valid(void)
 {
-    char err[512];
+    dq_error err;
     CHECK_STR(load(""), "");
     CHECK_STR(load("      - name: v\n        logicalType: number\n        logicalTypeOptions: {minimum: 0, maximum: 5}\n"
                    "        onOutOfRange: cap\nrules:\n  duplicate: {window: 1m}\nmetrics:\n  windows: [1m, 1h]\n"),
               "");
-    dq_contract *c = dq_contract_load(DQ_SOURCE_DIR "/contracts/sensor_readings.yaml", err, sizeof err);
+    dq_contract *c = dq_contract_load(DQ_SOURCE_DIR "/contracts/sensor_readings.yaml", &err);
     CHECK(c != NULL);
     if (c) {
         CHECK_STR(dq_contract_id(c), "sensor-readings");
@@ -117,22 +119,63 @@ static void test_relative_rules(void)
 
 static void test_missing_file(void)
 {
-    char err[256];
-    CHECK(dq_contract_load("/nonexistent/c.yaml", err, sizeof err) == NULL);
-    CHECK(strstr(err, "/nonexistent/c.yaml: cannot open") == err);
+    dq_error err;
+    CHECK(dq_contract_load("/nonexistent/c.yaml", &err) == NULL);
+    CHECK(strstr(err.msg, "/nonexistent/c.yaml: cannot open") == err.msg);
+    CHECK_INT(err.code, DQ_ERR_IO);
+    CHECK_INT(err.line, 0);
+    CHECK(dq_contract_load("/nonexistent/c.yaml", NULL) == NULL); /* err may be NULL */
+}
+
+/* One table gives every code its name and text; each is distinct, and unknown codes are named so. */
+static void test_error_codes(void)
+{
+    static const dq_err codes[] = {
+#define CODE(name, value, text) name,
+        DQ_ERRORS(CODE)
+#undef CODE
+    };
+    size_t n = sizeof codes / sizeof codes[0];
+    CHECK_INT(n, 8);
+    for (size_t i = 0; i < n; i++) {
+        CHECK_INT(codes[i], -(int)i); /* 0, -1, -2, ... in order */
+        for (size_t j = 0; j < i; j++) {
+            CHECK(strcmp(dq_err_name(codes[i]), dq_err_name(codes[j])) != 0);
+            CHECK(strcmp(dq_err_str(codes[i]), dq_err_str(codes[j])) != 0);
+        }
+    }
+    CHECK_STR(dq_err_name(DQ_ERR_MODEL), "DQ_ERR_MODEL");
+    CHECK_STR(dq_err_str(DQ_ERR_CONTRACT), "invalid contract");
+    CHECK_STR(dq_err_name((dq_err)-99), "DQ_ERR_UNKNOWN");
+    CHECK_STR(dq_reason_str(DQ_R_OUT_OF_RANGE), "a number outside [minimum, maximum]");
+    CHECK_STR(dq_reason_name((dq_reason)99), "UNKNOWN");
+    CHECK_STR(dq_action_name(DQ_ACT_IMPUTED), "imputed");
+    CHECK_STR(dq_action_name((dq_action)99), "unknown");
+    dq_error err;
+    CHECK(dq_contract_parse_n("a: [", 4, "bad.yaml", &err) == NULL);
+    CHECK_INT(err.code, DQ_ERR_CONTRACT);
+    CHECK_STR(err.msg, "bad.yaml:2: YAML syntax: did not find expected node content"); /* at the end */
+    CHECK_INT(err.line, 2);
+    CHECK(dq_engine_new(NULL, &err) == NULL);
+    CHECK_INT(err.code, DQ_ERR_ARG);
 }
 
 /* Every allocation of a load may fail: each failure is an error, never a crash or leak. */
 static void test_alloc_failures(void)
 {
-    char err[256];
+    dq_error err;
     int failures = 0;
     for (long n = 1; n < 400; n++) {
         dq_fault_count = 0;
         dq_fault_fail_at = n;
-        dq_contract *c = dq_contract_load(DQ_SOURCE_DIR "/contracts/sensor_readings.yaml", err, sizeof err);
-        dq_engine *e = c ? dq_engine_new(c, err, sizeof err) : NULL;
+        dq_contract *c = dq_contract_load(DQ_SOURCE_DIR "/contracts/sensor_readings.yaml", &err);
+        dq_engine *e = c ? dq_engine_new(c, &err) : NULL;
         failures += c == NULL || e == NULL;
+        if (c == NULL || e == NULL) {
+            CHECK_INT(err.code, DQ_ERR_NOMEM);
+            if (err.code != DQ_ERR_NOMEM)
+                fprintf(stderr, "allocation %ld: %s\n", n, err.msg);
+        }
         dq_engine_free(e);
         dq_contract_free(c);
         if (dq_fault_count < n)
@@ -146,6 +189,7 @@ int main(void)
 {
     RUN(test_valid);
     RUN(test_errors);
+    RUN(test_error_codes);
     RUN(test_relative_rules);
     RUN(test_missing_file);
     RUN(test_alloc_failures);

@@ -10,9 +10,9 @@ static dq_result res;
 
 static void fresh(void)
 {
-    char err[256];
+    dq_error err;
     dq_engine_free(eng);
-    eng = dq_engine_new(ctr, err, sizeof err);
+    eng = dq_engine_new(ctr, &err);
     dq_engine_set_now(eng, 1795666380000LL + 3600000); /* 2026-11-26T05:13:00Z */
 }
 
@@ -286,7 +286,13 @@ static void test_batch_and_reject_json(void)
     CHECK(n < sizeof rec);
     CHECK_STR(rec, "{\"line\":7,\"dq\":{\"status\":\"REJECT\",\"reasons\":[\"INVALID_UTF8\"],\"findings\":[{\"reason\":"
                    "\"INVALID_UTF8\",\"action\":\"reject\"}]},\"raw_base64\":\"eyJhIjoi/yJ9\"}");
-    CHECK(dq_reject_json(&res, NULL, raw, strlen(raw), rec, 10) >= 10);
+    /* Too small a buffer: the exact length, as snprintf gives it, and an empty buffer. */
+    CHECK_INT(dq_reject_json(&res, "\"line\":7", raw, strlen(raw), rec, 10), n);
+    CHECK_STR(rec, "");
+    CHECK_INT(dq_reject_json(&res, "\"line\":7", raw, strlen(raw), rec, n), n);
+    CHECK_INT(dq_reject_json(&res, "\"line\":7", raw, strlen(raw), rec, n + 1), n);
+    CHECK_INT(strlen(rec), n);
+    CHECK_INT(dq_reject_json(&res, NULL, raw, strlen(raw), NULL, 0), n - strlen("\"line\":7,"));
 }
 
 /* The saved state of one key, as dq_engine_state_changes reports it. */
@@ -387,7 +393,8 @@ static void test_state_version_2(void)
 /* A small table: keys:3 sensors, one 1-minute window, v with a duplicate rule. */
 static dq_engine *small_engine(int max_keys)
 {
-    char text[1024], err[256];
+    char text[1024];
+    dq_error err;
     snprintf(text, sizeof text,
              "apiVersion: v3.0.2\nkind: DataContract\nid: small\nversion: 1.0.0\nlimits: {maxKeys: %d}\n"
              "unknownFields: drop\nschema:\n  - name: r\n    properties:\n"
@@ -397,9 +404,9 @@ static dq_engine *small_engine(int max_keys)
              "      - {name: v, logicalType: number, required: true, onMissing: {impute: last_good, maxAge: 1d}}\n"
              "rules:\n  duplicate: {window: 1d, action: reject}\nmetrics:\n  windows: [1m]\n",
              max_keys);
-    dq_contract *c = dq_contract_parse_n(text, strlen(text), "small.yaml", err, sizeof err);
+    dq_contract *c = dq_contract_parse_n(text, strlen(text), "small.yaml", &err);
     CHECK(c != NULL);
-    dq_engine *e = c ? dq_engine_new(c, err, sizeof err) : NULL;
+    dq_engine *e = c ? dq_engine_new(c, &err) : NULL;
     CHECK(e != NULL);
     return e;
 }

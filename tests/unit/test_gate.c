@@ -3,6 +3,7 @@
  * dead-letter headers, offsets committed only with the outputs.
  */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "gate.h" /* includes rdkafka.h, which rdkafka_mock.h needs first */
@@ -136,11 +137,22 @@ static void test_routing(bool eos)
 
 static void test_at_least_once(void) { test_routing(false); }
 
+/* One mapping from libdq's errors to exit codes: a file that cannot be read is an I/O failure,
+ * a file that is not a contract a contract failure. */
 static void test_bad_contract(void)
 {
     dq_gate_opts o = opts("x", "y", "z", false);
     o.contract = "/nonexistent.yaml";
+    CHECK_INT(dq_gate_run(&o), DQ_EXIT_IO);
+    char path[] = "/tmp/dq-test-contract-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0 && write(fd, "id: [\n", 6) == 6);
+    close(fd);
+    o.contract = path;
     CHECK_INT(dq_gate_run(&o), DQ_EXIT_CONTRACT);
+    unlink(path);
+    CHECK_INT(cli_exit_for(DQ_ERR_NOMEM), DQ_EXIT_NOMEM);
+    CHECK_INT(cli_exit_for(DQ_ERR_MODEL), DQ_EXIT_CONTRACT);
 }
 
 int main(void)

@@ -9,8 +9,8 @@
 
 static int m(const char *re, const char *s)
 {
-    char err[160];
-    dq_pattern *p = dq_pattern_compile(re, err, sizeof err);
+    dq_error err;
+    dq_pattern *p = dq_pattern_compile(re, &err);
     if (!p)
         return -1;
     int r = dq_pattern_match(p, s, strlen(s));

@@ -58,10 +58,10 @@ static int th_passed, th_failed;
 /* The course's contract, or exit with the loader's message. */
 static inline dq_contract *th_sensor_contract(void)
 {
-    char err[256];
-    dq_contract *c = dq_contract_load(DQ_SOURCE_DIR "/contracts/sensor_readings.yaml", err, sizeof err);
+    dq_error err;
+    dq_contract *c = dq_contract_load(DQ_SOURCE_DIR "/contracts/sensor_readings.yaml", &err);
     if (!c) {
-        fprintf(stderr, "%s\n", err);
+        fprintf(stderr, "%s\n", err.msg);
         exit(1);
     }
     return c;
