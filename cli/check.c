@@ -117,81 +117,81 @@ static int parse_args(int argc, char **argv, check_opts *o)
         case 'q': o->quiet = true; break;
         case O_FAIL: o->fail_on_reject = true; break;
         case 'h': fputs(help, stdout); return -1;
-        default: fputs(help, stderr); return DQ_EXIT_USAGE;
+        default: fputs(help, stderr); return CLI_EXIT_USAGE;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "dq check: unexpected argument '%s'\n", argv[optind]);
-        return DQ_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
     if (!o->contract) {
         fprintf(stderr, "dq check: --contract is required (try contracts/sensor_readings.yaml)\n");
-        return DQ_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
-    return DQ_EXIT_OK;
+    return CLI_EXIT_OK;
 }
 
-int dq_cmd_check(int argc, char **argv)
+int cli_cmd_check(int argc, char **argv)
 {
     check_opts o = {0};
     int rc = parse_args(argc, argv, &o);
-    if (rc != DQ_EXIT_OK)
-        return rc < 0 ? DQ_EXIT_OK : rc;
+    if (rc != CLI_EXIT_OK)
+        return rc < 0 ? CLI_EXIT_OK : rc;
 
     dq_error error;
-    int64_t now_ms = dq_now_ms();
-    if (o.now && !dq_parse_time_arg(o.now, &now_ms)) {
+    int64_t now_ms = cli_now_ms();
+    if (o.now && !cli_parse_time_arg(o.now, &now_ms)) {
         fprintf(stderr, "dq check: --now '%s' is neither ISO-8601 nor epoch ms\n", o.now);
-        return DQ_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
     dq_contract *ctr = dq_contract_load(o.contract, &error);
     if (!ctr)
         return cli_fail("check", &error);
     dq_engine *eng = dq_engine_new(ctr, &error);
     FILE *in = NULL, *clean = NULL, *rejects = NULL, *metrics = NULL;
-    dq_lines *lines = NULL;
+    cli_lines *lines = NULL;
     char *rbuf = NULL;
     size_t rcap = 0;
     bool io_failed = false;
     if (!eng)
         rc = cli_fail("check", &error);
-    if (rc == DQ_EXIT_OK) {
+    if (rc == CLI_EXIT_OK) {
         in = !o.input || strcmp(o.input, "-") == 0 ? stdin : fopen(o.input, "rb");
         if (!in) {
             fprintf(stderr, "dq check: cannot open %s: %s\n", o.input, strerror(errno));
-            rc = DQ_EXIT_IO;
+            rc = CLI_EXIT_IO;
         }
     }
     const char *every_out[5] = {o.clean, o.rejects, o.metrics, o.summary, o.prometheus};
-    for (int k = 0; k < 5 && rc == DQ_EXIT_OK; k++)
-        if (dq_is_input(in, every_out[k])) {
+    for (int k = 0; k < 5 && rc == CLI_EXIT_OK; k++)
+        if (cli_is_input(in, every_out[k])) {
             fprintf(stderr, "dq check: refusing to write %s: it is the input (writing would empty it first)\n",
                     every_out[k]);
-            rc = DQ_EXIT_USAGE;
+            rc = CLI_EXIT_USAGE;
         }
     const char *outs[3] = {o.clean, o.rejects, o.metrics};
     FILE **fps[3] = {&clean, &rejects, &metrics};
-    for (int k = 0; k < 3 && rc == DQ_EXIT_OK; k++)
-        if (outs[k] && !(*fps[k] = dq_open_out(outs[k]))) {
+    for (int k = 0; k < 3 && rc == CLI_EXIT_OK; k++)
+        if (outs[k] && !(*fps[k] = cli_open_out(outs[k]))) {
             fprintf(stderr, "dq check: cannot write %s: %s\n", outs[k], strerror(errno));
-            rc = DQ_EXIT_IO;
+            rc = CLI_EXIT_IO;
         }
-    if (rc == DQ_EXIT_OK && !(lines = dq_lines_open(in, 1u << 24))) {
+    if (rc == CLI_EXIT_OK && !(lines = cli_lines_open(in, 1u << 24))) {
         fprintf(stderr, "dq check: out of memory\n");
-        rc = DQ_EXIT_IO;
+        rc = CLI_EXIT_IO;
     }
-    if (rc == DQ_EXIT_OK) {
+    if (rc == CLI_EXIT_OK) {
         dq_engine_set_now(eng, now_ms);
         if (metrics)
             dq_engine_set_window_cb(eng, on_window, metrics);
         bool progress = o.progress || (!o.quiet && isatty(STDERR_FILENO));
-        double t0 = dq_mono_s(), last_report = t0;
+        double t0 = cli_mono_s(), last_report = t0;
         uint64_t lineno = 0;
         const char *line;
         size_t len;
         bool cut, err;
         uint64_t full_len;
-        while (dq_lines_next(lines, &line, &len, &cut, &full_len, &err)) {
+        while (cli_lines_next(lines, &line, &len, &cut, &full_len, &err)) {
             dq_result res;
             lineno++;
             /* A cut line is longer than any contract limit (16 MiB): OVERSIZED. */
@@ -211,7 +211,7 @@ int dq_cmd_check(int argc, char **argv)
                     rbuf = malloc(rcap);
                     if (!rbuf) {
                         fprintf(stderr, "dq check: out of memory\n");
-                        rc = DQ_EXIT_IO;
+                        rc = CLI_EXIT_IO;
                         break;
                     }
                     need = dq_reject_json(&res, extra, line, len, rbuf, rcap);
@@ -220,7 +220,7 @@ int dq_cmd_check(int argc, char **argv)
                 fputc('\n', rejects);
             }
             if (progress && (lineno & 0xFFFF) == 0) {
-                double t = dq_mono_s();
+                double t = cli_mono_s();
                 if (t - last_report >= 1.0) {
                     fprintf(stderr, "\rdq check: %" PRIu64 " events, %.2f M events/s ", lineno,
                             (double)lineno / (t - t0) / 1e6);
@@ -230,10 +230,10 @@ int dq_cmd_check(int argc, char **argv)
         }
         if (err) {
             fprintf(stderr, "dq check: read error on %s: %s\n", o.input ? o.input : "stdin", strerror(errno));
-            rc = DQ_EXIT_IO;
+            rc = CLI_EXIT_IO;
         }
         dq_engine_flush(eng);
-        double secs = dq_mono_s() - t0;
+        double secs = cli_mono_s() - t0;
         if (progress)
             fputc('\n', stderr);
         dq_totals t;
@@ -241,34 +241,34 @@ int dq_cmd_check(int argc, char **argv)
         if (!o.quiet)
             write_summary(stderr, &t, secs, false);
         if (o.summary) {
-            FILE *s = dq_open_out(o.summary);
+            FILE *s = cli_open_out(o.summary);
             if (s)
                 write_summary(s, &t, secs, true);
             else
                 io_failed = true;
-            dq_close_out(s, o.summary, &io_failed);
+            cli_close_out(s, o.summary, &io_failed);
         }
         if (o.prometheus) {
             char prom[16384];
-            FILE *p = dq_open_out(o.prometheus);
+            FILE *p = cli_open_out(o.prometheus);
             size_t n = dq_totals_prometheus(&t, "dq", prom, sizeof prom);
             if (p && n < sizeof prom)
                 fwrite(prom, 1, n, p);
             else
                 io_failed = true;
-            dq_close_out(p, o.prometheus, &io_failed);
+            cli_close_out(p, o.prometheus, &io_failed);
         }
-        if (rc == DQ_EXIT_OK && o.fail_on_reject && t.verdicts[DQ_REJECT] > 0)
-            rc = DQ_EXIT_REJECTS;
+        if (rc == CLI_EXIT_OK && o.fail_on_reject && t.verdicts[DQ_REJECT] > 0)
+            rc = CLI_EXIT_REJECTS;
     }
     for (int k = 0; k < 3; k++)
-        dq_close_out(*fps[k], outs[k], &io_failed);
-    if (io_failed && rc == DQ_EXIT_OK)
-        rc = DQ_EXIT_IO;
+        cli_close_out(*fps[k], outs[k], &io_failed);
+    if (io_failed && rc == CLI_EXIT_OK)
+        rc = CLI_EXIT_IO;
     if (in && in != stdin)
         fclose(in);
     free(rbuf);
-    dq_lines_close(lines);
+    cli_lines_close(lines);
     dq_engine_free(eng);
     dq_contract_free(ctr);
     return rc;

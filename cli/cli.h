@@ -3,20 +3,20 @@
  *
  * Exit codes (documented in docs/cli.md and every --help):
  */
-#ifndef DQ_CLI_H
-#define DQ_CLI_H
+#ifndef CLI_H
+#define CLI_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
-#define DQ_EXIT_OK 0
-#define DQ_EXIT_REJECTS 1  /* --fail-on-reject and at least one event was rejected */
-#define DQ_EXIT_USAGE 2    /* bad command line */
-#define DQ_EXIT_CONTRACT 3 /* the contract (or dq gate's model) could not be loaded */
-#define DQ_EXIT_IO 4       /* an input or output file failed */
-#define DQ_EXIT_KAFKA 5    /* Kafka could not be reached or refused us */
-#define DQ_EXIT_NOMEM 6    /* out of memory */
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_REJECTS 1  /* --fail-on-reject and at least one event was rejected */
+#define CLI_EXIT_USAGE 2    /* bad command line */
+#define CLI_EXIT_CONTRACT 3 /* the contract (or dq gate's model) could not be loaded */
+#define CLI_EXIT_IO 4       /* an input or output file failed */
+#define CLI_EXIT_KAFKA 5    /* Kafka could not be reached or refused us */
+#define CLI_EXIT_NOMEM 6    /* out of memory */
 
 #include "dq/dq.h"
 
@@ -26,34 +26,34 @@ int cli_exit_for(dq_err code);
 int cli_fail(const char *cmd, const dq_error *err);
 
 /* Subcommands: argc/argv start at the subcommand's name. */
-int dq_cmd_check(int argc, char **argv);
-int dq_cmd_gen(int argc, char **argv);
-int dq_cmd_gate(int argc, char **argv);
-int dq_cmd_score(int argc, char **argv);
+int cli_cmd_check(int argc, char **argv);
+int cli_cmd_gen(int argc, char **argv);
+int cli_cmd_gate(int argc, char **argv);
+int cli_cmd_score(int argc, char **argv);
 
 /*
  * A line reader with bounded memory: lines longer than max are returned cut at
  * max bytes with *cut set and their full length in *full_len; the rest of such a
  * line is skipped. A final line without a newline is returned as well.
  */
-typedef struct dq_lines dq_lines;
-dq_lines *dq_lines_open(FILE *in, size_t max);
+typedef struct cli_lines cli_lines;
+cli_lines *cli_lines_open(FILE *in, size_t max);
 /* Returns false at end of input; *err set on a read error. */
-bool dq_lines_next(dq_lines *lr, const char **line, size_t *len, bool *cut, uint64_t *full_len, bool *err);
-void dq_lines_close(dq_lines *lr);
+bool cli_lines_next(cli_lines *lr, const char **line, size_t *len, bool *cut, uint64_t *full_len, bool *err);
+void cli_lines_close(cli_lines *lr);
 
 /* True when path is the file `in` reads (the same path, a hard or symbolic link, or stdin
  * redirected from it): opening it for writing would truncate the input before it is read. */
-bool dq_is_input(FILE *in, const char *path);
+bool cli_is_input(FILE *in, const char *path);
 /* Opens path for writing ("-" = stdout); NULL-safe close. */
-FILE *dq_open_out(const char *path);
-void dq_close_out(FILE *f, const char *path, bool *failed);
+FILE *cli_open_out(const char *path);
+void cli_close_out(FILE *f, const char *path, bool *failed);
 
 /* Wall-clock and monotonic time in ms / seconds. */
-int64_t dq_now_ms(void);
-double dq_mono_s(void);
+int64_t cli_now_ms(void);
+double cli_mono_s(void);
 
 /* Parses an ISO-8601 time or an integer of epoch ms. */
-bool dq_parse_time_arg(const char *s, int64_t *ms);
+bool cli_parse_time_arg(const char *s, int64_t *ms);
 
 #endif

@@ -50,7 +50,7 @@ typedef struct gate_stats {
 } gate_stats;
 
 typedef struct gate {
-    const dq_gate_opts *o;
+    const cli_gate_opts *o;
     dq_contract *ctr;
     dq_model *model;
     dq_engine *eng;
@@ -65,7 +65,7 @@ typedef struct gate {
     bool in_txn;              /* --exactly-once: a transaction is open */
     double last_activity;     /* input or assignment (monotonic s), for --idle-exit */
     bool assigned;            /* partitions assigned to us (kept by the rebalance callback) */
-    int fatal;                /* a DQ_EXIT_* code set inside a callback: stop */
+    int fatal;                /* a CLI_EXIT_* code set inside a callback: stop */
     bool closing;             /* the last batch is finished: leaving the group */
     char contract_label[256];
     pthread_mutex_t lock; /* guards snapshot: the HTTP thread reads it */
@@ -103,16 +103,16 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 {
     gate *g = opaque;
     bool assign = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS && !g->closing;
-    int rc = g->closing ? DQ_EXIT_OK : finish_batch(g);
+    int rc = g->closing ? CLI_EXIT_OK : finish_batch(g);
     wait_commit(g);
-    if (rc != DQ_EXIT_OK) {
+    if (rc != CLI_EXIT_OK) {
         g->fatal = rc;
         assign = false;
     } else if (assign && g->o->state_topic && !load_state(g, parts)) {
-        g->fatal = DQ_EXIT_KAFKA; /* never run on a state that does not match the input */
+        g->fatal = CLI_EXIT_KAFKA; /* never run on a state that does not match the input */
         assign = false;
     }
-    g->last_activity = dq_mono_s(); /* idle time counts from the assignment, not from the group join */
+    g->last_activity = cli_mono_s(); /* idle time counts from the assignment, not from the group join */
     g->assigned = assign && parts->cnt > 0;
     rd_kafka_assign(rk, assign ? parts : NULL);
 }
@@ -313,7 +313,7 @@ static void produce_state(const char *key, size_t key_len, const void *state, si
 /* Writes the batch's changed states and input positions (see above). */
 static bool write_state(gate *g)
 {
-    const dq_gate_opts *o = g->o;
+    const cli_gate_opts *o = g->o;
     if (!o->state_topic || g->positions->cnt == 0)
         return true;
     bool own_txn = !o->exactly_once; /* with --exactly-once the batch's transaction is open */
@@ -365,14 +365,14 @@ static bool restore_position(const rd_kafka_message_t *m, rd_kafka_topic_partiti
  */
 static bool load_state(gate *g, rd_kafka_topic_partition_list_t *parts)
 {
-    const dq_gate_opts *o = g->o;
-    double t0 = dq_mono_s();
+    const cli_gate_opts *o = g->o;
+    double t0 = cli_mono_s();
     char group[512];
     snprintf(group, sizeof group, "%s.state-reader", o->group); /* required by librdkafka, never joined */
     const char *defaults[] = {"bootstrap.servers", o->brokers, "group.id", group, "enable.auto.commit", "false",
                               "isolation.level", "read_committed", "enable.partition.eof", "true",
                               "fetch.wait.max.ms", "10", NULL};
-    rd_kafka_t *rk = dq_kafka_new(RD_KAFKA_CONSUMER, defaults, &o->props, NULL, NULL, g);
+    rd_kafka_t *rk = cli_kafka_new(RD_KAFKA_CONSUMER, defaults, &o->props, NULL, NULL, g);
     if (!rk)
         return false;
     dq_engine_state_clear(g->eng);
@@ -421,7 +421,7 @@ static bool load_state(gate *g, rd_kafka_topic_partition_list_t *parts)
         fprintf(stderr,
                 "dq gate: state of %" PRIu64 " sensors and positions of %d of %d partitions restored from %s "
                 "(%" PRIu64 " records, %.2f s)%s\n",
-                t.keys, positions, parts->cnt, o->state_topic, records, dq_mono_s() - t0,
+                t.keys, positions, parts->cnt, o->state_topic, records, cli_mono_s() - t0,
                 refused ? "; states that do not fit this contract were skipped" : "");
     return done;
 }
@@ -464,7 +464,7 @@ static bool create_state_topic(gate *g)
 
 static void account_latency(gate *g)
 {
-    int64_t now = dq_now_ms();
+    int64_t now = cli_now_ms();
     for (size_t i = 0; i < g->batch_n; i++) {
         if (g->batch_ts[i] <= 0)
             continue;
@@ -533,22 +533,22 @@ static int finish_batch(gate *g)
 {
     if (g->o->exactly_once && g->delivery_errors) {
         fprintf(stderr, "dq gate: a transaction step failed: stopping (uncommitted input is read again)\n");
-        return DQ_EXIT_KAFKA;
+        return CLI_EXIT_KAFKA;
     }
     if (g->o->exactly_once && g->in_txn) {
         g->in_txn = false;
         if (!write_state(g))
-            return DQ_EXIT_KAFKA;
+            return CLI_EXIT_KAFKA;
         if (g->positions->cnt > 0) {
             rd_kafka_consumer_group_metadata_t *cgmd = rd_kafka_consumer_group_metadata(g->consumer);
             bool sent = txn_step(g, rd_kafka_send_offsets_to_transaction(g->producer, g->positions, cgmd, -1),
                                  "send_offsets_to_transaction");
             rd_kafka_consumer_group_metadata_destroy(cgmd);
             if (!sent)
-                return DQ_EXIT_KAFKA;
+                return CLI_EXIT_KAFKA;
         }
         if (!txn_step(g, rd_kafka_commit_transaction(g->producer, -1), "commit_transaction"))
-            return DQ_EXIT_KAFKA;
+            return CLI_EXIT_KAFKA;
     } else if (!g->o->exactly_once && g->batch_n > 0) {
         /* Wait as long as librdkafka keeps trying (message.timeout.ms): a broker restart
          * only delays the batch; a delivery that finally fails stops the gate uncommitted. */
@@ -556,11 +556,11 @@ static int finish_batch(gate *g)
             rd_kafka_flush(g->producer, 1000);
         if (g->delivery_errors) {
             fprintf(stderr, "dq gate: outputs not acknowledged: input offsets not committed, stopping\n");
-            return DQ_EXIT_KAFKA;
+            return CLI_EXIT_KAFKA;
         }
         if (!write_state(g)) {
             fprintf(stderr, "dq gate: state not saved: input offsets not committed, stopping\n");
-            return DQ_EXIT_KAFKA;
+            return CLI_EXIT_KAFKA;
         }
         /* Asynchronous, one in flight: the outputs are already acknowledged, so a crash can
          * only repeat this batch and the one whose commit was in flight, never lose one. */
@@ -588,7 +588,7 @@ static int finish_batch(gate *g)
     g->positions = rd_kafka_topic_partition_list_new(16);
     g->batch_n = 0;
     g->delivery_errors = 0;
-    return DQ_EXIT_OK;
+    return CLI_EXIT_OK;
 }
 
 /* ---------------------------------------------------------------- /metrics */
@@ -701,7 +701,7 @@ static bool start_http(gate *g)
 
 static int setup(gate *g)
 {
-    const dq_gate_opts *o = g->o;
+    const cli_gate_opts *o = g->o;
     dq_error err;
     if (!(g->ctr = dq_contract_load(o->contract, &err)) || !(g->eng = dq_engine_new(g->ctr, &err)) ||
         (o->model && (!(g->model = dq_model_load(o->model, &err)) ||
@@ -724,16 +724,16 @@ static int setup(gate *g)
                                "isolation.level", "read_committed",
                                /* Latency: do not let the broker hold a fetch for long. */
                                "fetch.wait.max.ms", "10", NULL};
-    if (!(g->producer = dq_kafka_new(RD_KAFKA_PRODUCER, pdefaults, &o->props, on_delivery, NULL, g)) ||
-        !(g->consumer = dq_kafka_new(RD_KAFKA_CONSUMER, cdefaults, &o->props, NULL, on_rebalance, g)))
-        return DQ_EXIT_KAFKA;
+    if (!(g->producer = cli_kafka_new(RD_KAFKA_PRODUCER, pdefaults, &o->props, on_delivery, NULL, g)) ||
+        !(g->consumer = cli_kafka_new(RD_KAFKA_CONSUMER, cdefaults, &o->props, NULL, on_rebalance, g)))
+        return CLI_EXIT_KAFKA;
     g->state_producer = g->producer;
     if (o->state_topic && !o->exactly_once) {
         char state_txid[300];
         snprintf(state_txid, sizeof state_txid, "%s.state", txid);
         const char *sdefaults[] = {"bootstrap.servers", o->brokers, "transactional.id", state_txid, NULL};
-        if (!(g->state_producer = dq_kafka_new(RD_KAFKA_PRODUCER, sdefaults, &o->props, on_delivery, NULL, g)))
-            return DQ_EXIT_KAFKA;
+        if (!(g->state_producer = cli_kafka_new(RD_KAFKA_PRODUCER, sdefaults, &o->props, on_delivery, NULL, g)))
+            return CLI_EXIT_KAFKA;
     }
     /* Also aborts what a crashed predecessor with the same id left open, so reading
      * the state topic (read_committed) does not wait for that transaction to time out. */
@@ -741,7 +741,7 @@ static int setup(gate *g)
         (g->state_producer != g->producer &&
          !txn_step(g, rd_kafka_init_transactions(g->state_producer, 30000), "state init_transactions")) ||
         (o->state_topic && !create_state_topic(g)))
-        return DQ_EXIT_KAFKA;
+        return CLI_EXIT_KAFKA;
     rd_kafka_poll_set_consumer(g->consumer);
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(sub, o->in_topic, RD_KAFKA_PARTITION_UA);
@@ -749,35 +749,35 @@ static int setup(gate *g)
     rd_kafka_topic_partition_list_destroy(sub);
     if (kerr) {
         fprintf(stderr, "dq gate: subscribe to %s: %s\n", o->in_topic, rd_kafka_err2str(kerr));
-        return DQ_EXIT_KAFKA;
+        return CLI_EXIT_KAFKA;
     }
     g->positions = rd_kafka_topic_partition_list_new(16);
     g->commit_q = rd_kafka_queue_new(g->consumer);
     g->batch_ts = calloc((size_t)o->batch_max, sizeof *g->batch_ts);
     if (!g->batch_ts)
-        return DQ_EXIT_IO;
+        return CLI_EXIT_IO;
     if (o->metrics_addr && !start_http(g)) {
         fprintf(stderr, "dq gate: cannot serve metrics on %s (in use? use --metrics-addr)\n", o->metrics_addr);
-        return DQ_EXIT_IO;
+        return CLI_EXIT_IO;
     }
-    return DQ_EXIT_OK;
+    return CLI_EXIT_OK;
 }
 
-int dq_gate_run(const dq_gate_opts *o)
+int cli_gate_run(const cli_gate_opts *o)
 {
     gate g = {.o = o};
     pthread_mutex_init(&g.lock, NULL);
     int rc = setup(&g);
     uint64_t seen = 0;
-    double t0 = dq_mono_s(), last_report = t0;
+    double t0 = cli_mono_s(), last_report = t0;
     g.last_activity = t0;
     bool progress = !o->quiet && isatty(STDERR_FILENO);
-    while (rc == DQ_EXIT_OK && !stop_requested && !g.fatal) {
-        double batch_end = dq_mono_s() + o->batch_ms / 1000.0;
-        dq_engine_set_now(g.eng, dq_now_ms()); /* the future-timestamp rule's "now" */
+    while (rc == CLI_EXIT_OK && !stop_requested && !g.fatal) {
+        double batch_end = cli_mono_s() + o->batch_ms / 1000.0;
+        dq_engine_set_now(g.eng, cli_now_ms()); /* the future-timestamp rule's "now" */
         while (g.batch_n < (size_t)o->batch_max && !stop_requested && !g.fatal &&
                (!o->max_events || seen < o->max_events)) {
-            double left = batch_end - dq_mono_s();
+            double left = batch_end - cli_mono_s();
             if (left <= 0)
                 break;
             rd_kafka_message_t *m = rd_kafka_consumer_poll(g.consumer, (int)(left * 1000) + 1);
@@ -792,22 +792,22 @@ int dq_gate_run(const dq_gate_opts *o)
             handle(&g, m);
             rd_kafka_message_destroy(m);
             seen++;
-            g.last_activity = dq_mono_s();
+            g.last_activity = cli_mono_s();
         }
         rc = finish_batch(&g);
-        if (rc == DQ_EXIT_OK && g.fatal)
+        if (rc == CLI_EXIT_OK && g.fatal)
             rc = g.fatal;
         if (o->max_events && seen >= o->max_events)
             break;
-        if (o->idle_exit_ms && g.assigned && (dq_mono_s() - g.last_activity) * 1000 >= o->idle_exit_ms)
+        if (o->idle_exit_ms && g.assigned && (cli_mono_s() - g.last_activity) * 1000 >= o->idle_exit_ms)
             break;
-        if (progress && dq_mono_s() - last_report >= 1.0) {
+        if (progress && cli_mono_s() - last_report >= 1.0) {
             fprintf(stderr, "\rdq gate: %" PRIu64 " events, %" PRIu64 " rejected, lag %" PRIu64 "  ", seen,
                     g.live.totals.verdicts[DQ_REJECT], g.live.lag);
-            last_report = dq_mono_s();
+            last_report = cli_mono_s();
         }
     }
-    if (rc == DQ_EXIT_OK && g.eng) {
+    if (rc == CLI_EXIT_OK && g.eng) {
         /* Orderly stop: the open metric windows go out as one last batch. */
         dq_engine_flush(g.eng);
         if (o->exactly_once)
@@ -820,7 +820,7 @@ int dq_gate_run(const dq_gate_opts *o)
         dq_totals t;
         dq_engine_totals(g.eng, &t);
         fprintf(stderr, "%sdq gate: %" PRIu64 " events in %.3f s: %" PRIu64 " pass, %" PRIu64 " fixed, %" PRIu64
-                        " rejected\n", progress ? "\n" : "", t.events, dq_mono_s() - t0, t.verdicts[DQ_PASS],
+                        " rejected\n", progress ? "\n" : "", t.events, cli_mono_s() - t0, t.verdicts[DQ_PASS],
                 t.verdicts[DQ_FIXED], t.verdicts[DQ_REJECT]);
     }
     if (g.http)
@@ -894,7 +894,7 @@ static const char help[] =
     "example:\n"
     "  dq gate -c contracts/sensor_readings.yaml --brokers 127.0.0.1:9092\n";
 
-int dq_cmd_gate(int argc, char **argv)
+int cli_cmd_gate(int argc, char **argv)
 {
     enum { O_BROKERS = 256, O_GROUP, O_IN, O_CLEAN, O_DLQ, O_MTOPIC, O_MADDR, O_EOS, O_TXID, O_BATCH, O_BATCHMS,
            O_MAX, O_IDLE, O_RELAY, O_STATE, O_MODEL, O_ANOMALIES };
@@ -909,7 +909,7 @@ int dq_cmd_gate(int argc, char **argv)
         {"relay", no_argument, NULL, O_RELAY}, {"state-topic", required_argument, NULL, O_STATE},
         {"model", required_argument, NULL, O_MODEL}, {"anomalies", required_argument, NULL, O_ANOMALIES},
         {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    dq_gate_opts o = {.brokers = "127.0.0.1:9092", .group = "dq-gate", .in_topic = "sensor-topic",
+    cli_gate_opts o = {.brokers = "127.0.0.1:9092", .group = "dq-gate", .in_topic = "sensor-topic",
                       .clean_topic = "sensor-clean", .dlq_topic = "sensor-dlq", .metrics_topic = "dq-metrics",
                       .metrics_addr = "127.0.0.1:9464", .anomaly_topic = "sensor-anomalies", .batch_max = 5000,
                       .batch_ms = 20};
@@ -919,8 +919,8 @@ int dq_cmd_gate(int argc, char **argv)
         switch (c) {
         case 'c': o.contract = optarg; break;
         case 'X':
-            if (!dq_kafka_props_add(&o.props, optarg))
-                return DQ_EXIT_USAGE;
+            if (!cli_kafka_props_add(&o.props, optarg))
+                return CLI_EXIT_USAGE;
             break;
         case O_BROKERS: o.brokers = optarg; break;
         case O_GROUP: o.group = optarg; break;
@@ -940,13 +940,13 @@ int dq_cmd_gate(int argc, char **argv)
         case O_MODEL: o.model = optarg; break;
         case O_ANOMALIES: o.anomaly_topic = *optarg ? optarg : NULL; break;
         case 'q': o.quiet = true; break;
-        case 'h': fputs(help, stdout); return DQ_EXIT_OK;
-        default: fputs(help, stderr); return DQ_EXIT_USAGE;
+        case 'h': fputs(help, stdout); return CLI_EXIT_OK;
+        default: fputs(help, stderr); return CLI_EXIT_USAGE;
         }
     }
     if (!o.contract || o.batch_max < 1 || o.batch_ms < 1) {
         fprintf(stderr, "dq gate: --contract is required; --batch and --batch-ms must be positive\n");
-        return DQ_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
     char state_topic[300];
     if (!o.state_topic) {
@@ -958,5 +958,5 @@ int dq_cmd_gate(int argc, char **argv)
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    return dq_gate_run(&o);
+    return cli_gate_run(&o);
 }

@@ -1,15 +1,15 @@
 /*
  * gate.h - `dq gate` as a function, so tests can run it against librdkafka's mock cluster.
  */
-#ifndef DQ_CLI_GATE_H
-#define DQ_CLI_GATE_H
+#ifndef CLI_GATE_H
+#define CLI_GATE_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "kafka.h"
 
-typedef struct dq_gate_opts {
+typedef struct cli_gate_opts {
     const char *contract, *brokers, *group, *in_topic, *clean_topic, *dlq_topic;
     const char *metrics_topic; /* NULL: no metrics topic */
     const char *model;          /* anomaly model file (dq_model_load); NULL: the online detector */
@@ -21,12 +21,12 @@ typedef struct dq_gate_opts {
     int batch_max, batch_ms;
     uint64_t max_events; /* stop after this many events (0: never) */
     int idle_exit_ms;    /* stop after this long without input (0: never) */
-    dq_kafka_props props;
+    cli_kafka_props props;
     bool relay; /* no validation: the same Kafka work without libdq (benchmark ceiling) */
     bool quiet;
-} dq_gate_opts;
+} cli_gate_opts;
 
-/* Runs the gate until a signal, max_events or idle_exit; returns a DQ_EXIT_* code. */
-int dq_gate_run(const dq_gate_opts *o);
+/* Runs the gate until a signal, max_events or idle_exit; returns a CLI_EXIT_* code. */
+int cli_gate_run(const cli_gate_opts *o);
 
 #endif

@@ -100,7 +100,7 @@ typedef struct gen_opts {
     const char *replay, *format; /* --replay FILE --format intel|suthaharan */
     double speedup;              /* replay pace: event time / speedup; 0 = as fast as possible */
     const char *brokers, *topic; /* Kafka output instead of stdout */
-    dq_kafka_props props;
+    cli_kafka_props props;
 } gen_opts;
 
 static const char help[] =
@@ -193,8 +193,8 @@ static int parse_args(int argc, char **argv, gen_opts *o)
         case O_SPEEDUP: o->speedup = strtod(optarg, &end); break;
         case O_TOPIC: o->topic = optarg; break;
         case 'X':
-            if (!dq_kafka_props_add(&o->props, optarg))
-                return DQ_EXIT_USAGE;
+            if (!cli_kafka_props_add(&o->props, optarg))
+                return CLI_EXIT_USAGE;
             break;
         case O_SENSORS: o->sensors = strtol(optarg, &end, 10); break;
         case O_COUNT: o->count = strtoull(optarg, &end, 10); break;
@@ -202,9 +202,9 @@ static int parse_args(int argc, char **argv, gen_opts *o)
         case O_RATE: o->rate = strtod(optarg, &end); break;
         case O_SEED: o->seed = strtoull(optarg, &end, 10); break;
         case O_START:
-            if (!dq_parse_time_arg(optarg, &o->start_ms)) {
+            if (!cli_parse_time_arg(optarg, &o->start_ms)) {
                 fprintf(stderr, "dq gen: --start '%s' is neither ISO-8601 nor epoch ms\n", optarg);
-                return DQ_EXIT_USAGE;
+                return CLI_EXIT_USAGE;
             }
             break;
         case O_INTERVAL: {
@@ -212,38 +212,38 @@ static int parse_args(int argc, char **argv, gen_opts *o)
             if (dq_duration_parse_n(optarg, strlen(optarg), &o->interval_ms) != DQ_OK || o->interval_ms <= 0) {
                 fprintf(stderr, "dq gen: --interval takes a duration as the contract writes them: "
                                 "500ms, 10s, 5m, 1h\n");
-                return DQ_EXIT_USAGE;
+                return CLI_EXIT_USAGE;
             }
             break;
         }
         case O_DEFECTS:
             if (parse_defects(optarg, o->rates) != 0)
-                return DQ_EXIT_USAGE;
+                return CLI_EXIT_USAGE;
             break;
         case O_TRUTH: o->truth = optarg; break;
         case O_PROGRESS: o->progress = true; break;
         case 'q': o->quiet = true; break;
         case 'h': fputs(help, stdout); return -1;
-        default: fputs(help, stderr); return DQ_EXIT_USAGE;
+        default: fputs(help, stderr); return CLI_EXIT_USAGE;
         }
         if (end && *end) {
             fprintf(stderr, "dq gen: bad number '%s'\n", optarg);
-            return DQ_EXIT_USAGE;
+            return CLI_EXIT_USAGE;
         }
     }
     if (o->replay && (!o->format || (strcmp(o->format, "intel") != 0 && strcmp(o->format, "suthaharan") != 0))) {
         fprintf(stderr, "dq gen: --replay needs --format intel or --format suthaharan\n");
-        return DQ_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
     if (!o->brokers != !o->topic) {
         fprintf(stderr, "dq gen: --brokers and --topic go together\n");
-        return DQ_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
     if (o->sensors < 1 || o->sensors > 1000000) {
         fprintf(stderr, "dq gen: --sensors must be 1 .. 1000000\n");
-        return DQ_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
-    return DQ_EXIT_OK;
+    return CLI_EXIT_OK;
 }
 
 /* Picks the defect for the next event by the configured rates. */
@@ -393,7 +393,7 @@ static bool emit(rd_kafka_t *rk, const gen_opts *o, char *buf, int n, long id, d
 /* Sleeps until the monotonic time due (seconds), flushing stdout first so pacing is visible. */
 static void sleep_until(double due)
 {
-    double left = due - dq_mono_s();
+    double left = due - cli_mono_s();
     if (left <= 0)
         return;
     fflush(stdout);
@@ -417,21 +417,21 @@ static int put_field(char *out, size_t size, const char *name, const char *tok)
 /*
  * --replay: one event per data row, in file order (the order the motes' readings were
  * recorded in). Intel Lab times are read as UTC; Suthaharan rows have no time, so row r
- * gets --start + r x --interval. Returns DQ_EXIT_*.
+ * gets --start + r x --interval. Returns CLI_EXIT_*.
  */
 static int replay(const gen_opts *o, rd_kafka_t *rk, FILE *truth, uint64_t *lines)
 {
     FILE *in = fopen(o->replay, "r");
     if (!in) {
         fprintf(stderr, "dq gen: cannot open %s: %s\n", o->replay, strerror(errno));
-        return DQ_EXIT_IO;
+        return CLI_EXIT_IO;
     }
     bool intel = strcmp(o->format, "intel") == 0;
     char row[4096], buf[8192];
     int64_t first_ms = INT64_MIN;
-    double t0 = dq_mono_s();
-    int rc = DQ_EXIT_OK;
-    while (rc == DQ_EXIT_OK && !gen_stop && fgets(row, sizeof row, in)) {
+    double t0 = cli_mono_s();
+    int rc = CLI_EXIT_OK;
+    while (rc == CLI_EXIT_OK && !gen_stop && fgets(row, sizeof row, in)) {
         char *tok[16] = {0}, *save = NULL;
         int n = 0;
         for (char *t = strtok_r(row, intel ? " \t\r\n" : ",\r\n", &save); t && n < 16; t = strtok_r(NULL, intel ? " \t\r\n" : ",\r\n", &save))
@@ -475,7 +475,7 @@ static int replay(const gen_opts *o, rd_kafka_t *rk, FILE *truth, uint64_t *line
             sleep_until(t0 + (double)(ev_ms - first_ms) / 1000.0 / o->speedup);
         }
         if (!emit(rk, o, buf, len, mote, label, *lines + 1)) {
-            rc = rk ? DQ_EXIT_KAFKA : DQ_EXIT_IO;
+            rc = rk ? CLI_EXIT_KAFKA : CLI_EXIT_IO;
             break;
         }
         ++*lines;
@@ -484,19 +484,19 @@ static int replay(const gen_opts *o, rd_kafka_t *rk, FILE *truth, uint64_t *line
     }
     if (ferror(in)) {
         fprintf(stderr, "dq gen: read error on %s\n", o->replay);
-        rc = DQ_EXIT_IO;
+        rc = CLI_EXIT_IO;
     }
     fclose(in);
     return rc;
 }
 
-int dq_cmd_gen(int argc, char **argv)
+int cli_cmd_gen(int argc, char **argv)
 {
     gen_opts o = {.sensors = 100, .count = 10000, .seed = 1, .interval_ms = 10000, .start_ms = INT64_MIN};
     memcpy(o.rates, default_rates, sizeof o.rates);
     int rc = parse_args(argc, argv, &o);
-    if (rc != DQ_EXIT_OK)
-        return rc < 0 ? DQ_EXIT_OK : rc;
+    if (rc != CLI_EXIT_OK)
+        return rc < 0 ? CLI_EXIT_OK : rc;
     if (o.rate > 0 && !o.interval_given) /* live: event time keeps pace with the clock */
         o.interval_ms = (int64_t)((double)o.sensors * 1000.0 / o.rate);
     if (o.interval_ms < 1)
@@ -504,7 +504,7 @@ int dq_cmd_gen(int argc, char **argv)
     if (o.start_ms == INT64_MIN) {
         /* A bounded batch is a history that ends now, so that dq check (whose now is the clock)
          * sees no reading from the future but the injected ones; a live stream starts now. */
-        int64_t now = dq_now_ms() / 1000 * 1000;
+        int64_t now = cli_now_ms() / 1000 * 1000;
         double p = o.rates[D_GAP], emitting = (1 - p) / (1 + p * GAP_TICKS); /* share of ticks a sensor reports */
         double span = (ceil((double)o.count / (double)o.sensors / emitting) + 1) * (double)o.interval_ms;
         bool history = o.rate == 0 && o.duration_s == 0 && o.count > 0 && !o.replay && span < 1e12;
@@ -514,11 +514,11 @@ int dq_cmd_gen(int argc, char **argv)
         o.count = UINT64_MAX; /* until --duration or a signal */
 
     sensor *sensors = calloc((size_t)o.sensors, sizeof *sensors);
-    FILE *truth = o.truth ? dq_open_out(o.truth) : NULL;
+    FILE *truth = o.truth ? cli_open_out(o.truth) : NULL;
     if (!sensors || (o.truth && !truth)) {
         fprintf(stderr, "dq gen: %s\n", !sensors ? "out of memory" : strerror(errno));
         free(sensors);
-        return DQ_EXIT_IO;
+        return CLI_EXIT_IO;
     }
     rng r = {o.seed * 0x2545F4914F6CDD1Dull + 1};
     for (long i = 0; i < o.sensors; i++) {
@@ -538,9 +538,9 @@ int dq_cmd_gen(int argc, char **argv)
     if (o.brokers) {
         const char *defaults[] = {"bootstrap.servers", o.brokers, "enable.idempotence", "true", "linger.ms", "5",
                                   "compression.type", "lz4", NULL};
-        if (!(rk = dq_kafka_new(RD_KAFKA_PRODUCER, defaults, &o.props, on_gen_delivery, NULL, NULL))) {
+        if (!(rk = cli_kafka_new(RD_KAFKA_PRODUCER, defaults, &o.props, on_gen_delivery, NULL, NULL))) {
             free(sensors);
-            return DQ_EXIT_KAFKA;
+            return CLI_EXIT_KAFKA;
         }
         struct sigaction sa = {.sa_handler = on_gen_signal};
         sigaction(SIGTERM, &sa, NULL);
@@ -549,7 +549,7 @@ int dq_cmd_gen(int argc, char **argv)
 
     char *buf = malloc(80000);
     uint64_t counts[D__COUNT] = {0}, line = 0;
-    double t0 = dq_mono_s(), last_report = t0;
+    double t0 = cli_mono_s(), last_report = t0;
     bool progress = o.progress || (!o.quiet && isatty(STDERR_FILENO));
     if (o.replay) {
         rc = replay(&o, rk, truth, &line);
@@ -597,7 +597,7 @@ int dq_cmd_gen(int argc, char **argv)
             if (!emit(rk, &o, buf, n, id, label, line + 1)) {
                 if (!rk)
                     fprintf(stderr, "dq gen: write error: %s\n", strerror(errno));
-                rc = rk ? DQ_EXIT_KAFKA : DQ_EXIT_IO;
+                rc = rk ? CLI_EXIT_KAFKA : CLI_EXIT_IO;
                 goto done;
             }
             line++;
@@ -607,7 +607,7 @@ int dq_cmd_gen(int argc, char **argv)
             if (o.rate > 0 && line % 64 == 0)
                 sleep_until(t0 + (double)line / o.rate);
             if ((line & 0x3FFF) == 0) {
-                double now = dq_mono_s();
+                double now = cli_mono_s();
                 if (o.duration_s > 0 && now - t0 >= o.duration_s)
                     goto done;
                 if (progress && now - last_report >= 1.0) {
@@ -624,14 +624,14 @@ done:
         if (rd_kafka_flush(rk, 60000) != RD_KAFKA_RESP_ERR_NO_ERROR || delivery_failures) {
             fprintf(stderr, "dq gen: %" PRIu64 " events not acknowledged by Kafka\n",
                     delivery_failures + (uint64_t)rd_kafka_outq_len(rk));
-            rc = DQ_EXIT_KAFKA;
+            rc = CLI_EXIT_KAFKA;
         }
         rd_kafka_destroy(rk);
     } else if (fflush(stdout) != 0) {
-        rc = DQ_EXIT_IO;
+        rc = CLI_EXIT_IO;
     }
     if (!o.quiet) {
-        double secs = dq_mono_s() - t0;
+        double secs = cli_mono_s() - t0;
         fprintf(stderr, "dq gen: %" PRIu64 " events in %.2f s (%.0f events/s)\n", line, secs,
                 secs > 0 ? (double)line / secs : 0.0);
         for (int d = 0; d < D__COUNT; d++)
@@ -640,8 +640,8 @@ done:
                         100.0 * (double)counts[d] / (double)(line ? line : 1));
     }
     bool failed = false;
-    dq_close_out(truth, o.truth, &failed);
+    cli_close_out(truth, o.truth, &failed);
     free(buf);
     free(sensors);
-    return failed && rc == DQ_EXIT_OK ? DQ_EXIT_IO : rc;
+    return failed && rc == CLI_EXIT_OK ? CLI_EXIT_IO : rc;
 }

@@ -11,7 +11,7 @@
 #include "cli.h"
 #include "dq/dq.h"
 
-struct dq_lines {
+struct cli_lines {
     FILE *in;
     char *buf;
     size_t cap, start, end; /* unread bytes are buf[start..end) */
@@ -22,16 +22,16 @@ struct dq_lines {
 int cli_exit_for(dq_err code)
 {
     switch (code) {
-    case DQ_OK: return DQ_EXIT_OK;
+    case DQ_OK: return CLI_EXIT_OK;
     case DQ_ERR_CONTRACT:
-    case DQ_ERR_MODEL: return DQ_EXIT_CONTRACT;
-    case DQ_ERR_NOMEM: return DQ_EXIT_NOMEM;
+    case DQ_ERR_MODEL: return CLI_EXIT_CONTRACT;
+    case DQ_ERR_NOMEM: return CLI_EXIT_NOMEM;
     case DQ_ERR_IO:
     case DQ_ERR_STATE: /* bytes read from somewhere */
     case DQ_ERR_SPACE:
     case DQ_ERR_ARG: break;
     }
-    return DQ_EXIT_IO;
+    return CLI_EXIT_IO;
 }
 
 int cli_fail(const char *cmd, const dq_error *err)
@@ -40,9 +40,9 @@ int cli_fail(const char *cmd, const dq_error *err)
     return cli_exit_for(err->code);
 }
 
-dq_lines *dq_lines_open(FILE *in, size_t max)
+cli_lines *cli_lines_open(FILE *in, size_t max)
 {
-    dq_lines *lr = calloc(1, sizeof *lr);
+    cli_lines *lr = calloc(1, sizeof *lr);
     if (!lr)
         return NULL;
     lr->in = in;
@@ -56,7 +56,7 @@ dq_lines *dq_lines_open(FILE *in, size_t max)
     return lr;
 }
 
-void dq_lines_close(dq_lines *lr)
+void cli_lines_close(cli_lines *lr)
 {
     if (lr) {
         free(lr->buf);
@@ -64,7 +64,7 @@ void dq_lines_close(dq_lines *lr)
     }
 }
 
-static bool fill(dq_lines *lr, bool *err)
+static bool fill(cli_lines *lr, bool *err)
 {
     if (lr->eof)
         return false;
@@ -84,7 +84,7 @@ static bool fill(dq_lines *lr, bool *err)
     return true;
 }
 
-bool dq_lines_next(dq_lines *lr, const char **line, size_t *len, bool *cut, uint64_t *full_len, bool *err)
+bool cli_lines_next(cli_lines *lr, const char **line, size_t *len, bool *cut, uint64_t *full_len, bool *err)
 {
     *cut = false;
     *err = false;
@@ -144,14 +144,14 @@ bool dq_lines_next(dq_lines *lr, const char **line, size_t *len, bool *cut, uint
     }
 }
 
-bool dq_is_input(FILE *in, const char *path)
+bool cli_is_input(FILE *in, const char *path)
 {
     struct stat a, b;
     return in && path && strcmp(path, "-") != 0 && fstat(fileno(in), &a) == 0 && stat(path, &b) == 0 &&
            a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-FILE *dq_open_out(const char *path)
+FILE *cli_open_out(const char *path)
 {
     if (!path)
         return NULL;
@@ -161,7 +161,7 @@ FILE *dq_open_out(const char *path)
     return f;
 }
 
-void dq_close_out(FILE *f, const char *path, bool *failed)
+void cli_close_out(FILE *f, const char *path, bool *failed)
 {
     if (!f)
         return;
@@ -173,21 +173,21 @@ void dq_close_out(FILE *f, const char *path, bool *failed)
         fclose(f);
 }
 
-int64_t dq_now_ms(void)
+int64_t cli_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-double dq_mono_s(void)
+double cli_mono_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-bool dq_parse_time_arg(const char *s, int64_t *ms)
+bool cli_parse_time_arg(const char *s, int64_t *ms)
 {
     char *end;
     errno = 0;

@@ -6,14 +6,14 @@
 
 #include "kafka.h"
 
-bool dq_kafka_props_add(dq_kafka_props *p, const char *kv)
+bool cli_kafka_props_add(cli_kafka_props *p, const char *kv)
 {
     if (!strchr(kv, '=') || kv[0] == '=') {
         fprintf(stderr, "dq: -X takes key=value (a librdkafka property), got '%s'\n", kv);
         return false;
     }
-    if (p->n == DQ_MAX_PROPS) {
-        fprintf(stderr, "dq: more than %d -X properties\n", DQ_MAX_PROPS);
+    if (p->n == CLI_MAX_PROPS) {
+        fprintf(stderr, "dq: more than %d -X properties\n", CLI_MAX_PROPS);
         return false;
     }
     p->kv[p->n++] = kv;
@@ -30,7 +30,7 @@ static bool set(rd_kafka_conf_t *conf, const char *key, const char *value)
     return true;
 }
 
-rd_kafka_t *dq_kafka_new(rd_kafka_type_t type, const char *const *defaults, const dq_kafka_props *props,
+rd_kafka_t *cli_kafka_new(rd_kafka_type_t type, const char *const *defaults, const cli_kafka_props *props,
                          void (*dr_cb)(rd_kafka_t *, const rd_kafka_message_t *, void *),
                          void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t *,
                                               void *),

@@ -1,31 +1,31 @@
 /*
  * kafka.h - librdkafka helpers shared by `dq gen` and `dq gate` (only cli/ uses librdkafka).
  */
-#ifndef DQ_CLI_KAFKA_H
-#define DQ_CLI_KAFKA_H
+#ifndef CLI_KAFKA_H
+#define CLI_KAFKA_H
 
 #include <librdkafka/rdkafka.h>
 #include <stdbool.h>
 
-#define DQ_MAX_PROPS 64
+#define CLI_MAX_PROPS 64
 
 /*
  * librdkafka properties from -X key=value flags, applied after our defaults, to both
  * clients; "consumer.key=value" or "producer.key=value" to one of them only.
  */
-typedef struct dq_kafka_props {
-    const char *kv[DQ_MAX_PROPS];
+typedef struct cli_kafka_props {
+    const char *kv[CLI_MAX_PROPS];
     int n;
-} dq_kafka_props;
+} cli_kafka_props;
 
 /* Records "key=value"; false (with a message on stderr) if malformed or too many. */
-bool dq_kafka_props_add(dq_kafka_props *p, const char *kv);
+bool cli_kafka_props_add(cli_kafka_props *p, const char *kv);
 
 /*
  * Creates a client: defaults (NULL-terminated key, value pairs), then the -X
  * properties. Returns NULL with a message on stderr.
  */
-rd_kafka_t *dq_kafka_new(rd_kafka_type_t type, const char *const *defaults, const dq_kafka_props *props,
+rd_kafka_t *cli_kafka_new(rd_kafka_type_t type, const char *const *defaults, const cli_kafka_props *props,
                          void (*dr_cb)(rd_kafka_t *, const rd_kafka_message_t *, void *),
                          void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t *,
                                               void *),

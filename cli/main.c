@@ -14,10 +14,10 @@ typedef struct subcommand {
 } subcommand;
 
 static const subcommand commands[] = {
-    {"check", dq_cmd_check, "validate and clean NDJSON events against a contract (no services needed)"},
-    {"gate", dq_cmd_gate, "validate a Kafka topic line-rate: clean, dead-letter and metrics topics"},
-    {"score", dq_cmd_score, "precision and recall of the verdicts against dq gen's ground truth"},
-    {"gen", dq_cmd_gen, "generate realistic sensor readings with injected defects and ground truth"},
+    {"check", cli_cmd_check, "validate and clean NDJSON events against a contract (no services needed)"},
+    {"gate", cli_cmd_gate, "validate a Kafka topic line-rate: clean, dead-letter and metrics topics"},
+    {"score", cli_cmd_score, "precision and recall of the verdicts against dq gen's ground truth"},
+    {"gen", cli_cmd_gen, "generate realistic sensor readings with injected defects and ground truth"},
 };
 
 static void usage(FILE *out)
@@ -34,16 +34,16 @@ int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? DQ_EXIT_USAGE : DQ_EXIT_OK;
+        return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
     }
     if (strcmp(argv[1], "--version") == 0) {
         printf("dq %s\n", DQ_VERSION_STRING);
-        return DQ_EXIT_OK;
+        return CLI_EXIT_OK;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "dq: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
-    return DQ_EXIT_USAGE;
+    return CLI_EXIT_USAGE;
 }

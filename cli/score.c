@@ -133,14 +133,14 @@ static uint64_t reasons_of_list(const char *s, size_t len)
 static int load_files(events *e, const char *truth_path, const char *rejects_path, const char *clean_path)
 {
     FILE *tf = fopen(truth_path, "r"), *rf = fopen(rejects_path, "r"), *cf = fopen(clean_path, "r");
-    int rc = DQ_EXIT_OK;
+    int rc = CLI_EXIT_OK;
     char *line = NULL;
     size_t line_cap = 0;
     bool *rejected = NULL;
     if (!tf || !rf || !cf) {
         fprintf(stderr, "dq score: cannot open %s: %s\n", !tf ? truth_path : !rf ? rejects_path : clean_path,
                 strerror(errno));
-        rc = DQ_EXIT_IO;
+        rc = CLI_EXIT_IO;
         goto out;
     }
     /* truth: line,sensor_id,defect */
@@ -151,12 +151,12 @@ static int load_files(events *e, const char *truth_path, const char *rejects_pat
             continue; /* the header */
         if (num != e->n + 1) {
             fprintf(stderr, "dq score: %s: line numbers out of order at %" PRIu64 "\n", truth_path, num);
-            rc = DQ_EXIT_IO;
+            rc = CLI_EXIT_IO;
             goto out;
         }
         event *ev = event_at(e, num);
         if (!ev) {
-            rc = DQ_EXIT_IO;
+            rc = CLI_EXIT_IO;
             goto out;
         }
         *ev = (event){.defect = defect_index(defect)};
@@ -164,7 +164,7 @@ static int load_files(events *e, const char *truth_path, const char *rejects_pat
     }
     size_t n = e->n;
     if (!(rejected = calloc(n + 1, 1))) {
-        rc = DQ_EXIT_IO;
+        rc = CLI_EXIT_IO;
         goto out;
     }
     while (getline(&line, &line_cap, rf) > 0) {
@@ -241,17 +241,17 @@ static bool take_record(events *e, const rd_kafka_message_t *m, bool is_clean)
 /* Reads both topics to their current end (read_committed), from the records written at
  * since_ms on (Kafka's time index), or from the beginning when since_ms < 0. */
 static int load_kafka(events *e, const char *brokers, const char *clean_topic, const char *dlq_topic,
-                      int64_t since_ms, const dq_kafka_props *props)
+                      int64_t since_ms, const cli_kafka_props *props)
 {
     const char *defaults[] = {"bootstrap.servers", brokers, "group.id", "dq-score", "enable.auto.commit", "false",
                               "isolation.level", "read_committed", "enable.partition.eof", "true", NULL};
-    rd_kafka_t *rk = dq_kafka_new(RD_KAFKA_CONSUMER, defaults, props, NULL, NULL, NULL);
+    rd_kafka_t *rk = cli_kafka_new(RD_KAFKA_CONSUMER, defaults, props, NULL, NULL, NULL);
     if (!rk)
-        return DQ_EXIT_KAFKA;
-    int rc = DQ_EXIT_OK;
+        return CLI_EXIT_KAFKA;
+    int rc = CLI_EXIT_OK;
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(16);
     const char *topics[] = {clean_topic, dlq_topic};
-    for (int t = 0; t < 2 && rc == DQ_EXIT_OK; t++) {
+    for (int t = 0; t < 2 && rc == CLI_EXIT_OK; t++) {
         rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topics[t], NULL);
         const struct rd_kafka_metadata *md = NULL;
         rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
@@ -259,7 +259,7 @@ static int load_kafka(events *e, const char *brokers, const char *clean_topic, c
             err = md->topics[0].err;
         if (err) {
             fprintf(stderr, "dq score: topic %s: %s\n", topics[t], rd_kafka_err2str(err));
-            rc = DQ_EXIT_KAFKA;
+            rc = CLI_EXIT_KAFKA;
         } else {
             for (int p = 0; p < md->topics[0].partition_cnt; p++)
                 rd_kafka_topic_partition_list_add(parts, topics[t], md->topics[0].partitions[p].id)->offset =
@@ -269,19 +269,19 @@ static int load_kafka(events *e, const char *brokers, const char *clean_topic, c
             rd_kafka_metadata_destroy(md);
         rd_kafka_topic_destroy(rkt);
     }
-    if (rc == DQ_EXIT_OK && since_ms >= 0) { /* times -> offsets; none that late: the end */
+    if (rc == CLI_EXIT_OK && since_ms >= 0) { /* times -> offsets; none that late: the end */
         rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(rk, parts, 10000);
         if (err) {
             fprintf(stderr, "dq score: offsets for --since: %s\n", rd_kafka_err2str(err));
-            rc = DQ_EXIT_KAFKA;
+            rc = CLI_EXIT_KAFKA;
         }
     }
-    if (rc == DQ_EXIT_OK && rd_kafka_assign(rk, parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        rc = DQ_EXIT_KAFKA;
+    if (rc == CLI_EXIT_OK && rd_kafka_assign(rk, parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        rc = CLI_EXIT_KAFKA;
     int at_end = 0;
     uint64_t records = 0;
-    double last = dq_mono_s();
-    while (rc == DQ_EXIT_OK && at_end < parts->cnt) {
+    double last = cli_mono_s();
+    while (rc == CLI_EXIT_OK && at_end < parts->cnt) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 1000);
         if (!m)
             continue;
@@ -289,12 +289,12 @@ static int load_kafka(events *e, const char *brokers, const char *clean_topic, c
             at_end++;
         } else if (m->err) {
             fprintf(stderr, "dq score: %s\n", rd_kafka_message_errstr(m));
-            rc = DQ_EXIT_KAFKA;
+            rc = CLI_EXIT_KAFKA;
         } else if (!take_record(e, m, strcmp(rd_kafka_topic_name(m->rkt), clean_topic) == 0)) {
-            rc = DQ_EXIT_IO;
-        } else if (++records % 100000 == 0 && dq_mono_s() - last >= 1 && isatty(STDERR_FILENO)) {
+            rc = CLI_EXIT_IO;
+        } else if (++records % 100000 == 0 && cli_mono_s() - last >= 1 && isatty(STDERR_FILENO)) {
             fprintf(stderr, "\rdq score: %" PRIu64 " records read", records);
-            last = dq_mono_s();
+            last = cli_mono_s();
         }
         rd_kafka_message_destroy(m);
     }
@@ -412,7 +412,7 @@ static const char help[] =
     "  dq score --brokers 127.0.0.1:9092        # what the make-up gate has done so far\n"
     "  dq score --brokers 127.0.0.1:9092 --since 10m\n";
 
-int dq_cmd_score(int argc, char **argv)
+int cli_cmd_score(int argc, char **argv)
 {
     enum { O_BROKERS = 256, O_CTOPIC, O_DTOPIC, O_SINCE };
     static const struct option longopts[] = {{"truth", required_argument, NULL, 't'},
@@ -428,7 +428,7 @@ int dq_cmd_score(int argc, char **argv)
     const char *truth_path = NULL, *rejects_path = NULL, *clean_path = NULL, *brokers = NULL;
     const char *clean_topic = "sensor-clean", *dlq_topic = "sensor-dlq";
     int64_t since_ms = -1, ago_ms;
-    dq_kafka_props props = {0};
+    cli_kafka_props props = {0};
     bool json = false;
     int c;
     optind = 1;
@@ -443,29 +443,29 @@ int dq_cmd_score(int argc, char **argv)
         case O_SINCE:
             if (dq_duration_parse_n(optarg, strlen(optarg), &ago_ms) == DQ_OK)
                 since_ms = (int64_t)time(NULL) * 1000 - ago_ms;
-            else if (!dq_parse_time_arg(optarg, &since_ms)) {
+            else if (!cli_parse_time_arg(optarg, &since_ms)) {
                 fprintf(stderr, "dq score: --since takes a time (ISO-8601, epoch ms) or a duration (10m)\n");
-                return DQ_EXIT_USAGE;
+                return CLI_EXIT_USAGE;
             }
             break;
         case 'X':
-            if (!dq_kafka_props_add(&props, optarg))
-                return DQ_EXIT_USAGE;
+            if (!cli_kafka_props_add(&props, optarg))
+                return CLI_EXIT_USAGE;
             break;
         case 'j': json = true; break;
-        case 'h': fputs(help, stdout); return DQ_EXIT_OK;
-        default: fputs(help, stderr); return DQ_EXIT_USAGE;
+        case 'h': fputs(help, stdout); return CLI_EXIT_OK;
+        default: fputs(help, stderr); return CLI_EXIT_USAGE;
         }
     }
     bool from_files = truth_path && rejects_path && clean_path;
     if (from_files == (brokers != NULL) || (from_files && since_ms >= 0)) {
         fputs(help, stderr);
-        return DQ_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
     events e = {0};
     int rc = from_files ? load_files(&e, truth_path, rejects_path, clean_path)
                         : load_kafka(&e, brokers, clean_topic, dlq_topic, since_ms, &props);
-    if (rc == DQ_EXIT_OK)
+    if (rc == CLI_EXIT_OK)
         report(&e, json);
     free(e.ev);
     return rc;

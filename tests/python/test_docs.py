@@ -27,5 +27,5 @@ def test_check_help_lists_exit_codes(dq_bin):
             "6 out of memory.") in out.stdout
     documented = re.findall(r"^\| (\d) \|", (ROOT / "docs" / "cli.md").read_text(), re.M)
     assert documented == ["0", "1", "2", "3", "4", "5", "6"]
-    codes = re.findall(r"#define DQ_EXIT_\w+ (\d+)", (ROOT / "cli" / "cli.h").read_text())
+    codes = re.findall(r"#define CLI_EXIT_\w+ (\d+)", (ROOT / "cli" / "cli.h").read_text())
     assert sorted(codes) == documented

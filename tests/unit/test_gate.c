@@ -85,16 +85,16 @@ static seen read_all(const char *topic)
     return s;
 }
 
-static dq_gate_opts opts(const char *in, const char *clean, const char *dlq, bool eos)
+static cli_gate_opts opts(const char *in, const char *clean, const char *dlq, bool eos)
 {
-    dq_gate_opts o = {.contract = DQ_SOURCE_DIR "/contracts/sensor_readings.yaml", .brokers = bootstraps,
+    cli_gate_opts o = {.contract = DQ_SOURCE_DIR "/contracts/sensor_readings.yaml", .brokers = bootstraps,
                       .group = "gate", .in_topic = in, .clean_topic = clean, .dlq_topic = dlq,
                       .exactly_once = eos, .transactional_id = "gate-test", .batch_max = 4, .batch_ms = 50,
                       .idle_exit_ms = 1500, .quiet = true};
     /* Short group timers: the mock coordinator waits them out on every join. */
-    dq_kafka_props_add(&o.props, "consumer.session.timeout.ms=6000");
-    dq_kafka_props_add(&o.props, "consumer.heartbeat.interval.ms=200");
-    dq_kafka_props_add(&o.props, "topic.metadata.refresh.interval.ms=500");
+    cli_kafka_props_add(&o.props, "consumer.session.timeout.ms=6000");
+    cli_kafka_props_add(&o.props, "consumer.heartbeat.interval.ms=200");
+    cli_kafka_props_add(&o.props, "topic.metadata.refresh.interval.ms=500");
     return o;
 }
 
@@ -122,8 +122,8 @@ static void test_routing(bool eos)
     snprintf(dlq, sizeof dlq, "%s-dlq", p);
     create_topics(p);
     produce_all(in);
-    dq_gate_opts o = opts(in, clean, dlq, eos);
-    CHECK_INT(dq_gate_run(&o), DQ_EXIT_OK);
+    cli_gate_opts o = opts(in, clean, dlq, eos);
+    CHECK_INT(cli_gate_run(&o), CLI_EXIT_OK);
     seen c = read_all(clean), d = read_all(dlq);
     CHECK_INT(c.n, 2);           /* PASS and FIXED */
     CHECK_INT(d.n, 4);           /* out of range, not JSON, empty, bad sensor id */
@@ -131,7 +131,7 @@ static void test_routing(bool eos)
     CHECK_INT(d.with_source, 4);
     CHECK_INT(d.with_truth, 4);  /* the input's own headers travel with the reject */
     /* The offsets were committed with the outputs: a second run finds nothing to do. */
-    CHECK_INT(dq_gate_run(&o), DQ_EXIT_OK);
+    CHECK_INT(cli_gate_run(&o), CLI_EXIT_OK);
     CHECK_INT(read_all(clean).n + read_all(dlq).n, N_EVENTS);
 }
 
@@ -141,18 +141,18 @@ static void test_at_least_once(void) { test_routing(false); }
  * a file that is not a contract a contract failure. */
 static void test_bad_contract(void)
 {
-    dq_gate_opts o = opts("x", "y", "z", false);
+    cli_gate_opts o = opts("x", "y", "z", false);
     o.contract = "/nonexistent.yaml";
-    CHECK_INT(dq_gate_run(&o), DQ_EXIT_IO);
+    CHECK_INT(cli_gate_run(&o), CLI_EXIT_IO);
     char path[] = "/tmp/dq-test-contract-XXXXXX";
     int fd = mkstemp(path);
     CHECK(fd >= 0 && write(fd, "id: [\n", 6) == 6);
     close(fd);
     o.contract = path;
-    CHECK_INT(dq_gate_run(&o), DQ_EXIT_CONTRACT);
+    CHECK_INT(cli_gate_run(&o), CLI_EXIT_CONTRACT);
     unlink(path);
-    CHECK_INT(cli_exit_for(DQ_ERR_NOMEM), DQ_EXIT_NOMEM);
-    CHECK_INT(cli_exit_for(DQ_ERR_MODEL), DQ_EXIT_CONTRACT);
+    CHECK_INT(cli_exit_for(DQ_ERR_NOMEM), CLI_EXIT_NOMEM);
+    CHECK_INT(cli_exit_for(DQ_ERR_MODEL), CLI_EXIT_CONTRACT);
 }
 
 int main(void)
