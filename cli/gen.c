@@ -47,6 +47,10 @@ static const double default_rates[D__COUNT] = {
     [D_OVERSIZED] = 0.0005};
 
 #define STUCK_RUN 40   /* readings a stuck sensor repeats its value */
+#define OVERSIZED_BYTES 70000 /* an oversized event's firmware dump: beyond the contract's 64 KiB */
+#define EVENT_BUF (OVERSIZED_BYTES + 10000) /* room for the largest event the generator writes */
+#define DEFAULT_COUNT 10000
+#define MAX_SENSORS 1000000
 #define GAP_TICKS 40   /* readings a silent sensor skips (the contract's gap: 10 intervals) */
 #define LATE_TICKS 10  /* a late reading is this many intervals old, and at least LATE_MIN_MS */
 #define LATE_MIN_MS 120000 /* (beyond an absolute late tolerance of 1 to 2 minutes too) */
@@ -239,8 +243,8 @@ static int parse_args(int argc, char **argv, gen_opts *o)
         fprintf(stderr, "dq gen: --brokers and --topic go together\n");
         return CLI_EXIT_USAGE;
     }
-    if (o->sensors < 1 || o->sensors > 1000000) {
-        fprintf(stderr, "dq gen: --sensors must be 1 .. 1000000\n");
+    if (o->sensors < 1 || o->sensors > MAX_SENSORS) {
+        fprintf(stderr, "dq gen: --sensors must be 1 .. %d\n", MAX_SENSORS);
         return CLI_EXIT_USAGE;
     }
     return CLI_EXIT_OK;
@@ -371,20 +375,12 @@ static bool emit(rd_kafka_t *rk, const gen_opts *o, char *buf, int n, long id, d
     char num[24];
     snprintf(num, sizeof num, "%" PRIu64, seq);
     rd_kafka_headers_t *h = rd_kafka_headers_new(2);
-    rd_kafka_header_add(h, "dq.truth", -1, defect_names[label], -1);
-    rd_kafka_header_add(h, "dq.seq", -1, num, -1);
-    for (;;) {
-        rd_kafka_resp_err_t err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(o->topic), RD_KAFKA_V_KEY(key, (size_t)klen),
-                                                    RD_KAFKA_V_VALUE(buf, (size_t)n), RD_KAFKA_V_HEADERS(h),
-                                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-        if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
-            break;
-        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            fprintf(stderr, "dq gen: produce: %s\n", rd_kafka_err2str(err));
-            rd_kafka_headers_destroy(h);
-            return false;
-        }
-        rd_kafka_poll(rk, 10);
+    rd_kafka_header_add(h, CLI_HDR_TRUTH, -1, defect_names[label], -1);
+    rd_kafka_header_add(h, CLI_HDR_SEQ, -1, num, -1);
+    rd_kafka_resp_err_t err = cli_kafka_produce(rk, o->topic, key, (size_t)klen, buf, (size_t)n, h, 0);
+    if (err) {
+        fprintf(stderr, "dq gen: produce: %s\n", rd_kafka_err2str(err));
+        return false;
     }
     rd_kafka_poll(rk, 0);
     return true;
@@ -492,7 +488,7 @@ static int replay(const gen_opts *o, rd_kafka_t *rk, FILE *truth, uint64_t *line
 
 int cli_cmd_gen(int argc, char **argv)
 {
-    gen_opts o = {.sensors = 100, .count = 10000, .seed = 1, .interval_ms = 10000, .start_ms = INT64_MIN};
+    gen_opts o = {.sensors = 100, .count = DEFAULT_COUNT, .seed = 1, .interval_ms = 10000, .start_ms = INT64_MIN};
     memcpy(o.rates, default_rates, sizeof o.rates);
     int rc = parse_args(argc, argv, &o);
     if (rc != CLI_EXIT_OK)
@@ -510,7 +506,7 @@ int cli_cmd_gen(int argc, char **argv)
         bool history = o.rate == 0 && o.duration_s == 0 && o.count > 0 && !o.replay && span < 1e12;
         o.start_ms = history ? now - (int64_t)span : now;
     }
-    if (o.count == 0 || (o.duration_s > 0 && o.count == 10000))
+    if (o.count == 0 || (o.duration_s > 0 && o.count == DEFAULT_COUNT))
         o.count = UINT64_MAX; /* until --duration or a signal */
 
     sensor *sensors = calloc((size_t)o.sensors, sizeof *sensors);
@@ -547,7 +543,7 @@ int cli_cmd_gen(int argc, char **argv)
         sigaction(SIGINT, &sa, NULL);
     }
 
-    char *buf = malloc(80000);
+    char *buf = malloc(EVENT_BUF);
     uint64_t counts[D__COUNT] = {0}, line = 0;
     double t0 = cli_mono_s(), last_report = t0;
     bool progress = o.progress || (!o.quiet && isatty(STDERR_FILENO));
@@ -578,15 +574,15 @@ int cli_cmd_gen(int argc, char **argv)
                 s->gap_pending = true;
                 continue;
             } else if (d == D_OVERSIZED) {
-                n = snprintf(buf, 80000, "{\"sensor_id\":\"sensor_%ld\",\"firmware_dump\":\"", id);
-                memset(buf + n, 'A', 70000);
-                n += 70000;
-                n += snprintf(buf + n, 80000 - (size_t)n, "\"}");
+                n = snprintf(buf, EVENT_BUF, "{\"sensor_id\":\"sensor_%ld\",\"firmware_dump\":\"", id);
+                memset(buf + n, 'A', OVERSIZED_BYTES);
+                n += OVERSIZED_BYTES;
+                n += snprintf(buf + n, EVENT_BUF - (size_t)n, "\"}");
                 label = D_OVERSIZED;
             } else {
                 if (d == D_DUPLICATE)
                     d = D_NONE; /* nothing to repeat yet */
-                n = make_event(&r, s, id, t_ms, o.interval_ms, d, buf, 80000, &label);
+                n = make_event(&r, s, id, t_ms, o.interval_ms, d, buf, EVENT_BUF, &label);
                 /* A duplicate repeats the sensor's previous message, when that one was sound. */
                 if (n < (int)sizeof s->last_event && label == D_NONE) {
                     memcpy(s->last_event, buf, (size_t)n);

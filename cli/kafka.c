@@ -1,5 +1,5 @@
 /*
- * kafka.c - creating librdkafka clients from defaults plus -X overrides.
+ * kafka.c - librdkafka clients from defaults plus -X overrides, and producing with back-pressure.
  */
 #include <stdio.h>
 #include <string.h>
@@ -77,4 +77,21 @@ rd_kafka_t *cli_kafka_new(rd_kafka_type_t type, const char *const *defaults, con
         rd_kafka_conf_destroy(conf);
     }
     return rk;
+}
+
+rd_kafka_resp_err_t cli_kafka_produce(rd_kafka_t *rk, const char *topic, const void *key, size_t key_len,
+                                      const void *val, size_t len, rd_kafka_headers_t *hdrs, int64_t ts)
+{
+    for (;;) {
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)val, len),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_TIMESTAMP(ts > 0 ? ts : 0),
+            RD_KAFKA_V_END);
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            if (err && hdrs)
+                rd_kafka_headers_destroy(hdrs);
+            return err;
+        }
+        rd_kafka_poll(rk, 10); /* queue full: let deliveries drain */
+    }
 }

@@ -31,4 +31,23 @@ rd_kafka_t *cli_kafka_new(rd_kafka_type_t type, const char *const *defaults, con
                                               void *),
                          void *opaque);
 
+/*
+ * Produces one record (copied), waiting while the producer's queue is full. hdrs (may be
+ * NULL) are the record's on success and freed on failure; ts <= 0: the current time.
+ */
+rd_kafka_resp_err_t cli_kafka_produce(rd_kafka_t *rk, const char *topic, const void *key, size_t key_len,
+                                      const void *val, size_t len, rd_kafka_headers_t *hdrs, int64_t ts);
+
+/* Headers the tools put on records: gen's ground truth, gate's verdict on a dead letter. */
+#define CLI_HDR_TRUTH "dq.truth"             /* the defect dq gen injected (score reads it) */
+#define CLI_HDR_SEQ "dq.seq"                 /* dq gen's line number, from 1 */
+#define CLI_HDR_REASONS "dq.reasons"         /* comma-separated reason codes */
+#define CLI_HDR_VERDICT "dq.verdict"         /* the annotation JSON */
+#define CLI_HDR_SOURCE_TOPIC "dq.source.topic"
+#define CLI_HDR_SOURCE_PARTITION "dq.source.partition"
+#define CLI_HDR_SOURCE_OFFSET "dq.source.offset"
+#define CLI_HDR_CONTRACT "dq.contract"       /* id:version */
+#define CLI_HDR_TRUNCATED "dq.truncated"     /* a truncated dead letter: the original length */
+#define CLI_HDR_FNV1A64 "dq.fnv1a64"         /* ... and the FNV-1a hash of the whole */
+
 #endif

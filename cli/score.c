@@ -208,7 +208,7 @@ static bool take_record(events *e, const rd_kafka_message_t *m, bool is_clean)
     const void *seq, *truth, *reasons;
     size_t seq_len, truth_len, reasons_len;
     char num[24], defect[48];
-    if (!header(m, "dq.seq", &seq, &seq_len) || !header(m, "dq.truth", &truth, &truth_len) ||
+    if (!header(m, CLI_HDR_SEQ, &seq, &seq_len) || !header(m, CLI_HDR_TRUTH, &truth, &truth_len) ||
         seq_len >= sizeof num || truth_len >= sizeof defect)
         return true; /* not from dq gen: nothing to score it against */
     memcpy(num, seq, seq_len);
@@ -225,7 +225,7 @@ static bool take_record(events *e, const rd_kafka_message_t *m, bool is_clean)
     snprintf(ev->sensor, sizeof ev->sensor, "%.*s", (int)(m->key_len < 47 ? m->key_len : 47),
              m->key ? (const char *)m->key : "");
     if (!is_clean) {
-        ev->reasons = header(m, "dq.reasons", &reasons, &reasons_len) ? reasons_of_list(reasons, reasons_len) : 0;
+        ev->reasons = header(m, CLI_HDR_REASONS, &reasons, &reasons_len) ? reasons_of_list(reasons, reasons_len) : 0;
     } else {
         char *copy = malloc(m->len + 1);
         if (!copy)

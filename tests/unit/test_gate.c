@@ -101,8 +101,8 @@ static cli_gate_opts opts(const char *in, const char *clean, const char *dlq, bo
 static void create_topics(const char *prefix)
 {
     rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(owner);
-    const char *suffix[] = {"in", "clean", "dlq"};
-    for (int i = 0; i < 3; i++) {
+    const char *suffix[] = {"in", "clean", "dlq", "metrics"};
+    for (int i = 0; i < 4; i++) {
         char name[64];
         snprintf(name, sizeof name, "%s-%s", prefix, suffix[i]);
         rd_kafka_mock_topic_create(mc, name, 2, 1);
@@ -116,14 +116,20 @@ static void create_topics(const char *prefix)
 static void test_routing(bool eos)
 {
     const char *p = eos ? "eos" : "alo";
-    char in[32], clean[32], dlq[32];
+    char in[32], clean[32], dlq[32], metrics[32];
     snprintf(in, sizeof in, "%s-in", p);
     snprintf(clean, sizeof clean, "%s-clean", p);
     snprintf(dlq, sizeof dlq, "%s-dlq", p);
+    snprintf(metrics, sizeof metrics, "%s-metrics", p);
     create_topics(p);
     produce_all(in);
     cli_gate_opts o = opts(in, clean, dlq, eos);
+    o.metrics_topic = metrics;
     CHECK_INT(cli_gate_run(&o), CLI_EXIT_OK);
+    /* At the orderly stop the open windows close: per window (1 m, 1 h) a row for each sensor with
+     * events (sensor_1, and sensor_2 whose reading was rejected) and the overall one, sent by the
+     * loop after libdq closed them. */
+    CHECK_INT(read_all(metrics).n, 2 * (2 + 1));
     seen c = read_all(clean), d = read_all(dlq);
     CHECK_INT(c.n, 2);           /* PASS and FIXED */
     CHECK_INT(d.n, 4);           /* out of range, not JSON, empty, bad sensor id */
