@@ -23,21 +23,11 @@
 
 #include "cli.h"
 #include "dq/dq.h"
+#include "defects.h"
 #include "kafka.h"
 
 #define TWO_PI 6.283185307179586
 
-/* Ground-truth labels; the order is the column order of --defects. */
-typedef enum defect {
-    D_NONE, D_MISSING, D_OUTLIER, D_WRONG_TYPE, D_NUMERIC_STRING, D_MALFORMED, D_INVALID_SENSOR,
-    D_INVALID_TIMESTAMP, D_DUPLICATE, D_SPIKE, D_STUCK, D_GAP, D_LATE, D_FUTURE, D_OVERSIZED,
-    D_BATTERY, D_UNLABELLED, D_LABELLED_ANOMALY, D__COUNT
-} defect;
-
-static const char *const defect_names[D__COUNT] = {
-    "none", "missing_value", "outlier", "wrong_type", "numeric_string", "malformed_json", "invalid_sensor_id",
-    "invalid_timestamp", "duplicate", "spike", "stuck", "gap", "late", "future_timestamp", "oversized",
-    "battery_failure", "unlabelled", "labelled_anomaly"};
 
 /* Default rates (share of events): about 15% defective in all, battery failures aside. */
 static const double default_rates[D__COUNT] = {
@@ -159,7 +149,7 @@ static int parse_defects(const char *spec, double *rates)
         *eq = '\0';
         int d = -1;
         for (int i = 1; i < D_BATTERY; i++)
-            if (strcmp(defect_names[i], tok) == 0)
+            if (strcmp(cli_defect_names[i], tok) == 0)
                 d = i;
         char *end;
         double v = strtod(eq + 1, &end);
@@ -251,13 +241,13 @@ static int parse_args(int argc, char **argv, gen_opts *o)
 }
 
 /* Picks the defect for the next event by the configured rates. */
-static defect pick_defect(rng *r, const double *rates)
+static cli_defect pick_defect(rng *r, const double *rates)
 {
     double u = rng_unit(r), acc = 0;
     for (int d = 1; d < D_BATTERY; d++) {
         acc += rates[d];
         if (u < acc)
-            return (defect)d;
+            return (cli_defect)d;
     }
     return D_NONE;
 }
@@ -265,8 +255,8 @@ static defect pick_defect(rng *r, const double *rates)
 static void fmt_num(char *out, size_t size, double v) { snprintf(out, size, "%.2f", v); }
 
 /* Writes one event into buf; returns its length and the defect it carries. */
-static int make_event(rng *r, sensor *s, long id, int64_t t_ms, int64_t interval_ms, defect d, char *buf,
-                      size_t size, defect *label)
+static int make_event(rng *r, sensor *s, long id, int64_t t_ms, int64_t interval_ms, cli_defect d, char *buf,
+                      size_t size, cli_defect *label)
 {
     char ts[25], temp[64], hum[64], sid[48];
     double day_s = (double)((t_ms / 1000) % 86400);
@@ -364,7 +354,7 @@ static void on_gen_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *o
  * headers: dq.truth (the defect) and dq.seq (the event's number, as in the truth file),
  * so `dq score` can put the gate's outputs back in order.
  */
-static bool emit(rd_kafka_t *rk, const gen_opts *o, char *buf, int n, long id, defect label, uint64_t seq)
+static bool emit(rd_kafka_t *rk, const gen_opts *o, char *buf, int n, long id, cli_defect label, uint64_t seq)
 {
     if (!rk) {
         buf[n] = '\n';
@@ -375,7 +365,7 @@ static bool emit(rd_kafka_t *rk, const gen_opts *o, char *buf, int n, long id, d
     char num[24];
     snprintf(num, sizeof num, "%" PRIu64, seq);
     rd_kafka_headers_t *h = rd_kafka_headers_new(2);
-    rd_kafka_header_add(h, CLI_HDR_TRUTH, -1, defect_names[label], -1);
+    rd_kafka_header_add(h, CLI_HDR_TRUTH, -1, cli_defect_names[label], -1);
     rd_kafka_header_add(h, CLI_HDR_SEQ, -1, num, -1);
     rd_kafka_resp_err_t err = cli_kafka_produce(rk, o->topic, key, (size_t)klen, buf, (size_t)n, h, 0);
     if (err) {
@@ -437,7 +427,7 @@ static int replay(const gen_opts *o, rd_kafka_t *rk, FILE *truth, uint64_t *line
         char ts[64];
         int64_t ev_ms;
         long mote;
-        defect label;
+        cli_defect label;
         int len;
         if (intel) {
             if (n < 4)
@@ -476,7 +466,7 @@ static int replay(const gen_opts *o, rd_kafka_t *rk, FILE *truth, uint64_t *line
         }
         ++*lines;
         if (truth)
-            fprintf(truth, "%" PRIu64 ",sensor_%ld,%s\n", *lines, mote, defect_names[label]);
+            fprintf(truth, "%" PRIu64 ",sensor_%ld,%s\n", *lines, mote, cli_defect_names[label]);
     }
     if (ferror(in)) {
         fprintf(stderr, "dq gen: read error on %s\n", o->replay);
@@ -560,11 +550,11 @@ int cli_cmd_gen(int argc, char **argv)
                 s->silent_left--;
                 continue;
             }
-            defect d = s->gap_pending ? D_NONE : pick_defect(&r, o.rates); /* after silence: a clean reading */
+            cli_defect d = s->gap_pending ? D_NONE : pick_defect(&r, o.rates); /* after silence: a clean reading */
             if (d == D_LATE && (int64_t)tick * o.interval_ms < late_by_ms(o.interval_ms) + o.interval_ms)
                 d = D_NONE; /* nothing to be late against yet */
             int n;
-            defect label;
+            cli_defect label;
             if (d == D_DUPLICATE && s->last_len > 0 && s->last_tick == tick - 1) {
                 memcpy(buf, s->last_event, (size_t)s->last_len);
                 n = s->last_len;
@@ -599,7 +589,7 @@ int cli_cmd_gen(int argc, char **argv)
             line++;
             counts[label]++;
             if (truth)
-                fprintf(truth, "%" PRIu64 ",sensor_%ld,%s\n", line, id, defect_names[label]);
+                fprintf(truth, "%" PRIu64 ",sensor_%ld,%s\n", line, id, cli_defect_names[label]);
             if (o.rate > 0 && line % 64 == 0)
                 sleep_until(t0 + (double)line / o.rate);
             if ((line & 0x3FFF) == 0) {
@@ -632,7 +622,7 @@ done:
                 secs > 0 ? (double)line / secs : 0.0);
         for (int d = 0; d < D__COUNT; d++)
             if (counts[d])
-                fprintf(stderr, "  %-18s %12" PRIu64 "  %6.2f%%\n", defect_names[d], counts[d],
+                fprintf(stderr, "  %-18s %12" PRIu64 "  %6.2f%%\n", cli_defect_names[d], counts[d],
                         100.0 * (double)counts[d] / (double)(line ? line : 1));
     }
     bool failed = false;

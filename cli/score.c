@@ -22,28 +22,14 @@
 
 #include "cli.h"
 #include "dq/dq.h"
+#include "defects.h"
 #include "kafka.h"
 
-/* Which reason code detects which generator defect (several defects may share a code). */
-static const struct {
-    const char *defect;
-    int reason;
-} detects[] = {
-    {"missing_value", DQ_R_MISSING_FIELD},       {"outlier", DQ_R_OUT_OF_RANGE},
-    {"battery_failure", DQ_R_OUT_OF_RANGE},      {"wrong_type", DQ_R_WRONG_TYPE},
-    {"numeric_string", DQ_R_WRONG_TYPE},         {"malformed_json", DQ_R_MALFORMED_JSON},
-    {"invalid_sensor_id", DQ_R_PATTERN_MISMATCH}, {"invalid_timestamp", DQ_R_INVALID_TIMESTAMP},
-    {"duplicate", DQ_R_DUPLICATE_EVENT},         {"spike", DQ_R_SPIKE},
-    {"stuck", DQ_R_STUCK_VALUE},                 {"gap", DQ_R_GAP},
-    {"late", DQ_R_LATE_EVENT},                   {"future_timestamp", DQ_R_FUTURE_TIMESTAMP},
-    {"oversized", DQ_R_OVERSIZED},
-};
-#define N_DETECTS (int)(sizeof detects / sizeof detects[0])
 
 #define UNSEEN (-2) /* Kafka: no output of this event (yet) */
 
 typedef struct event {
-    int defect;        /* index into detects, -1 for none/unlabelled, UNSEEN */
+    int defect;        /* a defect a reason code detects; -1 for none/unlabelled, UNSEEN */
     uint64_t reasons;  /* mask found by dq check */
     char sensor[48];
 } event;
@@ -72,12 +58,11 @@ static event *event_at(events *e, size_t i)
     return &e->ev[i - 1];
 }
 
+/* The defect named, if a reason code detects it; else -1 (none, unlabelled, unknown). */
 static int defect_index(const char *name)
 {
-    for (int i = 0; i < N_DETECTS; i++)
-        if (strcmp(detects[i].defect, name) == 0)
-            return i;
-    return -1;
+    int d = cli_defect_from_name(name);
+    return d >= 0 && cli_defect_reasons[d] >= 0 ? d : -1;
 }
 
 /* The reason mask of the "dq" annotation in a line of dq check output. */
@@ -311,7 +296,7 @@ static int load_kafka(events *e, const char *brokers, const char *clean_topic, c
  */
 static bool in_stuck_episode(const events *e, size_t i)
 {
-    int stuck = defect_index("stuck");
+    int stuck = D_STUCK;
     for (size_t j = i; j-- > 0;)
         if (strcmp(e->ev[j].sensor, e->ev[i].sensor) == 0 && (e->ev[j].defect == stuck || e->ev[j].defect == -1))
             return e->ev[j].defect == stuck;
@@ -325,9 +310,9 @@ static void report(const events *e, bool json)
     size_t n = e->n, seen = 0, start = 0;
     while (start < n && ev[start].defect == UNSEEN) /* before a --since window, or nothing */
         start++;
-    uint64_t total[N_DETECTS] = {0}, found[N_DETECTS] = {0};
+    uint64_t total[D__COUNT] = {0}, found[D__COUNT] = {0};
     uint64_t flagged[DQ_REASON__COUNT] = {0}, right[DQ_REASON__COUNT] = {0};
-    int stuck = defect_index("stuck");
+    int stuck = D_STUCK;
     for (size_t i = 0; i < n; i++) {
         int d = ev[i].defect;
         if (d == UNSEEN)
@@ -351,20 +336,20 @@ static void report(const events *e, bool json)
             }
         } else if (d >= 0) {
             total[d]++;
-            found[d] += ev[i].reasons >> detects[d].reason & 1;
+            found[d] += ev[i].reasons >> cli_defect_reasons[d] & 1;
         }
         for (int r = 1; r < DQ_REASON__COUNT; r++) {
             if (!(ev[i].reasons >> r & 1))
                 continue;
             flagged[r]++;
-            right[r] += (d >= 0 && detects[d].reason == r) || (r == DQ_R_STUCK_VALUE && in_stuck_episode(e, i));
+            right[r] += (d >= 0 && cli_defect_reasons[d] == r) || (r == DQ_R_STUCK_VALUE && in_stuck_episode(e, i));
         }
     }
     if (json) {
         printf("{\"events\":%zu,\"unseen\":%zu,\"recall\":{", seen, n - start - seen);
-        for (int d = 0, first = 1; d < N_DETECTS; d++)
+        for (int d = 0, first = 1; d < D__COUNT; d++)
             if (total[d]) {
-                printf("%s\"%s\":%.6f", first ? "" : ",", detects[d].defect, (double)found[d] / (double)total[d]);
+                printf("%s\"%s\":%.6f", first ? "" : ",", cli_defect_names[d], (double)found[d] / (double)total[d]);
                 first = 0;
             }
         printf("},\"precision\":{");
@@ -380,10 +365,10 @@ static void report(const events *e, bool json)
     if (n > seen)
         printf(" (%zu more without an output yet: not scored)", n - start - seen);
     printf("\n\n%-20s %-20s %10s %10s %8s\n", "defect", "detected by", "labelled", "detected", "recall");
-    for (int d = 0; d < N_DETECTS; d++)
+    for (int d = 0; d < D__COUNT; d++)
         if (total[d])
-            printf("%-20s %-20s %10" PRIu64 " %10" PRIu64 " %8.4f%s\n", detects[d].defect,
-                   dq_reason_name(detects[d].reason), total[d], found[d], (double)found[d] / (double)total[d],
+            printf("%-20s %-20s %10" PRIu64 " %10" PRIu64 " %8.4f%s\n", cli_defect_names[d],
+                   dq_reason_name(cli_defect_reasons[d]), total[d], found[d], (double)found[d] / (double)total[d],
                    d == stuck ? "  (episodes)" : "");
     printf("\n%-20s %10s %10s %9s\n", "reason", "flagged", "correct", "precision");
     for (int r = 1; r < DQ_REASON__COUNT; r++)

@@ -26,17 +26,24 @@ SHARDS = 8
 SHARD_SQL = f"pmod(crc32(sensor), {SHARDS})"
 
 
+def bindings():
+    """libdq's Python bindings (installed editable from this checkout into the spark venv)."""
+    import dq
+    return dq
+
+
 # The contract's field rules that the Spark-native code (the quality check's expressions, the
-# cleaning job) states in Spark's own terms, copied from contracts/sensor_readings.yaml (the
-# bindings do not expose a contract's field rules). tests/spark checks every rule against
-# libdq's findings on the shared vectors: a contract change the vectors cover fails there.
-SENSOR_ID_PATTERN = "^sensor_[0-9]+$"
-STATUS_VALUES = ("ok", "low_battery", "maintenance")
-MAX_TEXT = 64                                   # maxLength of sensor_id and location
+# cleaning job) states in Spark's own terms, read from libdq (dq.Contract.fields), so that they
+# follow the contract. tests/spark checks every rule against libdq's findings on the shared vectors.
+RULES = {f["name"]: f for f in bindings().Contract(CONTRACT).fields}
+SENSOR_ID_PATTERN = RULES["sensor_id"]["pattern"]
+STATUS_VALUES = tuple(RULES["status"]["enum"])
+MAX_TEXT = {name: rule["maxLength"] for name, rule in RULES.items() if "maxLength" in rule}
 NUMBERS = {  # minimum, maximum, onOutOfRange, coerce (a numeric string is a number), required
-    "temperature": (-40, 60, "reject", True, True), "humidity": (0, 100, "reject", True, True),
-    "pressure": (870, 1085, "cap", True, False), "battery": (0, 5, "warn", False, False)}
-IMPUTE_MAX_AGE_MS = 5 * 60_000                  # onMissing: {impute: last_good, maxAge: 5m}
+    name: (rule["minimum"], rule["maximum"], rule["onOutOfRange"], rule["coerce"], rule["required"])
+    for name, rule in RULES.items() if rule["type"] == "number"}
+IMPUTE_MAX_AGE_MS = {name: rule["onMissing"]["maxAgeMs"] for name, rule in RULES.items()
+                     if rule.get("onMissing", {}).get("impute") == "last_good"}
 
 
 def session(name: str):
@@ -227,12 +234,6 @@ def event_time():
     return F.when(~F.array_contains("reasons", "FUTURE_TIMESTAMP"), F.timestamp_millis("event_ms"))
 
 
-def bindings():
-    """libdq's Python bindings (installed editable from this checkout into the spark venv)."""
-    import dq
-    return dq
-
-
 # Spark's own reading of an event, for the jobs that state the contract's rules in Spark terms.
 # Fields are read as strings (from_json gives a number's text), so a numeric string and a
 # number read alike, as the contract's `coerce: true` wants.
@@ -284,11 +285,11 @@ def field_checks():
             ("sensor_id", "WRONG_TYPE", text("sensor_id"), "reject"),
             ("sensor_id", "PATTERN_MISMATCH", is_text("sensor_id") & ~F.col("sensor_id").rlike(java_pattern()),
              "reject"),
-            ("sensor_id", "TOO_LONG", is_text("sensor_id") & (F.length("sensor_id") > MAX_TEXT), "reject"),
+            ("sensor_id", "TOO_LONG", is_text("sensor_id") & (F.length("sensor_id") > MAX_TEXT["sensor_id"]), "reject"),
             ("timestamp", "MISSING_FIELD", ~present("timestamp"), "reject"),
             *[check for field, rule in NUMBERS.items() for check in number(field, *rule)],
             ("location", "WRONG_TYPE", text("location"), "reject"),
-            ("location", "TOO_LONG", is_text("location") & (F.length("location") > MAX_TEXT), "reject"),
+            ("location", "TOO_LONG", is_text("location") & (F.length("location") > MAX_TEXT["location"]), "reject"),
             ("status", "WRONG_TYPE", text("status"), "reject"),
             ("status", "NOT_IN_ENUM", is_text("status") & ~F.col("status").isin(*STATUS_VALUES), "reject")]
 

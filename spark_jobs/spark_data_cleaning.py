@@ -37,7 +37,7 @@ from pyspark.sql import functions as F
 from dq_spark import (IMPUTE_MAX_AGE_MS, NUMBERS, ROOT, field_checks, finite_number, is_text, parse_fields,
                       read_events, session)
 
-IMPUTED = ("temperature", "humidity")  # the required readings; the others may be absent
+IMPUTED = tuple(IMPUTE_MAX_AGE_MS)  # the contract's last_good fields (the required readings)
 YEARS_1_TO_9999_MS = (-62_135_596_800_000, 253_402_300_799_999)  # event times libdq accepts
 
 
@@ -78,7 +78,7 @@ def cap(df):
 
 def impute_last_good(df):
     """A missing reading takes the sensor's latest earlier valid one (in event-time order,
-    among kept events) when that is at most IMPUTE_MAX_AGE_MS older; else the event is
+    among kept events) when that is at most the contract's maxAge older; else the event is
     rejected MISSING_FIELD. Partitioned by source too, so two inputs never mix."""
     earlier = (Window.partitionBy("topic", "sensor_id").orderBy("event_ms", "partition", "offset")
                .rowsBetween(Window.unboundedPreceding, -1))
@@ -88,7 +88,7 @@ def impute_last_good(df):
         good = F.when(valid, F.col(value))
         last = F.last(good, ignorenulls=True).over(earlier)
         last_ms = F.last(F.when(good.isNotNull(), F.col("event_ms")), ignorenulls=True).over(earlier)
-        fresh = F.col("event_ms") - last_ms <= IMPUTE_MAX_AGE_MS
+        fresh = F.col("event_ms") - last_ms <= IMPUTE_MAX_AGE_MS[field]
         missing = F.col(field).isNull()
         df = (df.withColumn(f"{field}_imputed", F.coalesce(missing & fresh, F.lit(False)))
                 .withColumn(value, F.when(missing & fresh, last).otherwise(F.col(value)))

@@ -11,6 +11,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -323,6 +324,8 @@ static void load_options(loader *ld, dq_field *f, yaml_node_t *opt)
                 lnomem(ld);
             else
                 lerr(ld, pat, "%s", perr.msg);
+        } else if (!(f->pattern_src = dq_strndup(scalar(pat), strlen(scalar(pat))))) {
+            lnomem(ld);
         }
     }
     f->max_length = (size_t)get_int(ld, opt, "maxLength", 0, 1, 1 << 20);
@@ -738,6 +741,7 @@ void dq_contract_free(dq_contract *ctr)
         dq_free(f->json_key);
         dq_free(f->unit);
         dq_pattern_free(f->pattern);
+        dq_free(f->pattern_src);
         for (int j = 0; j < f->n_enum; j++)
             dq_free(f->enum_values[j]);
         dq_free(f->enum_values);
@@ -769,4 +773,71 @@ const char *dq_contract_feature_name(const dq_contract *ctr, int i)
 double dq_contract_anomaly_threshold(const dq_contract *ctr)
 {
     return ctr && ctr->n_anomaly_fields ? ctr->z_threshold : NAN;
+}
+
+/* The field rules other engines state in their own terms (dq.h): one JSON array. */
+size_t dq_contract_fields_json(const dq_contract *ctr, char *buf, size_t size)
+{
+    static const char *const types[] = {"string", "number", "integer", "boolean", "timestamp"};
+    char tmp[65536];
+    dq_buf b;
+    dq_buf_init(&b, tmp, sizeof tmp);
+    dq_buf_putc(&b, '[');
+    for (int i = 0; ctr && i < ctr->n_fields; i++) {
+        const dq_field *f = &ctr->fields[i];
+        dq_buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
+        dq_buf_json_str(&b, f->name, f->name_len);
+        dq_buf_printf(&b, ",\"type\":\"%s\",\"required\":%s,\"primaryKey\":%s,\"eventTime\":%s", types[f->type],
+                      f->required ? "true" : "false", i == ctr->key_field ? "true" : "false",
+                      i == ctr->time_field ? "true" : "false");
+        if (f->has_min) {
+            dq_buf_puts(&b, ",\"minimum\":");
+            dq_num_write(&b, &f->min);
+        }
+        if (f->has_max) {
+            dq_buf_puts(&b, ",\"maximum\":");
+            dq_num_write(&b, &f->max);
+        }
+        if (f->type == DQ_T_NUMBER || f->type == DQ_T_INTEGER)
+            dq_buf_printf(&b, ",\"onOutOfRange\":\"%s\",\"coerce\":%s",
+                          f->range_action == DQ_ACT_CAPPED ? "cap" : f->range_action == DQ_ACT_WARN ? "warn" : "reject",
+                          f->coerce ? "true" : "false");
+        if (f->pattern_src) {
+            dq_buf_puts(&b, ",\"pattern\":");
+            dq_buf_json_str(&b, f->pattern_src, strlen(f->pattern_src));
+        }
+        if (f->max_length)
+            dq_buf_printf(&b, ",\"maxLength\":%zu", f->max_length);
+        if (f->n_enum) {
+            dq_buf_puts(&b, ",\"enum\":[");
+            for (int j = 0; j < f->n_enum; j++) {
+                if (j)
+                    dq_buf_putc(&b, ',');
+                dq_buf_json_str(&b, f->enum_values[j], f->enum_lens[j]);
+            }
+            dq_buf_putc(&b, ']');
+        }
+        if (f->missing == DQ_MISS_IMPUTE_LAST) {
+            dq_buf_puts(&b, ",\"onMissing\":{\"impute\":\"last_good\"");
+            if (f->impute_max_age.intervals > 0)
+                dq_buf_printf(&b, ",\"maxAgeIntervals\":%g}", f->impute_max_age.intervals);
+            else if (f->impute_max_age.ms != INT64_MAX)
+                dq_buf_printf(&b, ",\"maxAgeMs\":%" PRId64 "}", f->impute_max_age.ms);
+            else
+                dq_buf_putc(&b, '}');
+        } else if (f->missing == DQ_MISS_IMPUTE_CONST) {
+            dq_buf_puts(&b, ",\"onMissing\":{\"impute\":\"constant\",\"value\":");
+            dq_num_write(&b, &f->impute_value);
+            dq_buf_putc(&b, '}');
+        }
+        dq_buf_putc(&b, '}');
+    }
+    dq_buf_putc(&b, ']');
+    size_t len = b.overflow ? sizeof tmp : b.len; /* 32 fields fit: names and patterns are bounded */
+    if (size > 0) {
+        size_t k = len < size ? len : size - 1;
+        memcpy(buf, tmp, k);
+        buf[k] = '\0';
+    }
+    return len;
 }

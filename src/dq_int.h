@@ -190,6 +190,7 @@ typedef struct dq_field {
 
     /* strings */
     dq_pattern *pattern;
+    char *pattern_src; /* as the contract writes it */
     size_t max_length; /* 0 = unlimited */
     char **enum_values;
     size_t *enum_lens;

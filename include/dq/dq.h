@@ -170,6 +170,15 @@ void dq_contract_free(dq_contract *ctr);
 const char *dq_contract_id(const dq_contract *ctr);
 const char *dq_contract_version(const dq_contract *ctr);
 
+/*
+ * The contract's field rules as one JSON array, for engines that state some rules in their own
+ * terms (the Spark jobs' native expressions): per property its name, type ("string", "number",
+ * "integer", "boolean", "timestamp"), required, primaryKey, eventTime, and where the contract
+ * gives them minimum, maximum, onOutOfRange ("reject", "cap", "warn") and coerce (numbers),
+ * pattern, maxLength, enum, onMissing ({"impute": "last_good", "maxAgeMs" or "maxAgeIntervals"}
+ * or {"impute": "constant", "value"}). Returns as snprintf does.
+ */
+size_t dq_contract_fields_json(const dq_contract *ctr, char *buf, size_t size);
 /* The name of contract field i (the order of its properties; dq_detail.field), or NULL. */
 const char *dq_contract_field_name(const dq_contract *ctr, int i);
 

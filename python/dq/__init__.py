@@ -22,6 +22,7 @@ import array
 import ctypes
 import dataclasses
 import itertools
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,6 +93,8 @@ def _load() -> ctypes.CDLL:
     lib.dq_engine_state_clear.argtypes = [c.c_void_p]
     lib.dq_contract_feature_count.restype = c.c_int
     lib.dq_contract_feature_count.argtypes = [c.c_void_p]
+    lib.dq_contract_fields_json.restype = c.c_size_t
+    lib.dq_contract_fields_json.argtypes = [c.c_void_p, c.c_char_p, c.c_size_t]
     lib.dq_contract_anomaly_threshold.restype = c.c_double
     lib.dq_contract_anomaly_threshold.argtypes = [c.c_void_p]
     lib.dq_contract_feature_name.restype = c.c_char_p
@@ -208,6 +211,10 @@ class Contract:
         self.features = [_lib.dq_contract_feature_name(self._ptr, i).decode()
                          for i in range(_lib.dq_contract_feature_count(self._ptr))]
         self.anomaly_threshold = _lib.dq_contract_anomaly_threshold(self._ptr)  # NaN: no anomaly section
+        buf = ctypes.create_string_buffer(65536)
+        # Each property's rules (name, type, required, minimum, maximum, pattern, enum, ...; dq.h).
+        n = _lib.dq_contract_fields_json(self._ptr, buf, len(buf))
+        self.fields = json.loads(buf.raw[:n])
 
     def __del__(self):
         if getattr(self, "_ptr", None):

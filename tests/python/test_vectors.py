@@ -127,3 +127,16 @@ def test_bindings_say_which_error(tmp_path):
         dq.Contract(bad)
     assert invalid.value.code == "DQ_ERR_CONTRACT" and invalid.value.line > 0
     assert str(invalid.value).startswith(f"{bad}:{invalid.value.line}: unknown key 'maximun'")
+
+
+def test_contract_fields_come_from_libdq():
+    """The rules other engines restate (Spark's expressions) are read from the compiled contract."""
+    import dq
+    fields = {f["name"]: f for f in dq.Contract(CONTRACT).fields}
+    assert list(fields) == ["sensor_id", "timestamp", "temperature", "humidity", "pressure", "battery",
+                            "location", "status"]
+    assert fields["sensor_id"] == {"name": "sensor_id", "type": "string", "required": True, "primaryKey": True,
+                                   "eventTime": False, "pattern": "^sensor_[0-9]+$", "maxLength": 64}
+    assert fields["pressure"]["onOutOfRange"] == "cap" and fields["battery"]["coerce"] is False
+    assert fields["temperature"]["onMissing"] == {"impute": "last_good", "maxAgeMs": 300_000}
+    assert fields["status"]["enum"] == ["ok", "low_battery", "maintenance"]
