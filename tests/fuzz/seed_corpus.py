@@ -4,8 +4,6 @@ anomaly model.
 
 usage: seed_corpus.py OUT_DIR   (creates OUT_DIR/event, contract, state and model)
 """
-import base64
-import json
 import shutil
 import sys
 from pathlib import Path
@@ -16,19 +14,20 @@ out = Path(sys.argv[1])
 (out / "contract").mkdir(parents=True, exist_ok=True)
 (out / "state").mkdir(parents=True, exist_ok=True)
 (out / "model").mkdir(parents=True, exist_ok=True)
-import dq  # noqa: E402  (after the path is set)
+sys.path.insert(0, str(root / "tests"))
+import dq  # noqa: E402
+from vector_cases import event_bytes, load_cases  # noqa: E402
 
 engine = dq.Engine(dq.Contract(root / "contracts" / "sensor_readings.yaml"), now="2026-11-26T05:00:00Z")
 n = 0
-for path in sorted((root / "tests" / "vectors").glob("*.jsonl")):
-    for line in path.read_text(encoding="utf-8").splitlines():
-        for event in json.loads(line)["events"]:
-            data = base64.b64decode(event["b64"]) if isinstance(event, dict) else event.encode()
-            (out / "event" / f"vector-{n}").write_bytes(data)
-            n += 1
-            engine.evaluate([data])
-            for key, state in engine.state_changes().items():
-                (out / "state" / f"vector-{n}").write_bytes(state)
+for case in load_cases():
+    for event in case["events"]:
+        data = event_bytes(event)
+        (out / "event" / f"vector-{n}").write_bytes(data)
+        n += 1
+        engine.evaluate([data])
+        for key, state in engine.state_changes().items():
+            (out / "state" / f"vector-{n}").write_bytes(state)
 for contract in (root / "contracts").glob("*.yaml"):
     shutil.copy(contract, out / "contract" / contract.name)
 # A two-level forest on two features: the shape ml/export.py writes.

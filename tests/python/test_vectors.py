@@ -1,4 +1,4 @@
-"""The shared conformance vectors (tests/vectors/*.jsonl) through `dq check` and the bindings.
+"""The shared conformance vectors (tests/vectors/*.test) through `dq check` and the bindings.
 
 Each case is a sequence of raw events for one fresh engine, with the expected verdict,
 reason codes and (where given) cleaned values of each. Flink and Spark run the same files.
