@@ -14,7 +14,7 @@ out = Path(sys.argv[1])
 (out / "contract").mkdir(parents=True, exist_ok=True)
 (out / "state").mkdir(parents=True, exist_ok=True)
 (out / "model").mkdir(parents=True, exist_ok=True)
-sys.path.insert(0, str(root / "tests"))
+sys.path.insert(0, str(root / "tests" / "lib"))
 import dq  # noqa: E402
 from vector_cases import event_bytes, load_cases  # noqa: E402
 

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 DQ_BIN = Path(os.environ.get("DQ_BIN", ROOT / "build" / "dq"))
 CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "lib"))
 from vector_cases import VECTORS, event_bytes, load_cases  # noqa: E402,F401  (the tests import them from here)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT / "spark_jobs"), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT / "spark_jobs"), str(ROOT / "tests" / "lib")]
 DQ = ROOT / "build" / "dq"
 
 

@@ -20,7 +20,7 @@ import base64
 import json
 from pathlib import Path
 
-VECTORS = sorted((Path(__file__).resolve().parent / "vectors").glob("*.test"))
+VECTORS = sorted((Path(__file__).resolve().parents[1] / "vectors").glob("*.test"))
 
 
 def parse_event(line: str):
