@@ -118,7 +118,8 @@ static const char help[] =
     "  --interval D       time between two readings of one sensor: 500ms, 10s, 5m, 1h\n"
     "                     (default 10s; with --rate, sensors/rate seconds, so that event\n"
     "                     time keeps pace with the clock)\n"
-    "  --defects LIST     rates per defect, e.g. outlier=0.05,duplicate=0 ('none' = all 0);\n"
+    "  --defects LIST     rates per defect, e.g. outlier=0.05,duplicate=0 ('none' = all 0,\n"
+    "                     so none,spike=0.05 gives spikes only);\n"
     "                     names: missing_value outlier wrong_type numeric_string malformed_json\n"
     "                     invalid_sensor_id invalid_timestamp duplicate spike stuck gap late\n"
     "                     future_timestamp oversized (battery failures follow the battery)\n"
@@ -134,18 +135,21 @@ static const char help[] =
     "  dq gen --count 1000000 --seed 7 --start 2026-01-01T00:00:00Z --truth truth.csv > events.ndjson\n"
     "  dq gen --rate 1000 --duration 60 --brokers 127.0.0.1:9092 --topic sensor-topic\n";
 
+/* "name=rate,..." over the defaults; "none" sets every rate to 0 (then the rates after it). */
 static int parse_defects(const char *spec, double *rates)
 {
     char buf[1024];
-    if (strcmp(spec, "none") == 0) {
-        memset(rates, 0, sizeof(double) * D__COUNT);
-        return 0;
-    }
     snprintf(buf, sizeof buf, "%s", spec);
     for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        if (strcmp(tok, "none") == 0) {
+            memset(rates, 0, sizeof(double) * D__COUNT);
+            continue;
+        }
         char *eq = strchr(tok, '=');
-        if (!eq)
+        if (!eq) {
+            fprintf(stderr, "dq gen: --defects takes name=rate or none, got '%s'\n", tok);
             return -1;
+        }
         *eq = '\0';
         int d = -1;
         for (int i = 1; i < D_BATTERY; i++)

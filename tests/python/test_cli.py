@@ -155,3 +155,13 @@ def test_gen_and_check_defaults_agree(dq_bin, tmp_path):
     injected = sum(line.endswith(",future_timestamp") for line in truth.read_text().splitlines())
     assert injected > 0
     assert json.loads(summary.read_text())["reasons"]["FUTURE_TIMESTAMP"] == injected
+
+
+def test_gen_defects_none_then_some(dq_bin, tmp_path):
+    truth = tmp_path / "t.csv"
+    subprocess.run([dq_bin, "gen", "--count", "3000", "--defects", "none,outlier=0.05", "--truth", truth, "-q"],
+                   capture_output=True, check=True)
+    labels = {line.split(",")[2] for line in truth.read_text().splitlines()[1:]}
+    assert labels == {"none", "outlier"}
+    bad = subprocess.run([dq_bin, "gen", "--count", "1", "--defects", "outlier"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "--defects takes name=rate or none, got 'outlier'" in bad.stderr
