@@ -18,7 +18,7 @@
 static const char help[] =
     "usage: dq check --contract FILE [--input FILE|-] [--clean FILE] [--rejects FILE]\n"
     "                [--metrics FILE] [--prometheus FILE] [--summary FILE] [--now TIME]\n"
-    "                [--progress] [--quiet] [--fail-on-reject]\n"
+    "                [--model FILE] [--progress] [--quiet] [--fail-on-reject]\n"
     "\n"
     "Validates every line of NDJSON input against the contract. Each event gets one\n"
     "verdict: PASS, FIXED (cleaned; dq.findings says what changed) or REJECT.\n"
@@ -26,25 +26,28 @@ static const char help[] =
     "  -c, --contract FILE   the data contract (YAML)\n"
     "  -i, --input FILE      events, one JSON object a line; - or absent = stdin\n"
     "      --clean FILE      PASS and FIXED events, canonical JSON with a \"dq\" member\n"
+    "                        (- = stdout; each output is written only when named)\n"
     "      --rejects FILE    REJECT records: {\"line\":N,\"dq\":{..},\"raw\":\"<original>\"}\n"
     "      --metrics FILE    windowed quality metrics (NDJSON), per sensor and overall\n"
     "      --prometheus FILE totals in the Prometheus text format\n"
     "      --summary FILE    totals as one JSON object\n"
     "      --now TIME        'now' for the future-timestamp rule: ISO-8601 or epoch ms\n"
     "                        (default: the wall clock)\n"
+    "      --model FILE      score anomalies with this exported model (make train writes\n"
+    "                        models/sensor-anomaly.dqm) instead of the online detector\n"
     "      --progress        progress on stderr (default when stderr is a terminal)\n"
     "  -q, --quiet           no summary on stderr\n"
     "      --fail-on-reject  exit 1 if any event was rejected\n"
     "\n"
-    "Exit codes: 0 ok, 1 rejects with --fail-on-reject, 2 usage, 3 contract, 4 input/output,\n"
-    "6 out of memory.\n"
+    "Exit codes: 0 ok, 1 rejects with --fail-on-reject, 2 usage, 3 contract or model,\n"
+    "4 input/output, 6 out of memory.\n"
     "\n"
     "example:\n"
     "  dq check -c contracts/sensor_readings.yaml -i events.ndjson \\\n"
     "           --clean clean.ndjson --rejects rejects.ndjson --metrics metrics.ndjson\n";
 
 typedef struct check_opts {
-    const char *contract, *input, *clean, *rejects, *metrics, *prometheus, *summary, *now;
+    const char *contract, *input, *clean, *rejects, *metrics, *prometheus, *summary, *now, *model;
     bool progress, quiet, fail_on_reject;
 } check_opts;
 
@@ -66,9 +69,10 @@ static void write_summary(FILE *out, const dq_totals *t, double secs, bool json)
     if (json) {
         fprintf(out, "{\"events\":%" PRIu64 ",\"pass\":%" PRIu64 ",\"fixed\":%" PRIu64 ",\"reject\":%" PRIu64
                      ",\"seconds\":%.6f,\"sensors\":%" PRIu64 ",\"state_evicted\":%" PRIu64
-                     ",\"state_overflow\":%" PRIu64 ",\"reasons\":{",
+                     ",\"state_overflow\":%" PRIu64 ",\"anomalies_scored\":%" PRIu64 ",\"anomalies\":%" PRIu64
+                     ",\"reasons\":{",
                 t->events, t->verdicts[DQ_PASS], t->verdicts[DQ_FIXED], t->verdicts[DQ_REJECT], secs, t->keys,
-                t->state_evicted, t->state_overflow);
+                t->state_evicted, t->state_overflow, t->anomalies_scored, t->anomalies);
         bool first = true;
         for (int r = 1; r < DQ_REASON__COUNT; r++)
             if (t->reasons[r]) {
@@ -89,18 +93,22 @@ static void write_summary(FILE *out, const dq_totals *t, double secs, bool json)
     for (int r = 1; r < DQ_REASON__COUNT; r++)
         if (t->reasons[r])
             fprintf(out, "  %-20s %12" PRIu64 "\n", dq_reason_name(r), t->reasons[r]);
+    if (t->anomalies_scored)
+        fprintf(out, "  anomalies: %" PRIu64 " of %" PRIu64 " scored readings flagged\n", t->anomalies,
+                t->anomalies_scored);
 }
 
 static int parse_args(int argc, char **argv, check_opts *o)
 {
-    enum { O_CLEAN = 256, O_REJECTS, O_METRICS, O_PROM, O_SUMMARY, O_NOW, O_PROGRESS, O_FAIL };
+    enum { O_CLEAN = 256, O_REJECTS, O_METRICS, O_PROM, O_SUMMARY, O_NOW, O_PROGRESS, O_FAIL, O_MODEL };
     static const struct option longopts[] = {
         {"contract", required_argument, NULL, 'c'}, {"input", required_argument, NULL, 'i'},
         {"clean", required_argument, NULL, O_CLEAN}, {"rejects", required_argument, NULL, O_REJECTS},
         {"metrics", required_argument, NULL, O_METRICS}, {"prometheus", required_argument, NULL, O_PROM},
         {"summary", required_argument, NULL, O_SUMMARY}, {"now", required_argument, NULL, O_NOW},
         {"progress", no_argument, NULL, O_PROGRESS}, {"quiet", no_argument, NULL, 'q'},
-        {"fail-on-reject", no_argument, NULL, O_FAIL}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+        {"fail-on-reject", no_argument, NULL, O_FAIL}, {"model", required_argument, NULL, O_MODEL},
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:i:qh", longopts, NULL)) != -1) {
@@ -113,6 +121,7 @@ static int parse_args(int argc, char **argv, check_opts *o)
         case O_PROM: o->prometheus = optarg; break;
         case O_SUMMARY: o->summary = optarg; break;
         case O_NOW: o->now = optarg; break;
+        case O_MODEL: o->model = optarg; break;
         case O_PROGRESS: o->progress = true; break;
         case 'q': o->quiet = true; break;
         case O_FAIL: o->fail_on_reject = true; break;
@@ -148,6 +157,11 @@ int cli_cmd_check(int argc, char **argv)
     if (!ctr)
         return cli_fail("check", &error);
     dq_engine *eng = dq_engine_new(ctr, &error);
+    dq_model *model = NULL;
+    if (eng && o.model && (!(model = dq_model_load(o.model, &error)) || dq_engine_set_model(eng, model, &error))) {
+        dq_engine_free(eng);
+        eng = NULL;
+    }
     FILE *in = NULL, *clean = NULL, *rejects = NULL, *metrics = NULL;
     cli_lines *lines = NULL;
     char *rbuf = NULL;
@@ -270,6 +284,7 @@ int cli_cmd_check(int argc, char **argv)
     free(rbuf);
     cli_lines_close(lines);
     dq_engine_free(eng);
+    dq_model_free(model);
     dq_contract_free(ctr);
     return rc;
 }

@@ -165,3 +165,27 @@ def test_gen_defects_none_then_some(dq_bin, tmp_path):
     assert labels == {"none", "outlier"}
     bad = subprocess.run([dq_bin, "gen", "--count", "1", "--defects", "outlier"], capture_output=True, text=True)
     assert bad.returncode == 2 and "--defects takes name=rate or none, got 'outlier'" in bad.stderr
+
+
+def test_check_scores_with_a_model(dq_bin, tmp_path):
+    """--model scores with an exported forest: here one tree that isolates temperatures above 25 °C at
+    once (a score above the threshold) and the rest later; the summary counts what was flagged."""
+    model = tmp_path / "m.dqm"
+    model.write_text("dq-iforest 1\nfeatures 10 temperature.value temperature.delta temperature.dev temperature.std "
+                     "humidity.value humidity.delta humidity.dev humidity.std time.sin time.cos\n"
+                     "max_samples 4\nthreshold 0.5\ntrees 1\ntree 3\n0 25.0 1 2 4\n-1 0 -1 -1 3\n-1 0 -1 -1 1\n")
+    events = b"".join(b'{"sensor_id":"sensor_1","timestamp":%d,"temperature":%s,"humidity":40}\n'
+                      % (1795666380 + 10 * i, b"30" if i >= 40 else b"20.%d" % (i % 3)) for i in range(45))
+    summary, clean = tmp_path / "s.json", tmp_path / "c.ndjson"
+    proc = run(dq_bin, "-c", CONTRACT, "--model", model, "--summary", summary, "--clean", clean,
+               "--now", "2026-11-26T06:00:00Z", stdin=events)
+    assert proc.returncode == 0, proc.stderr
+    totals = json.loads(summary.read_text())
+    assert totals["anomalies_scored"] == 45 - 30 and totals["anomalies"] == 5  # after the 30-reading warm-up
+    flagged = [json.loads(line)["dq"]["anomaly"] for line in clean.read_text().splitlines()[-5:]]
+    assert all(a["flag"] and a["score"] > 0.5 for a in flagged)
+    assert b"anomalies: 5 of 15 scored readings flagged" in proc.stderr
+    bad = run(dq_bin, "-c", CONTRACT, "--model", tmp_path / "none.dqm")
+    assert bad.returncode == 4 and b"cannot open" in bad.stderr
+    model.write_text("dq-iforest 1\nfeatures 1 x\n")
+    assert run(dq_bin, "-c", CONTRACT, "--model", model).returncode == 3
