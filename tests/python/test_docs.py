@@ -23,8 +23,8 @@ def test_header_reason_enum_matches_library():
 def test_check_help_lists_exit_codes(dq_bin):
     out = subprocess.run([dq_bin, "check", "--help"], capture_output=True, text=True)
     assert out.returncode == 0
-    assert ("Exit codes: 0 ok, 1 rejects with --fail-on-reject, 2 usage, 3 contract, 4 input/output,\n"
-            "6 out of memory.") in out.stdout
+    assert ("Exit codes: 0 ok, 1 rejects with --fail-on-reject, 2 usage, 3 contract or model,\n"
+            "4 input/output, 6 out of memory.") in out.stdout
     documented = re.findall(r"^\| (\d) \|", (ROOT / "docs" / "cli.md").read_text(), re.M)
     assert documented == ["0", "1", "2", "3", "4", "5", "6"]
     codes = re.findall(r"#define CLI_EXIT_\w+ (\d+)", (ROOT / "cli" / "cli.h").read_text())
