@@ -18,7 +18,7 @@ with a warning). Without labels the threshold is still the --alarm-rate quantile
 training scores, and only unsupervised numbers are logged.
 
 usage: train.py --history FILE [--truth FILE] | --from-cassandra [--days N]
-                [--tracking-uri URI] [--experiment NAME] [--model-name NAME] [--alias NAME]
+                [--contract FILE] [--tracking-uri URI] [--experiment NAME] [--model-name NAME] [--alias NAME]
                 [--alarm-rate R] [--out FILE]
 """
 from __future__ import annotations
@@ -60,10 +60,11 @@ def history_from_cassandra(days: int) -> list[bytes]:
                         "temperature": r.temperature, "humidity": r.humidity}).encode() for r in rows]
 
 
-def features(events: list[bytes], now_ms: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def features(events: list[bytes], now_ms: int, contract_path: Path = CONTRACT
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """libdq's features of the scored events, their line numbers (1-based), the online
-    detector's z and the sensor id of each."""
-    contract = dq.Contract(CONTRACT)
+    detector's z and the key (sensor id) of each, under the contract at contract_path."""
+    contract = dq.Contract(contract_path)
     rows = dq.Engine(contract, now=now_ms).features(events)
     lines = np.array([i + 1 for i, r in enumerate(rows) if r is not None])
     X = np.array([r for r in rows if r is not None]).reshape(-1, len(contract.features))
@@ -71,7 +72,8 @@ def features(events: list[bytes], now_ms: int) -> tuple[np.ndarray, np.ndarray, 
     res = dq.Engine(contract, now=now_ms).evaluate(events)
     clean = [json.loads(res.clean[i - 1]) for i in lines]
     z = np.array([c["dq"]["anomaly"]["z"] for c in clean])
-    return X, lines, z, np.array([c["sensor_id"] for c in clean])
+    key = next(f["name"] for f in contract.fields if f["primaryKey"])
+    return X, lines, z, np.array([c[key] for c in clean])
 
 
 class SeasonalBaseline:
@@ -148,6 +150,8 @@ def main() -> None:
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--history", type=Path, help="NDJSON events, in stream order")
     src.add_argument("--from-cassandra", action="store_true", help="sensor_data of the last --days days")
+    ap.add_argument("--contract", type=Path, default=CONTRACT,
+                    help="the data contract whose anomaly section gives the features (default: the course's)")
     ap.add_argument("--days", type=int, default=7)
     ap.add_argument("--truth", type=Path, help="dq gen --truth file of --history: line,sensor_id,defect")
     ap.add_argument("--tracking-uri", default="http://127.0.0.1:5000")
@@ -166,7 +170,7 @@ def main() -> None:
 
     events = (args.history.read_bytes().splitlines() if args.history else history_from_cassandra(args.days))
     print(f"train: {len(events):,} events; libdq features ...", file=sys.stderr)
-    X, lines, z, sensors = features(events, int(time.time() * 1000))
+    X, lines, z, sensors = features(events, int(time.time() * 1000), args.contract)
     truth = load_truth(args.truth) if args.truth else None
     y = np.array([truth.get(int(n)) in ANOMALY_TYPES for n in lines]) if truth else None
     kinds = np.array([truth.get(int(n), "none") for n in lines]) if truth else None
@@ -180,7 +184,7 @@ def main() -> None:
 
     mlflow.set_tracking_uri(args.tracking_uri)
     mlflow.set_experiment(args.experiment)
-    contract = dq.Contract(CONTRACT)
+    contract = dq.Contract(args.contract)
     common = {"contract": f"{contract.id}:{contract.version}", "train_readings": cut,
               "validation_readings": len(X) - cut, "features": ",".join(contract.features)}
     work = Path(tempfile.mkdtemp())
