@@ -27,7 +27,56 @@ static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6, 
 
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-int dq_num_parse(const char *s, size_t n, dq_num *out)
+/*
+ * The common case in one pass: -?(0|[1-9]D*)(.D+)? with at most 15 digits and no exponent,
+ * as sensors send them. Returns false (nothing written) for anything else: the general
+ * parser below decides those, with the same results for these.
+ */
+static bool parse_short(const char *s, size_t n, dq_num *out)
+{
+    size_t i = s[0] == '-';
+    if (n - i > 16 || i >= n || s[i] < '0' || s[i] > '9' || (s[i] == '0' && i + 1 < n && s[i + 1] != '.'))
+        return false;
+    uint64_t mant = 0;
+    int digits = 0, frac = -1; /* frac: digits after the point, -1 before it */
+    for (; i < n; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (d <= 9) {
+            mant = mant * 10 + d;
+            digits++;
+            frac += frac >= 0;
+        } else if (s[i] == '.' && frac < 0 && i + 1 < n) {
+            frac = 0;
+        } else {
+            return false;
+        }
+    }
+    if (digits > 15 || mant == 0)
+        return false; /* zeros have their own forms ("-0", "0.0"): the general parser */
+    bool canonical = frac <= 0 || s[n - 1] != '0';
+    int e10 = frac > 0 ? -frac : 0;
+    while (mant % 10 == 0) {
+        mant /= 10;
+        e10++;
+    }
+    size_t z = (size_t)(s[0] == '-') + 2; /* after "0." */
+    if (s[z - 2] == '0') {
+        while (z < n && s[z] == '0')
+            z++;
+        if (z - (size_t)(s[0] == '-') - 2 >= 6)
+            return false; /* 0.000000x prints in exponent form: the general parser */
+    }
+    double v = (double)mant;
+    v = e10 < 0 ? v / pow10_exact[-e10] : v * pow10_exact[e10];
+    bool neg = s[0] == '-';
+    *out = (dq_num){.v = neg ? -v : v, .mant = neg ? -(int64_t)mant : (int64_t)mant, .exp10 = (int16_t)e10,
+                    .exact = true, .canonical = canonical};
+    return true;
+}
+
+/* Every JSON number: the full grammar, strtod where the decimal is not exact. Apart from the
+ * fast path, so that the common case does not pay for this one's frame. */
+__attribute__((noinline)) static int parse_general(const char *s, size_t n, dq_num *out)
 {
     size_t i = 0;
     bool neg = false;
@@ -149,6 +198,11 @@ int dq_num_parse(const char *s, size_t n, dq_num *out)
     *out = (dq_num){.v = v, .mant = exact ? (int64_t)mant * (v < 0 ? -1 : 1) : 0,
                     .exp10 = (int16_t)(exact ? e10 : 0), .exact = exact, .canonical = canonical && exact};
     return DQ_NUM_OK;
+}
+
+int dq_num_parse(const char *s, size_t n, dq_num *out)
+{
+    return n > 0 && parse_short(s, n, out) ? DQ_NUM_OK : parse_general(s, n, out);
 }
 
 dq_num dq_num_from_double(double v)

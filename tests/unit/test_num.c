@@ -1,5 +1,6 @@
 /* Unit tests for num.c: strict JSON number grammar and RFC 8785 printing. */
 #include <math.h>
+#include <stdlib.h>
 
 #include "dq_int.h"
 #include "testhelp.h"
@@ -87,6 +88,48 @@ static const char *rounded(double v, int decimals)
 }
 
 /* Computed scores are written at a fixed precision: exact decimals, as the parser gives them. */
+/* Plain decimals as sensors send them (the parser's fast path), against strtod and the printer:
+ * the value is the nearest double, the canonical flag says whether printing gives the same text. */
+static void test_plain_decimals(void)
+{
+    uint64_t r = 88172645463325252ull;
+    int bad = 0;
+    for (int k = 0; k < 200000; k++) {
+        char text[40];
+        int n = 0;
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        if (r & 1)
+            text[n++] = '-';
+        int int_digits = (int)(r >> 1 & 7), frac_digits = (int)(r >> 4 & 15) % 9; /* at most 15 digits */
+        if (int_digits == 0)
+            text[n++] = '0';
+        for (int i = 0; i < int_digits; i++)
+            text[n++] = (char)('0' + (i == 0 ? 1 + (r >> (8 + 3 * i)) % 9 : (r >> (8 + 3 * i)) % 10));
+        if (frac_digits) {
+            text[n++] = '.';
+            for (int i = 0; i < frac_digits; i++)
+                text[n++] = (char)('0' + (r >> (32 + 3 * i)) % 10 * ((r >> (20 + i)) & 1));
+        }
+        text[n] = '\0';
+        dq_num v;
+        if (dq_num_parse(text, (size_t)n, &v) != DQ_NUM_OK || v.v != strtod(text, NULL)) {
+            bad++;
+            continue;
+        }
+        char out[64];
+        dq_buf b;
+        dq_buf_init(&b, out, sizeof out - 1);
+        dq_num_write(&b, &v);
+        out[b.len] = '\0';
+        if (strtod(out, NULL) != v.v || v.canonical != (strcmp(out, text) == 0)) {
+            if (bad < 5)
+                fprintf(stderr, "%s -> %s canonical %d\n", text, out, v.canonical);
+            bad++;
+        }
+    }
+    CHECK_INT(bad, 0);
+}
+
 static void test_round(void)
 {
     CHECK_STR(rounded(0.4376598631629993, 4), "0.4377");
@@ -104,6 +147,7 @@ int main(void)
 {
     RUN(test_canonical);
     RUN(test_round);
+    RUN(test_plain_decimals);
     RUN(test_canonical_flag);
     RUN(test_invalid);
     RUN(test_values);
