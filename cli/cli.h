@@ -20,6 +20,15 @@
 
 #include "dq/dq.h"
 
+/* CSV rows as JSON events (csv.c): delim separates fields; set is "field=value,..." constants. */
+typedef struct cli_csv cli_csv;
+cli_csv *cli_csv_new(char delim, const char *set);
+void cli_csv_free(cli_csv *c);
+/* Reads the header; map ("field=column,...") renames columns. False with a message in err. */
+bool cli_csv_header(cli_csv *c, const char *line, size_t n, const char *map, char *err, size_t err_size);
+/* One row as a JSON object in out; 0 when the row does not convert (judge the raw line then). */
+size_t cli_csv_row_json(const cli_csv *c, const char *line, size_t n, char *out, size_t cap);
+
 /* The exit code for a libdq error: the one mapping every subcommand uses. */
 int cli_exit_for(dq_err code);
 /* Prints "dq <cmd>: <err->msg>" to stderr and returns cli_exit_for(err->code). */

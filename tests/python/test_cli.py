@@ -189,3 +189,30 @@ def test_check_scores_with_a_model(dq_bin, tmp_path):
     assert bad.returncode == 4 and b"cannot open" in bad.stderr
     model.write_text("dq-iforest 1\nfeatures 1 x\n")
     assert run(dq_bin, "-c", CONTRACT, "--model", model).returncode == 3
+
+
+def test_check_reads_csv(dq_bin, tmp_path):
+    """--csv: a header row, then one event a row; columns renamed with --csv-map, constants with
+    --csv-set, numbers as numbers, empty cells missing, quotes as RFC 4180 has them, and a row
+    that does not convert rejected MALFORMED_JSON with its bytes and file line kept."""
+    rows = ['ts;temp;hum;where',
+            '2026-11-26T04:13:00Z;21.5;40;"hall; north"',
+            '2026-11-26T04:13:10Z;"21.6";;"say ""hi"""',
+            '2026-11-26T04:13:20Z;122;40;x',
+            '2026-11-26T04:13:30Z;"unclosed;40;x']
+    src, clean, rejects = tmp_path / "in.csv", tmp_path / "c.ndjson", tmp_path / "r.ndjson"
+    src.write_text("\n".join(rows) + "\n")
+    proc = run(dq_bin, "-c", CONTRACT, "--csv", "--csv-delimiter", ";", "-i", src, "--clean", clean,
+               "--rejects", rejects, "--csv-map", "timestamp=ts,temperature=temp,humidity=hum,location=where",
+               "--csv-set", "sensor_id=sensor_7", "--now", "2026-11-26T05:00:00Z", "-q")
+    assert proc.returncode == 0, proc.stderr
+    out = [json.loads(line) for line in clean.read_text().splitlines()]
+    assert [(e["temperature"], e["humidity"], e["location"]) for e in out] == [(21.5, 40, "hall; north"),
+                                                                                 (21.6, 40, 'say "hi"')]
+    assert out[1]["dq"]["reasons"] == ["MISSING_FIELD"]  # humidity imputed; a quoted 21.6 is a CSV quote, a number
+    recs = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert [(r["line"], r["dq"]["reasons"]) for r in recs] == [(4, ["OUT_OF_RANGE"]), (5, ["MALFORMED_JSON"])]
+    assert recs[1]["raw"] == rows[4]
+    bad = run(dq_bin, "-c", CONTRACT, "--csv", "--csv-delimiter", ";;")
+    assert bad.returncode == 2 and b"one character" in bad.stderr
+    assert b"no header row" in run(dq_bin, "-c", CONTRACT, "--csv").stderr
