@@ -47,12 +47,14 @@ IMPUTE_MAX_AGE_MS = {name: rule["onMissing"]["maxAgeMs"] for name, rule in RULES
 
 
 def session(name: str):
-    """The job's SparkSession, with the Cassandra credentials stack/spark-submit.sh passes in
-    the environment (CASSANDRA_USER, CASSANDRA_PASSWORD) given to the connector."""
+    """The job's SparkSession, with the Cassandra credentials of the checkout's .env (0600) given
+    to the connector (Spark redacts them in its UI): read here, not handed down in environments."""
     from pyspark.sql import SparkSession
+    from dq.stack import read_env
+    secrets = read_env(ROOT / ".env")
     return (SparkSession.builder.appName(name).config("spark.sql.shuffle.partitions", "4")
-            .config("spark.cassandra.auth.username", os.environ["CASSANDRA_USER"])
-            .config("spark.cassandra.auth.password", os.environ["CASSANDRA_PASSWORD"]).getOrCreate())
+            .config("spark.cassandra.auth.username", secrets.get("CASSANDRA_USER", "dq"))
+            .config("spark.cassandra.auth.password", secrets["CASSANDRA_PASSWORD"]).getOrCreate())
 
 
 _validators = {}  # per Python worker: one libdq engine per model file (None: the online detector)

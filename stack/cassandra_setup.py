@@ -16,12 +16,13 @@ from pathlib import Path
 from cassandra import AuthenticationFailed
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import Cluster, NoHostAvailable
+from dq.stack import read_env
 
 HOST = "127.0.0.1"
 
 
 def env(name):
-    value = os.environ.get(name)
+    value = os.environ.get(name) or read_env().get(name)
     if not value:
         sys.exit(f"cassandra_setup: {name} is not set (it comes from .env, written by `make up`)")
     return value

@@ -55,10 +55,10 @@ open(sys.argv[2], "w").write(re.sub(r"@([A-Z_0-9]+)@", sub, text))
 PY
 }
 
-# Loads .env (generated on first `make up`): credentials stay out of the repository.
+# Loads .env (generated on first `make up`) into shell variables, not exported: a secret
+# reaches a process only where it is handed over (a 0600 file, or one command's environment),
+# not the environment of every service, where the same user's other processes could read it.
 load_env() {
     [ -f "$DQ_ROOT/.env" ] || return 0
-    set -a
     . "$DQ_ROOT/.env"
-    set +a
 }

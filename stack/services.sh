@@ -111,7 +111,9 @@ spark_env() {
     export SPARK_DAEMON_MEMORY=512m SPARK_PYTHON="$(venv spark)/bin/python"
     export SPARK_JARS; SPARK_JARS="$(ls "$(jars spark)"/*.jar | paste -sd, -)"
     mkdir -p "$SPARK_CONF_DIR" "$DQ_RUN/data/spark/tmp" "$DQ_RUN/data/spark/work" "$DQ_RUN/data/spark/checkpoints"
-    render "$DQ_ROOT/stack/conf/spark/spark-defaults.conf.in" "$SPARK_CONF_DIR/spark-defaults.conf"
+    (umask 077 && SPARK_AUTH_SECRET="$SPARK_AUTH_SECRET" \
+        render "$DQ_ROOT/stack/conf/spark/spark-defaults.conf.in" "$SPARK_CONF_DIR/spark-defaults.conf")
+    chmod 600 "$SPARK_CONF_DIR/spark-defaults.conf" # it holds the cluster's secret (an older file was 0644)
     cp "$DQ_ROOT/stack/conf/spark/metrics.properties" "$SPARK_CONF_DIR/"
 }
 spark_master_port=7077

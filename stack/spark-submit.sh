@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Submits a PySpark job to the running Spark standalone cluster with the pinned Kafka and
-# Cassandra connectors (spark-defaults.conf) and the Cassandra credentials from .env
-# (dq_spark.session() hands them to the connector).
+# Cassandra connectors and the cluster's secret (spark-defaults.conf, 0600); the job reads the
+# Cassandra credentials from .env itself (dq_spark.session()).
 #   spark-submit.sh JOB.py [JOB ARGS...]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -10,10 +10,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 job="$1"; shift
 running spark-master || die "Spark is not running: start the stack with 'make up'"
 [ -f "$DQ_ROOT/.env" ] || die "no .env: run 'make up' first"
-# The credentials go to the job in its environment, not on a command line (ps shows those).
-CASSANDRA_USER="$(sed -n 's/^CASSANDRA_USER=//p' "$DQ_ROOT/.env")"
-CASSANDRA_PASSWORD="$(sed -n 's/^CASSANDRA_PASSWORD=//p' "$DQ_ROOT/.env")"
-export CASSANDRA_USER CASSANDRA_PASSWORD DQ_ROOT SPARK_CONF_DIR="$DQ_RUN/conf/spark" SPARK_LOCAL_IP=127.0.0.1 PYSPARK_PYTHON="$(venv spark)/bin/python"
+export DQ_ROOT SPARK_CONF_DIR="$DQ_RUN/conf/spark" SPARK_LOCAL_IP=127.0.0.1 PYSPARK_PYTHON="$(venv spark)/bin/python"
 JAVA_HOME="$(find_java17)" || die "Java 17 not found: run 'make deps'"
 export JAVA_HOME
 exec "$(venv spark)/lib/python3.11/site-packages/pyspark/bin/spark-submit" --master spark://127.0.0.1:7077 \

@@ -20,16 +20,21 @@ preflight() {
     [ "${disk_kb:-0}" -ge $((5 * 1024 * 1024)) ] || die "less than 5 GiB free on $(df -P "$DQ_RUN" | awk 'NR==2{print $6}'); free some space first"
 }
 
+# The stack's secrets, generated once into .env (0600) and kept; a key an older .env lacks is added.
 write_env() {
-    [ -f "$DQ_ROOT/.env" ] && return 0
-    umask 077
-    cat > "$DQ_ROOT/.env" <<ENV
-# Written by \`make up\` on $(date -u +%Y-%m-%dT%H:%M:%SZ). Secrets of this machine's stack: never commit.
-CASSANDRA_USER=dq
-CASSANDRA_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
-JUPYTER_TOKEN=$(python3 -c 'import secrets; print(secrets.token_hex(24))')
-ENV
-    ok "generated .env with new credentials"
+    (
+        umask 077
+        if [ ! -f "$DQ_ROOT/.env" ]; then
+            echo "# Written by \`make up\` on $(date -u +%Y-%m-%dT%H:%M:%SZ). Secrets of this machine's stack: never commit." \
+                > "$DQ_ROOT/.env"
+            ok "generated .env with new credentials"
+        fi
+        add_secret() { grep -q "^$1=" "$DQ_ROOT/.env" || echo "$1=$2" >> "$DQ_ROOT/.env"; }
+        add_secret CASSANDRA_USER dq
+        add_secret CASSANDRA_PASSWORD "$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')"
+        add_secret JUPYTER_TOKEN "$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
+        add_secret SPARK_AUTH_SECRET "$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
+    )
 }
 
 preflight

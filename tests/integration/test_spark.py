@@ -11,17 +11,22 @@ from conftest import ROOT, produce, run, venv
 SPARK_HOME = venv("spark") / "lib" / "python3.11" / "site-packages" / "pyspark"
 
 
-def test_pyspark_job_reads_kafka_writes_cassandra(topic, secrets):
+def test_pyspark_job_reads_kafka_writes_cassandra(topic, secrets, tmp_path):
     sensor = f"sensor_{uuid.uuid4().int % 10**9}"
     start = dt.datetime(2026, 11, 26, 0, 0, tzinfo=dt.timezone.utc)
     events = [json.dumps({"sensor_id": sensor, "timestamp": (start + dt.timedelta(seconds=10 * i)).isoformat(),
                           "temperature": 20 + i / 100, "humidity": 40.0}).encode() for i in range(500)]
     produce(topic, events)
-    env = {"SPARK_CONF_DIR": str(ROOT / ".stack/conf/spark"), "SPARK_LOCAL_IP": "127.0.0.1",
+    # The stack's Spark configuration plus the Cassandra login, in a private file: a password on
+    # spark-submit's command line would be in every local user's `ps`.
+    conf = tmp_path / "spark-defaults.conf"
+    conf.touch(mode=0o600)
+    conf.write_text((ROOT / ".stack/conf/spark/spark-defaults.conf").read_text()
+                    + f"spark.cassandra.auth.username {secrets['CASSANDRA_USER']}\n"
+                    + f"spark.cassandra.auth.password {secrets['CASSANDRA_PASSWORD']}\n")
+    env = {"SPARK_CONF_DIR": str(tmp_path), "SPARK_LOCAL_IP": "127.0.0.1",
            "PYSPARK_PYTHON": str(venv("spark") / "bin/python")}
     proc = run([SPARK_HOME / "bin" / "spark-submit", "--master", "spark://127.0.0.1:7077",
-                "--conf", f"spark.cassandra.auth.username={secrets['CASSANDRA_USER']}",
-                "--conf", f"spark.cassandra.auth.password={secrets['CASSANDRA_PASSWORD']}",
                 ROOT / "tests/integration/jobs/spark_kafka_to_cassandra_smoke.py", topic], env=env)
     assert "RESULT 500" in proc.stdout
     cluster = Cluster(["127.0.0.1"], auth_provider=PlainTextAuthProvider(secrets["CASSANDRA_USER"],

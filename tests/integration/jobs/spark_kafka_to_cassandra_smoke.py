@@ -2,7 +2,7 @@
 cluster and writes the readings to Cassandra through the spark-cassandra-connector.
 
 usage: spark-submit spark_kafka_to_cassandra_smoke.py TOPIC
-Credentials come from spark.cassandra.auth.* (set by the caller from .env).
+Credentials come from spark.cassandra.auth.* (the caller's spark-defaults.conf, 0600).
 """
 import sys
 
