@@ -9,6 +9,9 @@ CORE_VENV  := $(DQ_CACHE)/venv/core
 PYTEST     := $(CORE_VENV)/bin/python -m pytest
 BENCH_PY   := $(DQ_CACHE)/venv/bench/bin/python
 FUZZ_SECONDS ?= 600
+# The Python test folders by subject, and the venv each runs in (tests/ml: ml; tests/spark: spark;
+# tests/integration: core, against the stack).
+CORE_TESTS := tests/contract tests/cli tests/docs tests/dashboards tests/flink
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
 .PHONY: up down status logs clean install lock test-integration help deps build build-asan build-fuzz test check test-unit test-asan test-python test-ml test-spark fuzz fuzz-short clean-build \
@@ -70,11 +73,11 @@ test-unit: build      ## C unit tests
 test-asan: build-asan ## C unit tests and the vectors through dq check, under ASan + UBSan
 	@stack/venv.sh core > /dev/null
 	@cd build-asan && ctest --output-on-failure
-	@DQ_BIN=build-asan/dq $(PYTEST) -q -k dq_check tests/python/test_vectors.py
+	@DQ_BIN=build-asan/dq $(PYTEST) -q -k dq_check tests/contract/test_vectors.py
 
 test-python: build    ## Python bindings, the vectors through dq check and the bindings
 	@stack/venv.sh core > /dev/null
-	@$(PYTEST) -q tests/python
+	@$(PYTEST) -q $(CORE_TESTS)
 
 test-ml: build        ## anomaly models: export parity with scikit-learn, scoring in libdq (the ml venv)
 	@stack/venv.sh ml > /dev/null

@@ -2,7 +2,7 @@
 source, and idempotent Cassandra writes.
 
 Plain Python except make_validate(), which imports PyFlink when called, so the logic is
-testable without Flink (tests/python/test_flink_logic.py). Jobs ship this file to the
+testable without Flink (tests/flink/test_flink_logic.py). Jobs ship this file to the
 Python workers with env.add_python_file().
 """
 import argparse

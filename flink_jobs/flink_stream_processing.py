@@ -11,7 +11,7 @@
   derived fields: temperature in °F and the dew point (Magnus formula) when humidity is there.
 
 The functions parse_reading, is_valid_sensor and enrich are plain Python, tested on
-in-memory rows (tests/python/test_flink_logic.py); main() only wires them into Flink.
+in-memory rows (tests/flink/test_flink_logic.py); main() only wires them into Flink.
 
 usage (see `make flink-submit`):
   flink run --python flink_jobs/flink_stream_processing.py --jarfile <kafka connector> \\

@@ -2,7 +2,7 @@
 sensor's libdq state kept by Spark (applyInPandasWithState), and the columns they write.
 
 Plain Python and pandas, so the logic is testable without Spark
-(tests/python/test_spark_logic.py). Jobs ship this file to the executors with --py-files
+(tests/spark/test_spark_logic.py). Jobs ship this file to the executors with --py-files
 (stack/spark-submit.sh does).
 """
 from __future__ import annotations

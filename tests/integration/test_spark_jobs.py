@@ -148,7 +148,7 @@ def test_cleaning_and_analysis_on_the_cluster(make_topic, tmp_path):
 def test_the_vectors_get_dq_checks_verdicts_on_the_cluster(tmp_path):
     """Every shared vector case as its own NDJSON file, read by the quality-check job on the
     cluster (bytes exact, split at newlines only): each event's verdict and reasons are the
-    vectors', which `dq check` gives (tests/python/test_vectors.py)."""
+    vectors', which `dq check` gives (tests/contract/test_vectors.py)."""
     sys.path.insert(0, str(ROOT / "tests" / "lib"))
     from vector_cases import event_bytes, load_cases
     cases, inputs = {}, tmp_path / "cases"

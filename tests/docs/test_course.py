@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
+from testenv import ROOT
 
 COURSE = sorted((ROOT / "course").glob("*.md"))
 TEXT = {p.name: p.read_text() for p in COURSE}

@@ -39,7 +39,7 @@ def test_reference_table_covers_the_generator_sensors():
 
 
 import dq_flink  # noqa: E402
-from conftest import CONTRACT, event_bytes, load_cases  # noqa: E402
+from testenv import CONTRACT, event_bytes, load_cases  # noqa: E402
 
 CASES = list(load_cases())
 

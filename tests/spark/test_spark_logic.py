@@ -7,7 +7,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "spark_jobs"))
 import dq_spark  # noqa: E402
-from conftest import event_bytes, load_cases  # noqa: E402
+from vector_cases import event_bytes, load_cases  # noqa: E402
 
 CASES = list(load_cases())
 

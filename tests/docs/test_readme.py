@@ -4,7 +4,7 @@ import re
 import subprocess
 import sys
 
-from conftest import ROOT
+from testenv import ROOT
 
 README = (ROOT / "README.md").read_text()
 

@@ -2,7 +2,7 @@
 import json
 import subprocess
 
-from conftest import CONTRACT
+from testenv import CONTRACT
 
 GOOD = b'{"sensor_id":"sensor_1","timestamp":"2026-11-26T04:13:00Z","temperature":21.5,"humidity":40.2}\n'
 

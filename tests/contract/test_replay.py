@@ -4,7 +4,7 @@ with OUT_OF_RANGE. Uses the excerpt in tests/fixtures (the full sets are not req
 import json
 import subprocess
 
-from conftest import CONTRACT, ROOT
+from testenv import CONTRACT, ROOT
 
 FIXTURE = ROOT / "tests" / "fixtures" / "intel_lab_node04_sample.txt"
 

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import CONTRACT
+from testenv import CONTRACT
 
 CADENCES = ["1s", "10s", "60s", "5m"]
 SENSORS, EVENTS = 200, 200_000

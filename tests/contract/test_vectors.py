@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import CONTRACT, event_bytes, load_cases
+from testenv import CONTRACT, event_bytes, load_cases
 
 CASES = list(load_cases())
 

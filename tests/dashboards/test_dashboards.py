@@ -7,7 +7,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import ROOT
+from testenv import ROOT
 
 sys.path.insert(0, str(ROOT / "dashboards"))
 import grafana  # noqa: E402

@@ -2,7 +2,7 @@
 import re
 import subprocess
 
-from conftest import ROOT
+from testenv import ROOT
 
 
 def test_reason_codes_documented_with_their_numbers():

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import ROOT
+from testenv import ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
