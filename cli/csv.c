@@ -116,6 +116,29 @@ static bool next_field(const cli_csv *c, const char *line, size_t n, size_t *pos
     return true;
 }
 
+/* A "name=value" pair of --csv-map or --csv-set: the next one of the comma-separated list at
+ * *list (items without '=' are skipped); false at its end. */
+typedef struct pair {
+    const char *name, *value;
+    size_t name_len, value_len;
+} pair;
+
+static bool next_pair(const char **list, pair *out)
+{
+    for (const char *p = *list; p && *p;) {
+        const char *end = strchr(p, ','), *eq = strchr(p, '=');
+        end = end ? end : p + strlen(p);
+        const char *next = *end ? end + 1 : end;
+        if (eq && eq < end) {
+            *out = (pair){.name = p, .name_len = (size_t)(eq - p), .value = eq + 1, .value_len = (size_t)(end - eq - 1)};
+            *list = next;
+            return true;
+        }
+        p = next;
+    }
+    return false;
+}
+
 cli_csv *cli_csv_new(char delim, const char *set)
 {
     cli_csv *c = calloc(1, sizeof *c);
@@ -128,23 +151,18 @@ cli_csv *cli_csv_new(char delim, const char *set)
         free(c);
         return NULL;
     }
-    for (const char *p = set; p && *p;) { /* "k=v,k=v" */
-        const char *end = strchr(p, ','), *eq = strchr(p, '=');
-        end = end ? end : p + strlen(p);
-        if (eq && eq < end) {
-            if (len)
-                c->set_json[len++] = ',';
-            put_json_str(c->set_json, cap, &len, p, (size_t)(eq - p));
-            c->set_json[len++] = ':';
-            size_t vn = (size_t)(end - eq - 1);
-            if (is_json_number(eq + 1, vn)) {
-                memcpy(c->set_json + len, eq + 1, vn);
-                len += vn;
-            } else {
-                put_json_str(c->set_json, cap, &len, eq + 1, vn);
-            }
+    pair kv;
+    for (const char *p = set; next_pair(&p, &kv);) {
+        if (len)
+            c->set_json[len++] = ',';
+        put_json_str(c->set_json, cap, &len, kv.name, kv.name_len);
+        c->set_json[len++] = ':';
+        if (is_json_number(kv.value, kv.value_len)) {
+            memcpy(c->set_json + len, kv.value, kv.value_len);
+            len += kv.value_len;
+        } else {
+            put_json_str(c->set_json, cap, &len, kv.value, kv.value_len);
         }
-        p = *end ? end + 1 : end;
     }
     c->set_json[len] = '\0';
     return c;
@@ -172,18 +190,15 @@ bool cli_csv_header(cli_csv *c, const char *line, size_t n, const char *map, cha
         }
         while (len && (name[len - 1] == ' ' || name[len - 1] == '\r'))
             len--;
-        const char *field = NULL;
-        size_t field_len = 0;
-        for (const char *p = map; p && *p;) { /* "field=column,..." renames column to field */
-            const char *end = strchr(p, ','), *eq = strchr(p, '=');
-            end = end ? end : p + strlen(p);
-            if (eq && eq < end && (size_t)(end - eq - 1) == len && memcmp(eq + 1, name, len) == 0) {
-                field = p;
-                field_len = (size_t)(eq - p);
+        const char *field = name; /* "field=column,..." renames column to field (the last such pair) */
+        size_t field_len = len;
+        pair kv;
+        for (const char *p = map; next_pair(&p, &kv);)
+            if (kv.value_len == len && memcmp(kv.value, name, len) == 0) {
+                field = kv.name;
+                field_len = kv.name_len;
             }
-            p = *end ? end + 1 : end;
-        }
-        c->names[c->n_columns] = field ? strndup(field, field_len) : strndup(name, len);
+        c->names[c->n_columns] = strndup(field, field_len);
         if (!c->names[c->n_columns++]) {
             snprintf(err, err_size, "out of memory");
             return false;
