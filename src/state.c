@@ -252,6 +252,12 @@ dq_keystate *dq_state_get(dq_state *st, const char *key, size_t len)
 
 /* ---------------------------------------------------------------- window reason counts */
 
+/* The key of a (record, reason) pair in the table: never 0, which marks an empty slot. */
+static uint64_t reason_tag(size_t record, int reason)
+{
+    return (uint64_t)record * 32 + (uint64_t)reason + 1;
+}
+
 static size_t reason_home(const dq_reason_table *t, uint64_t tag)
 {
     return (size_t)((tag * 0x9E3779B97F4A7C15ull) >> 32) & (t->cap - 1);
@@ -283,7 +289,7 @@ bool dq_reason_add(dq_reason_table *t, size_t record, int reason, uint32_t n)
     /* Out of memory, the table still takes pairs while it has a free slot besides the last. */
     if (4 * (t->used + 1) > 3 * t->cap && !reason_grow(t) && t->used + 2 > t->cap)
         return false;
-    uint64_t tag = (uint64_t)record * 32 + (uint64_t)reason + 1;
+    uint64_t tag = reason_tag(record, reason);
     size_t i = reason_home(t, tag);
     for (; t->slots[i]; i = (i + 1) & (t->cap - 1))
         if (t->slots[i] >> 32 == tag) {
@@ -298,7 +304,7 @@ bool dq_reason_add(dq_reason_table *t, size_t record, int reason, uint32_t n)
 
 uint32_t dq_reason_get(const dq_reason_table *t, size_t record, int reason)
 {
-    uint64_t tag = (uint64_t)record * 32 + (uint64_t)reason + 1;
+    uint64_t tag = reason_tag(record, reason);
     if (!t->used)
         return 0;
     for (size_t i = reason_home(t, tag); t->slots[i]; i = (i + 1) & (t->cap - 1))
