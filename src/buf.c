@@ -18,7 +18,6 @@ void dq_buf_init(dq_buf *b, char *mem, size_t cap)
     b->overflow = false;
 }
 
-void dq_buf_puts(dq_buf *b, const char *s) { dq_buf_put(b, s, strlen(s)); }
 
 void dq_buf_printf(dq_buf *b, const char *fmt, ...)
 {

@@ -409,6 +409,9 @@ static void load_field(loader *ld, dq_field *f, yaml_node_t *p, bool *is_key, bo
             return;
         }
         f->json_key_len = kb.len;
+        f->json_key_plain = true;
+        for (size_t i = 0; i < f->name_len; i++)
+            f->json_key_plain &= dq_json_plain[(unsigned char)f->name[i]];
     }
     const char *lt = scalar(get(ld, p, "logicalType"));
     if (!lt)

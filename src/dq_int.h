@@ -58,15 +58,35 @@ extern const unsigned char dq_json_plain[256];
 
 void dq_buf_init(dq_buf *b, char *mem, size_t cap);
 
-/* put and putc are inline: the clean output is written a few bytes at a time. */
+/* put and putc are inline: the clean output is written a few bytes at a time, and a call to
+ * memcpy costs more than copying a key or a number. Up to 16 bytes: two copies of the
+ * widest power of two that fits, the second ending at the end (they may overlap). */
 static inline void dq_buf_put(dq_buf *b, const char *s, size_t n)
 {
     if (b->overflow || n > b->cap - b->len) {
         b->overflow = true;
         return;
     }
-    memcpy(b->p + b->len, s, n);
+    char *d = b->p + b->len;
     b->len += n;
+    if (n >= 8 && n <= 16) {
+        uint64_t head, tail;
+        memcpy(&head, s, 8);
+        memcpy(&tail, s + n - 8, 8);
+        memcpy(d, &head, 8);
+        memcpy(d + n - 8, &tail, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t head, tail;
+        memcpy(&head, s, 4);
+        memcpy(&tail, s + n - 4, 4);
+        memcpy(d, &head, 4);
+        memcpy(d + n - 4, &tail, 4);
+    } else if (n < 4) {
+        for (size_t i = 0; i < n; i++)
+            d[i] = s[i];
+    } else {
+        memcpy(d, s, n);
+    }
 }
 
 static inline void dq_buf_putc(dq_buf *b, char c)
@@ -76,7 +96,8 @@ static inline void dq_buf_putc(dq_buf *b, char c)
     else
         b->overflow = true;
 }
-void dq_buf_puts(dq_buf *b, const char *s);
+/* Inline, so that the length of a literal is known when compiling. */
+static inline void dq_buf_puts(dq_buf *b, const char *s) { dq_buf_put(b, s, strlen(s)); }
 void dq_buf_printf(dq_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Writes s as a JSON string literal (quotes included); s must be valid UTF-8. */
 void dq_buf_json_str(dq_buf *b, const char *s, size_t n);
@@ -101,6 +122,10 @@ typedef struct dq_num {
 #define DQ_NUM_NONFINITE (-1) /* a JSON number beyond the range of a double */
 /* Parses a JSON number token s[0..n) (the whole of it). Returns DQ_NUM_*. */
 int dq_num_parse(const char *s, size_t n, dq_num *out);
+/* The common plain decimal (no exponent, at most 15 digits) that starts s[0..n) and is a whole
+ * JSON number token: its length, with *out as dq_num_parse gives it; 0 for any other start
+ * (then take the token and call dq_num_parse). For scanners, in one pass. */
+size_t dq_num_parse_prefix(const char *s, size_t n, dq_num *out);
 dq_num dq_num_from_double(double v);
 /* v rounded to `decimals` (0..9) decimal places, exact: printed without a printf/strtod round
  * trip. Falls back to dq_num_from_double beyond 15 significant digits. */
@@ -166,6 +191,7 @@ typedef struct dq_field {
     size_t name_len;
     char *json_key; /* "name": as written in the clean output */
     size_t json_key_len;
+    bool json_key_plain; /* the name needs no escape and is ASCII: input bytes equal to json_key name it */
     dq_type type;
     bool required;
     char *unit;

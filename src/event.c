@@ -38,6 +38,8 @@ static void fail(scanner *sc, dq_reason r)
 
 static inline void skip_ws(scanner *sc)
 {
+    if (sc->i < sc->n && (unsigned char)sc->s[sc->i] > ' ')
+        return; /* the usual case: no whitespace between tokens */
     while (sc->i < sc->n) {
         char c = sc->s[sc->i];
         if (c != ' ' && c != '\n' && c != '\r' && c != '\t')
@@ -122,14 +124,35 @@ static void put_utf8(char *dst, size_t *len, unsigned cp)
 static bool scan_string_slow(scanner *sc, const char **out, size_t *out_len);
 
 /*
+ * The first i' >= i where s[i'] is not dq_json_plain (a control character, '"', '\\' or a
+ * byte >= 0x80), or n. Eight bytes at a time: per byte, x - 0x20 sets the high bit of a
+ * byte below 0x20, (x ^ c) - 1 that of a byte equal to c, and x's own high bit one >= 0x80
+ * (a borrow only spreads upwards from a byte so found, so the lowest flag is exact).
+ */
+static inline size_t plain_run(const char *s, size_t i, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ /* s[i] is x's lowest byte */
+    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        uint64_t flags = ((x - 0x20 * ones) | ((x ^ 0x22 * ones) - ones) | ((x ^ 0x5c * ones) - ones) | x) & high;
+        if (flags)
+            return i + (size_t)__builtin_ctzll(flags) / 8;
+    }
+#endif
+    while (i < n && dq_json_plain[(unsigned char)s[i]])
+        i++;
+    return i;
+}
+
+/*
  * The common case first: a string of plain ASCII without escapes, as every key
  * and most values are. Anything else starts over in scan_string_slow.
  */
 static inline bool scan_string(scanner *sc, const char **out, size_t *out_len)
 {
-    size_t start = sc->i + 1, i = start;
-    while (i < sc->n && dq_json_plain[(unsigned char)sc->s[i]])
-        i++;
+    size_t start = sc->i + 1, i = plain_run(sc->s, start, sc->n);
     if (i < sc->n && sc->s[i] == '"') {
         if (out) {
             *out = sc->s + start;
@@ -356,12 +379,17 @@ static bool scan_value(scanner *sc, int depth, dq_member *m)
             fail(sc, DQ_R_NON_FINITE);
             return false;
         }
-        while (sc->i < sc->n && is_num_char(sc->s[sc->i]))
-            sc->i++;
-        int rc = dq_num_parse(sc->s + start, sc->i - start, &m->num);
-        if (rc != DQ_NUM_OK) {
-            fail(sc, rc == DQ_NUM_NONFINITE ? DQ_R_NON_FINITE : DQ_R_MALFORMED_JSON);
-            return false;
+        size_t k = dq_num_parse_prefix(sc->s + start, sc->n - start, &m->num);
+        if (k) {
+            sc->i += k;
+        } else {
+            while (sc->i < sc->n && is_num_char(sc->s[sc->i]))
+                sc->i++;
+            int rc = dq_num_parse(sc->s + start, sc->i - start, &m->num);
+            if (rc != DQ_NUM_OK) {
+                fail(sc, rc == DQ_NUM_NONFINITE ? DQ_R_NON_FINITE : DQ_R_MALFORMED_JSON);
+                return false;
+            }
         }
         m->type = DQ_J_NUMBER;
     } else if (match_word(sc, "true", 4)) {
@@ -377,6 +405,75 @@ static bool scan_value(scanner *sc, int depth, dq_member *m)
         return false;
     } else {
         fail(sc, DQ_R_MALFORMED_JSON);
+        return false;
+    }
+    m->raw = sc->s + start;
+    m->raw_len = sc->i - start;
+    return true;
+}
+
+/*
+ * The reason a scan failed with, or DQ_R_NONE. A NUL byte anywhere decides it: NUL is
+ * neither whitespace nor allowed unescaped in a string, so no document holding one scans,
+ * and the check costs nothing on the documents that do.
+ */
+static dq_reason failed(const scanner *sc)
+{
+    if (sc->err != DQ_R_NONE && memchr(sc->s, '\0', sc->n))
+        return DQ_R_NUL_BYTE;
+    return sc->err;
+}
+
+/* Whether a == b for n bytes; inline, as keys are short (libc's memcmp is a call). From 8
+ * bytes on, 8 at a time, the last 8 overlapping the ones before. */
+static inline bool same_bytes(const char *a, const char *b, size_t n)
+{
+    uint64_t x, y;
+    if (n < 8)
+        return memcmp(a, b, n) == 0;
+    for (size_t i = 0; i + 8 < n; i += 8) {
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        if (x != y)
+            return false;
+    }
+    memcpy(&x, a + n - 8, 8);
+    memcpy(&y, b + n - 8, 8);
+    return x == y;
+}
+
+/* Whether the input continues with "name": of field fi exactly as json_key writes it. */
+static inline bool next_key_is(const scanner *sc, const dq_contract *ctr, int fi)
+{
+    const dq_field *f = &ctr->fields[fi];
+    return f->json_key_plain && sc->n - sc->i >= f->json_key_len && same_bytes(sc->s + sc->i, f->json_key, f->json_key_len);
+}
+
+/*
+ * What a declared field usually holds, without scan_value's call and dispatch: a string
+ * without escapes, or a plain decimal. False (nothing consumed) for anything else.
+ */
+static inline bool scan_plain_value(scanner *sc, dq_member *m)
+{
+    size_t start = sc->i;
+    if (start >= sc->n)
+        return false;
+    char c = sc->s[start];
+    if (c == '"') {
+        size_t end = plain_run(sc->s, start + 1, sc->n);
+        if (end >= sc->n || sc->s[end] != '"')
+            return false;
+        m->type = DQ_J_STRING;
+        m->str = sc->s + start + 1;
+        m->str_len = end - start - 1;
+        sc->i = end + 1;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+        size_t k = dq_num_parse_prefix(sc->s + start, sc->n - start, &m->num);
+        if (!k)
+            return false;
+        m->type = DQ_J_NUMBER;
+        sc->i = start + k;
+    } else {
         return false;
     }
     m->raw = sc->s + start;
@@ -406,10 +503,6 @@ void dq_event_scan(const dq_contract *ctr, const char *s, size_t len, char *scra
     scan->n_unknown = 0;
     scan->error = DQ_R_NONE;
 
-    if (memchr(s, '\0', len)) {
-        scan->error = DQ_R_NUL_BYTE;
-        return;
-    }
     skip_ws(&sc);
     if (sc.i == sc.n) {
         scan->error = DQ_R_EMPTY;
@@ -419,10 +512,12 @@ void dq_event_scan(const dq_contract *ctr, const char *s, size_t len, char *scra
         /* A valid JSON value that is not an object, or not JSON at all? */
         if (scan_value(&sc, 1, NULL)) {
             skip_ws(&sc);
-            scan->error = sc.i == sc.n ? DQ_R_NOT_AN_OBJECT : DQ_R_MALFORMED_JSON;
+            if (sc.i != sc.n)
+                fail(&sc, DQ_R_MALFORMED_JSON);
         } else {
-            scan->error = sc.err == DQ_R_NONE ? DQ_R_MALFORMED_JSON : sc.err;
+            fail(&sc, DQ_R_MALFORMED_JSON);
         }
+        scan->error = sc.err == DQ_R_NONE ? DQ_R_NOT_AN_OBJECT : failed(&sc);
         return;
     }
     sc.i++;
@@ -432,20 +527,27 @@ void dq_event_scan(const dq_contract *ctr, const char *s, size_t len, char *scra
     } else {
         for (;;) {
             skip_ws(&sc);
-            const char *key;
-            size_t key_len;
-            if (sc.i >= sc.n || s[sc.i] != '"' || !scan_string(&sc, &key, &key_len)) {
-                fail(&sc, DQ_R_MALFORMED_JSON);
-                break;
+            const char *key = NULL;
+            size_t key_len = 0;
+            int f;
+            for (f = hint; f < ctr->n_fields && !next_key_is(&sc, ctr, f); f++)
+                ; /* the usual case: a later field in contract order (optional ones may be absent), written plainly */
+            if (f < ctr->n_fields) {
+                sc.i += ctr->fields[f].json_key_len;
+            } else {
+                if (sc.i >= sc.n || s[sc.i] != '"' || !scan_string(&sc, &key, &key_len)) {
+                    fail(&sc, DQ_R_MALFORMED_JSON);
+                    break;
+                }
+                skip_ws(&sc);
+                if (sc.i >= sc.n || s[sc.i] != ':') {
+                    fail(&sc, DQ_R_MALFORMED_JSON);
+                    break;
+                }
+                sc.i++;
+                f = find_field(ctr, key, key_len, hint);
             }
             skip_ws(&sc);
-            if (sc.i >= sc.n || s[sc.i] != ':') {
-                fail(&sc, DQ_R_MALFORMED_JSON);
-                break;
-            }
-            sc.i++;
-            skip_ws(&sc);
-            int f = find_field(ctr, key, key_len, hint);
             if (f >= 0) {
                 hint = f + 1;
                 if (scan->present[f]) {
@@ -453,7 +555,7 @@ void dq_event_scan(const dq_contract *ctr, const char *s, size_t len, char *scra
                     break;
                 }
                 scan->present[f] = true;
-                if (!scan_value(&sc, 2, &scan->field[f]))
+                if (!scan_plain_value(&sc, &scan->field[f]) && !scan_value(&sc, 2, &scan->field[f]))
                     break;
             } else {
                 for (int u = 0; u < scan->n_unknown; u++)
@@ -489,5 +591,5 @@ void dq_event_scan(const dq_contract *ctr, const char *s, size_t len, char *scra
         if (sc.i != sc.n)
             fail(&sc, DQ_R_MALFORMED_JSON); /* trailing bytes after the object */
     }
-    scan->error = sc.err;
+    scan->error = failed(&sc);
 }

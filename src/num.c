@@ -29,49 +29,55 @@ static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 /*
  * The common case in one pass: -?(0|[1-9]D*)(.D+)? with at most 15 digits and no exponent,
- * as sensors send them. Returns false (nothing written) for anything else: the general
- * parser below decides those, with the same results for these.
+ * as sensors send them, at the start of s[0..n) (n > 0). Returns its length, or 0 (nothing
+ * written) when the number there is anything else: the general parser decides those, with
+ * the same results for these.
  */
-static bool parse_short(const char *s, size_t n, dq_num *out)
+static size_t parse_short(const char *s, size_t n, dq_num *out)
 {
-    size_t i = s[0] == '-';
-    if (n - i > 16 || i >= n || s[i] < '0' || s[i] > '9' || (s[i] == '0' && i + 1 < n && s[i + 1] != '.'))
-        return false;
-    uint64_t mant = 0;
-    int digits = 0, frac = -1; /* frac: digits after the point, -1 before it */
-    for (; i < n; i++) {
-        unsigned d = (unsigned)(s[i] - '0');
-        if (d <= 9) {
-            mant = mant * 10 + d;
-            digits++;
-            frac += frac >= 0;
-        } else if (s[i] == '.' && frac < 0 && i + 1 < n) {
-            frac = 0;
-        } else {
-            return false;
-        }
+    bool neg = s[0] == '-';
+    size_t i = neg, int_start = i;
+    uint64_t mant = 0; /* wraps on long digit runs: those are refused below before use */
+    unsigned d;
+    while (i < n && (d = (unsigned)(s[i] - '0')) <= 9) {
+        mant = mant * 10 + d;
+        i++;
     }
-    if (digits > 15 || mant == 0)
-        return false; /* zeros have their own forms ("-0", "0.0"): the general parser */
-    bool canonical = frac <= 0 || s[n - 1] != '0';
-    int e10 = frac > 0 ? -frac : 0;
+    size_t int_len = i - int_start, frac = 0;
+    if (int_len == 0 || (s[int_start] == '0' && int_len > 1))
+        return 0;
+    if (i < n && s[i] == '.') {
+        size_t frac_start = ++i;
+        while (i < n && (d = (unsigned)(s[i] - '0')) <= 9) {
+            mant = mant * 10 + d;
+            i++;
+        }
+        frac = i - frac_start;
+        if (frac == 0)
+            return 0;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E' || s[i] == '.' || s[i] == '+' || s[i] == '-'))
+        return 0; /* the number goes on: exponent or worse */
+    if (int_len + frac > 15 || mant == 0)
+        return 0; /* zeros have their own forms ("-0", "0.0"): the general parser */
+    if (s[int_start] == '0') {
+        size_t z = int_start + 2; /* after "0." */
+        while (z < i && s[z] == '0')
+            z++;
+        if (z - int_start - 2 >= 6)
+            return 0; /* 0.000000x prints in exponent form: the general parser */
+    }
+    bool canonical = frac == 0 || s[i - 1] != '0';
+    int e10 = -(int)frac;
     while (mant % 10 == 0) {
         mant /= 10;
         e10++;
     }
-    size_t z = (size_t)(s[0] == '-') + 2; /* after "0." */
-    if (s[z - 2] == '0') {
-        while (z < n && s[z] == '0')
-            z++;
-        if (z - (size_t)(s[0] == '-') - 2 >= 6)
-            return false; /* 0.000000x prints in exponent form: the general parser */
-    }
     double v = (double)mant;
     v = e10 < 0 ? v / pow10_exact[-e10] : v * pow10_exact[e10];
-    bool neg = s[0] == '-';
     *out = (dq_num){.v = neg ? -v : v, .mant = neg ? -(int64_t)mant : (int64_t)mant, .exp10 = (int16_t)e10,
                     .exact = true, .canonical = canonical};
-    return true;
+    return i;
 }
 
 /* Every JSON number: the full grammar, strtod where the decimal is not exact. Apart from the
@@ -202,8 +208,15 @@ __attribute__((noinline)) static int parse_general(const char *s, size_t n, dq_n
 
 int dq_num_parse(const char *s, size_t n, dq_num *out)
 {
-    return n > 0 && parse_short(s, n, out) ? DQ_NUM_OK : parse_general(s, n, out);
+    dq_num fast;
+    if (n > 0 && parse_short(s, n, &fast) == n) {
+        *out = fast;
+        return DQ_NUM_OK;
+    }
+    return parse_general(s, n, out);
 }
+
+size_t dq_num_parse_prefix(const char *s, size_t n, dq_num *out) { return n > 0 ? parse_short(s, n, out) : 0; }
 
 dq_num dq_num_from_double(double v)
 {

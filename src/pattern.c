@@ -282,6 +282,16 @@ bool dq_pattern_match(const dq_pattern *pat, const char *s, size_t n)
     size_t k = (size_t)pat->n_prefix;
     if (n < k || memcmp(s, pat->prefix, k) != 0)
         return false;
+    if (pat->n == pat->n_prefix + 1) {
+        /* One repeated class after the prefix (^sensor_[0-9]+$): the run of its members from k decides. */
+        const pat_node *nd = &pat->node[pat->n_prefix];
+        size_t e = k;
+        while (e < n && set_has(nd->set, u[e]))
+            e++;
+        if (e - k < nd->min)
+            return false;
+        return !pat->anchor_end || (e == n && (nd->max == DQ_PAT_INF || n - k <= nd->max));
+    }
     return match_from(pat, pat->n_prefix, u, n, k, false);
 }
 

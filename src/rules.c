@@ -134,7 +134,8 @@ void dq_rules_stateless(const dq_engine *eng, const dq_scan *scan, dq_eval *ev)
                 dq_rules_add(ev->res, DQ_R_WRONG_TYPE, DQ_ACT_REJECT, fi);
                 continue;
             }
-            if (f->max_length && utf8_chars(m->str, m->str_len) > f->max_length)
+            /* A string has no more characters than bytes: count them only past the limit in bytes. */
+            if (f->max_length && m->str_len > f->max_length && utf8_chars(m->str, m->str_len) > f->max_length)
                 dq_rules_add(ev->res, DQ_R_TOO_LONG, DQ_ACT_REJECT, fi);
             else if (f->pattern && !dq_pattern_match(f->pattern, m->str, m->str_len))
                 dq_rules_add(ev->res, DQ_R_PATTERN_MISMATCH, DQ_ACT_REJECT, fi);

@@ -61,9 +61,44 @@ static bool expect(const char *s, size_t n, size_t *i, char c)
     return false;
 }
 
-bool dq_time_parse_iso(const char *s, size_t n, bool allow_naive, int64_t *ms)
+/* The instant of a civil date and time (ms since the epoch), or false if there is no such date. */
+static bool compose(int y, int mo, int d, int h, int mi, int sec, int milli, int off_min, int64_t *ms)
 {
     static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59)
+        return false;
+    unsigned dim = mdays[mo - 1] + (mo == 2 && leap(y));
+    if ((unsigned)d > dim)
+        return false;
+    int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
+    *ms = ((days * 24 + h) * 60 + mi - off_min) * 60000 + (int64_t)sec * 1000 + milli;
+    return true;
+}
+
+/* The k digits at s as a number, or -1 if one is not a digit. */
+static inline int fixed_digits(const char *s, int k)
+{
+    int v = 0;
+    for (int j = 0; j < k; j++) {
+        unsigned c = (unsigned)(s[j] - '0');
+        if (c > 9)
+            return -1;
+        v = v * 10 + (int)c;
+    }
+    return v;
+}
+
+bool dq_time_parse_iso(const char *s, size_t n, bool allow_naive, int64_t *ms)
+{
+    if (n == 24 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' && s[16] == ':' && s[19] == '.' &&
+        s[23] == 'Z') {
+        /* The form libdq writes, and most senders: fixed offsets. */
+        int y = fixed_digits(s, 4), mo = fixed_digits(s + 5, 2), d = fixed_digits(s + 8, 2), h = fixed_digits(s + 11, 2),
+            mi = fixed_digits(s + 14, 2), sec = fixed_digits(s + 17, 2), milli = fixed_digits(s + 20, 3);
+        if ((y | mo | d | h | mi | sec | milli) < 0)
+            return false;
+        return compose(y, mo, d, h, mi, sec, milli, 0, ms);
+    }
     size_t i = 0;
     int y, mo, d, h, mi, sec = 0, milli = 0, off_min = 0;
     if (!digits(s, n, &i, 4, &y) || !expect(s, n, &i, '-') || !digits(s, n, &i, 2, &mo) ||
@@ -102,14 +137,7 @@ bool dq_time_parse_iso(const char *s, size_t n, bool allow_naive, int64_t *ms)
     }
     if (i != n)
         return false;
-    if (y < 1 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59)
-        return false;
-    unsigned dim = mdays[mo - 1] + (mo == 2 && leap(y));
-    if ((unsigned)d > dim)
-        return false;
-    int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
-    *ms = ((days * 24 + h) * 60 + mi - off_min) * 60000 + (int64_t)sec * 1000 + milli;
-    return true;
+    return compose(y, mo, d, h, mi, sec, milli, off_min, ms);
 }
 
 void dq_time_format(int64_t ms, char out[25])
