@@ -46,14 +46,18 @@
 
 /* ---------------------------------------------------------------- features */
 
+/* max and min of numbers that are not NaN, inline (fmax and fmin are calls into libm). */
+static inline double max_of(double a, double b) { return a > b ? a : b; }
+static inline double min_of(double a, double b) { return a < b ? a : b; }
+
 void dq_anomaly_update(const dq_contract *ctr, dq_numstate *ns, double v)
 {
     if (ns->ew_n == 0) {
         ns->ew_mean = v;
         ns->ew_var = 0;
     } else {
-        double limit = ctr->z_threshold * fmax(sqrt(ns->ew_var), ctr->min_std);
-        double d = fmax(-limit, fmin(limit, v - ns->ew_mean));
+        double limit = ctr->z_threshold * max_of(sqrt(ns->ew_var), ctr->min_std);
+        double d = max_of(-limit, min_of(limit, v - ns->ew_mean));
         double mean = ns->ew_mean + ctr->ew_alpha * d, var = (1 - ctr->ew_alpha) * (ns->ew_var + ctr->ew_alpha * d * d);
         if (isfinite(mean) && isfinite(var)) { /* readings near the double's limits would overflow them */
             ns->ew_mean = mean;
@@ -79,16 +83,19 @@ void dq_anomaly_score(dq_engine *eng, const dq_keystate *ks, const dq_eval *ev)
         x[j * DQ_FEATURES_PER_FIELD + 1] = ns->has_last ? v - ns->last_v : 0;
         x[j * DQ_FEATURES_PER_FIELD + 2] = v - ns->ew_mean;
         x[j * DQ_FEATURES_PER_FIELD + 3] = sd;
-        z = fmax(z, fabs(v - ns->ew_mean) / fmax(sd, ctr->min_std));
+        z = max_of(z, fabs(v - ns->ew_mean) / max_of(sd, ctr->min_std)); /* minStd > 0: never 0 / 0 */
     }
-    const int64_t day = 86400000;
-    int64_t t = ev->ts_ms[ctr->time_field];
-    double angle = TWO_PI * (double)(((t % day) + day) % day) / (double)day;
-    x[ctr->n_features - 2] = sin(angle);
-    x[ctr->n_features - 1] = cos(angle);
     res->anomaly_scored = true;
-    res->features = x;
     res->anomaly_z = z;
+    if (eng->model || eng->want_features) {
+        /* The time of day, for models only: sin and cos cost more than the rest of the vector. */
+        const int64_t day = 86400000;
+        int64_t t = ev->ts_ms[ctr->time_field];
+        double angle = TWO_PI * (double)(((t % day) + day) % day) / (double)day;
+        x[ctr->n_features - 2] = sin(angle);
+        x[ctr->n_features - 1] = cos(angle);
+        res->features = x;
+    }
     if (eng->model) {
         res->anomaly_score = dq_model_score(eng->model, x);
         res->is_anomaly = res->anomaly_score >= eng->model->threshold;

@@ -289,6 +289,12 @@ typedef struct dq_scan {
     bool present[DQ_MAX_FIELDS]; /* member present (a null value counts as present) */
     int n_unknown;
     dq_reason error; /* DQ_R_NONE if the event is a well-formed object */
+    /* The document is '{', declared members in contract order with their keys as json_key
+     * writes them, ',' between them, '}' and nothing else (no whitespace): members that are
+     * all copied as they came are then the document's bytes. */
+    bool compact;
+    const char *text; /* the document */
+    size_t text_len;
 } dq_scan;
 
 /* Length of the valid UTF-8 sequence at p (p[0] >= 0x80), or 0 if it is not one. */
@@ -464,6 +470,7 @@ struct dq_engine {
     void *window_opaque;
     /* anomaly scoring */
     const dq_model *model;
+    bool want_features; /* dq_engine_eval_features: the feature vector even without a model */
     double features[DQ_MAX_FEATURES];
 };
 

@@ -191,9 +191,9 @@ static bool input_is_canonical(const dq_field *f, const dq_member *m, const dq_e
     }
 }
 
-static void write_clean(const dq_engine *eng, const dq_eval *ev, const dq_scan *scan, dq_buf *b)
+/* '{' and each member of the clean event followed by ','. */
+static void write_clean_members(const dq_contract *ctr, const dq_eval *ev, const dq_scan *scan, dq_buf *b)
 {
-    const dq_contract *ctr = eng->ctr;
     char ts[25];
     dq_buf_putc(b, '{');
     for (int fi = 0; fi < ctr->n_fields; fi++) {
@@ -220,6 +220,29 @@ static void write_clean(const dq_engine *eng, const dq_eval *ev, const dq_scan *
             break;
         }
         dq_buf_putc(b, ',');
+    }
+}
+
+/* Whether the clean members are the input's, each as it came: then they are its bytes. */
+static bool clean_is_input(const dq_contract *ctr, const dq_eval *ev, const dq_scan *scan)
+{
+    if (!scan->compact)
+        return false;
+    for (int fi = 0; fi < ctr->n_fields; fi++)
+        if (ev->present[fi] != scan->present[fi] ||
+            (ev->present[fi] && !(ev->from[fi] && input_is_canonical(&ctr->fields[fi], &scan->field[fi], ev, fi))))
+            return false;
+    return true;
+}
+
+static void write_clean(const dq_engine *eng, const dq_eval *ev, const dq_scan *scan, dq_buf *b)
+{
+    const dq_contract *ctr = eng->ctr;
+    if (clean_is_input(ctr, ev, scan)) {
+        dq_buf_put(b, scan->text, scan->text_len - 1); /* all but the closing brace */
+        dq_buf_putc(b, ',');
+    } else {
+        write_clean_members(ctr, ev, scan, b);
     }
     dq_buf_puts(b, "\"dq\":");
     dq_buf_put(b, eng->annot, ev->res->verdict_json_len);
@@ -366,16 +389,20 @@ size_t dq_engine_eval_features(dq_engine *eng, const char *buf, const uint64_t *
 {
     if (!eng || !offs || (!buf && n) || !features)
         return 0;
-    size_t nf = (size_t)eng->ctr->n_features;
+    size_t nf = (size_t)eng->ctr->n_features, done = n;
+    eng->want_features = true;
     for (size_t i = 0; i < n; i++) {
-        if (offs[i + 1] < offs[i])
-            return i;
+        if (offs[i + 1] < offs[i]) {
+            done = i;
+            break;
+        }
         dq_result res;
         dq_engine_eval_n(eng, buf + offs[i], (size_t)(offs[i + 1] - offs[i]), &res);
         for (size_t k = 0; k < nf; k++)
             features[i * nf + k] = res.features ? res.features[k] : NAN;
     }
-    return n;
+    eng->want_features = false;
+    return done;
 }
 
 /* True when s is UTF-8 without NUL bytes: it can then be quoted as a JSON string. */

@@ -28,6 +28,7 @@ typedef struct scanner {
     size_t sp; /* scratch used */
     int max_depth;
     dq_reason err;
+    bool spaced; /* whitespace was skipped somewhere */
 } scanner;
 
 static void fail(scanner *sc, dq_reason r)
@@ -45,6 +46,7 @@ static inline void skip_ws(scanner *sc)
         if (c != ' ' && c != '\n' && c != '\r' && c != '\t')
             break;
         sc->i++;
+        sc->spaced = true;
     }
 }
 
@@ -502,6 +504,11 @@ void dq_event_scan(const dq_contract *ctr, const char *s, size_t len, char *scra
     memset(scan->present, 0, sizeof scan->present);
     scan->n_unknown = 0;
     scan->error = DQ_R_NONE;
+    scan->compact = false;
+    scan->text = s;
+    scan->text_len = len;
+    bool keys_as_written = true; /* every key matched as json_key writes it */
+    int members = 0;
 
     skip_ws(&sc);
     if (sc.i == sc.n) {
@@ -532,9 +539,11 @@ void dq_event_scan(const dq_contract *ctr, const char *s, size_t len, char *scra
             int f;
             for (f = hint; f < ctr->n_fields && !next_key_is(&sc, ctr, f); f++)
                 ; /* the usual case: a later field in contract order (optional ones may be absent), written plainly */
+            members++;
             if (f < ctr->n_fields) {
                 sc.i += ctr->fields[f].json_key_len;
             } else {
+                keys_as_written = false;
                 if (sc.i >= sc.n || s[sc.i] != '"' || !scan_string(&sc, &key, &key_len)) {
                     fail(&sc, DQ_R_MALFORMED_JSON);
                     break;
@@ -592,4 +601,5 @@ void dq_event_scan(const dq_contract *ctr, const char *s, size_t len, char *scra
             fail(&sc, DQ_R_MALFORMED_JSON); /* trailing bytes after the object */
     }
     scan->error = failed(&sc);
+    scan->compact = scan->error == DQ_R_NONE && !sc.spaced && keys_as_written && scan->n_unknown == 0 && members > 0;
 }

@@ -218,19 +218,27 @@ int dq_num_parse(const char *s, size_t n, dq_num *out)
 
 size_t dq_num_parse_prefix(const char *s, size_t n, dq_num *out) { return n > 0 ? parse_short(s, n, out) : 0; }
 
+/*
+ * The decimal with the fewest decimals that reads back as v, found without printf: for k = 0,
+ * 1, ... the nearest m to v * 10^k, until m / 10^k (one exactly rounded division, as the
+ * parser computes it) is v. With at most 15 significant digits that decimal is also what
+ * dq_num_write's search over %.14e.. would print (v lies within half a double's ulp of it,
+ * far closer than the 15-digit grid's spacing). Otherwise (or not finite): not exact.
+ */
 dq_num dq_num_from_double(double v)
 {
-    dq_num num = {.v = v, .exact = false};
-    if (v == floor(v) && fabs(v) < 1e15) {
-        num.mant = (int64_t)v;
-        num.exp10 = 0;
-        num.exact = true;
-        while (num.mant != 0 && num.mant % 10 == 0) {
-            num.mant /= 10;
-            num.exp10++;
+    for (int k = 0; k <= 22 && fabs(v * pow10_exact[k]) < 1e15; k++) {
+        int64_t mant = llround(v * pow10_exact[k]);
+        if ((double)mant / pow10_exact[k] != v)
+            continue;
+        int e10 = -k;
+        while (mant != 0 && mant % 10 == 0) {
+            mant /= 10;
+            e10++;
         }
+        return (dq_num){.v = v, .mant = mant, .exp10 = (int16_t)e10, .exact = true};
     }
-    return num;
+    return (dq_num){.v = v, .exact = false};
 }
 
 dq_num dq_num_round(double v, int decimals)
@@ -260,11 +268,12 @@ static void write_es(dq_buf *b, bool neg, const char *d, int k, int p)
         size_t n = 0;
         if (neg)
             o[n++] = '-';
-        memcpy(o + n, d, (size_t)p);
-        n += (size_t)p;
-        o[n++] = '.';
-        memcpy(o + n, d + p, (size_t)(k - p));
-        b->len += n + (size_t)(k - p);
+        for (int i = 0; i < k; i++) { /* a few digits: a loop costs less than calls to memcpy */
+            if (i == p)
+                o[n++] = '.';
+            o[n++] = d[i];
+        }
+        b->len += n;
         return;
     }
     if (neg)
@@ -316,14 +325,11 @@ void dq_num_write(dq_buf *b, const dq_num *num)
     if (num->exact) {
         uint64_t m = (uint64_t)(num->mant < 0 ? -num->mant : num->mant);
         neg = num->mant < 0;
-        char rev[24];
-        int r = 0;
-        do {
-            rev[r++] = (char)('0' + m % 10);
-            m /= 10;
-        } while (m);
-        for (k = 0; k < r; k++)
-            d[k] = rev[r - 1 - k];
+        k = 1;
+        for (uint64_t t = m; t >= 10; t /= 10)
+            k++;
+        for (int i = k - 1; i >= 0; i--, m /= 10)
+            d[i] = (char)('0' + m % 10);
         p = k + num->exp10;
     } else {
         /* Shortest of %.15e .. %.17e that reads back as the same double. */

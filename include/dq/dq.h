@@ -249,7 +249,8 @@ typedef struct dq_result {
     bool is_anomaly;          /* the model's score >= its threshold; without a model |z| >= the contract's */
     double anomaly_z;         /* online detector: the largest |value - mean| / std over the fields */
     double anomaly_score;     /* the model's score in (0, 1], higher = more anomalous; NaN without one */
-    const double *features;   /* the event's dq_contract_feature_count() features, or NULL */
+    const double *features;   /* the event's dq_contract_feature_count() features when a model
+                               * scored it (or in dq_engine_eval_features), else NULL */
 } dq_result;
 
 /*

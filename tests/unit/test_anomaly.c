@@ -17,14 +17,27 @@ static void fresh(void)
 }
 
 /* One reading of sensor_1 at second s of 2026-11-26T04:00 (every 10 s in the tests). */
+static size_t reading_json(char *json, size_t cap, int s, double temperature, double humidity)
+{
+    return (size_t)snprintf(json, cap,
+                            "{\"sensor_id\":\"sensor_1\",\"timestamp\":\"2026-11-26T04:%02d:%02d.000Z\","
+                            "\"temperature\":%.2f,\"humidity\":%.2f}", s / 60, s % 60, temperature, humidity);
+}
+
 static int reading(int s, double temperature, double humidity)
 {
     char json[256];
-    int n = snprintf(json, sizeof json,
-                     "{\"sensor_id\":\"sensor_1\",\"timestamp\":\"2026-11-26T04:%02d:%02d.000Z\","
-                     "\"temperature\":%.2f,\"humidity\":%.2f}", s / 60, s % 60, temperature, humidity);
-    dq_engine_eval_n(eng, json, (size_t)n, &res);
+    dq_engine_eval_n(eng, json, reading_json(json, sizeof json, s, temperature, humidity), &res);
     return (int)res.verdict;
+}
+
+/* The same through dq_engine_eval_features: the reading's feature vector into features. */
+static double features[10];
+static void reading_features(int s, double temperature, double humidity)
+{
+    char json[256];
+    uint64_t offs[2] = {0, reading_json(json, sizeof json, s, temperature, humidity)};
+    CHECK_INT((int)dq_engine_eval_features(eng, json, offs, 1, features), 1);
 }
 
 /* 30 steady readings (the course contract's warm-up), 20 °C +- 0.1, 40 % +- 0.2. */
@@ -57,9 +70,7 @@ static void test_features_and_online_detector(void)
     warm_up();
     CHECK_INT(reading(300, 20.05, 40), DQ_PASS);
     CHECK(res.anomaly_scored && !res.is_anomaly && res.anomaly_z < 3 && isnan(res.anomaly_score));
-    CHECK(res.features[0] == 20.05 && fabs(res.features[1] - (20.05 - 20.1)) < 1e-12);
-    CHECK(res.features[3] > 0.05 && res.features[3] < 0.15); /* the running std of +-0.1 */
-    CHECK(fabs(res.features[8] - sin(6.283185307179586 * (4 * 3600 + 300) / 86400.0)) < 1e-12);
+    CHECK(res.features == NULL); /* without a model no feature vector is computed */
     CHECK(annotation_has("\"anomaly\":{\"z\":") && annotation_has("\"flag\":false}"));
     CHECK(!annotation_has("\"score\""));
 
@@ -90,17 +101,33 @@ static void keep_state(const char *key, size_t key_len, const void *state, size_
     saved_len = len;
 }
 
+static void test_feature_vector(void)
+{
+    fresh();
+    warm_up();
+    reading_features(300, 20.05, 40);
+    CHECK(features[0] == 20.05 && fabs(features[1] - (20.05 - 20.1)) < 1e-12);
+    CHECK(features[3] > 0.05 && features[3] < 0.15); /* the running std of +-0.1 */
+    CHECK(fabs(features[8] - sin(6.283185307179586 * (4 * 3600 + 300) / 86400.0)) < 1e-12);
+    CHECK(fabs(features[9] - cos(6.283185307179586 * (4 * 3600 + 300) / 86400.0)) < 1e-12);
+    /* Not scored (a rejected reading): NaN. Then plain evaluation again: no vector. */
+    reading_features(310, 99, 40);
+    CHECK(isnan(features[0]) && isnan(features[9]));
+    CHECK_INT(reading(320, 20.1, 40), DQ_PASS);
+    CHECK(res.anomaly_scored && res.features == NULL);
+}
+
 static void test_state_keeps_the_running_statistics(void)
 {
     fresh();
     warm_up();
     dq_engine_state_changes(eng, keep_state, NULL);
     reading(300, 20.4, 40.1);
-    double z = res.anomaly_z, std = res.features[3];
+    double z = res.anomaly_z;
     fresh();
     CHECK_INT(dq_engine_state_restore(eng, "sensor_1", 8, saved, saved_len), DQ_OK);
     reading(300, 20.4, 40.1);
-    CHECK(res.anomaly_scored && res.anomaly_z == z && res.features[3] == std);
+    CHECK(res.anomaly_scored && res.anomaly_z == z);
 
     /* A non-finite running mean is not a state. */
     unsigned char bad[DQ_STATE_MAX_BYTES];
@@ -227,6 +254,7 @@ int main(void)
 {
     ctr = th_sensor_contract();
     RUN(test_features_and_online_detector);
+    RUN(test_feature_vector);
     RUN(test_state_keeps_the_running_statistics);
     RUN(test_model_scores);
     RUN(test_model_files_refused);

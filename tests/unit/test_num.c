@@ -130,6 +130,42 @@ static void test_plain_decimals(void)
     CHECK_INT(bad, 0);
 }
 
+/* dq_num_from_double finds a double's decimal without printf: it must print exactly what the
+ * printf search prints (a dq_num that is not exact takes that path), on decimals of 1 to 17
+ * digits read as doubles, results of arithmetic on them, and random bit patterns. */
+static void test_from_double(void)
+{
+    uint64_t r = 2463534242ull;
+    int bad = 0, exact = 0;
+    for (int k = 0; k < 300000; k++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        double v;
+        switch (k % 3) {
+        case 0: v = (double)(int64_t)(r >> (r & 31)) / pow(10, (double)(r >> 40 & 15)); break;
+        case 1: v = (double)(r >> 44) / 100 * ((r & 2) ? 0.1 : 3.7); break;
+        default: memcpy(&v, &r, sizeof v); break;
+        }
+        if (!isfinite(v))
+            continue;
+        dq_num fast = dq_num_from_double(v), slow = {.v = v, .exact = false};
+        char a[64], b[64];
+        dq_buf ba, bb;
+        dq_buf_init(&ba, a, sizeof a - 1);
+        dq_buf_init(&bb, b, sizeof b - 1);
+        dq_num_write(&ba, &fast);
+        dq_num_write(&bb, &slow);
+        a[ba.len] = b[bb.len] = '\0';
+        exact += fast.exact;
+        if (strcmp(a, b) != 0) {
+            if (bad < 5)
+                fprintf(stderr, "%.17g: %s (from_double) vs %s (printf)\n", v, a, b);
+            bad++;
+        }
+    }
+    CHECK_INT(bad, 0);
+    CHECK(exact > 100000); /* most take the fast path, or the test tests nothing */
+}
+
 static void test_round(void)
 {
     CHECK_STR(rounded(0.4376598631629993, 4), "0.4377");
@@ -147,6 +183,7 @@ int main(void)
 {
     RUN(test_canonical);
     RUN(test_round);
+    RUN(test_from_double);
     RUN(test_plain_decimals);
     RUN(test_canonical_flag);
     RUN(test_invalid);
