@@ -48,16 +48,19 @@ lock:            ## re-pin every Python package of every venv (after changing st
 deps:            ## install missing Debian packages and the test virtual environment
 	@stack/deps.sh
 
+# librdkafka for the dq tool (stack/librdkafka.sh builds it once into the cache).
+RDKAFKA = -DDQ_RDKAFKA_PREFIX=$$(stack/librdkafka.sh)
+
 build:           ## libdq, libdq.so and the dq tool in build/
-	@cmake -S . -B build -DDQ_WERROR=ON > /dev/null
+	@cmake -S . -B build -DDQ_WERROR=ON $(RDKAFKA) > /dev/null
 	@cmake --build build -j $(JOBS)
 
 build-asan:      ## the same with AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/
-	@cmake -S . -B build-asan -DDQ_SANITIZE=ON -DDQ_WERROR=ON -DCMAKE_BUILD_TYPE=Debug > /dev/null
+	@cmake -S . -B build-asan -DDQ_SANITIZE=ON -DDQ_WERROR=ON -DCMAKE_BUILD_TYPE=Debug $(RDKAFKA) > /dev/null
 	@cmake --build build-asan -j $(JOBS)
 
 build-fuzz: build ## libFuzzer targets (clang) in build-fuzz/ (the seed corpus uses build/libdq.so)
-	@CC=clang cmake -S . -B build-fuzz -DDQ_FUZZ=ON -DDQ_SANITIZE=ON > /dev/null
+	@CC=clang cmake -S . -B build-fuzz -DDQ_FUZZ=ON -DDQ_SANITIZE=ON $(RDKAFKA) > /dev/null
 	@cmake --build build-fuzz -j $(JOBS) --target fuzzers
 	@$(CORE_VENV)/bin/python tests/fuzz/seed_corpus.py build-fuzz/corpus
 
@@ -137,7 +140,7 @@ bench-sensors: build  ## dq check's memory per sensor and events/s at 100, 10k, 
 bench-parsers:   ## libdq's event scanner vs cJSON, json-c and jansson on the same events
 	@dpkg-query -W libcjson-dev libjson-c-dev libjansson-dev >/dev/null 2>&1 || \
 		{ echo "bench-parsers: the peers' JSON libraries are missing: run 'make deps'" >&2; exit 1; }
-	@cmake -S . -B build-bench -DDQ_BENCH=ON > /dev/null && cmake --build build-bench -j $(JOBS) --target bench_parsers dq
+	@cmake -S . -B build-bench -DDQ_BENCH=ON $(RDKAFKA) > /dev/null && cmake --build build-bench -j $(JOBS) --target bench_parsers dq
 	@build-bench/dq gen --count 1000000 --seed 7 --start 2026-01-01T00:00:00Z -q > build-bench/events.ndjson
 	@build-bench/bench_parsers contracts/sensor_readings.yaml $(or $(INPUT),build-bench/events.ndjson)
 

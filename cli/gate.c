@@ -363,7 +363,7 @@ static int setup(gate *g)
     /* message.max.bytes: a reject carries the input's bytes plus the verdict in headers (a long
      * field's original value among its findings): up to about twice the largest record the
      * broker takes (1 MB by default), over librdkafka's default of 1,000,000 bytes, which
-     * stopped the gate on a ~1 MB input. The dead-letter topic allows as much (stack/kafka_topics.py). */
+     * stopped the gate on a ~1 MB input. The dead-letter topic allows as much (stack/kafka_setup.py). */
     const char *pdefaults[] = {"bootstrap.servers", o->brokers, "enable.idempotence", "true", "linger.ms", "2",
                                "compression.type", "lz4", "message.max.bytes", "4194304",
                                o->exactly_once ? "transactional.id" : NULL, txid, NULL};
@@ -509,7 +509,8 @@ static const char help[] =
     "               [--model FILE] [--anomalies TOPIC]\n"
     "               [--exactly-once] [--transactional-id ID] [--state-topic TOPIC]\n"
     "               [--batch N] [--batch-ms MS]\n"
-    "               [--max-events N] [--idle-exit MS] [-X librdkafka.property=value ...] [--quiet]\n"
+    "               [--max-events N] [--idle-exit MS] [--kafka-config FILE] [-X librdkafka.property=value ...]\n"
+    "               [--quiet]\n"
     "\n"
     "Validates every event of the input topic against the contract and routes it:\n"
     "PASS/FIXED to the clean topic, REJECT (original bytes and headers, plus dq.* headers\n"
@@ -536,6 +537,8 @@ static const char help[] =
     "                         the state (with --exactly-once every batch) is written in transactions\n"
     "  --batch N, --batch-ms MS   a batch ends after N events or MS ms (default 5000, 20)\n"
     "  --max-events N, --idle-exit MS   stop after N events, or after MS ms without input\n"
+    "  --kafka-config FILE    librdkafka properties, one key=value a line, for both clients: the\n"
+    "                         stack's Kafka login is .stack/kafka/validator.properties\n"
     "  -X key=value           any librdkafka property, for both clients; prefix consumer. or\n"
     "                         producer. for one (-X consumer.session.timeout.ms=6000)\n"
     "  --relay                forward events unchanged to the clean topic, without validating:\n"
@@ -544,12 +547,13 @@ static const char help[] =
     "Exit codes: 0 ok, 2 usage, 3 contract or model, 4 input/output, 5 Kafka, 6 out of memory.\n"
     "\n"
     "example:\n"
-    "  dq gate -c contracts/sensor_readings.yaml --brokers 127.0.0.1:9092\n";
+    "  dq gate -c contracts/sensor_readings.yaml --brokers 127.0.0.1:9092 \\\n"
+    "          --kafka-config .stack/kafka/validator.properties\n";
 
 int cli_cmd_gate(int argc, char **argv)
 {
     enum { O_BROKERS = 256, O_GROUP, O_IN, O_CLEAN, O_DLQ, O_MTOPIC, O_MADDR, O_EOS, O_TXID, O_BATCH, O_BATCHMS,
-           O_MAX, O_IDLE, O_RELAY, O_STATE, O_MODEL, O_ANOMALIES };
+           O_MAX, O_IDLE, O_RELAY, O_STATE, O_MODEL, O_ANOMALIES, O_KAFKA_CONFIG };
     static const struct option longopts[] = {
         {"contract", required_argument, NULL, 'c'}, {"brokers", required_argument, NULL, O_BROKERS},
         {"group", required_argument, NULL, O_GROUP}, {"input", required_argument, NULL, O_IN},
@@ -560,6 +564,7 @@ int cli_cmd_gate(int argc, char **argv)
         {"max-events", required_argument, NULL, O_MAX}, {"idle-exit", required_argument, NULL, O_IDLE},
         {"relay", no_argument, NULL, O_RELAY}, {"state-topic", required_argument, NULL, O_STATE},
         {"model", required_argument, NULL, O_MODEL}, {"anomalies", required_argument, NULL, O_ANOMALIES},
+        {"kafka-config", required_argument, NULL, O_KAFKA_CONFIG},
         {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     cli_gate_opts o = {.brokers = "127.0.0.1:9092", .group = "dq-gate", .in_topic = "sensor-topic",
                       .clean_topic = "sensor-clean", .dlq_topic = "sensor-dlq", .metrics_topic = "dq-metrics",
@@ -572,6 +577,10 @@ int cli_cmd_gate(int argc, char **argv)
         case 'c': o.contract = optarg; break;
         case 'X':
             if (!cli_kafka_props_add(&o.props, optarg))
+                return CLI_EXIT_USAGE;
+            break;
+        case O_KAFKA_CONFIG:
+            if (!cli_kafka_props_load(&o.props, optarg))
                 return CLI_EXIT_USAGE;
             break;
         case O_BROKERS: o.brokers = optarg; break;

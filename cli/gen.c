@@ -100,7 +100,7 @@ typedef struct gen_opts {
 static const char help[] =
     "usage: dq gen [--sensors N] [--count N | --duration SECONDS] [--rate EVENTS_PER_S]\n"
     "              [--seed N] [--start TIME] [--interval DURATION] [--defects NAME=RATE,...]\n"
-    "              [--truth FILE] [--brokers HOSTS --topic TOPIC [-X key=value ...]]\n"
+    "              [--truth FILE] [--brokers HOSTS --topic TOPIC [--kafka-config FILE] [-X key=value ...]]\n"
     "              [--replay FILE --format intel|suthaharan [--speedup X]]\n"
     "              [--progress] [--quiet]\n"
     "\n"
@@ -125,6 +125,8 @@ static const char help[] =
     "                     future_timestamp oversized (battery failures follow the battery)\n"
     "  --truth FILE       ground truth, CSV: line,sensor_id,defect\n"
     "  --brokers HOSTS    Kafka bootstrap servers; with --topic, events go there\n"
+    "  --kafka-config FILE  librdkafka properties, one key=value a line: the stack's Kafka\n"
+    "                     login is .stack/kafka/generator.properties (make up writes it)\n"
     "  -X key=value       a librdkafka producer property\n"
     "  --replay FILE      stream a real data set instead (see docs/generator.md); --format\n"
     "                     intel (Intel Lab: date time epoch mote temp hum light volt) or\n"
@@ -133,7 +135,8 @@ static const char help[] =
     "\n"
     "example:\n"
     "  dq gen --count 1000000 --seed 7 --start 2026-01-01T00:00:00Z --truth truth.csv > events.ndjson\n"
-    "  dq gen --rate 1000 --duration 60 --brokers 127.0.0.1:9092 --topic sensor-topic\n";
+    "  dq gen --rate 1000 --duration 60 --brokers 127.0.0.1:9092 --topic sensor-topic \\\n"
+    "         --kafka-config .stack/kafka/generator.properties\n";
 
 /* "name=rate,..." over the defaults; "none" sets every rate to 0 (then the rates after it). */
 static int parse_defects(const char *spec, double *rates)
@@ -169,7 +172,7 @@ static int parse_defects(const char *spec, double *rates)
 static int parse_args(int argc, char **argv, gen_opts *o)
 {
     enum { O_SENSORS = 256, O_COUNT, O_DURATION, O_RATE, O_SEED, O_START, O_INTERVAL, O_DEFECTS, O_TRUTH, O_PROGRESS,
-           O_BROKERS, O_TOPIC, O_REPLAY, O_FORMAT, O_SPEEDUP };
+           O_BROKERS, O_TOPIC, O_REPLAY, O_FORMAT, O_SPEEDUP, O_KAFKA_CONFIG };
     static const struct option longopts[] = {
         {"sensors", required_argument, NULL, O_SENSORS}, {"count", required_argument, NULL, O_COUNT},
         {"duration", required_argument, NULL, O_DURATION}, {"rate", required_argument, NULL, O_RATE},
@@ -178,7 +181,7 @@ static int parse_args(int argc, char **argv, gen_opts *o)
         {"truth", required_argument, NULL, O_TRUTH}, {"progress", no_argument, NULL, O_PROGRESS},
         {"brokers", required_argument, NULL, O_BROKERS}, {"topic", required_argument, NULL, O_TOPIC},
         {"replay", required_argument, NULL, O_REPLAY}, {"format", required_argument, NULL, O_FORMAT},
-        {"speedup", required_argument, NULL, O_SPEEDUP},
+        {"speedup", required_argument, NULL, O_SPEEDUP}, {"kafka-config", required_argument, NULL, O_KAFKA_CONFIG},
         {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
@@ -192,6 +195,10 @@ static int parse_args(int argc, char **argv, gen_opts *o)
         case O_TOPIC: o->topic = optarg; break;
         case 'X':
             if (!cli_kafka_props_add(&o->props, optarg))
+                return CLI_EXIT_USAGE;
+            break;
+        case O_KAFKA_CONFIG:
+            if (!cli_kafka_props_load(&o->props, optarg))
                 return CLI_EXIT_USAGE;
             break;
         case O_SENSORS: o->sensors = strtol(optarg, &end, 10); break;

@@ -1,23 +1,80 @@
 /*
- * kafka.c - librdkafka clients from defaults plus -X overrides, and producing with back-pressure.
+ * kafka.c - librdkafka clients from defaults plus -X and --kafka-config overrides, and producing with
+ * back-pressure.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "kafka.h"
 
 bool cli_kafka_props_add(cli_kafka_props *p, const char *kv)
 {
     if (!strchr(kv, '=') || kv[0] == '=') {
-        fprintf(stderr, "dq: -X takes key=value (a librdkafka property), got '%s'\n", kv);
+        fprintf(stderr, "dq: a Kafka property is key=value (librdkafka's names), got '%s'\n", kv);
         return false;
     }
     if (p->n == CLI_MAX_PROPS) {
-        fprintf(stderr, "dq: more than %d -X properties\n", CLI_MAX_PROPS);
+        fprintf(stderr, "dq: more than %d Kafka properties (-X, --kafka-config)\n", CLI_MAX_PROPS);
         return false;
     }
     p->kv[p->n++] = kv;
     return true;
+}
+
+bool cli_kafka_props_load(cli_kafka_props *p, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "dq: cannot read %s: %s\n", path, strerror(errno));
+        return false;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)))
+        fprintf(stderr, "dq: warning: other users may read %s, which may hold a password (chmod 600 %s)\n", path,
+                path);
+    char *line = p->text + p->text_used;
+    size_t room = sizeof p->text - p->text_used;
+    bool ok = true;
+    for (int lineno = 1; ok && room > 1 && fgets(line, (int)room, f); lineno++) {
+        size_t len = strlen(line);
+        bool whole = len > 0 && line[len - 1] == '\n';
+        if (!whole && !feof(f)) {
+            fprintf(stderr, "dq: %s:%d: line too long\n", path, lineno);
+            ok = false;
+            break;
+        }
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == ' '))
+            line[--len] = '\0';
+        char *start = line + strspn(line, " \t"), *eq = strchr(start, '=');
+        if (*start == '\0' || *start == '#')
+            continue;
+        if (!eq || eq == start) {
+            fprintf(stderr, "dq: %s:%d: expected key=value (a librdkafka property)\n", path, lineno);
+            ok = false;
+            break;
+        }
+        /* "key = value" as Java's properties files allow: the blanks around '=' go. */
+        size_t key_end = (size_t)(eq - start), value = key_end + 1 + strspn(eq + 1, " \t");
+        while (key_end > 0 && (start[key_end - 1] == ' ' || start[key_end - 1] == '\t'))
+            key_end--;
+        start[key_end] = '=';
+        memmove(start + key_end + 1, start + value, strlen(start + value) + 1);
+        ok = cli_kafka_props_add(p, start);
+        line += len + 1;
+        room -= len + 1;
+    }
+    if (ok && ferror(f)) {
+        fprintf(stderr, "dq: cannot read %s: %s\n", path, strerror(errno));
+        ok = false;
+    } else if (ok && room <= 1 && !feof(f)) {
+        fprintf(stderr, "dq: %s: more than %d bytes of properties\n", path, CLI_PROPS_FILE_BYTES);
+        ok = false;
+    }
+    p->text_used = sizeof p->text - room;
+    fclose(f);
+    return ok;
 }
 
 static bool set(rd_kafka_conf_t *conf, const char *key, const char *value)

@@ -9,17 +9,30 @@
 
 #define CLI_MAX_PROPS 64
 
+#define CLI_PROPS_FILE_BYTES 16384
+
 /*
- * librdkafka properties from -X key=value flags, applied after our defaults, to both
- * clients; "consumer.key=value" or "producer.key=value" to one of them only.
+ * librdkafka properties from -X key=value flags and --kafka-config files, applied after our
+ * defaults in the order given, to both clients; "consumer.key=value" or
+ * "producer.key=value" to one of them only.
  */
 typedef struct cli_kafka_props {
     const char *kv[CLI_MAX_PROPS];
     int n;
+    char text[CLI_PROPS_FILE_BYTES]; /* the lines of --kafka-config files that kv points to */
+    size_t text_used;
 } cli_kafka_props;
 
 /* Records "key=value"; false (with a message on stderr) if malformed or too many. */
 bool cli_kafka_props_add(cli_kafka_props *p, const char *kv);
+
+/*
+ * Records every key=value line of a properties file (blank lines and # comments skipped),
+ * e.g. the stack's Kafka login that `make up` writes (.stack/kafka/generator.properties):
+ * how a password reaches the tools without a command line. Warns when other users may read
+ * the file. False (with file:line on stderr) when it cannot be read or a line is malformed.
+ */
+bool cli_kafka_props_load(cli_kafka_props *p, const char *path);
 
 /*
  * Creates a client: defaults (NULL-terminated key, value pairs), then the -X

@@ -228,7 +228,7 @@ static bool take_record(events *e, const rd_kafka_message_t *m, bool is_clean)
 static int load_kafka(events *e, const char *brokers, const char *clean_topic, const char *dlq_topic,
                       int64_t since_ms, const cli_kafka_props *props)
 {
-    const char *defaults[] = {"bootstrap.servers", brokers, "group.id", "dq-score", "enable.auto.commit", "false",
+    const char *defaults[] = {"bootstrap.servers", brokers, "group.id", "score", "enable.auto.commit", "false",
                               "isolation.level", "read_committed", "enable.partition.eof", "true", NULL};
     rd_kafka_t *rk = cli_kafka_new(RD_KAFKA_CONSUMER, defaults, props, NULL, NULL, NULL);
     if (!rk)
@@ -380,7 +380,7 @@ static void report(const events *e, bool json)
 static const char help[] =
     "usage: dq score --truth FILE --rejects FILE --clean FILE [--json]\n"
     "       dq score --brokers HOSTS [--since TIME|DURATION] [--clean-topic TOPIC] [--dlq-topic TOPIC]\n"
-    "                [-X key=value ...] [--json]\n"
+    "                [--kafka-config FILE] [-X key=value ...] [--json]\n"
     "\n"
     "Compares verdicts with dq gen's ground truth for the same events: recall per defect\n"
     "type, precision per reason code. From files: dq check's outputs and dq gen --truth.\n"
@@ -388,18 +388,20 @@ static const char help[] =
     "read to their current end; the truth travels in the dq.truth and dq.seq headers.\n"
     "--since keeps the records written from TIME (ISO-8601, epoch ms) or in the last\n"
     "DURATION (10m, 1h) on: what the gate did lately, with the contract it runs now.\n"
+    "--kafka-config FILE: librdkafka properties, one key=value a line (the stack's Kafka\n"
+    "login for reading is .stack/kafka/reader.properties, which make up writes).\n"
     "\n"
     "examples:\n"
     "  dq gen --count 100000 --truth truth.csv > events.ndjson\n"
     "  dq check -c contracts/sensor_readings.yaml -i events.ndjson --clean c.ndjson --rejects r.ndjson\n"
     "  dq score --truth truth.csv --rejects r.ndjson --clean c.ndjson\n"
     "\n"
-    "  dq score --brokers 127.0.0.1:9092        # what the make-up gate has done so far\n"
-    "  dq score --brokers 127.0.0.1:9092 --since 10m\n";
+    "  dq score --brokers 127.0.0.1:9092 --kafka-config .stack/kafka/reader.properties\n"
+    "  dq score --brokers 127.0.0.1:9092 --kafka-config .stack/kafka/reader.properties --since 10m\n";
 
 int cli_cmd_score(int argc, char **argv)
 {
-    enum { O_BROKERS = 256, O_CTOPIC, O_DTOPIC, O_SINCE };
+    enum { O_BROKERS = 256, O_CTOPIC, O_DTOPIC, O_SINCE, O_KAFKA_CONFIG };
     static const struct option longopts[] = {{"truth", required_argument, NULL, 't'},
                                              {"rejects", required_argument, NULL, 'r'},
                                              {"clean", required_argument, NULL, 'c'},
@@ -407,6 +409,7 @@ int cli_cmd_score(int argc, char **argv)
                                              {"clean-topic", required_argument, NULL, O_CTOPIC},
                                              {"dlq-topic", required_argument, NULL, O_DTOPIC},
                                              {"since", required_argument, NULL, O_SINCE},
+                                             {"kafka-config", required_argument, NULL, O_KAFKA_CONFIG},
                                              {"json", no_argument, NULL, 'j'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
@@ -435,6 +438,10 @@ int cli_cmd_score(int argc, char **argv)
             break;
         case 'X':
             if (!cli_kafka_props_add(&props, optarg))
+                return CLI_EXIT_USAGE;
+            break;
+        case O_KAFKA_CONFIG:
+            if (!cli_kafka_props_load(&props, optarg))
                 return CLI_EXIT_USAGE;
             break;
         case 'j': json = true; break;

@@ -216,3 +216,27 @@ def test_check_reads_csv(dq_bin, tmp_path):
     bad = run(dq_bin, "-c", CONTRACT, "--csv", "--csv-delimiter", ";;")
     assert bad.returncode == 2 and b"one character" in bad.stderr
     assert b"no header row" in run(dq_bin, "-c", CONTRACT, "--csv").stderr
+
+
+def test_kafka_config_files(dq_bin, tmp_path):
+    """--kafka-config: librdkafka properties from a file (a login without a command line).
+    Its lines reach librdkafka (an unknown property is refused by name, before any
+    connection); a malformed line is a usage error with file:line; a file others may read
+    is warned about; a missing one is named."""
+    def dq(*args):
+        return subprocess.run([dq_bin, *map(str, args)], capture_output=True, timeout=60)
+    login = tmp_path / "login.properties"
+    login.write_text("# a comment\n\nsecurity.protocol=SASL_PLAINTEXT\n  no.such.property = 1\n")
+    login.chmod(0o600)
+    for tool in (["gen", "--count", "1", "--topic", "t"], ["gate", "-c", str(CONTRACT)], ["score"]):
+        out = dq(*tool, "--brokers", "127.0.0.1:1", "--kafka-config", str(login))
+        assert out.returncode in (2, 5), (tool, out.returncode, out.stderr)
+        assert b'property: "no.such.property"' in out.stderr and b"other users" not in out.stderr, (tool, out.stderr)
+    login.write_text("sasl.username=me\nsasl.password\n")
+    login.chmod(0o644)
+    out = dq("gen", "--count", "1", "--brokers", "127.0.0.1:1", "--topic", "t", "--kafka-config", str(login))
+    assert out.returncode == 2
+    assert f"other users may read {login}".encode() in out.stderr
+    assert f"{login}:2: expected key=value".encode() in out.stderr
+    out = dq("score", "--brokers", "127.0.0.1:1", "--kafka-config", str(tmp_path / "none"))
+    assert out.returncode == 2 and f"cannot read {tmp_path / 'none'}".encode() in out.stderr

@@ -1,0 +1,1 @@
+// Empty: this package only names the crate whose C source stack/librdkafka.sh builds.
