@@ -15,6 +15,7 @@ import re
 import resource
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -23,8 +24,10 @@ from pathlib import Path
 from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from common import dq_kafka
+from dq.stack import KAFKA_BOOTSTRAP, kafka_java_login, kafka_login
+
 ROOT = Path(__file__).resolve().parents[1]
-BOOT = "127.0.0.1:9092"
 CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"
 CACHE = Path(os.environ.get("DQ_CACHE", Path.home() / ".cache" / "dq-platform"))
 
@@ -48,7 +51,7 @@ STATE_TOPICS = []  # the gates' state topics (<group>-state), deleted at the end
 def gate_rate(dq, topics, n, relay=False, state=True):
     group = f"bench-{uuid.uuid4().hex[:8]}"
     STATE_TOPICS.append(group + "-state")
-    cmd = [dq, "gate", "-c", CONTRACT, "--brokers", BOOT, "--group", group, "--input", topics["in"],
+    cmd = [dq, "gate", "-c", CONTRACT, *dq_kafka("validator"), "--group", group, "--input", topics["in"],
            "--clean", topics["relay" if relay else "clean"], "--dlq", topics["dlq"], "--metrics-topic", "",
            "--metrics-addr", "", "--max-events", str(n)]
     cmd += ["--relay"] if relay else [] if state else ["--state-topic", ""]
@@ -60,10 +63,10 @@ def gate_rate(dq, topics, n, relay=False, state=True):
 def latency(dq, topics, rate=10_000, seconds=15):
     group = f"bench-lat-{uuid.uuid4().hex[:8]}"
     STATE_TOPICS.append(group + "-state")
-    gate = subprocess.Popen([str(dq), "gate", "-c", str(CONTRACT), "--brokers", BOOT, "--group", group,
+    gate = subprocess.Popen([str(dq), "gate", "-c", str(CONTRACT), *dq_kafka("validator"), "--group", group,
                              "--input", topics["lat-in"], "--clean", topics["lat-clean"], "--dlq", topics["dlq"],
                              "--metrics-topic", "", "--metrics-addr", "", "-q", "--batch-ms", "5"])
-    consumer = Consumer({"bootstrap.servers": BOOT, "group.id": group + "-reader", "auto.offset.reset": "latest",
+    consumer = Consumer({**kafka_login("reader"), "group.id": group + "-reader", "auto.offset.reset": "latest",
                          "fetch.wait.max.ms": 1})
     consumer.subscribe([topics["lat-clean"]])
     samples, stop = [], threading.Event()
@@ -80,7 +83,7 @@ def latency(dq, topics, rate=10_000, seconds=15):
     time.sleep(4)  # group joins
     start = time.time()
     subprocess.run([str(dq), "gen", "--count", "0", "--rate", str(rate), "--duration", str(seconds), "--sensors",
-                    str(rate), "--brokers", BOOT, "--topic", topics["lat-in"], "-q"], check=True)
+                    str(rate), *dq_kafka("admin"), "--topic", topics["lat-in"], "-q"], check=True)
     time.sleep(2)
     stop.set()
     reader.join()
@@ -101,20 +104,23 @@ def main():
     dq, n = Path(args.dq).resolve(), args.events
     run_id = uuid.uuid4().hex[:8]
     topics = {k: f"bench-{k}-{run_id}" for k in ("in", "relay", "clean", "dlq", "perf", "lat-in", "lat-clean")}
-    admin = AdminClient({"bootstrap.servers": BOOT})
+    admin = AdminClient(kafka_login("admin"))
     for f in admin.create_topics([NewTopic(t, num_partitions=4, replication_factor=1)
                                   for t in topics.values()]).values():
         f.result(30)
     try:
         print(f"producing {n:,} events with dq gen ...", file=sys.stderr)
-        _, wall, _ = timed([dq, "gen", "--count", n, "--seed", "7", "--brokers", BOOT, "--topic", topics["in"], "-q"])
+        _, wall, _ = timed([dq, "gen", "--count", n, "--seed", "7", *dq_kafka("admin"), "--topic", topics["in"], "-q"])
         gen_rate = n / wall
         print("kafka-producer-perf-test ...", file=sys.stderr)
-        perf, _, _ = timed([Path(os.environ.get("JAVA17_HOME", "/usr/lib/jvm/java-17-openjdk-amd64")) / "bin/java",
-                            "-cp", f"{CACHE}/jars/kafka/*", "org.apache.kafka.tools.ProducerPerformance",
-                            "--topic", topics["perf"], "--num-records", n, "--record-size", 120, "--throughput", -1,
-                            "--producer-props", f"bootstrap.servers={BOOT}", "linger.ms=5", "compression.type=lz4",
-                            "enable.idempotence=true"])
+        with tempfile.TemporaryDirectory() as private:  # 0700: the login file holds admin's password
+            login = Path(private) / "admin.properties"
+            login.write_text("".join(f"{k}={v}\n" for k, v in kafka_java_login("admin").items()))
+            perf, _, _ = timed([Path(os.environ.get("JAVA17_HOME", "/usr/lib/jvm/java-17-openjdk-amd64")) / "bin/java",
+                                "-cp", f"{CACHE}/jars/kafka/*", "org.apache.kafka.tools.ProducerPerformance",
+                                "--topic", topics["perf"], "--num-records", n, "--record-size", 120, "--throughput", -1,
+                                "--producer.config", login, "--producer-props", f"bootstrap.servers={KAFKA_BOOTSTRAP}",
+                                "linger.ms=5", "compression.type=lz4", "enable.idempotence=true"])
         perf_rate = float(re.findall(r"([0-9.]+) records/sec", perf.stdout)[-1])
         print("relay (no validation) ...", file=sys.stderr)
         relay_rate, relay_cpu = gate_rate(dq, topics, n, relay=True)

@@ -12,11 +12,16 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
-from dq.stack import CassandraWriter
+from dq.stack import KAFKA_BOOTSTRAP, CassandraWriter, kafka_login, kafka_login_file
 
 ROOT = Path(__file__).resolve().parents[1]
-BOOT = "127.0.0.1:9092"
 CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"
+
+
+def dq_kafka(principal: str) -> list[str]:
+    """The dq tool's `--brokers ... --kafka-config FILE` as one of the stack's Kafka principals
+    (the benchmarks make and feed their topics as admin; the gate runs as the validator)."""
+    return ["--brokers", KAFKA_BOOTSTRAP, "--kafka-config", str(kafka_login_file(principal))]
 
 
 @contextlib.contextmanager
@@ -26,7 +31,7 @@ def fresh_topics(bench: str, *names: str, partitions: int = 4):
     run_id = uuid.uuid4().hex[:8]
     topics = {k: f"bench-{bench}-{k}-{run_id}" for k in names}
     group = f"bench-{bench}-{run_id}"
-    admin = AdminClient({"bootstrap.servers": BOOT})
+    admin = AdminClient(kafka_login("admin"))
     for f in admin.create_topics([NewTopic(t, num_partitions=partitions, replication_factor=1)
                                   for t in topics.values()]).values():
         f.result(30)
@@ -38,7 +43,7 @@ def fresh_topics(bench: str, *names: str, partitions: int = 4):
 
 def messages(topic: str):
     """Every committed record of a topic, partition by partition in offset order."""
-    c = Consumer({"bootstrap.servers": BOOT, "group.id": f"bench-reader-{uuid.uuid4().hex[:8]}",
+    c = Consumer({**kafka_login("reader"), "group.id": f"bench-reader-{uuid.uuid4().hex[:8]}",
                   "enable.auto.commit": False, "isolation.level": "read_committed"})
     try:
         parts = c.list_topics(topic, timeout=10).topics[topic].partitions
@@ -62,7 +67,7 @@ def messages(topic: str):
 def run_gate(dq_bin: Path, topics: dict, group: str, n: int) -> float:
     """dq gate over topics['in'] into topics['clean'] and topics['dlq'] -> events/s."""
     print("dq gate ...", file=sys.stderr)
-    gate = subprocess.run([dq_bin, "gate", "-c", CONTRACT, "--brokers", BOOT, "--group", group + "-gate",
+    gate = subprocess.run([dq_bin, "gate", "-c", CONTRACT, *dq_kafka("validator"), "--group", group + "-gate",
                            "--input", topics["in"], "--clean", topics["clean"], "--dlq", topics["dlq"],
                            "--metrics-topic", "", "--metrics-addr", "", "--max-events", str(n)],
                           capture_output=True, text=True, check=True)

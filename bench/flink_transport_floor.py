@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "flink_jobs"))
-from dq_flink import ROOT, job_arguments, raw_kafka_table, shard_of  # noqa: E402
+from dq_flink import ROOT, job_arguments, kafka_properties, raw_kafka_table, shard_of  # noqa: E402
 
 
 def main() -> None:
@@ -30,7 +30,7 @@ def main() -> None:
     env.add_python_file(str(ROOT / "flink_jobs" / "dq_flink.py"))
     env.enable_checkpointing(5000)
     t_env = StreamTableEnvironment.create(env)
-    raw_kafka_table(t_env, "raw_events", args.input, args.brokers, args.group, args.bounded)
+    raw_kafka_table(t_env, "raw_events", args.input, kafka_properties(args), args.group, args.bounded)
     (t_env.to_data_stream(t_env.from_path("raw_events"))
      .key_by(lambda row: shard_of(row.payload, 8), key_type=Types.INT())
      .process(Count(), output_type=Types.INT()).name("nothing per shard")

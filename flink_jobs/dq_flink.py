@@ -12,11 +12,14 @@ import time
 import zlib
 from pathlib import Path
 
-from dq.stack import CassandraWriter, dead_letter_headers, sensor_key  # noqa: F401  (the jobs import them here)
+from dq.stack import (KAFKA_PRINCIPALS, CassandraWriter, dead_letter_headers,  # noqa: F401  (the jobs import them here)
+                      kafka_java_login, sensor_key)
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"
 UTC = dt.timezone.utc
+# Flink's Kafka connector shades Kafka's client, login modules included.
+FLINK_KAFKA_SECURITY = "org.apache.flink.kafka.shaded.org.apache.kafka.common.security"
 
 
 def shard_of(raw: bytes, shards: int) -> int:
@@ -188,9 +191,12 @@ def add_to_windows(windows: dict[str, dict], judged) -> set[tuple[str, int]]:
 
 
 def job_arguments(doc: str, group: str) -> argparse.ArgumentParser:
-    """The options every job takes: where Kafka is, what to read, as which group, bounded or not."""
+    """The options every job takes: where Kafka is and as whom, what to read, as which group,
+    bounded or not."""
     ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--brokers", default="127.0.0.1:9092")
+    ap.add_argument("--kafka-principal", default="validator", choices=KAFKA_PRINCIPALS,
+                    help="the stack's Kafka principal the job logs in as (password from .env; docs/security.md)")
     ap.add_argument("--input", default="sensor-topic")
     ap.add_argument("--group", default=group, help="the job's Kafka consumer group")
     ap.add_argument("--bounded", action="store_true", help="read the input to its current end, then finish")
@@ -206,7 +212,29 @@ def since_ms(args) -> int | None:
     return dq.since_ms(args.since)
 
 
-def raw_kafka_table(t_env, name: str, topic: str, brokers: str, group: str, bounded: bool,
+def kafka_properties(args) -> dict[str, str]:
+    """What every Kafka source and sink of a job is given: the brokers and the login of the
+    job's principal."""
+    return {"bootstrap.servers": args.brokers, **kafka_java_login(args.kafka_principal, FLINK_KAFKA_SECURITY)}
+
+
+def sql_properties(kafka: dict[str, str]) -> str:
+    """kafka_properties() as the options of a Flink SQL Kafka table."""
+    return ", ".join(f"'properties.{k}' = '{v}'" for k, v in kafka.items())
+
+
+def string_kafka_sink(kafka: dict[str, str], topic: str):
+    """A DataStream sink of strings into a Kafka topic, with kafka_properties()."""
+    from pyflink.common.serialization import SimpleStringSchema
+    from pyflink.datastream.connectors.kafka import KafkaRecordSerializationSchema, KafkaSink
+    builder = KafkaSink.builder().set_bootstrap_servers(kafka["bootstrap.servers"])
+    for key, value in kafka.items():
+        builder = builder.set_property(key, value)
+    return builder.set_record_serializer(KafkaRecordSerializationSchema.builder().set_topic(topic)
+                                         .set_value_serialization_schema(SimpleStringSchema()).build()).build()
+
+
+def raw_kafka_table(t_env, name: str, topic: str, kafka: dict[str, str], group: str, bounded: bool,
                     out_of_order_ms: int | None = None, since_ms: int | None = None) -> None:  # whole minutes
     """A Kafka topic as a Flink SQL table of exact bytes with partition, offset and timestamp
     (the `raw` format: also invalid UTF-8 arrives as it was sent).
@@ -234,7 +262,7 @@ def raw_kafka_table(t_env, name: str, topic: str, brokers: str, group: str, boun
         CREATE TABLE {name} ({', '.join(columns)}) WITH (
             'connector' = 'kafka', 'topic' = '{topic}', 'format' = 'raw', 'key.format' = 'raw',
             'key.fields' = 'kafka_key', 'value.fields-include' = 'EXCEPT_KEY',
-            'properties.bootstrap.servers' = '{brokers}', 'properties.group.id' = '{group}',
+            {sql_properties(kafka)}, 'properties.group.id' = '{group}',
             {start}{end}
         )""")
 

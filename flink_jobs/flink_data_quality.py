@@ -26,8 +26,8 @@ import datetime as dt
 import json
 
 from dq_flink import (OUT_OF_ORDER_MS, ROOT, UTC, WINDOW_MS, CassandraWriter,  # noqa: F401 (tests use day 5's names)
-                      event_time, job_arguments, make_validate, metrics_row, raw_kafka_table, sensor_key, since_ms,
-                      window_add, window_merge)
+                      event_time, job_arguments, kafka_properties, make_validate, metrics_row, raw_kafka_table,
+                      sensor_key, since_ms, string_kafka_sink, window_add, window_merge)
 
 SILENT_AFTER_MS = 5 * 60_000  # an operator's alert: 5 minutes without a reading (the contract's GAP is per cadence)
 END_OF_TIME = 9223372036854775807  # Flink's final watermark (Long.MAX_VALUE)
@@ -88,10 +88,8 @@ def main() -> None:
 
     from pyflink.common import Time, Types
     from pyflink.common.restart_strategy import RestartStrategies
-    from pyflink.common.serialization import SimpleStringSchema
     from pyflink.datastream import (AggregateFunction, KeyedProcessFunction, MapFunction, ProcessWindowFunction,
                                     StreamExecutionEnvironment)
-    from pyflink.datastream.connectors.kafka import KafkaRecordSerializationSchema, KafkaSink
     from pyflink.datastream.state import ValueStateDescriptor
     from pyflink.datastream.window import TumblingEventTimeWindows
     from pyflink.table import StreamTableEnvironment
@@ -151,7 +149,8 @@ def main() -> None:
     env.enable_checkpointing(10_000)
     env.set_restart_strategy(RestartStrategies.fixed_delay_restart(30, 3000))
     t_env = StreamTableEnvironment.create(env)
-    raw_kafka_table(t_env, "raw_events", args.input, args.brokers, args.group, args.bounded,
+    kafka = kafka_properties(args)
+    raw_kafka_table(t_env, "raw_events", args.input, kafka, args.group, args.bounded,
                     out_of_order_ms=OUT_OF_ORDER_MS, since_ms=since_ms(args))  # watermarks per partition
     event_type = Types.TUPLE([Types.STRING(), Types.LONG(), Types.STRING(), Types.PICKLED_BYTE_ARRAY()])
     timed = (t_env.to_data_stream(t_env.from_path("raw_events"))
@@ -167,10 +166,7 @@ def main() -> None:
                           output_type=Types.PICKLED_BYTE_ARRAY()).name("hourly quality per sensor")
                .map(WriteCassandra(), output_type=Types.STRING()).name("Cassandra: sensor_quality_metrics"))
     alerts = keyed.process(Silence(), output_type=Types.STRING()).name("silent sensors (event-time timers)")
-    sink = (KafkaSink.builder().set_bootstrap_servers(args.brokers)
-            .set_record_serializer(KafkaRecordSerializationSchema.builder().set_topic(args.metrics_topic)
-                                   .set_value_serialization_schema(SimpleStringSchema()).build()).build())
-    windows.union(alerts).sink_to(sink).name(f"kafka: {args.metrics_topic}")
+    windows.union(alerts).sink_to(string_kafka_sink(kafka, args.metrics_topic)).name(f"kafka: {args.metrics_topic}")
     env.execute(f"day 5: data quality {args.input} -> {args.metrics_topic}, sensor_quality_metrics")
 
 

@@ -23,7 +23,7 @@ import math
 import re
 from pathlib import Path
 
-from dq_flink import job_arguments, since_ms
+from dq_flink import job_arguments, kafka_properties, since_ms, string_kafka_sink
 
 METADATA = Path(__file__).resolve().parents[1] / "config" / "sensor_metadata.csv"
 SENSOR_ID = re.compile(r"sensor_[0-9]+")
@@ -85,11 +85,11 @@ def main() -> None:
     from pyflink.common import Types, WatermarkStrategy
     from pyflink.common.serialization import SimpleStringSchema
     from pyflink.datastream import StreamExecutionEnvironment
-    from pyflink.datastream.connectors.kafka import (KafkaOffsetsInitializer, KafkaRecordSerializationSchema,
-                                                     KafkaSink, KafkaSource)
+    from pyflink.datastream.connectors.kafka import KafkaOffsetsInitializer, KafkaSource
 
     env = StreamExecutionEnvironment.get_execution_environment()
-    builder = (KafkaSource.builder().set_bootstrap_servers(args.brokers).set_topics(args.input)
+    kafka = kafka_properties(args)
+    builder = (KafkaSource.builder().set_bootstrap_servers(args.brokers).set_properties(kafka).set_topics(args.input)
                .set_group_id(args.group)
                .set_starting_offsets(KafkaOffsetsInitializer.timestamp(since_ms(args)) if args.since
                                      else KafkaOffsetsInitializer.earliest())
@@ -106,11 +106,7 @@ def main() -> None:
     if args.print:
         rows.print().name("print")
     else:
-        sink = (KafkaSink.builder().set_bootstrap_servers(args.brokers)
-                .set_record_serializer(KafkaRecordSerializationSchema.builder().set_topic(args.output)
-                                       .set_value_serialization_schema(SimpleStringSchema()).build())
-                .build())
-        rows.sink_to(sink).name(f"kafka: {args.output}")
+        rows.sink_to(string_kafka_sink(kafka, args.output)).name(f"kafka: {args.output}")
     env.execute(f"day 4: stream processing {args.input} -> {'print' if args.print else args.output}")
 
 

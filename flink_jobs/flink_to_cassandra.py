@@ -46,12 +46,12 @@ import time
 from pathlib import Path
 
 from dq_flink import (ROOT, UTC, CassandraWriter, Validator, add_to_windows, dlq_record, epoch_ms, job_arguments,
-                      metrics_row, raw_kafka_table, sensor_key, shard_of, since_ms)
+                      kafka_properties, metrics_row, raw_kafka_table, sensor_key, shard_of, since_ms, sql_properties)
 
 END_OF_INPUT = 9223372036854775806  # an event-time timer that only the final watermark of a bounded input fires
 
 
-def dlq_kafka_table(t_env, name: str, topic: str, brokers: str, transactional_id_prefix: str) -> None:
+def dlq_kafka_table(t_env, name: str, topic: str, kafka: dict[str, str], transactional_id_prefix: str) -> None:
     """The dead-letter topic as a Flink SQL sink of exact bytes, key, headers and timestamp,
     written in Kafka transactions committed with each checkpoint (exactly once)."""
     t_env.execute_sql(f"""
@@ -59,7 +59,7 @@ def dlq_kafka_table(t_env, name: str, topic: str, brokers: str, transactional_id
             kafka_key BYTES, payload BYTES,
             headers MAP<STRING, BYTES> METADATA, `timestamp` TIMESTAMP_LTZ(3) METADATA
         ) WITH (
-            'connector' = 'kafka', 'topic' = '{topic}', 'properties.bootstrap.servers' = '{brokers}',
+            'connector' = 'kafka', 'topic' = '{topic}', {sql_properties(kafka)},
             'format' = 'raw', 'key.format' = 'raw', 'key.fields' = 'kafka_key',
             'value.fields-include' = 'EXCEPT_KEY',
             'sink.delivery-guarantee' = 'exactly-once',
@@ -163,7 +163,8 @@ def main() -> None:
             ExternalizedCheckpointCleanup.RETAIN_ON_CANCELLATION)
     env.set_restart_strategy(RestartStrategies.fixed_delay_restart(30, 3000))
     t_env = StreamTableEnvironment.create(env)
-    raw_kafka_table(t_env, "raw_events", topic, args.brokers, args.group, args.bounded, since_ms=since_ms(args))
+    raw_kafka_table(t_env, "raw_events", topic, kafka_properties(args), args.group, args.bounded,
+                    since_ms=since_ms(args))
     as_bytes = Types.PRIMITIVE_ARRAY(Types.BYTE())
     dead_letters = (t_env.to_data_stream(t_env.from_path("raw_events"))
                     .key_by(lambda row: shard_of(row.payload, shards), key_type=Types.INT())
@@ -175,7 +176,7 @@ def main() -> None:
                     .uid("libdq-per-shard"))  # a fixed id: a savepoint restores its state into a newer version
     if dlq:
         t_env.create_temporary_view("dead_letters", t_env.from_data_stream(dead_letters))
-        dlq_kafka_table(t_env, "dlq", dlq, args.brokers, f"{args.group}-dlq")
+        dlq_kafka_table(t_env, "dlq", dlq, kafka_properties(args), f"{args.group}-dlq")
         statements = t_env.create_statement_set()
         statements.add_insert_sql("INSERT INTO dlq SELECT kafka_key, payload, headers, TO_TIMESTAMP_LTZ(ts, 3) "
                                   "FROM dead_letters")

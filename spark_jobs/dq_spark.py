@@ -12,7 +12,8 @@ import os
 import time
 from pathlib import Path
 
-from dq.stack import DEAD_LETTER_HEADERS, SENSOR_KEY_PATTERN, sensor_key  # noqa: F401  (the jobs import them here)
+from dq.stack import (DEAD_LETTER_HEADERS, KAFKA_BOOTSTRAP, KAFKA_PRINCIPALS,  # noqa: F401  (the jobs import them here)
+                      SENSOR_KEY_PATTERN, kafka_java_login, sensor_key)
 
 # This checkout. On executors this file is a --py-files copy elsewhere, so
 # stack/spark-submit.sh passes the checkout as DQ_ROOT (spark.executorEnv.DQ_ROOT).
@@ -151,13 +152,26 @@ def make_judge_groups(model_path: str | None = None):
     return judge_groups
 
 
-def judge_stream(spark, brokers: str, topic: str, max_offsets: int, model_path: str | None = None):
-    """libdq's verdicts on a Kafka topic as a stream (from its earliest offset, at most
-    max_offsets events per micro-batch): rows in OUTPUT_SCHEMA, each sensor's libdq state
-    kept by Spark between micro-batches (make_judge_groups, per shard of sensors)."""
+def kafka_arguments(ap) -> None:
+    """The options of a job that reads or writes Kafka: where it is and as whom."""
+    ap.add_argument("--brokers", default=KAFKA_BOOTSTRAP)
+    ap.add_argument("--kafka-principal", default="validator", choices=KAFKA_PRINCIPALS,
+                    help="the stack's Kafka principal the job logs in as (password from .env; docs/security.md)")
+
+
+def kafka_options(brokers: str = KAFKA_BOOTSTRAP, principal: str = "validator") -> dict[str, str]:
+    """Spark's Kafka source and sink options for the stack's Kafka: the brokers and the login
+    of one of its principals."""
+    return {"kafka.bootstrap.servers": brokers, **{f"kafka.{k}": v for k, v in kafka_java_login(principal).items()}}
+
+
+def judge_stream(spark, kafka: dict[str, str], topic: str, max_offsets: int, model_path: str | None = None):
+    """libdq's verdicts on a Kafka topic (kafka: kafka_options()) as a stream (from its
+    earliest offset, at most max_offsets events per micro-batch): rows in OUTPUT_SCHEMA, each
+    sensor's libdq state kept by Spark between micro-batches (make_judge_groups, per shard)."""
     from pyspark.sql import functions as F
     from pyspark.sql.streaming.state import GroupStateTimeout
-    raw = (spark.readStream.format("kafka").option("kafka.bootstrap.servers", brokers)
+    raw = (spark.readStream.format("kafka").options(**kafka)
            .option("subscribe", topic).option("startingOffsets", "earliest").option("includeHeaders", "true")
            .option("maxOffsetsPerTrigger", max_offsets).load())
     return (raw.selectExpr(f"{SENSOR_KEY_SQL} AS sensor", "key", "value", "topic", "partition", "offset",
@@ -194,16 +208,17 @@ def judge_all(events, now_ms: int | None = None, model_path: str | None = None):
 KAFKA_COLUMNS = "key BINARY, value BINARY, topic STRING, `partition` INT, `offset` LONG"
 
 
-def read_events(spark, source: str, brokers: str = "127.0.0.1:9092", since: str | None = None):
+def read_events(spark, source: str, kafka: dict[str, str] | None = None, since: str | None = None):
     """Events as Kafka-shaped rows (key, value, topic, partition, offset, headers): everything
-    a Kafka topic holds now (with since, a duration such as 10m: the records written in that
+    a Kafka topic holds now (kafka: kafka_options(), by default the validator's; with since,
+    a duration such as 10m: the records written in that
     last stretch; a live topic holds hours), or the lines of an NDJSON file (or of every file
     in a directory) as bytes, split at '\\n' only as `dq check` splits them (offset = line
     number - 1, topic = the file's path), so bytes that are not UTF-8 reach libdq unchanged.
     A file is read by one task: fine for the course's files, not for terabytes."""
     path = Path(source)
     if not path.exists():
-        reader = spark.read.format("kafka").option("kafka.bootstrap.servers", brokers).option("subscribe", source)
+        reader = spark.read.format("kafka").options(**(kafka or kafka_options())).option("subscribe", source)
         if since:
             reader = (reader.option("startingTimestamp", str(bindings().since_ms(since)))
                       .option("startingOffsetsByTimestampStrategy", "latest"))

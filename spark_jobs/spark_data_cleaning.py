@@ -34,8 +34,8 @@ from pyspark.ml.feature import Imputer
 from pyspark.sql import Window
 from pyspark.sql import functions as F
 
-from dq_spark import (IMPUTE_MAX_AGE_MS, NUMBERS, ROOT, field_checks, finite_number, is_text, parse_fields,
-                      read_events, session)
+from dq_spark import (IMPUTE_MAX_AGE_MS, NUMBERS, ROOT, field_checks, finite_number, is_text, kafka_arguments,
+                      kafka_options, parse_fields, read_events, session)
 
 IMPUTED = tuple(IMPUTE_MAX_AGE_MS)  # the contract's last_good fields (the required readings)
 YEARS_1_TO_9999_MS = (-62_135_596_800_000, 253_402_300_799_999)  # event times libdq accepts
@@ -143,14 +143,15 @@ def main() -> None:
                     help="an NDJSON file, a directory of them, or a Kafka topic (default sensor-topic)")
     ap.add_argument("--since", metavar="DURATION",
                     help="from a topic, the records written in the last DURATION (10m, 1h) instead of all of them")
-    ap.add_argument("--brokers", default="127.0.0.1:9092")
+    kafka_arguments(ap)
     ap.add_argument("--out", default=str(ROOT / "build" / "reports" / "spark_cleaning"))
     ap.add_argument("--impute", choices=("last_good", "mean", "median"), default="last_good")
     ap.add_argument("--history", help="what mean/median imputation is fitted on (default: the input)")
     args = ap.parse_args()
     spark = session(f"days 8-9: cleaning {args.input}")
-    events = read_events(spark, args.input, args.brokers, args.since)
-    history = read_events(spark, args.history, args.brokers) if args.history else None
+    kafka = kafka_options(args.brokers, args.kafka_principal)
+    events = read_events(spark, args.input, kafka, args.since)
+    history = read_events(spark, args.history, kafka) if args.history else None
     kept, rejects = clean(events, args.impute, history)
     kept.write.mode("overwrite").json(f"{args.out}/clean")
     rejects.write.mode("overwrite").json(f"{args.out}/rejects")

@@ -27,8 +27,8 @@ from pathlib import Path
 
 from pyspark.sql import functions as F
 
-from dq_spark import (ROOT, bindings, event_time, field_checks, judge_all, judge_stream, parse_fields, read_events,
-                      session, write_cassandra)
+from dq_spark import (ROOT, bindings, event_time, field_checks, judge_all, judge_stream, kafka_arguments,
+                      kafka_options, parse_fields, read_events, session, write_cassandra)
 
 ALL_SENSORS = "*"       # the sensor_id of the windows over all sensors
 NO_SENSOR = "(none)"    # events without a readable sensor id (Cassandra keys cannot be empty)
@@ -132,7 +132,7 @@ def write_report(parts: dict, out: Path) -> None:
 
 
 def batch(spark, args) -> None:
-    events = read_events(spark, args.input, args.brokers, args.since).persist()
+    events = read_events(spark, args.input, kafka_options(args.brokers, args.kafka_principal), args.since).persist()
     judged = judge_all(events, args.now).withColumn("ts", event_time()).persist()
     checks, sensors, total = per_check(judged), per_sensor(judged), overall(judged)
     native = native_report(events)
@@ -158,7 +158,7 @@ def batch(spark, args) -> None:
 
 
 def stream(spark, args) -> None:
-    judged = (judge_stream(spark, args.brokers, args.input, args.max_offsets)
+    judged = (judge_stream(spark, kafka_options(args.brokers, args.kafka_principal), args.input, args.max_offsets)
               .withColumn("ts", event_time()).where("ts IS NOT NULL").withWatermark("ts", WATERMARK))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -184,7 +184,7 @@ def main() -> None:
                     help="an NDJSON file, a directory of them, or a Kafka topic (default sensor-topic)")
     ap.add_argument("--since", metavar="DURATION",
                     help="from a topic, the records written in the last DURATION (10m, 1h) instead of all of them")
-    ap.add_argument("--brokers", default="127.0.0.1:9092")
+    kafka_arguments(ap)
     ap.add_argument("--out", default=str(ROOT / "build" / "reports" / "spark_quality"), help="report directory")
     ap.add_argument("--now", help="'now' of the future-timestamp rule, ISO-8601 with an offset (default: the clock)")
     ap.add_argument("--no-cassandra", action="store_true", help="report files only")

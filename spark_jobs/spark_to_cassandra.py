@@ -25,12 +25,13 @@ import json
 import time
 from pathlib import Path
 
-from dq_spark import DEAD_LETTER_HEADERS, ROOT, judge_stream, session, validator, write_cassandra
+from dq_spark import (DEAD_LETTER_HEADERS, ROOT, judge_stream, kafka_arguments, kafka_options, session, validator,
+                      write_cassandra)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--brokers", default="127.0.0.1:9092")
+    kafka_arguments(ap)
     ap.add_argument("--input", default="sensor-topic")
     ap.add_argument("--dlq", default="sensor-dlq")
     ap.add_argument("--checkpoint", default=str(ROOT / ".stack" / "data" / "spark" / "checkpoints" / "day12"),
@@ -51,7 +52,8 @@ def main() -> None:
     spark = session(f"day 12: {args.input} -> libdq -> Cassandra + {args.dlq}")
     contract_version, threshold = validator(model)["version"], validator(model)["threshold"]
     model_name = Path(model).name if model else "online-z"
-    judged = judge_stream(spark, args.brokers, args.input, args.max_offsets, model)
+    kafka = kafka_options(args.brokers, args.kafka_principal)
+    judged = judge_stream(spark, kafka, args.input, args.max_offsets, model)
 
     phases = {}  # batch id -> seconds per phase of write(), for --progress
 
@@ -92,7 +94,7 @@ def main() -> None:
         (rejects.select(F.col("kafka_key").alias("key"), F.col("raw").alias("value"),
                         F.concat(F.coalesce("headers", F.array().cast(rejects.schema["headers"].dataType)),
                                  dq_headers).alias("headers"))
-         .write.format("kafka").option("kafka.bootstrap.servers", args.brokers).option("topic", args.dlq).save())
+         .write.format("kafka").options(**kafka).option("topic", args.dlq).save())
         lap("kafka_dlq")
         batch.unpersist()
 

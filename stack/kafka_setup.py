@@ -1,9 +1,13 @@
-"""Creates the project's Kafka topics with their intended settings (missing ones), and sets
-those settings on topics that exist (an older stack's)."""
+"""Sets up the stack's Kafka as admin: the project's topics with their intended settings
+(missing ones created, existing ones given those settings), the SCRAM logins of the
+principals (passwords from .env) and exactly the ACLs below (docs/security.md)."""
 import sys
 
-from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic,
-                                   ResourceType)
+from confluent_kafka.admin import (AclBinding, AclBindingFilter, AclOperation, AclPermissionType, AdminClient,
+                                   AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic, ResourcePatternType,
+                                   ResourceType, ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion)
+
+from dq.stack import KAFKA_PRINCIPALS, kafka_login, read_env
 
 # A dead letter is the input's bytes plus the verdict in headers: up to about twice the
 # largest record the broker takes (1 MB); dq gate produces up to this much.
@@ -21,26 +25,88 @@ TOPICS = {
     "sensor-enriched": (4, {}),              # the day-4 Flink job's output
 }
 
+ALLOW, DENY = AclPermissionType.ALLOW, AclPermissionType.DENY
+LITERAL, PREFIXED = ResourcePatternType.LITERAL, ResourcePatternType.PREFIXED
+TOPIC, GROUP, TXN = ResourceType.TOPIC, ResourceType.GROUP, ResourceType.TRANSACTIONAL_ID
+R, W, D, C = AclOperation.READ, AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.CREATE
 
-def main():
-    admin = AdminClient({"bootstrap.servers": "127.0.0.1:9092"})
+# (principal, resource type, name, pattern, operations, permission). A DENY wins over any ALLOW.
+# The pipeline's consumer groups start with "dq-" (dq-gate, dq-live): a reader may not join
+# them (it would take partitions from the gate and commit offsets it has not validated).
+ACLS = [
+    ("generator", TOPIC, "sensor-topic", LITERAL, (W, D), ALLOW),
+    ("validator", TOPIC, "*", LITERAL, (R, W, D, C), ALLOW),   # C: dq gate creates its state topic if missing
+    ("validator", TOPIC, "sensor-topic", LITERAL, (W,), DENY),  # the generator's alone
+    ("validator", GROUP, "*", LITERAL, (R,), ALLOW),
+    ("validator", TXN, "*", LITERAL, (W, D), ALLOW),           # dq gate's state, Flink's exactly-once sinks
+    ("reader", TOPIC, "*", LITERAL, (R, D), ALLOW),
+    ("reader", GROUP, "*", LITERAL, (R, D), ALLOW),
+    ("reader", GROUP, "dq-", PREFIXED, (R,), DENY),
+]
+
+
+def bindings() -> set[AclBinding]:
+    return {AclBinding(restype, name, pattern, f"User:{who}", "*", op, permission)
+            for who, restype, name, pattern, ops, permission in ACLS for op in ops}
+
+
+def wait(futures: dict, what: str) -> None:
+    for key, future in futures.items():
+        try:
+            future.result(30)
+        except Exception as err:  # noqa: BLE001 - report any broker refusal with what it was about
+            sys.exit(f"kafka_setup: {what} {key}: {err}")
+
+
+def setup_topics(admin: AdminClient) -> int:
     existing = set(admin.list_topics(timeout=10).topics)
     new = [NewTopic(name, num_partitions=p, replication_factor=1, config=cfg)
            for name, (p, cfg) in TOPICS.items() if name not in existing]
-    for name, future in admin.create_topics(new).items() if new else []:
-        try:
-            future.result()
-        except Exception as err:  # noqa: BLE001 - report any broker refusal with its topic
-            sys.exit(f"kafka_topics: cannot create {name}: {err}")
+    if new:
+        wait(admin.create_topics(new), "cannot create topic")
     settings = [ConfigResource(ResourceType.TOPIC, name, incremental_configs=[
         ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET) for k, v in cfg.items()])
         for name, (_, cfg) in TOPICS.items() if name in existing and cfg]
-    for resource, future in admin.incremental_alter_configs(settings).items() if settings else []:
-        try:
-            future.result()
-        except Exception as err:  # noqa: BLE001
-            sys.exit(f"kafka_topics: cannot set the settings of {resource.name}: {err}")
-    print(f"kafka_topics: {len(TOPICS)} topics present ({len(new)} created)")
+    if settings:
+        wait(admin.incremental_alter_configs(settings), "cannot set the settings of")
+    return len(new)
+
+
+def setup_logins(admin: AdminClient, secrets: dict) -> None:
+    """Each principal's SCRAM credential from its .env password (set again each time: a
+    changed password takes effect)."""
+    upserts = [UserScramCredentialUpsertion(who, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192),
+                                            kafka_login(who, secrets)["sasl.password"].encode())
+               for who in KAFKA_PRINCIPALS if who != "admin"]
+    wait(admin.alter_user_scram_credentials(upserts), "cannot set the login of")
+
+
+def setup_acls(admin: AdminClient) -> tuple[int, int]:
+    """Exactly ACLS: missing bindings created, others of our principals deleted."""
+    wanted = bindings()
+    everything = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, None, None,
+                                  AclOperation.ANY, AclPermissionType.ANY)
+    present = set(admin.describe_acls(everything).result(30))
+    ours = {f"User:{who}" for who in KAFKA_PRINCIPALS}
+    stale = [AclBindingFilter(b.restype, b.name, b.resource_pattern_type, b.principal, b.host, b.operation,
+                              b.permission_type) for b in present - wanted if b.principal in ours]
+    if stale:
+        wait(admin.delete_acls(stale), "cannot delete the ACL")
+    missing = list(wanted - present)
+    if missing:
+        wait(admin.create_acls(missing), "cannot create the ACL")
+    return len(missing), len(stale)
+
+
+def main():
+    secrets = read_env()
+    admin = AdminClient(kafka_login("admin", secrets))
+    created = setup_topics(admin)
+    setup_logins(admin, secrets)
+    added, removed = setup_acls(admin)
+    print(f"kafka_setup: {len(TOPICS)} topics present ({created} created); logins of "
+          f"{', '.join(p for p in KAFKA_PRINCIPALS if p != 'admin')}; {len(bindings())} ACLs "
+          f"({added} added, {removed} removed)")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ from pathlib import Path
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from dq.stack import kafka_login
+
 TOPIC = "sensor-topic"
 LIVE_GROUP, GATE_GROUP = "dq-live", "dq-gate"
 RATES = {  # PromQL: events (Cassandra: write requests) per second over the last minute
@@ -50,7 +52,7 @@ def live_job(run_dir: Path) -> tuple[str, float | None]:
 def lags(admin: AdminClient) -> tuple[dict, dict]:
     """({group: events behind the end of TOPIC, or None}, {group: partitions its members hold})."""
     from confluent_kafka import Consumer
-    c = Consumer({"bootstrap.servers": "127.0.0.1:9092", "group.id": "dq-status", "log_level": 3})
+    c = Consumer({**kafka_login("reader"), "group.id": "status", "log_level": 3})
     parts = sorted(admin.list_topics(TOPIC, timeout=3).topics[TOPIC].partitions)
     ends = {p: c.get_watermark_offsets(TopicPartition(TOPIC, p), timeout=3)[1] for p in parts}
     c.close()
@@ -70,7 +72,7 @@ def lags(admin: AdminClient) -> tuple[dict, dict]:
 def main() -> None:
     run_dir = Path(sys.argv[1])
     try:
-        behind, held = lags(AdminClient({"bootstrap.servers": "127.0.0.1:9092", "log_level": 3}))
+        behind, held = lags(AdminClient({**kafka_login("reader"), "log_level": 3}))
     except Exception as err:  # noqa: BLE001 - Kafka down or not answering: say so, nothing else to show
         print(f"\npipeline:   Kafka does not answer ({err}); 'make up' starts it")
         return

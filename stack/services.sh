@@ -28,7 +28,8 @@ kafka_timeout=90
 kafka_start() {
     local conf="$DQ_RUN/conf/kafka/server.properties" cp
     cp="$(jars kafka)/*"
-    render "$DQ_ROOT/stack/conf/kafka/server.properties.in" "$conf"
+    (umask 077 && KAFKA_ADMIN_PASSWORD="$KAFKA_ADMIN_PASSWORD" render "$DQ_ROOT/stack/conf/kafka/server.properties.in" "$conf")
+    chmod 600 "$conf" # it holds the admin password (an older file was 0644)
     local log4j="-Dlog4j2.configurationFile=$DQ_ROOT/stack/conf/kafka/log4j2.properties"
     if [ ! -f "$DQ_RUN/data/kafka/meta.properties" ]; then
         local id
@@ -39,8 +40,8 @@ kafka_start() {
         "$log4j" -Dkafka.logs.dir="$DQ_RUN/logs" -cp "$cp" kafka.Kafka "$conf"
 }
 kafka_ready() {
-    "$PYCORE" -c "from confluent_kafka.admin import AdminClient
-assert AdminClient({'bootstrap.servers': '127.0.0.1:9092'}).list_topics(timeout=2).brokers"
+    "$PYCORE" -c "from confluent_kafka.admin import AdminClient; from dq.stack import kafka_login
+assert AdminClient(kafka_login('admin')).list_topics(timeout=2).brokers"
 }
 
 # ---------------------------------------------------------------- Cassandra 5.0
@@ -189,7 +190,7 @@ dq_gate_start() {
     # retries), as a service manager would; its input offsets make the restart lose nothing.
     while true; do
         "$DQ_ROOT/build/dq" gate --contract "$DQ_ROOT/contracts/sensor_readings.yaml" --brokers 127.0.0.1:9092 \
-            --group dq-gate --metrics-addr 127.0.0.1:9464 && break
+            --kafka-config "$DQ_RUN/kafka/validator.properties" --group dq-gate --metrics-addr 127.0.0.1:9464 && break
         echo "dq gate exited with $?: restarting in 2 s" >&2
         sleep 2
     done
@@ -203,11 +204,11 @@ dq_gen_timeout=20
 dq_gen_start() {
     # 1,000 sensors: at 1,000 events/s each reports once a second, in step with the clock.
     exec "$DQ_ROOT/build/dq" gen --count 0 --rate "${DQ_GEN_RATE:-1000}" --sensors 1000 --seed "$(date +%s)" \
-        --brokers 127.0.0.1:9092 --topic sensor-topic --quiet
+        --brokers 127.0.0.1:9092 --kafka-config "$DQ_RUN/kafka/generator.properties" --topic sensor-topic --quiet
 }
 dq_gen_ready() {
-    "$PYCORE" -c "from confluent_kafka import Consumer, TopicPartition
-c = Consumer({'bootstrap.servers': '127.0.0.1:9092', 'group.id': 'dq-status'})
+    "$PYCORE" -c "from confluent_kafka import Consumer, TopicPartition; from dq.stack import kafka_login
+c = Consumer({**kafka_login('reader'), 'group.id': 'status'})
 assert sum(c.get_watermark_offsets(TopicPartition('sensor-topic', p), timeout=3)[1] for p in range(4)) > 0"
 }
 

@@ -34,7 +34,26 @@ write_env() {
         add_secret CASSANDRA_PASSWORD "$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')"
         add_secret JUPYTER_TOKEN "$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
         add_secret SPARK_AUTH_SECRET "$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
+        local who
+        for who in ADMIN GENERATOR VALIDATOR READER; do
+            add_secret "KAFKA_${who}_PASSWORD" "$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
+        done
     )
+}
+
+# Each Kafka principal's login as librdkafka properties, one 0600 file each in a 0700
+# directory: what `dq gen|gate|score --kafka-config FILE` read (a password never goes on a
+# command line). Admin logs in with PLAIN, the others with SCRAM (server.properties.in).
+write_kafka_logins() {
+    local dir="$DQ_RUN/kafka" who var
+    (umask 077 && mkdir -p "$dir")
+    chmod 700 "$dir"
+    for who in admin generator validator reader; do
+        var="KAFKA_${who^^}_PASSWORD"
+        (umask 077 && printf '%s\n' "# The stack's Kafka login as $who (written by make up from .env; docs/security.md)" \
+            security.protocol=SASL_PLAINTEXT "sasl.mechanism=$([ $who = admin ] && echo PLAIN || echo SCRAM-SHA-512)" \
+            "sasl.username=$who" "sasl.password=${!var}" > "$dir/$who.properties")
+    done
 }
 
 preflight
@@ -42,6 +61,7 @@ step "installing (cached after the first run)"
 "$here/install.sh"
 write_env
 load_env
+write_kafka_logins
 . "$here/services.sh"
 [ -n "$JAVA_HOME" ] || die "Java 17 not found; install openjdk-17-jdk-headless (make deps does)"
 mkdir -p "$DQ_RUN/pids" "$DQ_RUN/logs" "$DQ_RUN/data"
@@ -103,7 +123,7 @@ for svc in "${wanted[@]}"; do
     done
     printf ' %ss\n' "$i" >&2
     if [ "$svc" = kafka ]; then
-        "$PYCORE" "$here/kafka_topics.py" || abort "creating the Kafka topics failed"
+        "$PYCORE" "$here/kafka_setup.py" || abort "setting up Kafka (topics, logins, ACLs) failed"
     fi
 done
 

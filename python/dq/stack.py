@@ -4,6 +4,7 @@ about records and the running stack, written once:
 - the sensor id an event is keyed by, found without parsing;
 - the dead-letter record's dq.* headers (the ones `dq gate` writes, docs/cli.md);
 - the checkout's .env (the stack's credentials, written by `make up`, mode 0600);
+- the Kafka login of each of the stack's principals, for confluent-kafka and for Java clients;
 - a Cassandra session with those credentials, and idempotent concurrent inserts.
 
 Imports of the Cassandra driver happen inside the functions that need it: the bindings
@@ -16,6 +17,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout (the package is installed editable)
+RUN = Path(os.environ.get("DQ_RUN", ROOT / ".stack"))  # the stack's data, logs and rendered configs
 
 # The sensor id to key by, found without parsing (malformed events often have one too), as
 # a regular expression every engine uses: Python here, Spark SQL in dq_spark.
@@ -48,6 +50,48 @@ def read_env(path: Path | None = None) -> dict[str, str]:
         return {}
     pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and line[0] != "#")
     return {k.strip(): v.strip() for k, v in pairs}
+
+
+KAFKA_BOOTSTRAP = "127.0.0.1:9092"
+# The stack's Kafka principals (docs/security.md has what each may do): admin (everything:
+# the stack's set-up, the tests), generator (writes sensor-topic), validator (the validation
+# stage: dq gate and the Flink and Spark jobs) and reader (reads).
+KAFKA_PRINCIPALS = ("admin", "generator", "validator", "reader")
+
+
+def kafka_login(principal: str, secrets: dict | None = None) -> dict[str, str]:
+    """confluent-kafka (librdkafka) settings to reach the stack's Kafka as one of its
+    principals, with the password from .env. Admin logs in with PLAIN, the others with
+    SCRAM-SHA-512 (stack/conf/kafka/server.properties.in says why)."""
+    if principal not in KAFKA_PRINCIPALS:
+        raise ValueError(f"no Kafka principal {principal!r} (one of {', '.join(KAFKA_PRINCIPALS)})")
+    secrets = secrets or read_env()
+    key = f"KAFKA_{principal.upper()}_PASSWORD"
+    if key not in secrets:
+        raise RuntimeError(f"no {key}: run `make up` (it writes .env)")
+    return {"bootstrap.servers": KAFKA_BOOTSTRAP, "security.protocol": "SASL_PLAINTEXT",
+            "sasl.mechanism": "PLAIN" if principal == "admin" else "SCRAM-SHA-512",
+            "sasl.username": principal, "sasl.password": secrets[key]}
+
+
+def kafka_login_file(principal: str) -> Path:
+    """The principal's login as librdkafka properties (0600, written by `make up`): what
+    `dq gen|gate|score --kafka-config FILE` read."""
+    if principal not in KAFKA_PRINCIPALS:
+        raise ValueError(f"no Kafka principal {principal!r} (one of {', '.join(KAFKA_PRINCIPALS)})")
+    return RUN / "kafka" / f"{principal}.properties"
+
+
+def kafka_java_login(principal: str, package: str = "org.apache.kafka.common.security",
+                     secrets: dict | None = None) -> dict[str, str]:
+    """The same login as Kafka's Java client takes it (Spark's `kafka.` options, Flink's
+    `properties.` ones): security.protocol, sasl.mechanism and sasl.jaas.config. Flink's
+    connector shades the client: package="org.apache.flink.kafka.shaded.org.apache.kafka.common.security"."""
+    login = kafka_login(principal, secrets)
+    module = "plain.PlainLoginModule" if login["sasl.mechanism"] == "PLAIN" else "scram.ScramLoginModule"
+    jaas = f'{package}.{module} required username="{principal}" password="{login["sasl.password"]}";'
+    return {"security.protocol": login["security.protocol"], "sasl.mechanism": login["sasl.mechanism"],
+            "sasl.jaas.config": jaas}
 
 
 def cassandra_session(keyspace: str | None = "iot_data", host: str = "127.0.0.1", secrets: dict | None = None):

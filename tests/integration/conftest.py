@@ -21,6 +21,19 @@ def read_env() -> dict:
     return read_env(ROOT / ".env")
 
 
+def kafka(principal: str = "admin", **settings) -> dict:
+    """confluent-kafka settings for the stack's Kafka as one of its principals (tests set up
+    and feed their own topics as admin; each service's own principal is tested where it runs)."""
+    from dq.stack import kafka_login
+    return {**kafka_login(principal), **settings}
+
+
+def kafka_args(principal: str) -> list[str]:
+    """The dq tool's `--brokers ... --kafka-config FILE` as one of the stack's Kafka principals."""
+    from dq.stack import kafka_login_file
+    return ["--brokers", BOOTSTRAP, "--kafka-config", str(kafka_login_file(principal))]
+
+
 @pytest.fixture(scope="session")
 def secrets() -> dict:
     assert (ROOT / ".env").exists(), "no .env: run `make up` first"
@@ -31,7 +44,7 @@ def secrets() -> dict:
 def make_topic():
     """Creates fresh topics (4 partitions) for one test: make_topic() -> name; all deleted afterwards."""
     from confluent_kafka.admin import AdminClient, NewTopic
-    admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
+    admin = AdminClient(kafka())
     made = []
 
     def make() -> str:
@@ -52,7 +65,7 @@ def topic(make_topic):
 
 def produce(topic: str, events: list[bytes], keys: list[bytes] | None = None) -> None:
     from confluent_kafka import Producer
-    producer = Producer({"bootstrap.servers": BOOTSTRAP, "linger.ms": 5, "enable.idempotence": True})
+    producer = Producer(kafka(**{"linger.ms": 5, "enable.idempotence": True}))
     errors = []
     for i, event in enumerate(events):
         while True:
@@ -76,8 +89,8 @@ def run(cmd, env=None, timeout=600, **kw) -> subprocess.CompletedProcess:
 def messages(topic):
     """Every message a read_committed consumer sees in the topic, partition by partition."""
     from confluent_kafka import Consumer, TopicPartition
-    c = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": "counter", "isolation.level": "read_committed",
-                  "enable.auto.commit": False})
+    c = Consumer(kafka("reader", **{"group.id": "counter", "isolation.level": "read_committed",
+                                    "enable.auto.commit": False}))
     for p in sorted(c.list_topics(topic, timeout=10).topics[topic].partitions):
         c.assign([TopicPartition(topic, p, 0)])
         idle = 0

@@ -18,7 +18,7 @@ import pytest
 from confluent_kafka import Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from conftest import BOOTSTRAP, ROOT, messages
+from conftest import ROOT, kafka, kafka_args, messages
 
 DQ = ROOT / "build" / "dq"
 CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"
@@ -28,7 +28,7 @@ BATCH = 1000
 
 @pytest.fixture
 def topics():
-    admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
+    admin = AdminClient(kafka())
     run_id = uuid.uuid4().hex[:8]
     names = {k: f"gate-{k}-{run_id}" for k in ("in", "clean", "dlq", "metrics")}
     futures = admin.create_topics([NewTopic(n, num_partitions=4, replication_factor=1) for n in names.values()])
@@ -37,7 +37,7 @@ def topics():
     # Event times end before now (100 sensors every 10 s: 1M events span 28 h), so the
     # future-timestamp rule does not depend on when the gate runs.
     start = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    subprocess.run([DQ, "gen", "--count", str(EVENTS), "--seed", "11", "--start", start, "--brokers", BOOTSTRAP,
+    subprocess.run([DQ, "gen", "--count", str(EVENTS), "--seed", "11", "--start", start, *kafka_args("admin"),
                     "--topic", names["in"], "-q"], check=True, timeout=300)
     names["group"] = f"gate-{run_id}"
     yield names
@@ -45,7 +45,7 @@ def topics():
 
 
 def gate_cmd(t, *extra):
-    return [DQ, "gate", "-c", CONTRACT, "--brokers", BOOTSTRAP, "--group", t["group"], "--input", t["in"],
+    return [DQ, "gate", "-c", CONTRACT, *kafka_args("validator"), "--group", t["group"], "--input", t["in"],
             "--clean", t["clean"], "--dlq", t["dlq"], "--metrics-topic", t["metrics"], "--metrics-addr", "",
             "--batch", str(BATCH), "-q",
             # A SIGKILLed member holds its partitions until its session expires: keep that short.
@@ -90,7 +90,7 @@ def verdicts_uninterrupted(t):
 def committed(t):
     """Input offsets the gate's group has committed, summed over partitions."""
     from confluent_kafka import ConsumerGroupTopicPartitions
-    admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
+    admin = AdminClient(kafka())
     request = ConsumerGroupTopicPartitions(t["group"], [TopicPartition(t["in"], p) for p in range(4)])
     result = admin.list_consumer_group_offsets([request])[t["group"]].result(30)
     return sum(max(tp.offset, 0) for tp in result.topic_partitions)
@@ -128,7 +128,7 @@ def test_exactly_once_reconciles_after_three_kills(topics):
 
 
 def score(t, *extra) -> dict:
-    out = subprocess.run([DQ, "score", "--brokers", BOOTSTRAP, "--clean-topic", t["clean"], "--dlq-topic", t["dlq"],
+    out = subprocess.run([DQ, "score", *kafka_args("reader"), "--clean-topic", t["clean"], "--dlq-topic", t["dlq"],
                           "--json", *extra], capture_output=True, text=True, check=True, timeout=300).stdout
     return json.loads(out)
 
@@ -207,8 +207,8 @@ def small_topics():
     """One-partition topics for a gate (the dead-letter topic with sensor-dlq's settings), as
     {"in", "clean", "dlq", "metrics", "group"}; deleted afterwards."""
     sys.path.insert(0, str(ROOT / "stack"))
-    from kafka_topics import TOPICS
-    admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
+    from kafka_setup import TOPICS
+    admin = AdminClient(kafka())
     run_id = uuid.uuid4().hex[:8]
     t = {k: f"gate-small-{k}-{run_id}" for k in ("in", "clean", "dlq", "metrics")}
     t["group"] = f"gate-small-{run_id}"
@@ -290,7 +290,7 @@ def test_the_largest_record_the_broker_takes_passes_the_gate(small_topics):
     forwarded to the dead-letter topic whole, and the gate goes on: it used to stop there
     ("Message size too large") and, restarted, re-emit its last batch each time."""
     t = small_topics
-    producer = Producer({"bootstrap.servers": BOOTSTRAP, "message.max.bytes": 2_000_000})
+    producer = Producer(kafka(**{"message.max.bytes": 2_000_000}))
     big = b'{"sensor_id":"sensor_1","location":"' + b"x" * 1_040_000 + b'"}'
     now = datetime.datetime.now(datetime.timezone.utc)
     readings = [json.dumps({"sensor_id": "sensor_1", "timestamp": (now - datetime.timedelta(seconds=10 * (20 - i)))
@@ -322,7 +322,7 @@ def test_a_dead_letter_too_large_to_send_whole_is_sent_truncated(small_topics):
     cmd[cmd.index("--metrics-addr") + 1] = f"127.0.0.1:{port}"
     proc = None
     try:
-        producer = Producer({"bootstrap.servers": BOOTSTRAP})
+        producer = Producer(kafka())
         big = b'{"sensor_id":"sensor_1","firmware":"' + b"y" * 300_000 + b'"}'
         producer.produce(t["in"], big, key=b"sensor_1")
         producer.produce(t["in"], b'{"sensor_id":"sensor_1","temperature":"N/A"}', key=b"sensor_1")

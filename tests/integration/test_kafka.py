@@ -1,16 +1,20 @@
-"""Kafka: 10,000 messages produced and consumed back through the broker."""
+"""Kafka: 10,000 messages produced and consumed back through the broker; the logged-in
+writer of docs/cli.md's example."""
+import re
+import shlex
+import subprocess
 import uuid
 
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, TopicPartition
 
-from conftest import BOOTSTRAP, produce
+from conftest import ROOT, kafka, produce
 
 
 def test_10k_messages_round_trip(topic):
     sent = [f'{{"n":{i},"sensor_id":"sensor_{i % 100}"}}'.encode() for i in range(10_000)]
     produce(topic, sent, keys=[f"sensor_{i % 100}".encode() for i in range(10_000)])
-    consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": f"test-{uuid.uuid4().hex}",
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    consumer = Consumer(kafka("reader", **{"group.id": f"test-{uuid.uuid4().hex}",
+                                           "auto.offset.reset": "earliest", "enable.auto.commit": False}))
     consumer.subscribe([topic])
     got, partitions_by_key = [], {}
     idle = 0
@@ -26,3 +30,17 @@ def test_10k_messages_round_trip(topic):
     # Keyed messages: one sensor's readings stay on one partition (ordering per sensor).
     assert all(len(p) == 1 for p in partitions_by_key.values())
     assert len({p for ps in partitions_by_key.values() for p in ps}) > 1
+
+
+def test_the_docs_kafka_login_example_writes_sensor_topic_as_the_generator():
+    block = re.search(r"```\n(build/dq gen [^\n]*--kafka-config \.stack/kafka/generator\.properties[^\n]*)\n```",
+                      (ROOT / "docs" / "cli.md").read_text()).group(1)
+    probe = Consumer(kafka("reader", **{"group.id": "test-docs"}))
+    ends = lambda: sum(probe.get_watermark_offsets(TopicPartition("sensor-topic", p), timeout=10)[1]  # noqa: E731
+                       for p in range(4))
+    before = ends()
+    out = subprocess.run(shlex.split(block), cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "100 events" in out.stderr and "warning" not in out.stderr
+    assert ends() - before >= 100  # the make-up generator writes there too
+    probe.close()

@@ -10,7 +10,7 @@ import urllib.request
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from conftest import BOOTSTRAP, ROOT, run
+from conftest import ROOT, kafka, run
 
 TOPIC, PARTITIONS = "sensor-topic", range(4)
 
@@ -50,8 +50,8 @@ def test_live_writer_keeps_up_and_writes_every_reading_once_with_the_gates_verdi
     import dq
     job = (ROOT / ".stack" / "data" / "flink" / "live" / "job").read_text().strip()
     assert json.load(urllib.request.urlopen(f"http://127.0.0.1:8081/jobs/{job}"))["state"] == "RUNNING"
-    admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
-    c = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": "test-live", "enable.auto.commit": False})
+    admin = AdminClient(kafka())
+    c = Consumer(kafka("reader", **{"group.id": "test-live", "enable.auto.commit": False}))
     restart_generator(2000)
     try:
         first = end_offsets(c)
@@ -86,8 +86,8 @@ def test_live_writer_keeps_up_and_writes_every_reading_once_with_the_gates_verdi
                         inputs[p, position] = m.value() or b""
     assert len(inputs) == n
     gate_rejects = set()
-    dlq = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": "test-live-dlq", "enable.auto.commit": False,
-                    "isolation.level": "read_committed"})
+    dlq = Consumer(kafka("reader", **{"group.id": "test-live-dlq", "enable.auto.commit": False,
+                                      "isolation.level": "read_committed"}))
     # Dead letters keep their input's timestamp: from a minute before the window began to
     # the end the topic had once both stages were past the window (it keeps growing).
     since = int((began - 60) * 1000)

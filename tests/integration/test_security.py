@@ -6,7 +6,7 @@ import subprocess
 import urllib.error
 import urllib.request
 
-from conftest import ROOT, read_env, venv
+from conftest import ROOT, kafka, read_env, venv
 
 RUN = ROOT / ".stack"
 
@@ -44,7 +44,8 @@ def test_flink_takes_no_jar_through_its_rest_api_and_no_cross_origin_calls():
 def test_secrets_file_is_private():
     env = ROOT / ".env"
     assert stat.S_IMODE(os.stat(env).st_mode) == 0o600
-    assert {"CASSANDRA_PASSWORD", "JUPYTER_TOKEN", "SPARK_AUTH_SECRET"} <= read_env().keys()
+    assert {"CASSANDRA_PASSWORD", "JUPYTER_TOKEN", "SPARK_AUTH_SECRET", "KAFKA_ADMIN_PASSWORD",
+            "KAFKA_GENERATOR_PASSWORD", "KAFKA_VALIDATOR_PASSWORD", "KAFKA_READER_PASSWORD"} <= read_env().keys()
 
 
 def test_spark_takes_no_job_without_the_secret(tmp_path):
@@ -68,17 +69,97 @@ def test_spark_takes_no_job_without_the_secret(tmp_path):
     assert "COUNT 10" in owner.stdout, owner.stderr[-2000:]
 
 
-def test_no_service_holds_the_cassandra_password_in_its_environment():
+def test_no_service_holds_a_password_in_its_environment():
     """Secrets reach the process that needs them (a 0600 file, one command's environment),
-    not the environment of every service."""
-    password = read_env()["CASSANDRA_PASSWORD"].encode()
+    not the environment of every service: Cassandra's and Kafka's passwords."""
+    passwords = [v.encode() for k, v in read_env().items() if k == "CASSANDRA_PASSWORD" or k.startswith("KAFKA_")]
+    assert len(passwords) == 5
     holders = []
     for pid_file in (RUN / "pids").glob("*.pid"):
         pid = pid_file.read_text().strip()
         try:
             with open(f"/proc/{pid}/environ", "rb") as f:
-                if password in f.read():
-                    holders.append(pid_file.stem)
+                environ = f.read()
         except FileNotFoundError:
             continue  # a service that is not running
+        holders += [pid_file.stem for p in passwords if p in environ]
     assert holders == []
+
+
+# ---------------------------------------------------------------- Kafka: logins and ACLs
+
+
+def kafka_error(make_client, action) -> str:
+    """The error Kafka answers an action with ('' when it is allowed), given a client factory."""
+    from confluent_kafka import KafkaException
+    client = make_client()
+    try:
+        action(client)
+        return ""
+    except KafkaException as err:
+        return err.args[0].name()
+
+
+def produce_to(topic, settings) -> str:
+    """'' when a record reaches topic as the given client, else Kafka's error name."""
+    from confluent_kafka import KafkaError, Producer
+    errors = []
+    producer = Producer({**settings, "message.timeout.ms": 10000})
+    producer.produce(topic, b'{"forged":true}', headers={"dq.verdict": b'{"status":"PASS"}'},
+                     on_delivery=lambda err, _m: errors.append(err))
+    producer.flush(20)
+    assert errors, "no delivery report"
+    return errors[0].name() if isinstance(errors[0], KafkaError) else ""
+
+
+def test_kafka_refuses_clients_without_a_login():
+    from confluent_kafka.admin import AdminClient
+    for settings in ({"bootstrap.servers": "127.0.0.1:9092"},  # no login at all
+                     {**kafka("reader"), "sasl.password": "guess"},  # a wrong password
+                     {**kafka("admin"), "sasl.mechanism": "SCRAM-SHA-512"}):  # admin has no SCRAM login
+        assert kafka_error(lambda s=settings: AdminClient({**s, "socket.timeout.ms": 5000}),
+                           lambda c: c.list_topics(timeout=5)) != "", settings.get("sasl.username")
+
+
+def test_only_the_generator_writes_readings_and_only_the_validator_writes_verdicts(make_topic):
+    """A local user with the reader's login (or any other but the right one) cannot forge clean
+    data, dead letters, or the gate's state, which it reloads on every assignment."""
+    assert produce_to("sensor-clean", kafka("reader")) == "TOPIC_AUTHORIZATION_FAILED"
+    assert produce_to("dq-gate-state", kafka("reader")) == "TOPIC_AUTHORIZATION_FAILED"
+    assert produce_to("sensor-clean", kafka("generator")) == "TOPIC_AUTHORIZATION_FAILED"
+    assert produce_to("sensor-dlq", kafka("generator")) == "TOPIC_AUTHORIZATION_FAILED"
+    assert produce_to("sensor-topic", kafka("validator")) == "TOPIC_AUTHORIZATION_FAILED"
+    assert produce_to("sensor-topic", kafka("reader")) == "TOPIC_AUTHORIZATION_FAILED"
+    # and each may do its own part (a topic of the test's: nothing lands in the pipeline's)
+    assert produce_to(make_topic(), kafka("validator")) == ""
+
+
+def test_a_reader_cannot_join_the_pipelines_consumer_groups():
+    """Joining dq-gate would take partitions from the gate and let the reader commit offsets
+    past readings nobody validated."""
+    from confluent_kafka import Consumer
+    c = Consumer(kafka("reader", **{"group.id": "dq-gate", "session.timeout.ms": 6000}))
+    errors = []
+    c.subscribe(["sensor-topic"], on_assign=lambda *_: errors.append("assigned"))
+    deadline = __import__("time").time() + 20
+    while not errors and __import__("time").time() < deadline:
+        m = c.poll(1)
+        if m is not None and m.error():
+            errors.append(m.error().name())
+    c.close()
+    assert errors and errors[0] == "GROUP_AUTHORIZATION_FAILED", errors
+
+
+def test_kafka_logins_are_private_files():
+    from dq.stack import KAFKA_PRINCIPALS, kafka_login_file
+    assert stat.S_IMODE(os.stat(RUN / "kafka").st_mode) == 0o700
+    for principal in KAFKA_PRINCIPALS:
+        path = kafka_login_file(principal)
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        assert f"sasl.password={read_env()[f'KAFKA_{principal.upper()}_PASSWORD']}" in path.read_text()
+    server = RUN / "conf" / "kafka" / "server.properties"
+    assert stat.S_IMODE(os.stat(server).st_mode) == 0o600
+    for pid_file in (RUN / "pids").glob("*.pid"):  # no service has a Kafka password on its command line
+        with open(f"/proc/{pid_file.read_text().strip()}/cmdline", "rb") as f:
+            cmdline = f.read().decode(errors="replace")
+        assert not any(v in cmdline for k, v in read_env().items() if k.startswith("KAFKA_")), pid_file.name

@@ -11,10 +11,15 @@ from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.datastream.connectors.kafka import KafkaOffsetsInitializer, KafkaSource
 
+from dq.stack import KAFKA_BOOTSTRAP, kafka_java_login
+
+FLINK_KAFKA_SECURITY = "org.apache.flink.kafka.shaded.org.apache.kafka.common.security"
+
 
 def main(topic: str) -> None:
     env = StreamExecutionEnvironment.get_execution_environment()
-    source = (KafkaSource.builder().set_bootstrap_servers("127.0.0.1:9092").set_topics(topic)
+    source = (KafkaSource.builder().set_bootstrap_servers(KAFKA_BOOTSTRAP)
+              .set_properties(kafka_java_login("reader", FLINK_KAFKA_SECURITY)).set_topics(topic)
               .set_group_id(f"flink-smoke-{topic}").set_starting_offsets(KafkaOffsetsInitializer.earliest())
               .set_bounded(KafkaOffsetsInitializer.latest())
               .set_value_only_deserializer(SimpleStringSchema()).build())

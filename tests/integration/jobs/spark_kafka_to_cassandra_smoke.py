@@ -10,13 +10,16 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, StringType, StructField, StructType, TimestampType
 
+from dq.stack import KAFKA_BOOTSTRAP, kafka_java_login
+
 SCHEMA = StructType([StructField("sensor_id", StringType()), StructField("timestamp", TimestampType()),
                      StructField("temperature", DoubleType()), StructField("humidity", DoubleType())])
 
 
 def main(topic: str) -> None:
     spark = SparkSession.builder.appName("stack smoke test: kafka -> spark -> cassandra").getOrCreate()
-    raw = (spark.read.format("kafka").option("kafka.bootstrap.servers", "127.0.0.1:9092")
+    login = {f"kafka.{k}": v for k, v in kafka_java_login("reader").items()}
+    raw = (spark.read.format("kafka").option("kafka.bootstrap.servers", KAFKA_BOOTSTRAP).options(**login)
            .option("subscribe", topic).option("startingOffsets", "earliest").option("endingOffsets", "latest").load())
     rows = (raw.select(F.from_json(F.col("value").cast("string"), SCHEMA).alias("e")).select("e.*")
             .withColumnRenamed("timestamp", "ts").withColumn("day", F.to_date("ts"))
