@@ -12,8 +12,8 @@ import time
 import zlib
 from pathlib import Path
 
-from dq.stack import (KAFKA_PRINCIPALS, CassandraWriter, dead_letter_headers,  # noqa: F401  (the jobs import them here)
-                      kafka_java_login, sensor_key)
+from dq.stack import (DEAD_LETTER_MAX_BYTES, KAFKA_PRINCIPALS, CassandraWriter,  # noqa: F401  (jobs import them here)
+                      dead_letter_headers, kafka_java_login, sensor_key)
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"

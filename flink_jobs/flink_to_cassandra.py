@@ -45,8 +45,9 @@ import datetime as dt
 import time
 from pathlib import Path
 
-from dq_flink import (ROOT, UTC, CassandraWriter, Validator, add_to_windows, dlq_record, epoch_ms, job_arguments,
-                      kafka_properties, metrics_row, raw_kafka_table, sensor_key, shard_of, since_ms, sql_properties)
+from dq_flink import (DEAD_LETTER_MAX_BYTES, ROOT, UTC, CassandraWriter, Validator, add_to_windows, dlq_record,
+                      epoch_ms, job_arguments, kafka_properties, metrics_row, raw_kafka_table, sensor_key, shard_of,
+                      since_ms, sql_properties)
 
 END_OF_INPUT = 9223372036854775806  # an event-time timer that only the final watermark of a bounded input fires
 
@@ -64,7 +65,8 @@ def dlq_kafka_table(t_env, name: str, topic: str, kafka: dict[str, str], transac
             'value.fields-include' = 'EXCEPT_KEY',
             'sink.delivery-guarantee' = 'exactly-once',
             'sink.transactional-id-prefix' = '{transactional_id_prefix}',
-            'properties.transaction.timeout.ms' = '900000'
+            'properties.transaction.timeout.ms' = '900000',
+            'properties.max.request.size' = '{DEAD_LETTER_MAX_BYTES}'
         )""")  # the timeout: the broker's transaction.max.timeout.ms (15 min) caps it
 
 

@@ -12,8 +12,8 @@ import os
 import time
 from pathlib import Path
 
-from dq.stack import (DEAD_LETTER_HEADERS, KAFKA_BOOTSTRAP, KAFKA_PRINCIPALS,  # noqa: F401  (the jobs import them here)
-                      SENSOR_KEY_PATTERN, kafka_java_login, sensor_key)
+from dq.stack import (DEAD_LETTER_HEADERS, DEAD_LETTER_MAX_BYTES, KAFKA_BOOTSTRAP,  # noqa: F401  (the jobs import them)
+                      KAFKA_PRINCIPALS, SENSOR_KEY_PATTERN, kafka_java_login, sensor_key)
 
 # This checkout. On executors this file is a --py-files copy elsewhere, so
 # stack/spark-submit.sh passes the checkout as DQ_ROOT (spark.executorEnv.DQ_ROOT).

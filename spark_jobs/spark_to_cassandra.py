@@ -25,8 +25,8 @@ import json
 import time
 from pathlib import Path
 
-from dq_spark import (DEAD_LETTER_HEADERS, ROOT, judge_stream, kafka_arguments, kafka_options, session, validator,
-                      write_cassandra)
+from dq_spark import (DEAD_LETTER_HEADERS, DEAD_LETTER_MAX_BYTES, ROOT, judge_stream, kafka_arguments,
+                      kafka_options, session, validator, write_cassandra)
 
 
 def main() -> None:
@@ -94,7 +94,8 @@ def main() -> None:
         (rejects.select(F.col("kafka_key").alias("key"), F.col("raw").alias("value"),
                         F.concat(F.coalesce("headers", F.array().cast(rejects.schema["headers"].dataType)),
                                  dq_headers).alias("headers"))
-         .write.format("kafka").options(**kafka).option("topic", args.dlq).save())
+         .write.format("kafka").options(**kafka).option("kafka.max.request.size", DEAD_LETTER_MAX_BYTES)
+         .option("topic", args.dlq).save())
         lap("kafka_dlq")
         batch.unpersist()
 

@@ -7,17 +7,13 @@ from confluent_kafka.admin import (AclBinding, AclBindingFilter, AclOperation, A
                                    AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic, ResourcePatternType,
                                    ResourceType, ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion)
 
-from dq.stack import KAFKA_PRINCIPALS, kafka_login, read_env
-
-# A dead letter is the input's bytes plus the verdict in headers: up to about twice the
-# largest record the broker takes (1 MB); dq gate produces up to this much.
-DEAD_LETTER_MAX_BYTES = str(4 << 20)
+from dq.stack import DEAD_LETTER_MAX_BYTES, KAFKA_PRINCIPALS, kafka_login, read_env
 
 TOPICS = {
     "sensor-topic": (4, {}),                 # raw readings from dq gen, key = sensor_id
     "sensor-clean": (4, {}),                 # PASS/FIXED events, canonical JSON
     "sensor-dlq": (4, {"retention.ms": str(7 * 86400000),     # rejects: original bytes + reason headers
-                       "max.message.bytes": DEAD_LETTER_MAX_BYTES}),
+                       "max.message.bytes": str(DEAD_LETTER_MAX_BYTES)}),
     "dq-metrics": (1, {}),                   # windowed quality metrics
     "sensor-anomalies": (4, {}),             # scored anomalies
     "dq-gate-state": (1, {"cleanup.policy": "compact", "segment.ms": "600000",

@@ -24,6 +24,13 @@ RUN = Path(os.environ.get("DQ_RUN", ROOT / ".stack"))  # the stack's data, logs 
 SENSOR_KEY_PATTERN = r'"sensor_id"\s*:\s*"([^"\\]{1,64})"'
 _SENSOR_KEY = re.compile(SENSOR_KEY_PATTERN.encode())
 
+# The largest dead letter: the input's bytes (up to the broker's 1 MB) plus the verdict in
+# headers, which may quote a long field's original value: about twice the input. sensor-dlq
+# takes records this large (stack/kafka_setup.py), and every producer of dead letters may
+# send them (dq gate's message.max.bytes; the Flink and Spark jobs' max.request.size, whose
+# default of 1 MB would fail the job on such a record, again at every restart).
+DEAD_LETTER_MAX_BYTES = 4 << 20
+
 # The headers a dead letter carries besides its input's own, in the order `dq gate` adds them.
 DEAD_LETTER_HEADERS = ("dq.reasons", "dq.verdict", "dq.source.topic", "dq.source.partition",
                        "dq.source.offset", "dq.contract")

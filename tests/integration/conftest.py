@@ -2,6 +2,7 @@
 test-integration brings it up first). Nothing is mocked. Credentials come from .env."""
 import os
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -42,14 +43,19 @@ def secrets() -> dict:
 
 @pytest.fixture
 def make_topic():
-    """Creates fresh topics (4 partitions) for one test: make_topic() -> name; all deleted afterwards."""
+    """Creates fresh topics (4 partitions) for one test: make_topic() -> name, or
+    make_topic(like="sensor-dlq") with that topic's settings (stack/kafka_setup.py); all
+    deleted afterwards."""
     from confluent_kafka.admin import AdminClient, NewTopic
     admin = AdminClient(kafka())
     made = []
 
-    def make() -> str:
+    def make(like: str | None = None) -> str:
+        sys.path.insert(0, str(ROOT / "stack"))
+        from kafka_setup import TOPICS
         name = f"test-{uuid.uuid4().hex[:10]}"
-        admin.create_topics([NewTopic(name, num_partitions=4, replication_factor=1)])[name].result(30)
+        config = TOPICS[like][1] if like else {}
+        admin.create_topics([NewTopic(name, num_partitions=4, replication_factor=1, config=config)])[name].result(30)
         made.append(name)
         return name
     yield make
@@ -77,6 +83,22 @@ def produce(topic: str, events: list[bytes], keys: list[bytes] | None = None) ->
                 producer.poll(0.1)
         producer.poll(0)
     assert producer.flush(60) == 0 and not errors, errors
+
+
+def produce_largest(topic: str, key: bytes = b"sensor_999999") -> bytes:
+    """The largest record the broker takes (about 1 MB, found by trying), keyed: -> its
+    value. Rejected OVERSIZED, it makes a dead letter (the record and the verdict's headers)
+    larger than a Java producer sends by default (1 MB): the engines' jobs must still send it."""
+    from confluent_kafka import Producer
+    producer = Producer(kafka(**{"message.max.bytes": 2_000_000}))
+    for size in range(1_048_588, 1_047_000, -8):
+        value = b'{"sensor_id":"' + key + b'","location":"' + b"x" * (size - len(key) - 30) + b'"}'
+        outcome = []
+        producer.produce(topic, value, key=key, on_delivery=lambda err, _m: outcome.append(err))
+        producer.flush(30)
+        if len(outcome) == 1 and outcome[0] is None:  # (KafkaError == None raises inside confluent-kafka)
+            return value
+    raise AssertionError("the broker took no record of about 1 MB")
 
 
 def run(cmd, env=None, timeout=600, **kw) -> subprocess.CompletedProcess:

@@ -9,7 +9,7 @@ import sys
 import time
 import urllib.request
 
-from conftest import ROOT, kafka_args, assert_cassandra_matches, messages, run
+from conftest import ROOT, assert_cassandra_matches, kafka_args, messages, produce_largest, run
 
 sys.path.insert(0, str(ROOT / "flink_jobs"))
 import flink_stream_processing as day4  # noqa: E402  (plain functions; pyflink is imported in main only)
@@ -67,13 +67,14 @@ def test_to_cassandra_reconciles_after_a_taskmanager_kill(make_topic, secrets):
     from cassandra.auth import PlainTextAuthProvider
     from cassandra.cluster import Cluster
     import dq
-    source, dlq, events = make_topic(), make_topic(), 100_000
+    source, dlq, events = make_topic(), make_topic(like="sensor-dlq"), 100_000
     # About 3 h ending a day ago (no future timestamps); rows of other runs in that range are
     # told apart by their ingestion time.
     began = dt.datetime.now(dt.timezone.utc)
     start = began.replace(microsecond=0) - dt.timedelta(hours=30)
     run([DQ, "gen", "--count", events, "--seed", "12", "--start", start.strftime("%Y-%m-%dT%H:%M:%SZ"),
          *kafka_args("admin"), "--topic", source, "-q"])
+    big = produce_largest(source)  # its dead letter is larger than a Java producer's default limit
     engine = dq.Engine(dq.Contract(ROOT / "contracts" / "sensor_readings.yaml"), now=int(time.time() * 1000))
     want = engine.evaluate([m.value() or b"" for m in messages(source)])
     want_clean = sum(v != "REJECT" for v in want.verdicts)
@@ -115,13 +116,14 @@ def test_to_cassandra_reconciles_after_a_taskmanager_kill(make_topic, secrets):
     def records(topic):
         return collections.Counter((m.key(), m.value(), m.timestamp(), tuple(sorted(m.headers() or [])))
                                    for m in messages(topic))
-    gate_dlq = make_topic()
+    gate_dlq = make_topic(like="sensor-dlq")
     run([DQ, "gate", "-c", ROOT / "contracts" / "sensor_readings.yaml", *kafka_args("validator"),
          "--group", gate_dlq, "--input", source, "--clean", make_topic(), "--dlq", gate_dlq, "--state-topic", "",
-         "--metrics-topic", "", "--metrics-addr", "", "--max-events", events])
+         "--metrics-topic", "", "--metrics-addr", "", "--max-events", events + 1])
     flink_dead, gate_dead = records(dlq), records(gate_dlq)
     assert sum(flink_dead.values()) == want_counts["REJECT"] and max(flink_dead.values()) == 1
     assert flink_dead == gate_dead
+    assert sum(n for (_, value, _, _), n in flink_dead.items() if value == big) == 1  # whole
 
 
 def test_data_quality_windows_and_silent_sensors(make_topic, secrets):
