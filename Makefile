@@ -14,7 +14,7 @@ FUZZ_SECONDS ?= 600
 CORE_TESTS := tests/contract tests/cli tests/docs tests/dashboards tests/flink
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: up down status logs clean install lock test-integration help deps build build-asan build-fuzz test check test-unit test-asan test-python test-ml test-spark fuzz fuzz-short clean-build \
+.PHONY: up down status logs clean install lock topic test-integration help deps build build-asan build-fuzz test check test-unit test-asan test-python test-ml test-spark fuzz fuzz-short clean-build \
         flink-submit spark-submit analyze train eval-anomaly model-service bench bench-anomaly bench-flink bench-spark bench-check bench-parsers bench-bindings bench-gate bench-sensors
 
 help:            ## this list
@@ -100,6 +100,10 @@ fuzz-short: build-fuzz ## 20 s of each fuzz target (part of make test)
 fuzz: build-fuzz      ## long fuzz runs: FUZZ_SECONDS per target (default 600)
 	@for t in $(FUZZ_TARGETS); do \
 		build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=70000 build-fuzz/corpus/$$t || exit 1; done
+
+topic:           ## a Kafka topic of your own: make topic NAME=gaps [PARTITIONS=4] (created as admin)
+	@test -n "$(NAME)" || { echo "usage: make topic NAME=<topic> [PARTITIONS=4]"; exit 2; }
+	@$(CORE_VENV)/bin/python stack/kafka_setup.py --topic $(NAME) --partitions $(or $(PARTITIONS),4)
 
 flink-submit:    ## a PyFlink job on the cluster: make flink-submit JOB=flink_stream_processing [ARGS="--bounded"]
 	@test -n "$(JOB)" || { echo "usage: make flink-submit JOB=<a job in flink_jobs/, without .py> [ARGS=...]"; exit 2; }

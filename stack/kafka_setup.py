@@ -1,6 +1,8 @@
 """Sets up the stack's Kafka as admin: the project's topics with their intended settings
 (missing ones created, existing ones given those settings), the SCRAM logins of the
-principals (passwords from .env) and exactly the ACLs below (docs/security.md)."""
+principals (passwords from .env) and exactly the ACLs below (docs/security.md).
+With --topic NAME (make topic): only that topic, a learner's own, created if missing."""
+import argparse
 import sys
 
 from confluent_kafka.admin import (AclBinding, AclBindingFilter, AclOperation, AclPermissionType, AdminClient,
@@ -94,9 +96,25 @@ def setup_acls(admin: AdminClient) -> tuple[int, int]:
     return len(missing), len(stale)
 
 
+def own_topic(admin: AdminClient, name: str, partitions: int) -> None:
+    if name in admin.list_topics(timeout=10).topics:
+        print(f"kafka_setup: topic {name} exists")
+        return
+    wait(admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)]), "cannot create topic")
+    print(f"kafka_setup: topic {name} created ({partitions} partitions); write it as admin: "
+          f"--kafka-config .stack/kafka/admin.properties")
+
+
 def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--topic", help="create only this topic (a topic of your own), if missing")
+    ap.add_argument("--partitions", type=int, default=4)
+    args = ap.parse_args()
     secrets = read_env()
     admin = AdminClient(kafka_login("admin", secrets))
+    if args.topic:
+        own_topic(admin, args.topic, args.partitions)
+        return
     created = setup_topics(admin)
     setup_logins(admin, secrets)
     added, removed = setup_acls(admin)

@@ -44,3 +44,18 @@ def test_the_docs_kafka_login_example_writes_sensor_topic_as_the_generator():
     assert "100 events" in out.stderr and "warning" not in out.stderr
     assert ends() - before >= 100  # the make-up generator writes there too
     probe.close()
+
+
+def test_make_topic_makes_a_topic_of_ones_own_once():
+    from confluent_kafka.admin import AdminClient
+    name = f"test-own-{uuid.uuid4().hex[:8]}"
+    admin = AdminClient(kafka())
+    try:
+        first = subprocess.run(["make", "topic", f"NAME={name}", "PARTITIONS=2"], cwd=ROOT, capture_output=True,
+                               text=True, timeout=120)
+        assert first.returncode == 0 and f"topic {name} created (2 partitions)" in first.stdout, first.stderr
+        assert len(admin.list_topics(timeout=10).topics[name].partitions) == 2
+        again = subprocess.run(["make", "topic", f"NAME={name}"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert again.returncode == 0 and f"topic {name} exists" in again.stdout
+    finally:
+        admin.delete_topics([name])
