@@ -18,7 +18,6 @@ void dq_buf_init(dq_buf *b, char *mem, size_t cap)
     b->overflow = false;
 }
 
-
 void dq_buf_printf(dq_buf *b, const char *fmt, ...)
 {
     va_list ap;

@@ -381,17 +381,13 @@ static bool scan_value(scanner *sc, int depth, dq_member *m)
             fail(sc, DQ_R_NON_FINITE);
             return false;
         }
-        size_t k = dq_num_parse_prefix(sc->s + start, sc->n - start, &m->num);
-        if (k) {
-            sc->i += k;
-        } else {
-            while (sc->i < sc->n && is_num_char(sc->s[sc->i]))
-                sc->i++;
-            int rc = dq_num_parse(sc->s + start, sc->i - start, &m->num);
-            if (rc != DQ_NUM_OK) {
-                fail(sc, rc == DQ_NUM_NONFINITE ? DQ_R_NON_FINITE : DQ_R_MALFORMED_JSON);
-                return false;
-            }
+        /* (declared fields' plain decimals were taken by scan_plain_value already) */
+        while (sc->i < sc->n && is_num_char(sc->s[sc->i]))
+            sc->i++;
+        int rc = dq_num_parse(sc->s + start, sc->i - start, &m->num);
+        if (rc != DQ_NUM_OK) {
+            fail(sc, rc == DQ_NUM_NONFINITE ? DQ_R_NON_FINITE : DQ_R_MALFORMED_JSON);
+            return false;
         }
         m->type = DQ_J_NUMBER;
     } else if (match_word(sc, "true", 4)) {
