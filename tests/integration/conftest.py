@@ -70,8 +70,10 @@ def topic(make_topic):
 
 
 def produce(topic: str, events: list[bytes], keys: list[bytes] | None = None) -> None:
+    """events to topic in their order (idempotent: a retried request cannot land after a later
+    one), up to the broker's largest record."""
     from confluent_kafka import Producer
-    producer = Producer(kafka(**{"linger.ms": 5, "enable.idempotence": True}))
+    producer = Producer(kafka(**{"linger.ms": 5, "enable.idempotence": True, "message.max.bytes": 2_000_000}))
     errors = []
     for i, event in enumerate(events):
         while True:
