@@ -1,6 +1,8 @@
 """`dq check` as a user runs it: exit codes, bad contracts, bounded input, outputs."""
+import datetime as dt
 import json
 import subprocess
+import time
 
 from testenv import CONTRACT
 
@@ -240,3 +242,18 @@ def test_kafka_config_files(dq_bin, tmp_path):
     assert f"{login}:2: expected key=value".encode() in out.stderr
     out = dq("score", "--brokers", "127.0.0.1:1", "--kafka-config", str(tmp_path / "none"))
     assert out.returncode == 2 and f"cannot read {tmp_path / 'none'}".encode() in out.stderr
+
+
+def test_a_live_stream_keeps_event_time_with_the_clock(dq_bin):
+    """--rate without --interval: event time advances with the wall clock even when many
+    sensors fall silent (here 5 % of ticks start a 40-tick gap: about two thirds of the ticks
+    send nothing). Paced by lines, event time ran three times as fast as the clock."""
+    start = time.time()
+    out = subprocess.run([dq_bin, "gen", "--rate", "500", "--sensors", "50", "--duration", "4", "--seed", "3",
+                          "--defects", "none,gap=0.05", "-q"], capture_output=True, check=True).stdout
+    wall = time.time() - start
+    times = [json.loads(line)["timestamp"] for line in out.splitlines()]
+    first, last = (dt.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp() for t in (min(times), max(times)))
+    assert len(times) > 100
+    assert last - first < wall + 1.5, f"{last - first:.1f} s of event time in {wall:.1f} s"
+    assert last < time.time() + 1.5
