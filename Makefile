@@ -14,17 +14,17 @@ FUZZ_SECONDS ?= 600
 CORE_TESTS := tests/contract tests/cli tests/docs tests/dashboards tests/flink
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: up down status logs clean install lock topic test-integration help deps build build-asan build-fuzz test check test-unit test-asan test-python test-ml test-spark fuzz fuzz-short clean-build \
+.PHONY: up down status logs clean install lock topic test-integration drills reconcile soak help deps build build-asan build-fuzz test check test-unit test-asan test-python test-ml test-spark fuzz fuzz-short clean-build \
         flink-submit spark-submit analyze train eval-anomaly model-service bench bench-anomaly bench-flink bench-spark bench-check bench-parsers bench-bindings bench-gate bench-sensors
 
 help:            ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 18
 
-up:              ## install what is missing, start the whole stack, create topics and schema
-	@stack/up.sh
+up:              ## install what is missing, start the whole stack, create topics and schema (SERVICE=kafka: one)
+	@stack/up.sh $(SERVICE)
 
-down:            ## stop what `make up` started (data is kept)
-	@stack/down.sh
+down:            ## stop what `make up` started, data kept (SERVICE=cassandra: one)
+	@stack/down.sh $(SERVICE)
 
 status:          ## health, address, memory and log of every service
 	@stack/status.sh || true
@@ -93,6 +93,12 @@ test-spark: build     ## the Spark jobs' logic on in-memory DataFrames, in a loc
 test-integration: build ## the native stack: brought up if needed (and stopped again if it was down)
 	@stack/with-stack.sh $(PYTEST) -q tests/integration
 
+reconcile:       ## every reading of sensor-topic's last MINUTES (default 10) is one Cassandra row, with dq gate's verdict
+	@$(CORE_VENV)/bin/python stack/reconcile.py --minutes $(or $(MINUTES),10)
+
+drills: build    ## fault drills under the live pipeline: Cassandra down a minute, a Kafka restart; reconciled (~5 min, part of make test)
+	@stack/with-stack.sh $(PYTEST) -q -k drill tests/integration/test_live_pipeline.py
+
 fuzz-short: build-fuzz ## 20 s of each fuzz target (part of make test)
 	@for t in $(FUZZ_TARGETS); do build-fuzz/fuzz_$$t -max_total_time=20 -max_len=8192 build-fuzz/corpus/$$t 2>&1 \
 		| tail -1 | sed "s/^/fuzz_$$t: /"; test $${PIPESTATUS[0]} -eq 0 || exit 1; done
@@ -160,6 +166,10 @@ bench-flink: build  ## Kafka -> Cassandra through Flink vs dq gate and a Cassand
 bench-spark: build  ## Kafka -> Cassandra through Spark vs dq gate on the same events, micro-batch latency, where the time goes (EVENTS=100000)
 	@stack/status.sh --quiet || stack/up.sh
 	@$(CORE_VENV)/bin/python bench/bench_spark.py build/dq --events $(or $(EVENTS),100000)
+
+soak: build         ## the live pipeline at RATE events/s for MINUTES (default 5000, 60): lag and memory each minute, then reconciled; not in make test
+	@stack/status.sh --quiet || stack/up.sh
+	@$(CORE_VENV)/bin/python bench/soak.py --minutes $(or $(MINUTES),60) --rate $(or $(RATE),5000)
 
 bench-anomaly: build ## isolation-forest scoring: libdq vs scikit-learn score_samples on the same vectors
 	@stack/venv.sh ml >/dev/null

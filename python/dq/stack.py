@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout (the package is installed editable)
@@ -89,11 +90,27 @@ def kafka_login_file(principal: str) -> Path:
     return RUN / "kafka" / f"{principal}.properties"
 
 
+def restart_generator(rate: int | None = None) -> None:
+    """make up's generator started again at rate events/s (None: DQ_GEN_RATE, else 1,000)."""
+    env = {**os.environ, **({"DQ_GEN_RATE": str(rate)} if rate else {})}
+    for script in ("down.sh", "up.sh"):
+        subprocess.run([str(ROOT / "stack" / script), "dq-gen"], env=env, check=True, capture_output=True, timeout=300)
+
+
+def kafka_cli_args(principal: str) -> list[str]:
+    """The dq tool's `--brokers ... --kafka-config FILE` as one of the stack's principals."""
+    return ["--brokers", KAFKA_BOOTSTRAP, "--kafka-config", str(kafka_login_file(principal))]
+
+
+# Where the login modules are in Flink's SQL Kafka connector jar, which shades Kafka's client.
+FLINK_KAFKA_SECURITY = "org.apache.flink.kafka.shaded.org.apache.kafka.common.security"
+
+
 def kafka_java_login(principal: str, package: str = "org.apache.kafka.common.security",
                      secrets: dict | None = None) -> dict[str, str]:
     """The same login as Kafka's Java client takes it (Spark's `kafka.` options, Flink's
-    `properties.` ones): security.protocol, sasl.mechanism and sasl.jaas.config. Flink's
-    connector shades the client: package="org.apache.flink.kafka.shaded.org.apache.kafka.common.security"."""
+    `properties.` ones): security.protocol, sasl.mechanism and sasl.jaas.config. For Flink's
+    connector, package=FLINK_KAFKA_SECURITY."""
     login = kafka_login(principal, secrets)
     module = "plain.PlainLoginModule" if login["sasl.mechanism"] == "PLAIN" else "scram.ScramLoginModule"
     jaas = f'{package}.{module} required username="{principal}" password="{login["sasl.password"]}";'

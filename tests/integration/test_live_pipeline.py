@@ -2,54 +2,38 @@
 (flink_jobs/flink_to_cassandra.py, kept running by stack/live_writer.sh) -> Cassandra, beside
 dq gate. Two minutes at 2,000 events/s: the writer keeps up, and every input offset of
 those two minutes is exactly one row, with dq gate's verdict."""
-import datetime as dt
 import json
+import sys
 import time
 import urllib.request
 
-from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient
 
 from conftest import ROOT, kafka, run
+from dq.stack import restart_generator
 
-TOPIC, PARTITIONS = "sensor-topic", range(4)
-
-
-def end_offsets(c: Consumer) -> dict[int, int]:
-    return {p: c.get_watermark_offsets(TopicPartition(TOPIC, p), timeout=10)[1] for p in PARTITIONS}
+sys.path.insert(0, str(ROOT / "stack"))
+from reconcile import PARTITIONS, end_offsets, lag_seconds, reconcile, wait_committed  # noqa: E402
 
 
-def committed(admin: AdminClient, group: str) -> dict[int, int]:
-    request = ConsumerGroupTopicPartitions(group, [TopicPartition(TOPIC, p) for p in PARTITIONS])
-    return {tp.partition: tp.offset for tp in admin.list_consumer_group_offsets([request])[group].result(10)
-            .topic_partitions}
+def assert_every_reading_once(first: dict[int, int], last: dict[int, int], began: float,
+                              drain_s: float = 120) -> None:
+    """stack/reconcile.py over the span [first, last) of sensor-topic, which began at began:
+    every input offset is exactly one row, with dq gate's verdict."""
+    assert wait_committed(AdminClient(kafka()), last, drain_s), f"the stages did not pass the span within {drain_s} s"
+    r = reconcile(first, last, since_ms=int((began - 60) * 1000))
+    assert r.inputs == sum(last[p] - first[p] for p in PARTITIONS), r
+    assert r.ok, r
 
 
-def lag_seconds(c: Consumer, admin: AdminClient, ends: dict[int, int]) -> float:
-    """How old the oldest reading the live writer has not committed is (0 when none waits)."""
-    oldest = None
-    for p, offset in committed(admin, "dq-live").items():
-        if offset < 0 or offset >= ends[p]:
-            continue
-        c.assign([TopicPartition(TOPIC, p, offset)])
-        m = c.poll(5)
-        if m is not None and not m.error():
-            oldest = min(oldest or m.timestamp()[1], m.timestamp()[1])
-    return 0.0 if oldest is None else time.time() - oldest / 1000
-
-
-def restart_generator(rate: int | None) -> None:
-    env = None if rate is None else {**__import__("os").environ, "DQ_GEN_RATE": str(rate)}
-    run([ROOT / "stack" / "down.sh", "--quiet", "dq-gen"])
-    run([ROOT / "stack" / "up.sh", "dq-gen"], env=env)
-
-
-def test_live_writer_keeps_up_and_writes_every_reading_once_with_the_gates_verdict(secrets):
-    from cassandra.auth import PlainTextAuthProvider
-    from cassandra.cluster import Cluster
-    import dq
+def live_job_state() -> str:
     job = (ROOT / ".stack" / "data" / "flink" / "live" / "job").read_text().strip()
-    assert json.load(urllib.request.urlopen(f"http://127.0.0.1:8081/jobs/{job}"))["state"] == "RUNNING"
+    return json.load(urllib.request.urlopen(f"http://127.0.0.1:8081/jobs/{job}", timeout=10))["state"]
+
+
+def test_live_writer_keeps_up_and_writes_every_reading_once_with_the_gates_verdict():
+    assert live_job_state() == "RUNNING"
     admin = AdminClient(kafka())
     c = Consumer(kafka("reader", **{"group.id": "test-live", "enable.auto.commit": False}))
     restart_generator(2000)
@@ -63,87 +47,92 @@ def test_live_writer_keeps_up_and_writes_every_reading_once_with_the_gates_verdi
         last = end_offsets(c)
     finally:
         restart_generator(None)
+    c.close()
     n = sum(last[p] - first[p] for p in PARTITIONS)
     assert n > 200_000, f"only {n} readings in two minutes: the generator did not run at 2,000 events/s"
     assert max(lags) < 10, f"the live writer fell behind: lag samples {lags}"
+    assert_every_reading_once(first, last, began)
 
-    # Wait until both stages have committed past the two minutes (rows are written first).
-    deadline = time.time() + 120
-    while time.time() < deadline and not all(
-            min(committed(admin, g)[p] for g in ("dq-live", "dq-gate")) >= last[p] for p in PARTITIONS):
-        time.sleep(2)
 
-    # The inputs, dq gate's rejects among them (its dead letters name their source offsets).
-    inputs = {}
-    for p in PARTITIONS:
-        c.assign([TopicPartition(TOPIC, p, first[p])])
-        position, deadline = first[p] - 1, time.time() + 120
-        while position < last[p] - 1 and time.time() < deadline:
-            for m in c.consume(10_000, timeout=5):
-                if not m.error():
-                    position = m.offset()
-                    if position < last[p]:
-                        inputs[p, position] = m.value() or b""
-    assert len(inputs) == n
-    gate_rejects = set()
-    dlq = Consumer(kafka("reader", **{"group.id": "test-live-dlq", "enable.auto.commit": False,
-                                      "isolation.level": "read_committed"}))
-    # Dead letters keep their input's timestamp: from a minute before the window began to
-    # the end the topic had once both stages were past the window (it keeps growing).
-    since = int((began - 60) * 1000)
-    starts = dlq.offsets_for_times([TopicPartition("sensor-dlq", p, since) for p in PARTITIONS], timeout=10)
-    for start in starts:
-        end = dlq.get_watermark_offsets(TopicPartition("sensor-dlq", start.partition), timeout=10)[1]
-        if start.offset < 0 or start.offset >= end:
+def drill(service: str, outage_s: float) -> None:
+    """A fault drill: `service` stopped for outage_s under the running pipeline (generator at
+    make up's rate), then started again. The backlog drains (the live writer's lag back under
+    10 s within 5 minutes) and every reading of the whole span is exactly one row."""
+    admin = AdminClient(kafka())
+    c = Consumer(kafka("reader", **{"group.id": "test-live", "enable.auto.commit": False}))
+    began = time.time()
+    first = end_offsets(c)
+    time.sleep(10)
+    run(["make", "-C", ROOT, "down", f"SERVICE={service}"])  # as course day 20 does it
+    time.sleep(outage_s)
+    run(["make", "-C", ROOT, "up", f"SERVICE={service}"])
+    deadline, lag = time.time() + 300, None
+    while time.time() < deadline:
+        time.sleep(5)
+        try:
+            lag = lag_seconds(c, admin, end_offsets(c))
+        except Exception as e:  # noqa: BLE001 (Kafka itself may still be electing its leaders)
+            lag = f"{type(e).__name__}: {e}"
             continue
-        dlq.assign([start])
-        idle, position = 0, start.offset
-        while idle < 3 and position < end - 1:
-            got = [m for m in dlq.consume(10_000, timeout=2) if not m.error()]
-            idle = 0 if got else idle + 1
-            for m in got:
-                position = m.offset()
-                h = dict(m.headers() or [])
-                key = (int(h["dq.source.partition"]), int(h["dq.source.offset"]))
-                if h["dq.source.topic"] == TOPIC.encode() and key in inputs:
-                    gate_rejects.add(key)
-    dlq.close()
+        if lag < 10:
+            break
+    assert isinstance(lag, float) and lag < 10, f"the backlog did not drain within 5 minutes of {service}'s return: {lag}"
+    last = end_offsets(c)
     c.close()
+    n, span = sum(last[p] - first[p] for p in PARTITIONS), time.time() - began
+    assert n > 0.8 * 1000 * span, f"{n} readings in {span:.0f} s: the generator did not go on at 1,000 events/s"
+    assert live_job_state() == "RUNNING"
+    assert_every_reading_once(first, last, began, drain_s=180)
 
-    auth = PlainTextAuthProvider(secrets["CASSANDRA_USER"], secrets["CASSANDRA_PASSWORD"])
-    cluster = Cluster(["127.0.0.1"], auth_provider=auth, protocol_version=5)
-    session = cluster.connect("iot_data")
+
+def test_drill_cassandra_down_for_a_minute_loses_nothing():
+    """The live writer cannot write for a minute: its job fails and restarts from its last
+    checkpoint until Cassandra is back, then catches up; nothing is lost or written twice."""
+    drill("cassandra", 60)
+
+
+def test_drill_kafka_restart_under_the_pipeline_loses_nothing():
+    """The broker stopped for 20 s under generator, gate and live writer: each reconnects or is
+    restarted (make up's supervisors), and the reconcile holds over the whole span."""
+    drill("kafka", 20)
+
+
+def test_reconcile_finds_a_missing_row_and_a_missing_reject():
+    """The reconciliation the drills rely on is not blind: one sensor_data row and one
+    sensor_rejects row of a settled span deleted, it names exactly those."""
+    import datetime as dt
+    from dq.stack import cassandra_session
+    c = Consumer(kafka("reader", **{"group.id": "test-live", "enable.auto.commit": False}))
+    began, first = time.time(), end_offsets(c)
+    time.sleep(20)
+    last = end_offsets(c)
+    c.close()
+    assert wait_committed(AdminClient(kafka()), last, 120)
+    r = reconcile(first, last, since_ms=int((began - 60) * 1000))
+    assert r.ok and r.gate_rejects > 0 and r.accepted > 0, r
+    cluster, session = cassandra_session()
     today = dt.datetime.now(dt.timezone.utc).date()
-    live_rejects = set()
-    for day in (today - dt.timedelta(days=1), today):
-        for p in PARTITIONS:
-            rows = session.execute("SELECT source_offset FROM sensor_rejects WHERE day = %s AND source_topic = %s "
-                                   "AND source_partition = %s AND source_offset >= %s AND source_offset < %s",
-                                   (day, TOPIC, p, first[p], last[p]))
-            live_rejects |= {(p, r.source_offset) for r in rows}
-    assert live_rejects == gate_rejects, (f"{len(live_rejects - gate_rejects)} rejected by the live writer only, "
-                                          f"{len(gate_rejects - live_rejects)} by dq gate only")
-
-    # Every reading dq gate accepted is a sensor_data row: its sensor and event time from libdq.
-    accepted = sorted(k for k in inputs if k not in gate_rejects)
-    res = dq.Engine(dq.Contract(ROOT / "contracts" / "sensor_readings.yaml"),
-                    now=int(time.time() * 1000)).evaluate([inputs[k] for k in accepted])
-    want = {}
-    for k, clean, event_ms in zip(accepted, res.clean, res.event_time_ms):
-        if clean is None:  # judged here without the sensor's history: e.g. a missing value the gate
-            event = json.loads(inputs[k])  # imputed from a reading before the window; its own fields then
-            clean, event_ms = json.dumps(event).encode(), event_ms or dq.parse_time(event["timestamp"])
-        want.setdefault(json.loads(clean)["sensor_id"], set()).add(event_ms)
-    missing = 0
-    for sensor, times in want.items():
-        lo, hi = min(times), max(times)
-        found = set()
-        for day in {dt.datetime.fromtimestamp(t / 1000, dt.timezone.utc).date() for t in (lo, hi)}:
-            rows = session.execute("SELECT ts, dq_status FROM sensor_data WHERE sensor_id = %s AND day = %s "
-                                   "AND ts >= %s AND ts <= %s", (sensor, day, lo, hi))
-            for r in rows:
-                assert r.dq_status in ("PASS", "FIXED")
-                found.add(int(r.ts.replace(tzinfo=dt.timezone.utc).timestamp() * 1000))
-        missing += len(times - found)
+    p = next(p for p in PARTITIONS if last[p] > first[p])
+    reject = session.execute("SELECT source_offset FROM sensor_rejects WHERE day = %s AND source_topic = %s AND "
+                             "source_partition = %s AND source_offset >= %s AND source_offset < %s LIMIT 1",
+                             (today, "sensor-topic", p, first[p], last[p])).one()
+    session.execute("DELETE FROM sensor_rejects WHERE day = %s AND source_topic = %s AND source_partition = %s "
+                    "AND source_offset = %s", (today, "sensor-topic", p, reject.source_offset))
+    row = session.execute("SELECT sensor_id, day, ts FROM sensor_data WHERE sensor_id = 'sensor_1' AND day = %s "
+                          "AND ts >= %s AND ts <= %s LIMIT 1", (today, int((began + 5) * 1000), int((began + 10) * 1000))
+                          ).one()  # a reading in the middle of the span (sensors report every second)
+    session.execute("DELETE FROM sensor_data WHERE sensor_id = %s AND day = %s AND ts = %s", (row.sensor_id, row.day, row.ts))
     cluster.shutdown()
-    assert missing == 0, f"{missing} of {len(accepted)} accepted readings have no sensor_data row"
+    r = reconcile(first, last, since_ms=int((began - 60) * 1000))
+    assert r.rejected_by_gate_only == [(p, reject.source_offset)] and not r.rejected_by_live_only, r
+    assert r.missing_rows == 1, r
+
+
+def test_make_reconcile_prints_what_docs_flink_md_shows():
+    import re
+    doc = (ROOT / "docs" / "flink.md").read_text()
+    shown = doc[doc.index("```text", doc.index("make reconcile")) + 8:].split("```")[0].strip().splitlines()
+    proc = run(["make", "-C", ROOT, "-s", "reconcile", "MINUTES=1"])
+    got = proc.stdout.strip().splitlines()[-len(shown):]
+    for want, line in zip(shown, got):
+        assert re.fullmatch(re.sub(r"\d[\d,]*", r"\\d[\\d,]*", re.escape(want)), line), (want, line)
