@@ -30,7 +30,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "flink_jobs"), str(ROOT / "bench")]
-from common import cassandra_ceiling, dq_kafka, fresh_topics, messages, print_table, run_gate  # noqa: E402
+from common import cassandra_ceiling, fresh_topics, messages, print_table, run_gate  # noqa: E402
+from dq.stack import kafka_cli_args  # noqa: E402
 
 
 def main():
@@ -42,7 +43,7 @@ def main():
     with fresh_topics("flink", "in", "clean", "dlq", "dlq-flink") as (topics, group):
         # Event times end a day ago: no future-timestamp surprises, rows apart from live data.
         start = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        subprocess.run([dq_bin, "gen", "--count", str(n), "--seed", "21", "--start", start, *dq_kafka("admin"),
+        subprocess.run([dq_bin, "gen", "--count", str(n), "--seed", "21", "--start", start, *kafka_cli_args("admin"),
                         "--topic", topics["in"], "-q"], check=True)
         gate_rate = run_gate(dq_bin, topics, group, n)
 

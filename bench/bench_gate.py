@@ -24,8 +24,7 @@ from pathlib import Path
 from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from common import dq_kafka
-from dq.stack import KAFKA_BOOTSTRAP, kafka_java_login, kafka_login
+from dq.stack import KAFKA_BOOTSTRAP, kafka_cli_args, kafka_java_login, kafka_login
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"
@@ -51,7 +50,7 @@ STATE_TOPICS = []  # the gates' state topics (<group>-state), deleted at the end
 def gate_rate(dq, topics, n, relay=False, state=True):
     group = f"bench-{uuid.uuid4().hex[:8]}"
     STATE_TOPICS.append(group + "-state")
-    cmd = [dq, "gate", "-c", CONTRACT, *dq_kafka("validator"), "--group", group, "--input", topics["in"],
+    cmd = [dq, "gate", "-c", CONTRACT, *kafka_cli_args("validator"), "--group", group, "--input", topics["in"],
            "--clean", topics["relay" if relay else "clean"], "--dlq", topics["dlq"], "--metrics-topic", "",
            "--metrics-addr", "", "--max-events", str(n)]
     cmd += ["--relay"] if relay else [] if state else ["--state-topic", ""]
@@ -63,7 +62,7 @@ def gate_rate(dq, topics, n, relay=False, state=True):
 def latency(dq, topics, rate=10_000, seconds=15):
     group = f"bench-lat-{uuid.uuid4().hex[:8]}"
     STATE_TOPICS.append(group + "-state")
-    gate = subprocess.Popen([str(dq), "gate", "-c", str(CONTRACT), *dq_kafka("validator"), "--group", group,
+    gate = subprocess.Popen([str(dq), "gate", "-c", str(CONTRACT), *kafka_cli_args("validator"), "--group", group,
                              "--input", topics["lat-in"], "--clean", topics["lat-clean"], "--dlq", topics["dlq"],
                              "--metrics-topic", "", "--metrics-addr", "", "-q", "--batch-ms", "5"])
     consumer = Consumer({**kafka_login("reader"), "group.id": group + "-reader", "auto.offset.reset": "latest",
@@ -83,7 +82,7 @@ def latency(dq, topics, rate=10_000, seconds=15):
     time.sleep(4)  # group joins
     start = time.time()
     subprocess.run([str(dq), "gen", "--count", "0", "--rate", str(rate), "--duration", str(seconds), "--sensors",
-                    str(rate), *dq_kafka("admin"), "--topic", topics["lat-in"], "-q"], check=True)
+                    str(rate), *kafka_cli_args("admin"), "--topic", topics["lat-in"], "-q"], check=True)
     time.sleep(2)
     stop.set()
     reader.join()
@@ -110,7 +109,7 @@ def main():
         f.result(30)
     try:
         print(f"producing {n:,} events with dq gen ...", file=sys.stderr)
-        _, wall, _ = timed([dq, "gen", "--count", n, "--seed", "7", *dq_kafka("admin"), "--topic", topics["in"], "-q"])
+        _, wall, _ = timed([dq, "gen", "--count", n, "--seed", "7", *kafka_cli_args("admin"), "--topic", topics["in"], "-q"])
         gen_rate = n / wall
         print("kafka-producer-perf-test ...", file=sys.stderr)
         with tempfile.TemporaryDirectory() as private:  # 0700: the login file holds admin's password

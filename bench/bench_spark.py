@@ -34,7 +34,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "spark_jobs"), str(ROOT / "bench")]
-from common import cassandra_ceiling, dq_kafka, fresh_topics, messages, print_table, run_gate  # noqa: E402
+from common import cassandra_ceiling, fresh_topics, messages, print_table, run_gate  # noqa: E402
+from dq.stack import kafka_cli_args  # noqa: E402
 
 BATCH = 100_000  # events per micro-batch at most: spark_to_cassandra.py's default --max-offsets
 
@@ -70,7 +71,7 @@ def main():
             start = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
             for topic, count, seed in ((topics["in"], n, 21), (topics["small"], 10_000, 22)):
                 subprocess.run([dq_bin, "gen", "--count", str(count), "--seed", str(seed), "--start", start,
-                                *dq_kafka("admin"), "--topic", topic, "-q"], check=True)
+                                *kafka_cli_args("admin"), "--topic", topic, "-q"], check=True)
             gate_rate = run_gate(dq_bin, topics, group, n)
             events = list(messages(topics["in"]))
             ceiling_s, n_rows, _ = cassandra_ceiling(events)

@@ -12,16 +12,10 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
-from dq.stack import KAFKA_BOOTSTRAP, CassandraWriter, kafka_login, kafka_login_file
+from dq.stack import CassandraWriter, kafka_cli_args, kafka_login
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"
-
-
-def dq_kafka(principal: str) -> list[str]:
-    """The dq tool's `--brokers ... --kafka-config FILE` as one of the stack's Kafka principals
-    (the benchmarks make and feed their topics as admin; the gate runs as the validator)."""
-    return ["--brokers", KAFKA_BOOTSTRAP, "--kafka-config", str(kafka_login_file(principal))]
 
 
 @contextlib.contextmanager
@@ -67,7 +61,7 @@ def messages(topic: str):
 def run_gate(dq_bin: Path, topics: dict, group: str, n: int) -> float:
     """dq gate over topics['in'] into topics['clean'] and topics['dlq'] -> events/s."""
     print("dq gate ...", file=sys.stderr)
-    gate = subprocess.run([dq_bin, "gate", "-c", CONTRACT, *dq_kafka("validator"), "--group", group + "-gate",
+    gate = subprocess.run([dq_bin, "gate", "-c", CONTRACT, *kafka_cli_args("validator"), "--group", group + "-gate",
                            "--input", topics["in"], "--clean", topics["clean"], "--dlq", topics["dlq"],
                            "--metrics-topic", "", "--metrics-addr", "", "--max-events", str(n)],
                           capture_output=True, text=True, check=True)

@@ -12,14 +12,12 @@ import time
 import zlib
 from pathlib import Path
 
-from dq.stack import (DEAD_LETTER_MAX_BYTES, KAFKA_PRINCIPALS, CassandraWriter,  # noqa: F401  (jobs import them here)
-                      dead_letter_headers, kafka_java_login, sensor_key)
+from dq.stack import (DEAD_LETTER_MAX_BYTES, FLINK_KAFKA_SECURITY, KAFKA_PRINCIPALS,  # noqa: F401  (jobs import them here)
+                      CassandraWriter, dead_letter_headers, kafka_java_login, sensor_key)
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"
 UTC = dt.timezone.utc
-# Flink's Kafka connector shades Kafka's client, login modules included.
-FLINK_KAFKA_SECURITY = "org.apache.flink.kafka.shaded.org.apache.kafka.common.security"
 
 
 def shard_of(raw: bytes, shards: int) -> int:

@@ -29,12 +29,6 @@ def kafka(principal: str = "admin", **settings) -> dict:
     return {**kafka_login(principal), **settings}
 
 
-def kafka_args(principal: str) -> list[str]:
-    """The dq tool's `--brokers ... --kafka-config FILE` as one of the stack's Kafka principals."""
-    from dq.stack import kafka_login_file
-    return ["--brokers", BOOTSTRAP, "--kafka-config", str(kafka_login_file(principal))]
-
-
 @pytest.fixture(scope="session")
 def secrets() -> dict:
     assert (ROOT / ".env").exists(), "no .env: run `make up` first"
@@ -43,19 +37,19 @@ def secrets() -> dict:
 
 @pytest.fixture
 def make_topic():
-    """Creates fresh topics (4 partitions) for one test: make_topic() -> name, or
+    """Creates fresh topics (4 partitions unless told) for one test: make_topic() -> name, or
     make_topic(like="sensor-dlq") with that topic's settings (stack/kafka_setup.py); all
     deleted afterwards."""
     from confluent_kafka.admin import AdminClient, NewTopic
     admin = AdminClient(kafka())
     made = []
 
-    def make(like: str | None = None) -> str:
+    def make(like: str | None = None, partitions: int = 4) -> str:
         sys.path.insert(0, str(ROOT / "stack"))
         from kafka_setup import TOPICS
         name = f"test-{uuid.uuid4().hex[:10]}"
         config = TOPICS[like][1] if like else {}
-        admin.create_topics([NewTopic(name, num_partitions=4, replication_factor=1, config=config)])[name].result(30)
+        admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1, config=config)])[name].result(30)
         made.append(name)
         return name
     yield make

@@ -6,7 +6,8 @@ import datetime as dt
 import json
 import uuid
 
-from conftest import ROOT, kafka_args, messages, run, venv
+from conftest import ROOT, messages, run, venv
+from dq.stack import kafka_cli_args
 
 DQ = ROOT / "build" / "dq"
 PY = venv("ml") / "bin" / "python"
@@ -31,10 +32,10 @@ def test_train_register_fetch_and_score_in_the_gate(tmp_path, make_topic):
     # A new stream through the gate with the model: the spikes it scores are flagged.
     source, anomalies, events = make_topic(), make_topic(), 20000
     start = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    run([DQ, "gen", "--count", events, "--seed", "32", "--start", start, *kafka_args("admin"), "--topic", source,
+    run([DQ, "gen", "--count", events, "--seed", "32", "--start", start, *kafka_cli_args("admin"), "--topic", source,
          "-q"])
     clean = make_topic()
-    run([DQ, "gate", "-c", ROOT / "contracts" / "sensor_readings.yaml", *kafka_args("validator"), "--group", source,
+    run([DQ, "gate", "-c", ROOT / "contracts" / "sensor_readings.yaml", *kafka_cli_args("validator"), "--group", source,
          "--input", source, "--clean", clean, "--dlq", make_topic(), "--anomalies", anomalies,
          "--model", tmp_path / "fetched.dqm", "--state-topic", "", "--metrics-topic", "", "--metrics-addr", "",
          "--max-events", events])

@@ -9,7 +9,8 @@ import sys
 import time
 import urllib.request
 
-from conftest import ROOT, assert_cassandra_matches, kafka_args, messages, produce_largest, run
+from conftest import ROOT, assert_cassandra_matches, messages, produce_largest, run
+from dq.stack import kafka_cli_args
 
 sys.path.insert(0, str(ROOT / "flink_jobs"))
 import flink_stream_processing as day4  # noqa: E402  (plain functions; pyflink is imported in main only)
@@ -24,7 +25,7 @@ def submit(job, *args):
 
 def test_stream_processing_filters_and_enriches(make_topic):
     source, sink = make_topic(), make_topic()
-    run([DQ, "gen", "--count", "3000", "--seed", "4", *kafka_args("admin"), "--topic", source, "-q"])
+    run([DQ, "gen", "--count", "3000", "--seed", "4", *kafka_cli_args("admin"), "--topic", source, "-q"])
     inputs = [m.value().decode("utf-8", "replace") for m in messages(source)]
     usable = [r for r in map(day4.parse_reading, inputs) if r is not None and day4.is_valid_sensor(r)]
     assert 2000 < len(usable) < 3000  # the generator's defects leave some out
@@ -73,7 +74,7 @@ def test_to_cassandra_reconciles_after_a_taskmanager_kill(make_topic, secrets):
     began = dt.datetime.now(dt.timezone.utc)
     start = began.replace(microsecond=0) - dt.timedelta(hours=30)
     run([DQ, "gen", "--count", events, "--seed", "12", "--start", start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-         *kafka_args("admin"), "--topic", source, "-q"])
+         *kafka_cli_args("admin"), "--topic", source, "-q"])
     big = produce_largest(source)  # its dead letter is larger than a Java producer's default limit
     engine = dq.Engine(dq.Contract(ROOT / "contracts" / "sensor_readings.yaml"), now=int(time.time() * 1000))
     want = engine.evaluate([m.value() or b"" for m in messages(source)])
@@ -117,7 +118,7 @@ def test_to_cassandra_reconciles_after_a_taskmanager_kill(make_topic, secrets):
         return collections.Counter((m.key(), m.value(), m.timestamp(), tuple(sorted(m.headers() or [])))
                                    for m in messages(topic))
     gate_dlq = make_topic(like="sensor-dlq")
-    run([DQ, "gate", "-c", ROOT / "contracts" / "sensor_readings.yaml", *kafka_args("validator"),
+    run([DQ, "gate", "-c", ROOT / "contracts" / "sensor_readings.yaml", *kafka_cli_args("validator"),
          "--group", gate_dlq, "--input", source, "--clean", make_topic(), "--dlq", gate_dlq, "--state-topic", "",
          "--metrics-topic", "", "--metrics-addr", "", "--max-events", events + 1])
     flink_dead, gate_dead = records(dlq), records(gate_dlq)
@@ -135,7 +136,7 @@ def test_data_quality_windows_and_silent_sensors(make_topic, secrets):
     source, metrics = make_topic(), make_topic()
     start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(hours=30)
     run([DQ, "gen", "--count", 20000, "--seed", "8", "--start", start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-         *kafka_args("admin"), "--topic", source, "-q"])
+         *kafka_cli_args("admin"), "--topic", source, "-q"])
     raws = [m.value() or b"" for m in messages(source)]
     want = dq.Engine(dq.Contract(ROOT / "contracts" / "sensor_readings.yaml"),
                      now=int(time.time() * 1000)).evaluate(raws)

@@ -7,7 +7,6 @@ import collections
 import datetime
 import json
 import signal
-import sys
 import socket
 import subprocess
 import time
@@ -18,7 +17,8 @@ import pytest
 from confluent_kafka import TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from conftest import ROOT, kafka, kafka_args, messages, produce
+from conftest import ROOT, kafka, messages, produce
+from dq.stack import kafka_cli_args
 
 DQ = ROOT / "build" / "dq"
 CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"
@@ -37,7 +37,7 @@ def topics():
     # Event times end before now (100 sensors every 10 s: 1M events span 28 h), so the
     # future-timestamp rule does not depend on when the gate runs.
     start = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    subprocess.run([DQ, "gen", "--count", str(EVENTS), "--seed", "11", "--start", start, *kafka_args("admin"),
+    subprocess.run([DQ, "gen", "--count", str(EVENTS), "--seed", "11", "--start", start, *kafka_cli_args("admin"),
                     "--topic", names["in"], "-q"], check=True, timeout=300)
     names["group"] = f"gate-{run_id}"
     yield names
@@ -45,7 +45,7 @@ def topics():
 
 
 def gate_cmd(t, *extra):
-    return [DQ, "gate", "-c", CONTRACT, *kafka_args("validator"), "--group", t["group"], "--input", t["in"],
+    return [DQ, "gate", "-c", CONTRACT, *kafka_cli_args("validator"), "--group", t["group"], "--input", t["in"],
             "--clean", t["clean"], "--dlq", t["dlq"], "--metrics-topic", t["metrics"], "--metrics-addr", "",
             "--batch", str(BATCH), "-q",
             # A SIGKILLed member holds its partitions until its session expires: keep that short.
@@ -128,7 +128,7 @@ def test_exactly_once_reconciles_after_three_kills(topics):
 
 
 def score(t, *extra) -> dict:
-    out = subprocess.run([DQ, "score", *kafka_args("reader"), "--clean-topic", t["clean"], "--dlq-topic", t["dlq"],
+    out = subprocess.run([DQ, "score", *kafka_cli_args("reader"), "--clean-topic", t["clean"], "--dlq-topic", t["dlq"],
                           "--json", *extra], capture_output=True, text=True, check=True, timeout=300).stdout
     return json.loads(out)
 
@@ -203,21 +203,13 @@ def metrics_of(port) -> dict:
 
 
 @pytest.fixture
-def small_topics():
+def small_topics(make_topic):
     """One-partition topics for a gate (the dead-letter topic with sensor-dlq's settings), as
-    {"in", "clean", "dlq", "metrics", "group"}; deleted afterwards."""
-    sys.path.insert(0, str(ROOT / "stack"))
-    from kafka_setup import TOPICS
-    admin = AdminClient(kafka())
-    run_id = uuid.uuid4().hex[:8]
-    t = {k: f"gate-small-{k}-{run_id}" for k in ("in", "clean", "dlq", "metrics")}
-    t["group"] = f"gate-small-{run_id}"
-    made = [NewTopic(t[k], num_partitions=1, replication_factor=1, config=TOPICS["sensor-dlq"][1] if k == "dlq" else {})
-            for k in ("in", "clean", "dlq", "metrics")]
-    for f in admin.create_topics(made).values():
-        f.result(30)
+    {"in", "clean", "dlq", "metrics", "group"}; deleted afterwards, the gate's state topic too."""
+    t = {k: make_topic(like="sensor-dlq" if k == "dlq" else None, partitions=1) for k in ("in", "clean", "dlq", "metrics")}
+    t["group"] = f"gate-small-{uuid.uuid4().hex[:8]}"
     yield t
-    admin.delete_topics([t[k] for k in ("in", "clean", "dlq", "metrics")] + [t["group"] + "-state"])
+    AdminClient(kafka()).delete_topics([t["group"] + "-state"])
 
 
 def test_a_gate_without_partitions_says_so(small_topics):

@@ -8,7 +8,8 @@ import subprocess
 import sys
 import time
 
-from conftest import ROOT, assert_cassandra_matches, kafka_args, messages, produce_largest, run
+from conftest import ROOT, assert_cassandra_matches, messages, produce_largest, run
+from dq.stack import kafka_cli_args
 
 DQ = ROOT / "build" / "dq"
 
@@ -25,7 +26,7 @@ def test_to_cassandra_reconciles_after_the_driver_is_killed(make_topic, secrets,
     began = dt.datetime.now(dt.timezone.utc)
     start = began.replace(microsecond=0) - dt.timedelta(hours=30)
     run([DQ, "gen", "--count", events, "--seed", "13", "--start", start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-         *kafka_args("admin"), "--topic", source, "-q"])
+         *kafka_cli_args("admin"), "--topic", source, "-q"])
     big = produce_largest(source)  # its dead letter is larger than a Java producer's default limit
     want = dq.Engine(dq.Contract(ROOT / "contracts" / "sensor_readings.yaml"),
                      now=int(time.time() * 1000)).evaluate([m.value() or b"" for m in messages(source)])
@@ -83,7 +84,7 @@ def test_quality_report_batch_and_stream_on_the_cluster(make_topic, secrets, tmp
     source = make_topic()
     start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(hours=30)
     run([DQ, "gen", "--count", 20_000, "--seed", "17", "--start", start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-         *kafka_args("admin"), "--topic", source, "-q"])
+         *kafka_cli_args("admin"), "--topic", source, "-q"])
     raws = [m.value() or b"" for m in messages(source)]
     now = int(time.time() * 1000)
     want = dq.Engine(dq.Contract(ROOT / "contracts" / "sensor_readings.yaml"), now=now).evaluate(raws)
@@ -131,7 +132,7 @@ def test_cleaning_and_analysis_on_the_cluster(make_topic, tmp_path):
     source = make_topic()
     start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(hours=30)
     run([DQ, "gen", "--count", 20_000, "--seed", "19", "--start", start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-         *kafka_args("admin"), "--topic", source, "-q"])
+         *kafka_cli_args("admin"), "--topic", source, "-q"])
     msgs = list(messages(source))
     res = dq.Engine(dq.Contract(ROOT / "contracts" / "sensor_readings.yaml"),
                     now=int(time.time() * 1000)).evaluate([m.value() or b"" for m in msgs])

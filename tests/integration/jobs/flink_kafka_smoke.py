@@ -11,9 +11,7 @@ from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.datastream.connectors.kafka import KafkaOffsetsInitializer, KafkaSource
 
-from dq.stack import KAFKA_BOOTSTRAP, kafka_java_login
-
-FLINK_KAFKA_SECURITY = "org.apache.flink.kafka.shaded.org.apache.kafka.common.security"
+from dq.stack import FLINK_KAFKA_SECURITY, KAFKA_BOOTSTRAP, kafka_java_login
 
 
 def main(topic: str) -> None:
