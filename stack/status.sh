@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # `make status`: one line per service: address, state, PID, resident memory, log.
 #   status.sh [--quiet]   (--quiet prints nothing; exit 0 only if every service is ready)
+#   status.sh --rss       "service KiB" per running service (make soak samples it)
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/lib.sh"
 load_env
 . "$here/services.sh"
-quiet=""
+quiet="" rss_only=""
 [ "${1:-}" = "--quiet" ] && quiet=1
+[ "${1:-}" = "--rss" ] && quiet=1 rss_only=1
 all_ready=0
 [ -n "$quiet" ] || printf '%-18s %-52s %-9s %8s %8s  %s\n' SERVICE ADDRESS STATE PID RSS_MB LOG
 total_kb=0
@@ -21,6 +23,7 @@ for svc in "${SERVICES[@]}"; do
         kb="$(ps -o rss= -g "$pid" 2>/dev/null | awk '{s += $1} END {print s + 0}')"
         total_kb=$((total_kb + kb))
         rss=$((kb / 1024))
+        [ -n "$rss_only" ] && { echo "$svc $kb"; continue; }
         if "${id}_ready" >/dev/null 2>&1; then state="ready"; else state="starting"; all_ready=1; fi
     else
         all_ready=1
