@@ -14,7 +14,7 @@ FUZZ_SECONDS ?= 600
 CORE_TESTS := tests/contract tests/cli tests/docs tests/dashboards tests/flink
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: up down status logs clean install lock topic test-integration drills reconcile soak help deps build build-asan build-fuzz test check test-unit test-asan test-python test-ml test-spark fuzz fuzz-short clean-build \
+.PHONY: up down status logs clean install lock topic test-integration drills reconcile soak data help deps build build-asan build-fuzz test check test-unit test-asan test-python test-ml test-spark fuzz fuzz-short clean-build \
         flink-submit spark-submit analyze train eval-anomaly model-service bench bench-anomaly bench-flink bench-spark bench-check bench-parsers bench-bindings bench-gate bench-sensors
 
 help:            ## this list
@@ -93,6 +93,9 @@ test-spark: build     ## the Spark jobs' logic on in-memory DataFrames, in a loc
 test-integration: build ## the native stack: brought up if needed (and stopped again if it was down)
 	@stack/with-stack.sh $(PYTEST) -q tests/integration
 
+data:            ## the public data sets the course uses, into data/, checked (DQ_DATA_DIR: a local copy; SETS=skab: one)
+	@python3 stack/data.py $(SETS)
+
 reconcile:       ## every reading of sensor-topic's last MINUTES (default 10) is one Cassandra row, with dq gate's verdict
 	@$(CORE_VENV)/bin/python stack/reconcile.py --minutes $(or $(MINUTES),10)
 
@@ -135,7 +138,7 @@ model-service: build ## the anomaly model over HTTP on 127.0.0.1:8765 (MODEL=mod
 	@stack/venv.sh ml >/dev/null
 	@$(DQ_CACHE)/venv/ml/bin/python ml/model_service.py $(if $(MODEL),--model $(MODEL))
 
-eval-anomaly: build  ## detectors on the generator's truth, Suthaharan and SKAB (DATA=../shared/data): the table, MLflow runs
+eval-anomaly: build  ## detectors on the generator's truth, Suthaharan and SKAB (make data first; DATA=data): the table, MLflow runs
 	@stack/venv.sh ml >/dev/null
 	@$(DQ_CACHE)/venv/ml/bin/python ml/evaluate.py build/dq $(if $(DATA),--data $(DATA))
 

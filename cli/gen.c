@@ -422,7 +422,9 @@ static int replay(const gen_opts *o, rd_kafka_t *rk, FILE *truth, uint64_t *line
 {
     FILE *in = fopen(o->replay, "r");
     if (!in) {
-        fprintf(stderr, "dq gen: cannot open %s: %s\n", o->replay, strerror(errno));
+        int e = errno;
+        fprintf(stderr, "dq gen: cannot open %s: %s%s\n", o->replay, strerror(e),
+                e == ENOENT ? " (the course's data sets: make data, see data/README.md)" : "");
         return CLI_EXIT_IO;
     }
     bool intel = strcmp(o->format, "intel") == 0;

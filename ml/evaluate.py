@@ -16,7 +16,7 @@ Thresholds never look at the labels: the --alarm-rate quantile of the training s
 (the forest) or the contract's threshold (the online detector). AUC-PR needs none.
 Results go to MLflow (experiment anomaly-eval) when --tracking-uri answers.
 
-usage: evaluate.py DQ_BIN [--data ../shared/data] [--events N] [--tracking-uri URI]
+usage: evaluate.py DQ_BIN [--data data] [--events N] [--tracking-uri URI]
 """
 from __future__ import annotations
 
@@ -128,7 +128,7 @@ def skab(folder: Path, alarm_rate: float) -> list[tuple[str, str, dict]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dq")
-    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--data", type=Path, default=ROOT / "data", help="the data sets of `make data` (default: data)")
     ap.add_argument("--events", type=int, default=100_000)
     ap.add_argument("--alarm-rate", type=float, default=0.01)
     ap.add_argument("--tracking-uri", default="http://127.0.0.1:5000")
@@ -138,18 +138,20 @@ def main() -> None:
     if (args.data / "suthaharan").is_dir():
         results += suthaharan(args.dq, args.data / "suthaharan", args.alarm_rate)
     else:
-        print(f"eval: no {args.data}/suthaharan, skipped", file=sys.stderr)
-    if (args.data / "skab").is_dir():
+        print(f"eval: no {args.data}/suthaharan, skipped: `make data` fetches it", file=sys.stderr)
+    have_skab = (args.data / "skab").is_dir()
+    if have_skab:
         results += skab(args.data / "skab", args.alarm_rate)
     else:
-        print(f"eval: no {args.data}/skab, skipped", file=sys.stderr)
+        print(f"eval: no {args.data}/skab, skipped: `make data` fetches it", file=sys.stderr)
 
-    print(f"\n| data set | detector | precision | recall | F1 | AUC-PR | FAR % | MAR % | positives / n |")
+    print("\n| data set | detector | precision | recall | F1 | AUC-PR | FAR % | MAR % | positives / n |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for data, name, r in results:
         print(f"| {data} | {name} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} | {r['auc_pr']:.3f} | "
               f"{100 * r['far']:.2f} | {100 * r['mar']:.2f} | {r['positives']:,} / {r['n']:,} |")
-    print("\nSKAB's leaderboard: Isolation forest F1 0.29, FAR 2.56 %, MAR 82.89 % (README.SKAB.md).")
+    if have_skab:
+        print("\nSKAB's leaderboard: Isolation forest F1 0.29, FAR 2.56 %, MAR 82.89 % (SKAB's README).")
 
     try:
         import mlflow
