@@ -51,8 +51,8 @@ def live_job(run_dir: Path) -> tuple[str, float | None]:
 
 def lags(admin: AdminClient) -> tuple[dict, dict]:
     """({group: events behind the end of TOPIC, or None}, {group: partitions its members hold})."""
-    from confluent_kafka import Consumer
-    c = Consumer({**kafka_login("reader"), "group.id": "status", "log_level": 3})
+    from reconcile import reader
+    c = reader()
     parts = sorted(admin.list_topics(TOPIC, timeout=3).topics[TOPIC].partitions)
     ends = {p: c.get_watermark_offsets(TopicPartition(TOPIC, p), timeout=3)[1] for p in parts}
     c.close()
