@@ -1,13 +1,23 @@
 """Anomaly detection end to end: ml/train.py on generated history through the real MLflow
 server (runs, registry, alias), the registered model fetched back, and dq gate scoring a
-new stream with it: the injected spikes land in the anomalies topic."""
+new stream with it: the injected spikes land in the anomalies topic; then course day 17's
+commands: the stack's gate swapped for one with the model, on the live stream."""
 import collections
 import datetime as dt
 import json
+import signal
+import subprocess
+import sys
+import time
 import uuid
 
-from conftest import ROOT, messages, run, venv
+from confluent_kafka.admin import AdminClient
+
+from conftest import ROOT, kafka, messages, run, venv
 from dq.stack import kafka_cli_args
+
+sys.path.insert(0, str(ROOT / "stack"))
+from reconcile import committed  # noqa: E402
 
 DQ = ROOT / "build" / "dq"
 PY = venv("ml") / "bin" / "python"
@@ -50,3 +60,21 @@ def test_train_register_fetch_and_score_in_the_gate(tmp_path, make_topic):
     spikes = scored["spike", True] + scored["spike", False]
     assert spikes > 50 and flagged["spike"] / spikes >= 0.9, (flagged, scored)
     assert flagged["spike"] / sum(flagged.values()) >= 0.8, flagged  # what it flags is mostly the spikes
+
+    # Course day 17, its commands as written, the model trained above in place of make train's.
+    week4 = (ROOT / "course" / "week4.md").read_text()
+    block = week4[week4.index("```sh", week4.index("## Day 17")) + 6:].split("```")[0].replace("\\\n", " ")
+    lines = [line.split("#")[0].split() for line in block.splitlines() if line.strip() and not line.startswith("#")]
+    assert lines[0] == ["make", "down", "SERVICE=dq-gate"] and lines[2] == ["make", "up", "SERVICE=dq-gate"], lines
+    gate = [str(tmp_path / "model.dqm") if a == "models/sensor-anomaly.dqm" else a for a in lines[1]]
+    admin = AdminClient(kafka())
+    run(lines[0], cwd=ROOT)
+    try:
+        before = sum(committed(admin, "dq-gate").values())
+        proc = subprocess.Popen(gate, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+        time.sleep(30)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        assert proc.wait(timeout=60) == 0, proc.stderr.read()[-2000:]
+        assert sum(committed(admin, "dq-gate").values()) > before + 1000  # it judged the live stream
+    finally:
+        run(lines[2], cwd=ROOT)
