@@ -19,7 +19,7 @@ from dq.stack import kafka_login, restart_generator
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "stack"))
 from pipeline_pulse import lags  # noqa: E402
-from reconcile import PARTITIONS, STAGES, committed, end_offsets, lag_seconds, reader, reconcile, wait_committed  # noqa: E402
+from reconcile import PARTITIONS, end_offsets, lag_seconds, reader, reconcile, to_commit, wait_committed  # noqa: E402
 
 SHORT = {"kafka": "kafka", "cassandra": "cass", "flink-jobmanager": "f-jm", "flink-taskmanager": "f-tm",
          "spark-master": "s-m", "spark-worker": "s-w", "mlflow": "mlfl", "jupyter": "jupy", "prometheus": "prom",
@@ -34,13 +34,11 @@ def rss_mb() -> dict[str, int]:
 
 def drain(admin: AdminClient, last: dict[int, int], stall_s: float = 180) -> bool:
     """Until both stages have committed past last; False once neither moved for stall_s."""
-    def left() -> int:
-        return sum(max(0, last[p] - committed(admin, g)[p]) for g in STAGES for p in PARTITIONS)
-    remaining, moved, shown = left(), time.time(), time.time()
+    remaining, moved, shown = to_commit(admin, last), time.time(), time.time()
     while remaining:
         if wait_committed(admin, last, 10):
             return True
-        now = left()
+        now = to_commit(admin, last)
         if now < remaining:
             remaining, moved = now, time.time()
         if time.time() - moved > stall_s:

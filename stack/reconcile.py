@@ -61,11 +61,16 @@ def lag_seconds(c: Consumer, admin: AdminClient, ends: dict[int, int]) -> float:
     return 0.0 if oldest is None else time.time() - oldest / 1000
 
 
+def to_commit(admin: AdminClient, last: dict[int, int]) -> int:
+    """Readings the two stages, together, have still to commit before they are past last."""
+    return sum(max(0, last[p] - committed(admin, g)[p]) for g in STAGES for p in PARTITIONS)
+
+
 def wait_committed(admin: AdminClient, last: dict[int, int], timeout_s: float) -> bool:
     """Until both stages have committed up to last (they write their rows first)."""
     deadline = time.time() + timeout_s
     while True:
-        if all(min(committed(admin, g)[p] for g in STAGES) >= last[p] for p in PARTITIONS):
+        if not to_commit(admin, last):
             return True
         if time.time() > deadline:
             return False
@@ -94,7 +99,7 @@ class Reconciliation:
                 f"{self.missing_rows:,} without a sensor_data row, {self.bad_status:,} rows of another status")
 
 
-def read_span(c: Consumer, topic: str, start: TopicPartition, end: int):
+def read_span(c: Consumer, start: TopicPartition, end: int):
     """The messages of one partition from start up to end (exclusive)."""
     if start.offset < 0 or start.offset >= end:
         return
@@ -116,7 +121,7 @@ def gate_rejects(since_ms: int, first: dict[int, int], last: dict[int, int]) -> 
     out = set()
     for start in c.offsets_for_times([TopicPartition(DLQ, p, since_ms) for p in PARTITIONS], timeout=10):
         end = c.get_watermark_offsets(TopicPartition(DLQ, start.partition), timeout=10)[1]
-        for m in read_span(c, DLQ, start, end):
+        for m in read_span(c, start, end):
             h = dict(m.headers() or [])
             if h.get("dq.source.topic") == TOPIC.encode():
                 key = (int(h["dq.source.partition"]), int(h["dq.source.offset"]))
@@ -166,7 +171,7 @@ def reconcile(first: dict[int, int], last: dict[int, int], since_ms: int) -> Rec
                 times.setdefault(sensor, array.array("q")).append(event_ms)
         for p in PARTITIONS:
             batch = []
-            for m in read_span(c, TOPIC, TopicPartition(TOPIC, p, first[p]), last[p]):
+            for m in read_span(c, TopicPartition(TOPIC, p, first[p]), last[p]):
                 r.inputs += 1
                 if (p, m.offset()) not in rejected:
                     batch.append(m.value() or b"")

@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 from confluent_kafka import TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
 
 from conftest import ROOT, kafka, messages, produce
 from dq.stack import kafka_cli_args
@@ -27,21 +27,16 @@ BATCH = 1000
 
 
 @pytest.fixture
-def topics():
-    admin = AdminClient(kafka())
-    run_id = uuid.uuid4().hex[:8]
-    names = {k: f"gate-{k}-{run_id}" for k in ("in", "clean", "dlq", "metrics")}
-    futures = admin.create_topics([NewTopic(n, num_partitions=4, replication_factor=1) for n in names.values()])
-    for f in futures.values():
-        f.result(30)
+def topics(make_topic):
+    names = {k: make_topic() for k in ("in", "clean", "dlq", "metrics")}
     # Event times end before now (100 sensors every 10 s: 1M events span 28 h), so the
     # future-timestamp rule does not depend on when the gate runs.
     start = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
     subprocess.run([DQ, "gen", "--count", str(EVENTS), "--seed", "11", "--start", start, *kafka_cli_args("admin"),
                     "--topic", names["in"], "-q"], check=True, timeout=300)
-    names["group"] = f"gate-{run_id}"
+    names["group"] = f"gate-{uuid.uuid4().hex[:8]}"
     yield names
-    admin.delete_topics([names[k] for k in ("in", "clean", "dlq", "metrics")] + [names["group"] + "-state"])
+    AdminClient(kafka()).delete_topics([names["group"] + "-state"])
 
 
 def gate_cmd(t, *extra):
