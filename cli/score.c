@@ -290,16 +290,16 @@ static int load_kafka(events *e, const char *brokers, const char *clean_topic, c
 }
 
 /*
- * Whether event i, labelled with another defect, came while its sensor was stuck (its
- * last reading labelled stuck or defect-free was stuck): a missing field or a quoted
- * number on a stuck sensor still repeats the stuck value, so STUCK_VALUE is right there.
+ * Whether event i, labelled with another defect, came during an episode of one (stuck, noise)
+ * of its sensor (its last reading labelled so or defect-free was): a missing field or a quoted
+ * number on a stuck sensor still repeats the stuck value, so STUCK_VALUE is right there, and
+ * a noisy sensor's readings are noisy whatever else is wrong with them.
  */
-static bool in_stuck_episode(const events *e, size_t i)
+static bool in_episode(const events *e, size_t i, int defect)
 {
-    int stuck = D_STUCK;
     for (size_t j = i; j-- > 0;)
-        if (strcmp(e->ev[j].sensor, e->ev[i].sensor) == 0 && (e->ev[j].defect == stuck || e->ev[j].defect == -1))
-            return e->ev[j].defect == stuck;
+        if (strcmp(e->ev[j].sensor, e->ev[i].sensor) == 0 && (e->ev[j].defect == defect || e->ev[j].defect == -1))
+            return e->ev[j].defect == defect;
     return false;
 }
 
@@ -321,7 +321,7 @@ static void report(const events *e, bool json)
         if (d == stuck) {
             /* An episode: one sensor's stuck readings until its next defect-free one (other
              * sensors, and other defects of this one, may come in between). */
-            if (!in_stuck_episode(e, i)) {
+            if (!in_episode(e, i, stuck)) {
                 bool hit = false, ended = false;
                 for (size_t j = i; j < n && !hit && !ended; j++) {
                     if (strcmp(ev[j].sensor, ev[i].sensor) != 0 || (ev[j].defect >= 0 && ev[j].defect != stuck) ||
@@ -342,7 +342,8 @@ static void report(const events *e, bool json)
             if (!(ev[i].reasons >> r & 1))
                 continue;
             flagged[r]++;
-            right[r] += (d >= 0 && cli_defect_reasons[d] == r) || (r == DQ_R_STUCK_VALUE && in_stuck_episode(e, i));
+            right[r] += (d >= 0 && cli_defect_reasons[d] == r) || (r == DQ_R_STUCK_VALUE && in_episode(e, i, stuck)) ||
+                        (r == DQ_R_NOISE && in_episode(e, i, D_NOISE));
         }
     }
     if (json) {

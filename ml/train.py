@@ -13,7 +13,7 @@ isolation forest and exports it for libdq.
           alias --alias, and written to --out for `dq gate --model`
 
 Labels, when given (`dq gen --truth FILE`), mark the readings the generator made
-anomalous on purpose among those libdq scores (spike and stuck readings pass validation
+anomalous on purpose among those libdq scores (spike, stuck and noise readings pass validation
 with a warning). Without labels the threshold is still the --alarm-rate quantile of the
 training scores, and only unsupervised numbers are logged.
 
@@ -40,7 +40,7 @@ import dq  # noqa: E402
 from export import export_iforest  # noqa: E402
 
 CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"
-ANOMALY_TYPES = ("spike", "stuck")  # generator defects that pass validation and a detector should see
+ANOMALY_TYPES = ("spike", "stuck", "noise")  # generator defects that pass validation and a detector should see
 GRID = [{"n_estimators": 100, "max_samples": 256}, {"n_estimators": 200, "max_samples": 512}]
 
 

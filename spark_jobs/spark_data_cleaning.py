@@ -22,7 +22,7 @@ repair, numeric coercion, outlier capping and imputation of missing readings.
 
 Where the policies coincide with the contract (everything above with last_good), the clean
 readings equal libdq's (tests/spark/test_cleaning.py); what libdq does beyond them (duplicate,
-late and future rules, spikes, unknown members, strict JSON) is not repeated here.
+late and future rules, spikes, noise, unknown members, strict JSON) is not repeated here.
 
 usage (see `make spark-submit`):
   spark-submit spark_jobs/spark_data_cleaning.py [--input FILE|DIR|TOPIC] [--out DIR]

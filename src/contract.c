@@ -386,7 +386,7 @@ static void load_field(loader *ld, dq_field *f, yaml_node_t *p, bool *is_key, bo
 {
     static const char *const keys[] = {"name", "logicalType", "physicalType", "required", "primaryKey",
                                        "eventTime", "description", "unit", "logicalTypeOptions", "coerce",
-                                       "onOutOfRange", "onMissing", "spike", "stuck", "examples", NULL};
+                                       "onOutOfRange", "onMissing", "spike", "stuck", "noise", "examples", NULL};
     if (!need_map(ld, p, "a property"))
         return;
     check_keys(ld, p, "a property", keys);
@@ -474,6 +474,18 @@ static void load_field(loader *ld, dq_field *f, yaml_node_t *p, bool *is_key, bo
             lerr(ld, st, "stuck needs a count");
         f->stuck_action = get_action(ld, st, "action", DQ_ACT_WARN, false);
     }
+    yaml_node_t *no = need_map(ld, get(ld, p, "noise"), "noise");
+    if (no) {
+        const char *const nk[] = {"ratio", "action", NULL};
+        dq_num ratio = {0};
+        check_keys(ld, no, "noise", nk);
+        if (!numeric)
+            lerr(ld, no, "noise applies to numeric fields");
+        else if (!get_num(ld, no, "ratio", &ratio) || !(ratio.v > 1))
+            lerr(ld, no, "noise needs a ratio above 1 (recent changes against the sensor's typical change)");
+        f->noise_ratio = ratio.v;
+        f->noise_action = get_action(ld, no, "action", DQ_ACT_WARN, false);
+    }
     if (f->coerce && !numeric)
         lerr(ld, p, "coerce applies to numeric fields");
 }
@@ -523,7 +535,7 @@ static void load_schema(loader *ld, dq_contract *ctr, yaml_node_t *schema)
                 lerr(ld, p, "eventTime: one required timestamp property only");
             ctr->time_field = ctr->n_fields - 1;
         }
-        if (f->has_spike || f->stuck_count || f->missing == DQ_MISS_IMPUTE_LAST)
+        if (f->has_spike || f->stuck_count || f->noise_ratio > 0 || f->missing == DQ_MISS_IMPUTE_LAST)
             f->num_slot = ctr->n_num_slots++;
     }
 }
@@ -647,7 +659,7 @@ static void load_contract(loader *ld, dq_contract *ctr)
     }
     for (int i = 0; i < ctr->n_fields; i++)
         if (ctr->fields[i].num_slot >= 0 && (ctr->key_field < 0 || ctr->time_field < 0))
-            lerr(ld, rules ? rules : root, "field '%s': spike, stuck and last_good need a primaryKey and an eventTime",
+            lerr(ld, rules ? rules : root, "field '%s': spike, stuck, noise and last_good need a primaryKey and an eventTime",
                  ctr->fields[i].name);
 
     yaml_node_t *met = need_map(ld, get(ld, root, "metrics"), "metrics");

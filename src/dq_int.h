@@ -171,6 +171,10 @@ void dq_pattern_free(dq_pattern *pat);
 #define DQ_SPIKE_ACCEPT 3 /* a level flagged SPIKE this many times in a row is accepted as real */
 #define DQ_CADENCE_WARMUP 3 /* intervals a sensor shows before rules in intervals apply to it */
 #define DQ_SPIKE_WARMUP 4   /* changes of a value before the relative spike rule applies to it */
+#define DQ_CHANGE_WARMUP 32 /* changes averaged before the typical change moves slowly; the noise rule waits for them */
+#define DQ_NOISE_WEIGHT 4   /* the recent changes: a moving average over about this many readings */
+#define DQ_NOISE_EXIT 0.66  /* noise ends when the recent changes fall below this share of the ratio */
+#define DQ_RECENT_ONE 256   /* dq_numstate.recent of a recent change equal to the typical one */
 #define DQ_MAX_ANOMALY_FIELDS 8
 #define DQ_FEATURES_PER_FIELD 4 /* value, delta, dev, std */
 #define DQ_MAX_FEATURES (DQ_MAX_ANOMALY_FIELDS * DQ_FEATURES_PER_FIELD + 2)
@@ -211,6 +215,8 @@ typedef struct dq_field {
     uint8_t spike_action;
     int stuck_count; /* 0 = off */
     uint8_t stuck_action;
+    double noise_ratio; /* 0 = off; else recent changes > ratio x the typical change is NOISE */
+    uint8_t noise_action;
     int num_slot; /* index into the per-key numeric state, -1 if none */
     bool anomaly; /* scored for anomalies (contract.anomaly.fields) */
 
@@ -326,11 +332,15 @@ typedef struct dq_numstate {
     uint32_t since_age;   /* last_ms minus the time of the first of the readings in a row equal to last */
     uint16_t same_run;    /* how many accepted readings in a row equal last */
     uint16_t ew_n;        /* readings in ew_mean and ew_var, counted up to the warm-up */
+    uint16_t recent;      /* the change over the last few readings, in 1/256ths of change_dev (saturating) */
     uint8_t has_last : 1;
     uint8_t spike_run : 2; /* consecutive readings flagged SPIKE against last, < DQ_SPIKE_ACCEPT */
-    uint8_t change_n : 3;  /* changes in change_dev, counted up to DQ_SPIKE_WARMUP */
+    uint8_t change_n : 6;  /* changes in change_dev, counted up to DQ_CHANGE_WARMUP */
+    uint8_t noisy : 1;     /* the last accepted reading was flagged NOISE */
 } dq_numstate;
-_Static_assert(DQ_SPIKE_ACCEPT <= 3 && DQ_SPIKE_WARMUP <= 7, "dq_numstate bit fields too narrow");
+_Static_assert(sizeof(dq_numstate) == 48, "dq_numstate: 48 bytes per numeric field and sensor (docs/contract.md)");
+_Static_assert(DQ_SPIKE_ACCEPT <= 3 && DQ_SPIKE_WARMUP <= DQ_CHANGE_WARMUP && DQ_CHANGE_WARMUP <= 63,
+               "dq_numstate bit fields too narrow");
 
 /* The time rules' state of a key: what dq_state_save writes besides the numeric fields. */
 typedef struct dq_keytime {

@@ -5,14 +5,15 @@
  * numeric strings), range (reject, cap or warn), pattern, enum, length,
  * timestamp formats and the future-timestamp bound. Stateful rules compare the
  * event with its key's state: duplicates, late events, gaps, spikes, stuck
- * values, and imputation from the last good value. Every finding is recorded
+ * values, noise, and imputation from the last good value. Every finding is recorded
  * with its reason, action and field; the verdict follows from the actions:
  * any reject -> REJECT, else any change -> FIXED, else PASS (warnings allowed).
  * State is updated only by events that are not rejected; a reading flagged SPIKE does not
  * become the reference value unless the new level persists (DQ_SPIKE_ACCEPT readings).
  * Rules can be relative to the sensor: each key learns its cadence (time between readings)
- * and each spike-checked value its typical change, online; spans written in intervals
- * ("10 intervals") and the relative spike rule apply once those are learned (warm-up).
+ * and each spike- or noise-checked value its typical and its recent change, online; spans
+ * written in intervals ("10 intervals"), the relative spike rule and the noise rule apply
+ * once those are learned (warm-up).
  */
 #include <float.h>
 #include <math.h>
@@ -207,14 +208,49 @@ static double intervals_since(const dq_keytime *tm, const dq_numstate *ns, int64
     return k > 1 ? k : 1;
 }
 
+/* The recent change as a multiple of the typical one (1 until the noise rule's warm-up, 0
+ * without a noise rule). */
+static double recent_ratio(const dq_numstate *ns)
+{
+    return (double)ns->recent / DQ_RECENT_ONE;
+}
+
+/* A jump beyond the sensor's typical change, or its recent one when larger (a sensor turning
+ * noisy scatters: the noise rule's, not a spike). */
 static bool is_spike(const dq_field *f, const dq_keytime *tm, const dq_numstate *ns, double jump, int64_t t)
 {
     if (f->spike_max_rate > 0) /* absolute: change per second since the last accepted reading */
         return jump / ((double)(t - ns->last_ms) / 1000.0) > f->spike_max_rate;
     if (tm->cadence_n < DQ_CADENCE_WARMUP || ns->change_n < DQ_SPIKE_WARMUP || jump <= f->spike_min_change)
         return false;
-    double band = f->spike_deviations * ns->change_dev;
+    double r = recent_ratio(ns), band = f->spike_deviations * ns->change_dev * (r > 1 ? r : 1);
     return jump > band && jump * jump > band * band * intervals_since(tm, ns, t);
+}
+
+/* The recent change ratio with a change per interval of x: a moving average over about
+ * DQ_NOISE_WEIGHT readings of changes over the typical change, each at most 8 times the larger
+ * of 1 and the recent ratio (one wild reading moves it little). */
+static double recent_with(const dq_numstate *ns, double x)
+{
+    double r = recent_ratio(ns), cap = 8.0 * (r > 1 ? r : 1);
+    x /= ns->change_dev;
+    x = x < cap ? x : cap; /* also when change_dev is 0: x is then inf or NaN, r stays */
+    return r + (x - r) / DQ_NOISE_WEIGHT;
+}
+
+/* The change to v per interval: a change across k intervals counts as sqrt(k) of them. */
+static double change_per_interval(const dq_keytime *tm, const dq_numstate *ns, double v, int64_t t)
+{
+    return fabs(v - ns->last_v) / sqrt(intervals_since(tm, ns, t));
+}
+
+/* NOISE: the recent changes beyond ratio x the typical change; once noisy, until they fall
+ * under DQ_NOISE_EXIT of that (hysteresis: a noisy sensor's quieter readings stay flagged). */
+static bool is_noisy(const dq_field *f, const dq_keytime *tm, const dq_numstate *ns, double v, int64_t t)
+{
+    if (tm->cadence_n < DQ_CADENCE_WARMUP || ns->change_n < DQ_CHANGE_WARMUP || v == ns->last_v)
+        return ns->noisy && v == ns->last_v; /* a repeated value says nothing new */
+    return recent_with(ns, change_per_interval(tm, ns, v, t)) > f->noise_ratio * (ns->noisy ? DQ_NOISE_EXIT : 1.0);
 }
 
 void dq_rules_stateful(dq_engine *eng, dq_keystate *ks, dq_eval *ev)
@@ -258,6 +294,8 @@ void dq_rules_stateful(dq_engine *eng, dq_keystate *ks, dq_eval *ev)
         double v = ev->num[fi].v;
         if (f->has_spike && is_spike(f, tm, ns, fabs(v - ns->last_v), t))
             dq_rules_add(res, DQ_R_SPIKE, f->spike_action, fi);
+        else if (f->noise_ratio > 0 && is_noisy(f, tm, ns, v, t)) /* one wild reading is a spike, not noise */
+            dq_rules_add(res, DQ_R_NOISE, f->noise_action, fi);
         if (f->stuck_count && v == ns->last_v && ns->same_run + 1 >= f->stuck_count)
             dq_rules_add(res, DQ_R_STUCK_VALUE, f->stuck_action, fi);
     }
@@ -300,21 +338,40 @@ static void remember_time(dq_keytime *tm, int64_t t)
         tm->recent_n++;
 }
 
-/* The typical change of a value: the mean of the first DQ_SPIKE_WARMUP changes (the smallest,
- * as for the cadence, would make the band too narrow for noise), then a moving average (weight 1/16) of changes clamped to 4 times the typical one. Changes across missed
- * readings count as one interval's (divided by sqrt(k)); a repeated value teaches nothing. */
-static void learn_change(const dq_keytime *tm, dq_numstate *ns, double v, int64_t t)
+/* The typical change of a value: the mean of its first DQ_CHANGE_WARMUP changes (the smallest,
+ * as for the cadence, would make the band too narrow for noise; the relative spike rule uses
+ * it after DQ_SPIKE_WARMUP), then a slow moving average (weight 1/32) of changes clamped to
+ * twice the typical one, so that a noisy stretch moves it little before the noise rule sees
+ * it. The recent change follows every change (weight 1/DQ_NOISE_WEIGHT), the typical one only
+ * those of readings neither flagged NOISE nor close to it (a noisy stretch must not become the
+ * norm). Changes across missed readings count as one interval's (divided by sqrt(k)); a
+ * repeated value teaches nothing. */
+static void learn_change(const dq_field *f, const dq_keytime *tm, dq_numstate *ns, double v, int64_t t, bool noisy)
 {
     if (tm->cadence_n == 0 || v == ns->last_v)
         return;
-    double change = fabs(v - ns->last_v) / sqrt(intervals_since(tm, ns, t));
+    double change = change_per_interval(tm, ns, v, t);
+    if (f->noise_ratio > 0) {
+        double r = (ns->change_n >= DQ_SPIKE_WARMUP ? recent_with(ns, change) : 1) * DQ_RECENT_ONE + 0.5;
+        ns->recent = r < UINT16_MAX ? (uint16_t)r : UINT16_MAX;
+        if (noisy || (ns->change_n >= DQ_CHANGE_WARMUP && recent_ratio(ns) > f->noise_ratio * DQ_NOISE_EXIT))
+            return;
+    }
     float x = change < FLT_MAX ? (float)change : FLT_MAX, c = ns->change_dev; /* a float, and finite */
-    if (ns->change_n < DQ_SPIKE_WARMUP) {
+    if (ns->change_n < DQ_CHANGE_WARMUP) {
         ns->change_dev = c + (x - c) / (float)++ns->change_n;
         return;
     }
-    x = x > 4 * c ? 4 * c : x;
-    ns->change_dev = c + (x - c) / 16;
+    x = x > 2 * c ? 2 * c : x;
+    ns->change_dev = c + (x - c) / 32;
+}
+
+static bool flagged(const dq_result *res, dq_reason reason, int field)
+{
+    for (int i = 0; i < res->n_details; i++)
+        if (res->details[i].reason == reason && res->details[i].field == field)
+            return true;
+    return false;
 }
 
 void dq_rules_commit(dq_engine *eng, dq_keystate *ks, const dq_eval *ev)
@@ -336,14 +393,14 @@ void dq_rules_commit(dq_engine *eng, dq_keystate *ks, const dq_eval *ev)
             dq_anomaly_update(ctr, ns, v);
         /* A spike does not become the reference (so the return to normal is not a second
          * spike), unless the new level holds for DQ_SPIKE_ACCEPT readings: a real step. */
-        bool spiked = false;
-        for (int i = 0; i < ev->res->n_details; i++)
-            spiked |= ev->res->details[i].reason == DQ_R_SPIKE && ev->res->details[i].field == fi;
+        bool spiked = flagged(ev->res, DQ_R_SPIKE, fi), noisy = flagged(ev->res, DQ_R_NOISE, fi);
+        if (f->noise_ratio > 0 && !spiked) /* a spike amid noise leaves the sensor noisy */
+            ns->noisy = noisy;
         if (spiked && ++ns->spike_run < DQ_SPIKE_ACCEPT)
             continue;
         ns->spike_run = 0;
-        if (ns->has_last && !spiked && f->spike_deviations > 0 && t > ns->last_ms)
-            learn_change(&ks->tm, ns, v, t);
+        if (ns->has_last && !spiked && (f->spike_deviations > 0 || f->noise_ratio > 0) && t > ns->last_ms)
+            learn_change(f, &ks->tm, ns, v, t, noisy);
         bool same = ns->has_last && v == ns->last_v;
         ns->same_run = !same ? 1 : ns->same_run < UINT16_MAX ? ns->same_run + 1 : UINT16_MAX;
         ns->since_age = same ? dq_age_add(ns->since_age, t - ns->last_ms) : 0;

@@ -26,8 +26,10 @@
  *   text, i64 last_ms, u32 same_run, u8 spike_run, f64 ew_mean, f64 ew_var,
  *   u32 ew_n,
  * and since version 3: u8 cadence_n, f32 cadence_ms after recent_ms; i64 since_ms, u8
- * change_n, f32 change_dev at the end of each numeric field. Version 2 state still loads:
- * the sensor then learns its cadence and typical changes again (a warm-up).
+ * change_n, f32 change_dev at the end of each numeric field; since version 4: u8 noisy, u16
+ * recent (the recent change in 1/256ths of the typical one) after them. Version 2 state still loads: the sensor then learns its cadence and
+ * typical changes again (a warm-up); version 3 state starts with the recent change equal to
+ * the typical one, not noisy.
  * Integers are little-endian, floats and doubles their IEEE-754 bits as little-endian u32/u64.
  * Values travel as text so loading goes through the number parser and yields a
  * dq_num with its invariants, whatever the bytes; the running mean and variance
@@ -322,10 +324,10 @@ void dq_reason_clear(dq_reason_table *t)
 
 /* ---------------------------------------------------------------- saved state */
 
-#define STATE_VERSION 3
+#define STATE_VERSION 4
 #define STATE_VERSION_OLDEST 2
-/* Header, then per numeric field at most 1 + 1 + 40 (text) + 8 + 4 + 1 + 8 + 8 + 4 + 8 + 1 + 4 bytes. */
-_Static_assert(5 + 8 + 8 * DQ_DUP_RING + 5 + DQ_MAX_FIELDS * 88 <= DQ_STATE_MAX_BYTES, "DQ_STATE_MAX_BYTES too small");
+/* Header, then per numeric field at most 1 + 1 + 40 (text) + 8 + 4 + 1 + 8 + 8 + 4 + 8 + 1 + 4 + 1 + 2 bytes. */
+_Static_assert(5 + 8 + 8 * DQ_DUP_RING + 5 + DQ_MAX_FIELDS * 91 <= DQ_STATE_MAX_BYTES, "DQ_STATE_MAX_BYTES too small");
 
 static uint64_t double_bits(double v)
 {
@@ -392,6 +394,8 @@ size_t dq_state_save(const dq_state *st, const dq_keystate *ks, unsigned char *o
         p = put_u(p, (uint64_t)time_before(ns->last_ms, ns->since_age), 8);
         *p++ = ns->change_n;
         p = put_u(p, float_bits(ns->change_dev), 4);
+        *p++ = ns->noisy;
+        p = put_u(p, ns->recent, 2);
     }
     return (size_t)(p - out);
 }
@@ -493,10 +497,18 @@ static dq_err decode(const dq_state *st, dq_keytime *tm, dq_numstate *num, const
             int64_t since_ms = get_time(&r);
             uint64_t change_n = get_u(&r, 1);
             ns->change_dev = get_rate(&r);
-            if (change_n > DQ_SPIKE_WARMUP || since_ms > ns->last_ms)
+            if (change_n > DQ_CHANGE_WARMUP || (version < 4 && change_n > DQ_SPIKE_WARMUP) || since_ms > ns->last_ms)
                 return DQ_ERR_STATE;
             ns->since_age = dq_age_add(0, ns->last_ms - since_ms);
             ns->change_n = (uint8_t)change_n;
+            ns->recent = DQ_RECENT_ONE;
+        }
+        if (version >= 4) {
+            uint64_t noisy = get_u(&r, 1);
+            ns->recent = (uint16_t)get_u(&r, 2);
+            if (noisy > 1)
+                return DQ_ERR_STATE;
+            ns->noisy = noisy;
         }
     }
     return r.bad || r.p != r.end ? DQ_ERR_STATE : DQ_OK;

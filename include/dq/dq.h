@@ -112,7 +112,8 @@ typedef enum dq_verdict {
     X(GAP, 20, "the key was silent longer than expected")                                   \
     X(LATE_EVENT, 21, "older than the key's newest event beyond tolerance")                 \
     X(UNKNOWN_FIELD, 22, "a member the contract does not declare")                          \
-    X(TOO_LONG, 23, "a string longer than maxLength")
+    X(TOO_LONG, 23, "a string longer than maxLength")                                      \
+    X(NOISE, 24, "readings scattered far wider than the sensor's usual noise")
 
 typedef enum dq_reason {
 #define DQ_REASON_ENUM(name, value, text) DQ_R_##name = value,

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "lib"))  # testenv: what the test folders share
 CACHE = Path(os.environ.get("DQ_CACHE", Path.home() / ".cache" / "dq-platform"))
 BOOTSTRAP = "127.0.0.1:9092"
 

@@ -19,6 +19,7 @@ from confluent_kafka.admin import AdminClient
 
 from conftest import ROOT, kafka, messages, produce
 from dq.stack import kafka_cli_args
+from scoring import below_score_goal
 
 DQ = ROOT / "build" / "dq"
 CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"
@@ -114,9 +115,9 @@ def test_exactly_once_reconciles_after_three_kills(topics):
     assert clean + dlq == EVENTS, f"in {EVENTS} != clean {clean} + rejected {dlq}"
     assert committed(topics) == EVENTS
     # The per-sensor state came back from the state topic each time: no duplicate, spike,
-    # stuck run or gap was missed or flagged twice because of the kills.
+    # stuck run, noisy stretch or gap was missed or flagged twice because of the kills.
     got, want = verdicts_of_outputs(topics), verdicts_uninterrupted(topics)
-    stateful = {"DUPLICATE_EVENT", "SPIKE", "STUCK_VALUE", "GAP", "LATE_EVENT"}
+    stateful = {"DUPLICATE_EVENT", "SPIKE", "STUCK_VALUE", "NOISE", "GAP", "LATE_EVENT"}
     assert sum(n for (_, reasons), n in want.items() if stateful & set(reasons)) > 1000
     assert got == want, {k: (got[k], want[k]) for k in got.keys() | want.keys() if got[k] != want[k]}
     assert_scores(topics)
@@ -134,8 +135,7 @@ def assert_scores(t):
     scores = score(t)
     assert (scores["events"], scores["unseen"]) == (EVENTS, 0)
     assert len(scores["recall"]) >= 14
-    for name, value in {**scores["recall"], **scores["precision"]}.items():
-        assert value >= 0.99, (name, value)
+    assert below_score_goal(scores) == {}
     assert score(t, "--since", "1h") == scores
     assert score(t, "--since", str(int(time.time() * 1000) + 60_000))["events"] == 0
 

@@ -16,7 +16,7 @@ from vector_cases import event_bytes, load_cases
 CASES = list(load_cases())
 NOW = "2026-11-26T05:00:00Z"
 # What libdq decides and this job does not try to (docstring of spark_data_cleaning.py).
-LIBDQ_ONLY = {"DUPLICATE_EVENT", "LATE_EVENT", "FUTURE_TIMESTAMP", "SPIKE", "STUCK_VALUE", "GAP", "UNKNOWN_FIELD",
+LIBDQ_ONLY = {"DUPLICATE_EVENT", "LATE_EVENT", "FUTURE_TIMESTAMP", "SPIKE", "STUCK_VALUE", "NOISE", "GAP", "UNKNOWN_FIELD",
               *dq.REASONS[1:10]}
 
 

@@ -133,7 +133,7 @@ static void test_state_keeps_the_running_statistics(void)
     unsigned char bad[DQ_STATE_MAX_BYTES];
     memcpy(bad, saved, saved_len);
     double nan_value = NAN;
-    size_t mean_at = saved_len - 33; /* the last numeric field's ew_mean */
+    size_t mean_at = saved_len - (8 + 8 + 4 + 8 + 1 + 4 + 1 + 2); /* the last numeric field's ew_mean (state.c) */
     memcpy(bad + mean_at, &nan_value, sizeof nan_value);
     CHECK_INT(dq_engine_state_restore(eng, "sensor_1", 8, bad, saved_len), DQ_ERR_STATE);
 }

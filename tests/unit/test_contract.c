@@ -115,6 +115,13 @@ static void test_relative_rules(void)
     CHECK_STR(load_number_with("spike: {deviations: -1}"),
               "t.yaml:18: spike: deviations must be positive and minChange not negative");
     CHECK_STR(load_number_with("onMissing: {impute: last_good, maxAge: 3 intervals}"), "");
+    CHECK_STR(load_number_with("noise: {ratio: 3, action: warn}"), "");
+    const char ratio[] = "t.yaml:18: noise needs a ratio above 1 (recent changes against the sensor's typical change)";
+    CHECK_STR(load_number_with("noise: {ratio: 1}"), ratio);
+    CHECK_STR(load_number_with("noise: {action: warn}"), ratio);
+    CHECK_STR(load_number_with("noise: {ratio: 3, window: 8}"), "t.yaml:18: unknown key 'window' in noise");
+    CHECK_STR(load("      - name: s\n        logicalType: string\n        noise: {ratio: 3}\n"),
+              "t.yaml:18: noise applies to numeric fields");
 }
 
 static void test_missing_file(void)

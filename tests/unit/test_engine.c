@@ -184,6 +184,42 @@ static void test_spike_after_a_run(void)
     CHECK(res.reasons & R(DQ_R_SPIKE));
 }
 
+/* A value in [-1, 1) from a fixed sequence: the same scatter in every run. */
+static double scatter(uint64_t *x)
+{
+    *x = *x * 6364136223846793005ull + 1442695040888963407ull;
+    return (double)(*x >> 11) * 0x1.0p-52 - 1;
+}
+
+/* How many of n readings every 10 s from second s0, temperature 20 + width x scatter, are
+ * flagged with reason. */
+static int scattered(int n, double s0, double width, uint64_t *x, dq_reason reason)
+{
+    int flagged = 0;
+    for (int i = 0; i < n; i++) {
+        at(s0 + 10 * i, 20 + width * scatter(x), 40);
+        flagged += (res.reasons & R(reason)) != 0;
+    }
+    return flagged;
+}
+
+/* A sensor whose readings turn ten times as scattered as its own: NOISE within a few
+ * readings and all along (the quieter ones too), not once it is quiet again; a real spike
+ * amid the noise is still a spike, and the noise does not become the sensor's norm. */
+static void test_noise(void)
+{
+    uint64_t x = 1;
+    fresh();
+    CHECK_INT(scattered(200, 0, 0.1, &x, DQ_R_NOISE), 0);
+    CHECK_INT(scattered(100, 2000, 1.0, &x, DQ_R_NOISE) >= 95, 1);
+    CHECK_INT(at(3000, 45, 40), DQ_PASS);
+    CHECK_INT(res.reasons, R(DQ_R_SPIKE));
+    CHECK_INT(scattered(100, 3010, 1.0, &x, DQ_R_NOISE) >= 98, 1);
+    CHECK_INT(scattered(10, 4010, 0.1, &x, DQ_R_NOISE) < 10, 1); /* its recent changes fade */
+    CHECK_INT(scattered(200, 4110, 0.1, &x, DQ_R_NOISE), 0);
+    CHECK_INT(scattered(20, 6110, 1.0, &x, DQ_R_NOISE) >= 15, 1); /* and again: still its norm is quiet */
+}
+
 static void test_impute(void)
 {
     fresh();
@@ -386,8 +422,47 @@ static void test_state_version_2(void)
     CHECK_INT(res.reasons, R(DQ_R_DUPLICATE_EVENT));
     CHECK_INT(ev(E("25:00", "20.5", "41")), DQ_PASS); /* the cadence is not known yet: no gap */
     CHECK_INT(res.reasons, 0);
-    v2[0] = 4; /* a version from the future */
+    v2[0] = 5; /* a version from the future */
     CHECK_INT(dq_engine_state_restore(eng, "sensor_1", 8, v2, (size_t)(p - v2)), DQ_ERR_STATE);
+}
+
+/* Saved state of version 3 (before the noise rule) restores with its learned cadence and
+ * typical changes: the spike rule applies at once; the noise rule waits until the sensor has
+ * shown DQ_CHANGE_WARMUP changes. */
+static void test_state_version_3(void)
+{
+    unsigned char v3[256], *p = v3;
+    int64_t t = 1795666380000LL; /* 04:13:00 */
+    put(&p, 3, 1), put(&p, 2, 1), put(&p, 1, 1), put(&p, 1, 1), put(&p, 1, 1);
+    put(&p, (uint64_t)t, 8);
+    for (int i = 0; i < DQ_DUP_RING; i++)
+        put(&p, (uint64_t)t, 8);
+    float cadence = 10000, change = 0.1f;
+    uint32_t bits;
+    memcpy(&bits, &cadence, 4);
+    put(&p, DQ_CADENCE_WARMUP, 1), put(&p, bits, 4);
+    memcpy(&bits, &change, 4);
+    const char *values[] = {"20.5", "41"};
+    unsigned char *change_n[2];
+    for (int f = 0; f < 2; f++) {
+        put(&p, 1, 1), put(&p, strlen(values[f]), 1);
+        memcpy(p, values[f], strlen(values[f]));
+        p += strlen(values[f]);
+        put(&p, (uint64_t)t, 8), put(&p, 1, 4), put(&p, 0, 1), put(&p, 0, 8), put(&p, 0, 8), put(&p, 0, 4);
+        put(&p, (uint64_t)t, 8);
+        change_n[f] = p;
+        put(&p, DQ_SPIKE_WARMUP, 1), put(&p, bits, 4);
+    }
+    fresh();
+    CHECK_INT(dq_engine_state_restore(eng, "sensor_1", 8, v3, (size_t)(p - v3)), DQ_OK);
+    CHECK_INT(ev(E("13:10", "20.6", "41")), DQ_PASS);
+    CHECK_INT(res.reasons, 0);
+    uint64_t x = 3;
+    CHECK_INT(scattered(20, 4 * 3600 + 800, 1.0, &x, DQ_R_NOISE), 0); /* the noise rule's warm-up */
+    CHECK_INT(at(4 * 3600 + 1000, 45, 41), DQ_PASS);
+    CHECK_INT(res.reasons, R(DQ_R_SPIKE));
+    *change_n[0] = DQ_SPIKE_WARMUP + 1; /* more changes than version 3 counted */
+    CHECK_INT(dq_engine_state_restore(eng, "sensor_1", 8, v3, (size_t)(p - v3)), DQ_ERR_STATE);
 }
 
 /* A small table: keys:3 sensors, one 1-minute window, v with a duplicate rule. */
@@ -520,10 +595,12 @@ int main(void)
     RUN(test_spike_after_a_run);
     RUN(test_impute);
     RUN(test_stuck);
+    RUN(test_noise);
     RUN(test_windows);
     RUN(test_batch_and_reject_json);
     RUN(test_state_restore);
     RUN(test_state_version_2);
+    RUN(test_state_version_3);
     RUN(test_eviction);
     RUN(test_window_reasons_of_many_keys);
     RUN(test_names);
