@@ -11,10 +11,10 @@ BENCH_PY   := $(DQ_CACHE)/venv/bench/bin/python
 FUZZ_SECONDS ?= 600
 # The Python test folders by subject, and the venv each runs in (tests/ml: ml; tests/spark: spark;
 # tests/integration: core, against the stack).
-CORE_TESTS := tests/contract tests/cli tests/docs tests/dashboards tests/flink
+CORE_TESTS := tests/contract tests/cli tests/docs tests/dashboards tests/flink course/exercises
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: up down status logs clean install lock topic test-integration drills reconcile soak data help deps build build-asan build-fuzz test check test-unit test-asan test-python test-ml test-spark fuzz fuzz-short clean-build \
+.PHONY: up down status logs clean install lock topic test-integration drills reconcile soak data exercise help deps build build-asan build-fuzz test check test-unit test-asan test-python test-ml test-spark fuzz fuzz-short clean-build \
         flink-submit spark-submit analyze train eval-anomaly model-service bench bench-anomaly bench-flink bench-spark bench-check bench-parsers bench-bindings bench-gate bench-sensors
 
 help:            ## this list
@@ -80,7 +80,7 @@ test-asan: build-asan ## C unit tests and the vectors through dq check, under AS
 
 test-python: build    ## Python bindings, the vectors through dq check and the bindings
 	@stack/venv.sh core > /dev/null
-	@$(PYTEST) -q $(CORE_TESTS)
+	@DQ_EXERCISES=solutions $(PYTEST) -q $(CORE_TESTS)
 
 test-ml: build        ## anomaly models: export parity with scikit-learn, scoring in libdq (the ml venv)
 	@stack/venv.sh ml > /dev/null
@@ -92,6 +92,12 @@ test-spark: build     ## the Spark jobs' logic on in-memory DataFrames, in a loc
 
 test-integration: build ## the native stack: brought up if needed (and stopped again if it was down)
 	@stack/with-stack.sh $(PYTEST) -q tests/integration
+
+exercise: build  ## check your exercises of one day: make exercise DAY=3 (where yours still say TODO, the published solution runs)
+	@test -n "$(DAY)" || { echo "usage: make exercise DAY=<1-20>"; exit 2; }
+	@stack/venv.sh core > /dev/null
+	@d=course/exercises/day$$(printf %02d $(DAY)); test -d $$d || { echo "day $(DAY) has no exercises with a check yet"; exit 2; }; \
+		$(PYTEST) -q -s -p no:cacheprovider $$d
 
 data:            ## the public data sets the course uses, into data/, checked (DQ_DATA_DIR: a local copy; SETS=skab: one)
 	@python3 stack/data.py $(SETS)

@@ -1,0 +1,37 @@
+"""Day 2: sensor data and its defects (course/week1.md)."""
+import collections
+import csv
+import filecmp
+import subprocess
+
+
+def generate(dq_bin, out, truth, *args):
+    with open(out, "wb") as f:
+        subprocess.run([dq_bin, "gen", "--count", "10000", "--start", "2026-01-01T00:00:00Z", "--truth", truth, "-q",
+                        *args], stdout=f, check=True)
+
+
+def defects(truth) -> collections.Counter:
+    with open(truth) as f:
+        return collections.Counter(row["defect"] for row in csv.DictReader(f))
+
+
+def test_1_the_most_frequent_defect(dq_bin, tmp_path, answer):
+    generate(dq_bin, tmp_path / "events.ndjson", tmp_path / "truth.csv", "--seed", "7")
+    counts = defects(tmp_path / "truth.csv")
+    del counts["none"]
+    assert answer("day02", "most_frequent_defect") == counts.most_common(1)[0][0]
+
+
+def test_2_the_same_arguments_the_same_bytes(dq_bin, tmp_path, answer):
+    for name, seed in (("a", "7"), ("b", "7"), ("c", "8")):
+        generate(dq_bin, tmp_path / f"{name}.ndjson", tmp_path / f"{name}.csv", "--seed", seed)
+    same = filecmp.cmp(tmp_path / "a.ndjson", tmp_path / "b.ndjson", shallow=False)
+    assert not filecmp.cmp(tmp_path / "a.ndjson", tmp_path / "c.ndjson", shallow=False)
+    assert answer("day02", "identical") == ("yes" if same else "no")
+
+
+def test_3_outliers_only(script):
+    counts = defects(script("day02/ex3_outliers.sh") / "truth.csv")
+    assert set(counts) == {"none", "outlier"}, counts
+    assert 0.04 <= counts["outlier"] / sum(counts.values()) <= 0.06, counts

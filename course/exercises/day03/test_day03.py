@@ -1,0 +1,83 @@
+"""Day 3: the data contract (course/week1.md)."""
+import collections
+import json
+import subprocess
+
+import pytest
+
+from scoring import below_score_goal, check_and_score, generate
+from testenv import CONTRACT
+
+NOW = "2026-01-02T00:00:00Z"  # the day's run
+
+
+@pytest.fixture
+def events(dq_bin, tmp_path):
+    """The day's input: day 2's 10,000 events (--seed 7)."""
+    path = tmp_path / "events.ndjson"
+    with path.open("wb") as f:
+        subprocess.run([dq_bin, "gen", "--count", "10000", "--seed", "7", "--start", "2026-01-01T00:00:00Z", "-q"],
+                       stdout=f, check=True)
+    return path
+
+
+def verdicts(dq_bin, contract, events, folder) -> collections.Counter:
+    """(verdict, reason) counts of dq check's outputs, ('in', '') the events read, ('out', '')
+    the outputs and ('capped', temperature) the temperatures of FIXED out-of-range readings."""
+    clean, rejects = folder / "clean.ndjson", folder / "rejects.ndjson"
+    subprocess.run([dq_bin, "check", "-q", "-c", contract, "-i", events, "--now", NOW, "--clean", clean,
+                    "--rejects", rejects], check=True)
+    counts = collections.Counter({("in", ""): sum(1 for _ in events.open("rb"))})
+    for path in (clean, rejects):
+        for line in path.open():
+            event = json.loads(line)
+            dq = event["dq"]
+            counts.update((dq["status"], reason) for reason in dq.get("reasons", ["-"]))
+            counts[("out", "")] += 1
+            if dq["status"] == "FIXED" and "OUT_OF_RANGE" in dq["reasons"]:
+                counts[("capped", event["temperature"])] += 1
+    return counts
+
+
+def test_1_what_fixed_an_event(dq_bin, events, tmp_path, answer):
+    clean = tmp_path / "clean.ndjson"
+    subprocess.run([dq_bin, "check", "-q", "-c", CONTRACT, "-i", events, "--now", NOW, "--clean", clean], check=True)
+    actions = {finding["action"] for line in clean.open() for dq in [json.loads(line)["dq"]]
+               if dq["status"] == "FIXED" for finding in dq["findings"]} - {"warn"}
+    assert set(answer("day03", "fixed_actions").replace(" ", "").split(",")) == actions
+
+
+def test_2_cap_instead_of_reject(dq_bin, events, script, tmp_path):
+    folder = script("day03/ex2_cap.sh")
+    (tmp_path / "course").mkdir()
+    before = verdicts(dq_bin, CONTRACT, events, tmp_path / "course")
+    after = verdicts(dq_bin, folder / "my.yaml", events, folder)
+    moved = before["REJECT", "OUT_OF_RANGE"] - after["REJECT", "OUT_OF_RANGE"]
+    assert moved > 0 and after["FIXED", "OUT_OF_RANGE"] - before["FIXED", "OUT_OF_RANGE"] == moved, (before, after)
+    assert {t for kind, t in after if kind == "capped"} == {-40, 60}  # the contract's bounds
+    assert after["in", ""] == after["out", ""] == before["out", ""]  # in = clean + rejects
+
+
+@pytest.mark.parametrize("interval, wrong", [("1s", {"SPIKE", "gap"}), ("5m", {"spike", "GAP"})])
+def test_3_absolute_rules_are_right_at_one_cadence_only(dq_bin, script, interval, wrong):
+    folder = script("day03/ex3_absolute.sh")
+    stream = generate(dq_bin, folder, interval)
+    assert below_score_goal(check_and_score(dq_bin, folder, *stream)) == {}
+    scores = check_and_score(dq_bin, folder, *stream, contract=folder / "absolute.yaml")
+    assert wrong <= below_score_goal(scores).keys()
+    if interval == "1s":
+        assert scores["precision"]["SPIKE"] < 0.2
+    else:
+        assert scores["recall"]["spike"] == 0
+
+
+def test_4_the_noise_ratio_trades_precision_for_recall(dq_bin, script):
+    folder = script("day03/ex4_noise_ratio.sh", "2")
+    script("day03/ex4_noise_ratio.sh", "5")
+    stream = generate(dq_bin, folder, "10s", "--defects", "none,noise=0.0005")
+    figures = {}
+    for ratio, contract in ((3, CONTRACT), (2, folder / "ratio2.yaml"), (5, folder / "ratio5.yaml")):
+        scores = check_and_score(dq_bin, folder, *stream, contract=contract)
+        figures[ratio] = (scores["precision"]["NOISE"], scores["recall"]["noise"])
+    assert min(figures[3]) > 0.9, figures
+    assert figures[2][0] < figures[3][0] and figures[5][1] < figures[3][1], figures
