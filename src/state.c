@@ -429,13 +429,14 @@ static int64_t get_time(reader *r)
     return t;
 }
 
-/* A float learned online: finite, positive (or 0 while nothing is learned). */
+/* A float learned online: finite, positive (or 0 while nothing is learned; never -0, which
+ * divides into -inf). */
 static float get_rate(reader *r)
 {
     uint32_t u = (uint32_t)get_u(r, 4);
     float v;
     memcpy(&v, &u, sizeof v);
-    if (!isfinite(v) || v < 0)
+    if (!isfinite(v) || signbit(v))
         r->bad = true;
     return v;
 }

@@ -463,6 +463,12 @@ static void test_state_version_3(void)
     CHECK_INT(res.reasons, R(DQ_R_SPIKE));
     *change_n[0] = DQ_SPIKE_WARMUP + 1; /* more changes than version 3 counted */
     CHECK_INT(dq_engine_state_restore(eng, "sensor_1", 8, v3, (size_t)(p - v3)), DQ_ERR_STATE);
+    *change_n[0] = DQ_SPIKE_WARMUP;
+    change = -0.0f; /* a typical change of -0 (found by fuzz_state: a change over it is -inf) */
+    memcpy(&bits, &change, 4);
+    unsigned char *dev = change_n[0] + 1;
+    put(&dev, bits, 4);
+    CHECK_INT(dq_engine_state_restore(eng, "sensor_1", 8, v3, (size_t)(p - v3)), DQ_ERR_STATE);
 }
 
 /* A small table: keys:3 sensors, one 1-minute window, v with a duplicate rule. */
