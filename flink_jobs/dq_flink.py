@@ -36,11 +36,11 @@ class Validator:
         self.engine = dq.Engine(self.contract, model=self.model)
         self.contract_version = f"{self.contract.id}:{self.contract.version}"
         self.model_name = Path(model_path).name if model_path else "online-z"
-        self.threshold = self.model.threshold if self.model else self.contract.anomaly_threshold
+        self.threshold = self.model.threshold if self.model else dq.ONLINE_FLAG_SCORE
 
     def anomaly_row(self, clean: bytes | None, event_time_ms: int, processed_by: str) -> dict | None:
         """A sensor_anomalies row when libdq flagged the clean event (its "dq"."anomaly"
-        member), else None. The score is the model's, or the online detector's z."""
+        member), else None. The score is the model's, or the online detector's (0.5 at its flag)."""
         return self._anomaly_of(json.loads(clean) if clean else {}, event_time_ms, processed_by)
 
     def _anomaly_of(self, event: dict, event_time_ms: int, processed_by: str) -> dict | None:
@@ -49,7 +49,7 @@ class Validator:
             return None
         ts = _time(event_time_ms)
         return {"sensor_id": event["sensor_id"], "day": ts.date(), "ts": ts, "model": self.model_name,
-                "score": found.get("score", found["z"]), "threshold": self.threshold,
+                "score": found["score"], "threshold": self.threshold,
                 "temperature": event.get("temperature"), "humidity": event.get("humidity"),
                 "model_version": self.model_name, "processed_by": processed_by}
 
@@ -109,7 +109,7 @@ def event_row(event: dict, contract_version: str, event_time_ms: int) -> dict:
             "location": event.get("location"), "status": event.get("status"),
             "dq_status": annotation["status"], "dq_reasons": set(annotation.get("reasons", [])) or None,
             "dq_findings": json.dumps(annotation, separators=(",", ":")),
-            "anomaly_score": anomaly.get("score", anomaly.get("z")), "is_anomaly": anomaly.get("flag"),
+            "anomaly_score": anomaly.get("score"), "is_anomaly": anomaly.get("flag"),
             "processed_by": "flink", "contract_version": contract_version, "ingested_at": dt.datetime.now(UTC)}
 
 

@@ -13,7 +13,7 @@ generator's ground truth and on real labelled data nobody here wrote.
   model (equal to scikit-learn's scores), against the published IsolationForest F1 0.29.
 
 Thresholds never look at the labels: the --alarm-rate quantile of the training scores
-(the forest) or the contract's threshold (the online detector). AUC-PR needs none.
+(the forest) or the contract's (the online detector's threshold or alarm budget). AUC-PR needs none.
 Results go to MLflow (experiment anomaly-eval) when --tracking-uri answers.
 
 usage: evaluate.py DQ_BIN [--data data] [--events N] [--tracking-uri URI]
@@ -61,13 +61,13 @@ def generated(dq_bin: str, events: int, alarm_rate: float) -> list[tuple[str, st
     work = Path(tempfile.mkdtemp())
     data = subprocess.run([dq_bin, "gen", "--count", str(events), "--seed", "17", "--start", "2026-01-01T00:00:00Z",
                            "--truth", work / "truth.csv"], capture_output=True, check=True).stdout.splitlines()
-    X, lines, z, _ = features(data, int(time.time() * 1000))
+    X, lines, online, _ = features(data, int(time.time() * 1000))
     truth = load_truth(work / "truth.csv")
     kinds = np.array([truth.get(int(n), "none") for n in lines])
     cut = int(len(X) * 0.7)
     forest, threshold = forest_scores(X[:cut], X[cut:], dq.Contract(CONTRACT).features, alarm_rate)
     out = []
-    for name, score, flagged in [("online-z", z[cut:], z[cut:] >= dq.Contract(CONTRACT).anomaly_threshold),
+    for name, score, flagged in [("online-z", online[cut:], online[cut:] >= dq.ONLINE_FLAG_SCORE),
                                  ("isolation-forest", forest, forest >= threshold)]:
         for kind in ANOMALY_TYPES + ("all",):
             y = np.isin(kinds[cut:], ANOMALY_TYPES) if kind == "all" else kinds[cut:] == kind
@@ -88,14 +88,14 @@ def suthaharan(dq_bin: str, folder: Path, alarm_rate: float) -> list[tuple[str, 
         now = int(time.time() * 1000)
         verdicts = dq.Engine(dq.Contract(CONTRACT), now=now).evaluate(data).verdicts
         rejected = np.array([v == "REJECT" for v in verdicts])
-        X, lines, z, _ = features(data, now)
+        X, lines, online, _ = features(data, now)
         idx = lines - 1
         half = len(X) // 2
         forest, threshold = forest_scores(X[:half], X, dq.Contract(CONTRACT).features, alarm_rate)
         # Every reading of the later half of the stream is judged: rejected by the rules,
         # flagged by the detector, or neither (also those not scored: warm-up, imputed).
         later = np.arange(len(data)) >= (idx[half] if half < len(idx) else len(data))
-        for name, score, flagged in [("online-z", z, z >= dq.Contract(CONTRACT).anomaly_threshold),
+        for name, score, flagged in [("online-z", online, online >= dq.ONLINE_FLAG_SCORE),
                                      ("isolation-forest", forest, forest >= threshold)]:
             found, full_score = rejected.copy(), np.where(rejected, np.inf, -np.inf)
             found[idx] |= flagged

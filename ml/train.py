@@ -63,17 +63,18 @@ def history_from_cassandra(days: int) -> list[bytes]:
 def features(events: list[bytes], now_ms: int, contract_path: Path = CONTRACT
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """libdq's features of the scored events, their line numbers (1-based), the online
-    detector's z and the key (sensor id) of each, under the contract at contract_path."""
+    detector's score (flagged at dq.ONLINE_FLAG_SCORE) and the key (sensor id) of each, under
+    the contract at contract_path."""
     contract = dq.Contract(contract_path)
     rows = dq.Engine(contract, now=now_ms).features(events)
     lines = np.array([i + 1 for i, r in enumerate(rows) if r is not None])
     X = np.array([r for r in rows if r is not None]).reshape(-1, len(contract.features))
-    # The online detector's z, from the same engine logic: the "dq" annotation of clean events.
+    # The online detector's score, from the same engine logic: the "dq" annotation of clean events.
     res = dq.Engine(contract, now=now_ms).evaluate(events)
     clean = [json.loads(res.clean[i - 1]) for i in lines]
-    z = np.array([c["dq"]["anomaly"]["z"] for c in clean])
+    online = np.array([c["dq"]["anomaly"]["score"] for c in clean])
     key = next(f["name"] for f in contract.fields if f["primaryKey"])
-    return X, lines, z, np.array([c[key] for c in clean])
+    return X, lines, online, np.array([c[key] for c in clean])
 
 
 class SeasonalBaseline:
@@ -170,7 +171,7 @@ def main() -> None:
 
     events = (args.history.read_bytes().splitlines() if args.history else history_from_cassandra(args.days))
     print(f"train: {len(events):,} events; libdq features ...", file=sys.stderr)
-    X, lines, z, sensors = features(events, int(time.time() * 1000), args.contract)
+    X, lines, online, sensors = features(events, int(time.time() * 1000), args.contract)
     truth = load_truth(args.truth) if args.truth else None
     y = np.array([truth.get(int(n)) in ANOMALY_TYPES for n in lines]) if truth else None
     kinds = np.array([truth.get(int(n), "none") for n in lines]) if truth else None
@@ -197,11 +198,11 @@ def main() -> None:
 
     # The baseline: libdq's online detector, as configured in the contract (no training).
     with mlflow.start_run(run_name="online-z (libdq, no training)"):
-        threshold = contract.anomaly_threshold  # z is what the annotation reports
-        mlflow.log_params({**common, "detector": "online-z", "z_threshold": threshold})
-        report = {**scores_report(y_val, z[cut:], threshold), **per_type(z[cut:] >= threshold)}
+        threshold = dq.ONLINE_FLAG_SCORE  # the score the annotation reports: z / (z + the sensor's threshold)
+        mlflow.log_params({**common, "detector": "online-z", "z_threshold": contract.anomaly_threshold})
+        report = {**scores_report(y_val, online[cut:], threshold), **per_type(online[cut:] >= threshold)}
         mlflow.log_metrics(report)
-        mlflow.log_artifact(str(plot_scores(z[cut:], y_val, threshold, "online z", work / "online-z.png")))
+        mlflow.log_artifact(str(plot_scores(online[cut:], y_val, threshold, "online z", work / "online-z.png")))
         print(f"train: online-z {json.dumps(report)}", file=sys.stderr)
         baseline = report
 

@@ -67,7 +67,7 @@ def validator(model_path: str | None = None) -> dict:
         contract = dq.Contract(CONTRACT)
         model = dq.Model(model_path) if model_path else None
         _validators[model_path] = {"engine": dq.Engine(contract, model=model),
-                                   "threshold": model.threshold if model else contract.anomaly_threshold,
+                                   "threshold": model.threshold if model else dq.ONLINE_FLAG_SCORE,
                                    "version": f"{contract.id}:{contract.version}"}
     return _validators[model_path]
 
@@ -116,7 +116,7 @@ def outcome_columns(res) -> dict:
         cols["annotation"].append(json.dumps(dq, separators=(",", ":")) if dq else annotation.decode())
         found = (dq or {}).get("anomaly") or {}
         cols["anomaly"].append(bool(found.get("flag")))
-        cols["anomaly_score"].append(found.get("score", found.get("z")))
+        cols["anomaly_score"].append(found.get("score"))
         for f in FIELDS:
             cols[f].append(event.get(f))
     return cols

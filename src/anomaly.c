@@ -10,8 +10,11 @@
  * mean within a few half-lives.
  *
  * The online detector needs no training: z = |value - mean| / max(std, minStd), the
- * largest over the fields, flags at the contract's threshold once a sensor has had
- * its warm-up readings.
+ * largest over the fields (the field is named), flags at a threshold once a sensor has
+ * had its warm-up readings: the contract's, or, with a false-alarm budget
+ * (alarmsPerDay), the sensor's own, which follows its scores so that the share of its
+ * readings flagged is the budget's. Its score, z / (z + threshold), is in [0, 1) and
+ * reaches 0.5 where the flag begins, whatever the sensor.
  *
  * Models: an isolation forest exported from scikit-learn as text (ml/export.py):
  *
@@ -50,7 +53,7 @@
 static inline double max_of(double a, double b) { return a > b ? a : b; }
 static inline double min_of(double a, double b) { return a < b ? a : b; }
 
-void dq_anomaly_update(const dq_contract *ctr, dq_numstate *ns, double v)
+void dq_anomaly_update(const dq_contract *ctr, dq_numstate *ns, double v, bool flagged)
 {
     if (ns->ew_n == 0) {
         ns->ew_mean = v;
@@ -58,7 +61,10 @@ void dq_anomaly_update(const dq_contract *ctr, dq_numstate *ns, double v)
     } else {
         double limit = ctr->z_threshold * max_of(sqrt(ns->ew_var), ctr->min_std);
         double d = max_of(-limit, min_of(limit, v - ns->ew_mean));
-        double mean = ns->ew_mean + ctr->ew_alpha * d, var = (1 - ctr->ew_alpha) * (ns->ew_var + ctr->ew_alpha * d * d);
+        /* A flagged reading moves the mean (clipped: a new level is still learned) but not the
+         * variance: flagged outliers would widen it until the next ones hide in it. */
+        double mean = ns->ew_mean + ctr->ew_alpha * d,
+               var = flagged ? ns->ew_var : (1 - ctr->ew_alpha) * (ns->ew_var + ctr->ew_alpha * d * d);
         if (isfinite(mean) && isfinite(var)) { /* readings near the double's limits would overflow them */
             ns->ew_mean = mean;
             ns->ew_var = var;
@@ -68,11 +74,33 @@ void dq_anomaly_update(const dq_contract *ctr, dq_numstate *ns, double v)
         ns->ew_n++;
 }
 
-void dq_anomaly_score(dq_engine *eng, const dq_keystate *ks, const dq_eval *ev)
+/* The flag threshold under a false-alarm budget: a stochastic quantile tracker on its logarithm
+ * (steps in proportion to the scale of z). A flag multiplies it by e^(DQ_FLAG_STEP x (1 - p)),
+ * any other scored reading by e^(-DQ_FLAG_STEP x p) (to first order: p is small, or the error
+ * at most 1.3 %), where p = alarmsPerDay x the sensor's cadence / 1 day is the share of
+ * readings the budget allows: it settles where a share p of the sensor's scores lie above it,
+ * whatever their distribution (real ones are heavier-tailed than a normal one). It starts at
+ * the contract's threshold, so a new sensor flags less than its budget, not more, while it
+ * learns. What it must learn is the tail of the sensor's normal readings: readings with
+ * findings (a SPIKE, NOISE) do not move it, nor does a flag beyond twice the threshold, which
+ * is an anomaly, not a sign that the threshold is too low (else a burst of anomalies would
+ * raise it until they hide each other). */
+static void follow_budget(const dq_contract *ctr, dq_keystate *ks, const dq_result *res, double flag_at)
+{
+    if (res->n_details > 0 || res->anomaly_z > 2 * flag_at)
+        return;
+    double p = ctr->alarms_per_day * ks->tm.cadence_ms / 86400000.0;
+    p = p < 0.5 ? p : 0.5;
+    flag_at *= res->is_anomaly ? exp(DQ_FLAG_STEP * (1 - p)) : 1 - DQ_FLAG_STEP * p;
+    ks->z_flag = (float)(flag_at < DQ_FLAG_MIN ? DQ_FLAG_MIN : flag_at > DQ_FLAG_MAX ? DQ_FLAG_MAX : flag_at);
+}
+
+void dq_anomaly_score(dq_engine *eng, dq_keystate *ks, const dq_eval *ev)
 {
     const dq_contract *ctr = eng->ctr;
     dq_result *res = ev->res;
     double *x = eng->features, z = 0;
+    int field = -1;
     for (int j = 0; j < ctr->n_anomaly_fields; j++) {
         int fi = ctr->anomaly_fields[j];
         const dq_numstate *ns = &dq_key_num(&eng->state, ks)[ctr->fields[fi].num_slot];
@@ -83,10 +111,15 @@ void dq_anomaly_score(dq_engine *eng, const dq_keystate *ks, const dq_eval *ev)
         x[j * DQ_FEATURES_PER_FIELD + 1] = ns->has_last ? v - ns->last_v : 0;
         x[j * DQ_FEATURES_PER_FIELD + 2] = v - ns->ew_mean;
         x[j * DQ_FEATURES_PER_FIELD + 3] = sd;
-        z = max_of(z, fabs(v - ns->ew_mean) / max_of(sd, ctr->min_std)); /* minStd > 0: never 0 / 0 */
+        double zf = fabs(v - ns->ew_mean) / max_of(sd, ctr->min_std); /* minStd > 0: never 0 / 0 */
+        if (field < 0 || zf > z) {
+            z = zf;
+            field = fi;
+        }
     }
     res->anomaly_scored = true;
     res->anomaly_z = z;
+    res->anomaly_field = field;
     if (eng->model || eng->want_features) {
         /* The time of day, for models only: sin and cos cost more than the rest of the vector. */
         const int64_t day = 86400000;
@@ -99,9 +132,13 @@ void dq_anomaly_score(dq_engine *eng, const dq_keystate *ks, const dq_eval *ev)
     if (eng->model) {
         res->anomaly_score = dq_model_score(eng->model, x);
         res->is_anomaly = res->anomaly_score >= eng->model->threshold;
-    } else {
-        res->is_anomaly = z >= ctr->z_threshold;
+        return;
     }
+    double flag_at = ctr->alarms_per_day > 0 && ks->z_flag > 0 ? ks->z_flag : ctr->z_threshold;
+    res->is_anomaly = z >= flag_at;
+    res->anomaly_score = isfinite(z) ? z / (z + flag_at) : 1; /* z overflows for readings near the double's limits */
+    if (ctr->alarms_per_day > 0)
+        follow_budget(ctr, ks, res, flag_at);
 }
 
 /* ---------------------------------------------------------------- models */

@@ -551,10 +551,11 @@ static char *feature_name(loader *ld, const char *prefix, const char *suffix)
     return name;
 }
 
-/* anomaly: {fields: [..], halfLife: 30, warmup: 30, threshold: 6, minStd: 0.05, decimals: 4} */
+/* anomaly: {fields: [..], halfLife: 30, warmup: 30, threshold: 6, alarmsPerDay: 1, minStd: 0.05, decimals: 4} */
 static void load_anomaly(loader *ld, dq_contract *ctr, yaml_node_t *an)
 {
-    const char *const keys[] = {"fields", "halfLife", "warmup", "threshold", "minStd", "decimals", NULL};
+    const char *const keys[] = {"fields", "halfLife", "warmup", "threshold", "alarmsPerDay", "minStd", "decimals",
+                                NULL};
     check_keys(ld, an, "anomaly", keys);
     if (ctr->key_field < 0 || ctr->time_field < 0)
         lerr(ld, an, "anomaly scoring needs a primaryKey and an eventTime property");
@@ -597,10 +598,13 @@ static void load_anomaly(loader *ld, dq_contract *ctr, yaml_node_t *an)
     ctr->warmup = (uint32_t)get_int(ld, an, "warmup", half_life > UINT16_MAX ? UINT16_MAX : half_life, 1, UINT16_MAX);
     dq_num num;
     ctr->z_threshold = get_num(ld, an, "threshold", &num) ? num.v : 6.0;
+    ctr->alarms_per_day = get_num(ld, an, "alarmsPerDay", &num) ? num.v : 0;
     ctr->min_std = get_num(ld, an, "minStd", &num) ? num.v : 0.01;
     ctr->score_decimals = (int)get_int(ld, an, "decimals", 4, 0, 9);
     if (ctr->z_threshold <= 0 || ctr->min_std <= 0)
         lerr(ld, an, "anomaly threshold and minStd must be positive");
+    if (get(ld, an, "alarmsPerDay") && !(ctr->alarms_per_day > 0 && ctr->alarms_per_day <= 86400))
+        lerr(ld, an, "anomaly alarmsPerDay must be a number of alarms per sensor and day, above 0 and at most 86400");
 }
 
 static void load_contract(loader *ld, dq_contract *ctr)

@@ -132,6 +132,8 @@ dq_num dq_num_from_double(double v);
 dq_num dq_num_round(double v, int decimals);
 /* Writes the number as RFC 8785 (ECMAScript) would: shortest round-trip digits. */
 void dq_num_write(dq_buf *b, const dq_num *num);
+/* The same as dq_num_write of dq_num_round(v, decimals), faster (anomaly z and scores). */
+void dq_num_write_rounded(dq_buf *b, double v, int decimals);
 
 /* ---------------------------------------------------------------- timefmt */
 
@@ -169,6 +171,9 @@ void dq_pattern_free(dq_pattern *pat);
 #define DQ_DUP_RING 8 /* recent event times remembered per key for duplicates */
 #define DQ_DUP_WINDOW_MAX_MS (30LL * 86400000) /* under the 49 days a saturating u32 age spans */
 #define DQ_SPIKE_ACCEPT 3 /* a level flagged SPIKE this many times in a row is accepted as real */
+#define DQ_FLAG_STEP 0.05 /* alarmsPerDay: one flag raises a sensor's flag threshold by e^0.05 (~5 %) */
+#define DQ_FLAG_MIN 1.0   /* alarmsPerDay: the range of a sensor's flag threshold, in z */
+#define DQ_FLAG_MAX 1000.0
 #define DQ_CADENCE_WARMUP 3 /* intervals a sensor shows before rules in intervals apply to it */
 #define DQ_SPIKE_WARMUP 4   /* changes of a value before the relative spike rule applies to it */
 #define DQ_CHANGE_WARMUP 32 /* changes averaged before the typical change moves slowly; the noise rule waits for them */
@@ -267,7 +272,8 @@ struct dq_contract {
     int anomaly_fields[DQ_MAX_ANOMALY_FIELDS]; /* field indices (each has a num_slot) */
     double ew_alpha;      /* weight of a new reading in the running mean and variance */
     uint32_t warmup;      /* readings before a sensor is scored */
-    double z_threshold;   /* |z| at which the online detector flags */
+    double z_threshold;   /* |z| beyond which a deviation is clipped in learning; the flag without a budget */
+    double alarms_per_day; /* the online detector's false-alarm budget per sensor and day; 0: none */
     double min_std;       /* floor of the std in z (a flat sensor would divide by 0) */
     int score_decimals;   /* z and score are written rounded to this many decimals */
     int n_features;
@@ -372,8 +378,10 @@ typedef struct dq_keystate {
     uint16_t key_len;
     bool changed; /* committed since the last dq_engine_state_changes */
     bool seen;    /* looked up since then: such keys lead the recency list */
+    float z_flag; /* the online detector's flag threshold for this key with alarmsPerDay; 0: not yet */
     dq_keytime tm;
 } dq_keystate;
+_Static_assert(sizeof(dq_keystate) == 80, "dq_keystate: its header costs every sensor (docs/contract.md)");
 
 /* The reasons an event with a key can have: the earlier ones end the scan before any key. */
 #define DQ_KEY_REASON_FIRST DQ_R_NON_FINITE
@@ -526,9 +534,9 @@ struct dq_model {
 };
 
 /* Features and scores of an accepted event from its key's state before the commit. */
-void dq_anomaly_score(dq_engine *eng, const dq_keystate *ks, const dq_eval *ev);
+void dq_anomaly_score(dq_engine *eng, dq_keystate *ks, const dq_eval *ev);
 /* Updates the running mean and variance of numeric state ns with reading v. */
-void dq_anomaly_update(const dq_contract *ctr, dq_numstate *ns, double v);
+void dq_anomaly_update(const dq_contract *ctr, dq_numstate *ns, double v, bool flagged);
 
 void dq_window_account(dq_engine *eng, const dq_result *res, bool complete, dq_keystate *ks);
 void dq_window_close_all(dq_engine *eng);

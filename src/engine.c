@@ -157,15 +157,14 @@ static void write_annotation(const dq_engine *eng, const dq_eval *ev, dq_buf *b)
         dq_buf_putc(b, ']');
     }
     if (res->anomaly_scored) {
-        dq_num z = dq_num_round(res->anomaly_z, eng->ctr->score_decimals);
         dq_buf_puts(b, ",\"anomaly\":{\"z\":");
-        dq_num_write(b, &z);
-        if (eng->model) {
-            dq_num score = dq_num_round(res->anomaly_score, eng->ctr->score_decimals);
-            dq_buf_puts(b, ",\"score\":");
-            dq_num_write(b, &score);
-        }
-        dq_buf_puts(b, res->is_anomaly ? ",\"flag\":true}" : ",\"flag\":false}");
+        dq_num_write_rounded(b, res->anomaly_z, eng->ctr->score_decimals);
+        dq_buf_puts(b, ",\"score\":");
+        dq_num_write_rounded(b, res->anomaly_score, eng->ctr->score_decimals);
+        dq_buf_puts(b, res->is_anomaly ? ",\"flag\":true,\"field\":" : ",\"flag\":false,\"field\":");
+        const dq_field *f = &eng->ctr->fields[res->anomaly_field];
+        dq_buf_put(b, f->json_key, f->json_key_len - 1); /* "name": without its colon */
+        dq_buf_putc(b, '}');
     }
     dq_buf_putc(b, '}');
 }
@@ -269,6 +268,7 @@ dq_err dq_engine_eval_n(dq_engine *eng, const char *event, size_t len, dq_result
     res->anomaly_scored = res->is_anomaly = false;
     res->anomaly_z = 0;
     res->anomaly_score = NAN;
+    res->anomaly_field = -1;
     res->features = NULL;
     ev.res = res;
     ev.complete = false;

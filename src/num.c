@@ -309,6 +309,39 @@ static void write_es(dq_buf *b, bool neg, const char *d, int k, int p)
     }
 }
 
+void dq_num_write_rounded(dq_buf *b, double v, int decimals)
+{
+    /* What dq_num_write prints for dq_num_round(v, decimals), digits straight from the
+     * rounded integer: in fixed notation from 1e-6 up (smaller ones fall back, ES writes them
+     * with an exponent), 0 and integers without a point, the fraction without trailing zeros. */
+    double scaled = v * pow10_exact[decimals];
+    int64_t mant = fabs(scaled) < 1e15 ? llround(scaled) : 0;
+    uint64_t m = (uint64_t)(mant < 0 ? -mant : mant), one = (uint64_t)pow10_exact[decimals];
+    if (mant == 0 || (decimals > 6 && m < (uint64_t)pow10_exact[decimals - 6]) || b->cap - b->len < 40 || b->overflow) {
+        dq_num r = dq_num_round(v, decimals);
+        dq_num_write(b, &r);
+        return;
+    }
+    char d[24];
+    int n = 0, k = sizeof d;
+    if (mant < 0)
+        b->p[b->len++] = '-';
+    uint64_t whole = m / one, frac = m % one;
+    do
+        d[--k] = (char)('0' + whole % 10);
+    while ((whole /= 10) > 0);
+    memcpy(b->p + b->len, d + k, sizeof d - (size_t)k);
+    b->len += sizeof d - (size_t)k;
+    if (frac) {
+        for (n = decimals; frac % 10 == 0; n--)
+            frac /= 10;
+        b->p[b->len++] = '.';
+        for (int i = n - 1; i >= 0; i--, frac /= 10)
+            b->p[b->len + (size_t)i] = (char)('0' + frac % 10);
+        b->len += (size_t)n;
+    }
+}
+
 void dq_num_write(dq_buf *b, const dq_num *num)
 {
     char d[32];

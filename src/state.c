@@ -27,9 +27,11 @@
  *   u32 ew_n,
  * and since version 3: u8 cadence_n, f32 cadence_ms after recent_ms; i64 since_ms, u8
  * change_n, f32 change_dev at the end of each numeric field; since version 4: u8 noisy, u16
- * recent (the recent change in 1/256ths of the typical one) after them. Version 2 state still loads: the sensor then learns its cadence and
- * typical changes again (a warm-up); version 3 state starts with the recent change equal to
- * the typical one, not noisy.
+ * recent (the recent change in 1/256ths of the typical one) after them; since version 5: f32
+ * z_flag (the online detector's flag threshold under a false-alarm budget, 0 before any) after
+ * cadence_ms. Version 2 state still loads: the sensor then learns its cadence and typical
+ * changes again (a warm-up); version 3 state starts with the recent change equal to the
+ * typical one, not noisy; version 4 state with the flag threshold at the contract's.
  * Integers are little-endian, floats and doubles their IEEE-754 bits as little-endian u32/u64.
  * Values travel as text so loading goes through the number parser and yields a
  * dq_num with its invariants, whatever the bytes; the running mean and variance
@@ -324,10 +326,10 @@ void dq_reason_clear(dq_reason_table *t)
 
 /* ---------------------------------------------------------------- saved state */
 
-#define STATE_VERSION 4
+#define STATE_VERSION 5
 #define STATE_VERSION_OLDEST 2
 /* Header, then per numeric field at most 1 + 1 + 40 (text) + 8 + 4 + 1 + 8 + 8 + 4 + 8 + 1 + 4 + 1 + 2 bytes. */
-_Static_assert(5 + 8 + 8 * DQ_DUP_RING + 5 + DQ_MAX_FIELDS * 91 <= DQ_STATE_MAX_BYTES, "DQ_STATE_MAX_BYTES too small");
+_Static_assert(5 + 8 + 8 * DQ_DUP_RING + 9 + DQ_MAX_FIELDS * 91 <= DQ_STATE_MAX_BYTES, "DQ_STATE_MAX_BYTES too small");
 
 static uint64_t double_bits(double v)
 {
@@ -370,6 +372,7 @@ size_t dq_state_save(const dq_state *st, const dq_keystate *ks, unsigned char *o
         p = put_u(p, (uint64_t)time_before(tm->newest_ms, tm->recent_age[i]), 8);
     *p++ = tm->cadence_n;
     p = put_u(p, float_bits(tm->cadence_ms), 4);
+    p = put_u(p, float_bits(ks->z_flag), 4);
     const dq_numstate *num = dq_key_num(st, ks);
     for (size_t f = 0; f < st->n_num; f++) {
         const dq_numstate *ns = &num[f];
@@ -446,11 +449,13 @@ static uint16_t saturate16(uint64_t v)
     return v > UINT16_MAX ? UINT16_MAX : (uint16_t)v;
 }
 
-/* Decodes saved-state bytes into tm and num[0..n_num): DQ_OK or DQ_ERR_STATE. */
-static dq_err decode(const dq_state *st, dq_keytime *tm, dq_numstate *num, const unsigned char *in, size_t len)
+/* Decodes saved-state bytes into tm, z_flag and num[0..n_num): DQ_OK or DQ_ERR_STATE. */
+static dq_err decode(const dq_state *st, dq_keytime *tm, float *z_flag, dq_numstate *num, const unsigned char *in,
+                     size_t len)
 {
     reader r = {in, in + len, false};
     memset(tm, 0, sizeof *tm);
+    *z_flag = 0;
     uint64_t version = get_u(&r, 1);
     if (version < STATE_VERSION_OLDEST || version > STATE_VERSION || get_u(&r, 1) != st->n_num)
         return DQ_ERR_STATE;
@@ -473,6 +478,11 @@ static dq_err decode(const dq_state *st, dq_keytime *tm, dq_numstate *num, const
         if (cadence_n > DQ_CADENCE_WARMUP || (cadence_n > 0) != (tm->cadence_ms > 0))
             return DQ_ERR_STATE;
         tm->cadence_n = (uint8_t)cadence_n;
+    }
+    if (version >= 5) {
+        *z_flag = get_rate(&r);
+        if (*z_flag != 0 && !(*z_flag >= DQ_FLAG_MIN && *z_flag <= DQ_FLAG_MAX))
+            return DQ_ERR_STATE;
     }
     for (size_t f = 0; f < st->n_num && !r.bad; f++) {
         dq_numstate *ns = &num[f];
@@ -518,14 +528,16 @@ static dq_err decode(const dq_state *st, dq_keytime *tm, dq_numstate *num, const
 dq_err dq_state_restore(dq_state *st, const char *key, size_t len, const unsigned char *in, size_t n)
 {
     dq_keytime tm;
+    float z_flag;
     dq_numstate num[DQ_MAX_FIELDS];
-    dq_err err = decode(st, &tm, num, in, n);
+    dq_err err = decode(st, &tm, &z_flag, num, in, n);
     if (err)
         return err; /* decoded first, so refused bytes do not even add the key */
     dq_keystate *ks = dq_state_get(st, key, len);
     if (!ks)
         return DQ_ERR_SPACE;
     ks->tm = tm;
+    ks->z_flag = z_flag;
     if (st->n_num)
         memcpy(dq_key_num(st, ks), num, st->n_num * sizeof *num);
     return DQ_OK;

@@ -247,9 +247,12 @@ typedef struct dq_result {
     /* Anomaly scoring (contracts with an `anomaly` section), for PASS/FIXED events of a
      * sensor past its warm-up whose anomaly fields are all readings (not imputed). */
     bool anomaly_scored;
-    bool is_anomaly;          /* the model's score >= its threshold; without a model |z| >= the contract's */
+    bool is_anomaly;          /* the model's score >= its threshold; without a model z >= the flag threshold:
+                               * the contract's, or the sensor's own under anomaly.alarmsPerDay */
+    int anomaly_field;        /* the field of the largest z (dq_contract_field_name) */
     double anomaly_z;         /* online detector: the largest |value - mean| / std over the fields */
-    double anomaly_score;     /* the model's score in (0, 1], higher = more anomalous; NaN without one */
+    double anomaly_score;     /* the model's score in (0, 1], or without a model z / (z + the flag
+                               * threshold) in [0, 1], 0.5 at the flag; higher = more anomalous */
     const double *features;   /* the event's dq_contract_feature_count() features when a model
                                * scored it (or in dq_engine_eval_features), else NULL */
 } dq_result;

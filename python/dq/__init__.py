@@ -28,9 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-__all__ = ["Contract", "Engine", "Model", "BatchResult", "DqError", "REASONS", "VERDICTS", "library_path"]
+__all__ = ["Contract", "Engine", "Model", "BatchResult", "DqError", "REASONS", "VERDICTS", "ONLINE_FLAG_SCORE",
+           "library_path"]
 
 VERDICTS = ("PASS", "FIXED", "REJECT")
+# The online detector's score, z / (z + the sensor's flag threshold), is this at its flag
+# (docs/anomaly.md); a model's score flags at the model's threshold.
+ONLINE_FLAG_SCORE = 0.5
 
 
 class DqError(Exception):

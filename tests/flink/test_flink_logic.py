@@ -138,7 +138,7 @@ def test_validator_anomaly_rows_for_flagged_readings():
         got, state = validator.validate(raw, state, 1795700000000)
         rows.append(validator.anomaly_row(got["clean"], got["event_ms"], "flink"))
     assert rows[:39] == [None] * 39
-    assert rows[39]["model"] == "online-z" and rows[39]["score"] > rows[39]["threshold"] == 6
+    assert rows[39]["model"] == "online-z" and 1 > rows[39]["score"] >= rows[39]["threshold"] == 0.5
     assert (rows[39]["sensor_id"], rows[39]["temperature"], rows[39]["processed_by"]) == ("sensor_5", 23.1, "flink")
 
 

@@ -69,17 +69,23 @@ static void test_features_and_online_detector(void)
     fresh();
     warm_up();
     CHECK_INT(reading(300, 20.05, 40), DQ_PASS);
-    CHECK(res.anomaly_scored && !res.is_anomaly && res.anomaly_z < 3 && isnan(res.anomaly_score));
+    CHECK(res.anomaly_scored && !res.is_anomaly && res.anomaly_z < 3);
+    /* The score: z / (z + the threshold, 6), under 0.5 while not flagged. */
+    CHECK(fabs(res.anomaly_score - res.anomaly_z / (res.anomaly_z + 6)) < 1e-12 && res.anomaly_score < 0.5);
     CHECK(res.features == NULL); /* without a model no feature vector is computed */
-    CHECK(annotation_has("\"anomaly\":{\"z\":") && annotation_has("\"flag\":false}"));
-    CHECK(!annotation_has("\"score\""));
+    CHECK(annotation_has("\"anomaly\":{\"z\":") && annotation_has("\"score\":0."));
+    CHECK(annotation_has("\"flag\":false,\"field\":\""));
 
     /* 0.9 °C up in 10 s: no SPIKE for the rules (under their minChange of 1 °C), far outside
      * the sensor's spread. */
     CHECK_INT(reading(310, 20.95, 40), DQ_PASS);
     CHECK_INT(res.reasons, 0);
-    CHECK(res.is_anomaly && res.anomaly_z > 6);
-    CHECK(annotation_has("\"flag\":true}"));
+    CHECK(res.is_anomaly && res.anomaly_z > 6 && res.anomaly_score >= 0.5);
+    CHECK(annotation_has("\"flag\":true,\"field\":\"temperature\"}"));
+    CHECK_STR(dq_contract_field_name(ctr, res.anomaly_field), "temperature");
+    /* The field named is the one furthest from its normal: here humidity. */
+    CHECK_INT(reading(315, 20.9, 45), DQ_PASS);
+    CHECK(res.is_anomaly && annotation_has("\"field\":\"humidity\"}"));
 
     /* A reading with an imputed field is not scored (it is not all readings). */
     const char imputed[] = "{\"sensor_id\":\"sensor_1\",\"timestamp\":\"2026-11-26T04:05:20.000Z\",\"temperature\":20}";
@@ -224,6 +230,109 @@ static void test_model_files_refused(void)
     dq_model_free(m);
 }
 
+/* A sensor under anomaly.alarmsPerDay: 24 alarms a day at one reading every 10 s is one
+ * reading in 360. Its readings scatter with heavier tails than a normal distribution's
+ * (Laplace): the contract's fixed threshold flags far fewer, the budget's threshold about
+ * as many as it allows, once learned; the threshold is saved and restored with the state. */
+static dq_contract *budget_contracts[3];
+static dq_engine *budget_engine(const char *anomaly)
+{
+    char yaml[1024];
+    dq_error err;
+    snprintf(yaml, sizeof yaml,
+             "kind: DataContract\nid: t\nversion: 1\nschema:\n  - name: r\n    properties:\n"
+             "      - {name: id, logicalType: string, required: true, primaryKey: true}\n"
+             "      - {name: ts, logicalType: timestamp, required: true, eventTime: true,"
+             " logicalTypeOptions: {formats: [epoch_s]}}\n"
+             "      - {name: v, logicalType: number, required: true}\n"
+             "anomaly: {fields: [v], %s}\n", anomaly);
+    dq_contract *c = dq_contract_parse_n(yaml, strlen(yaml), "t.yaml", &err);
+    CHECK(c != NULL);
+    for (int i = 0; i < 3; i++)
+        if (!budget_contracts[i]) {
+            budget_contracts[i] = c;
+            break;
+        }
+    dq_engine *e = c ? dq_engine_new(c, &err) : NULL;
+    CHECK(e != NULL);
+    return e;
+}
+
+static double laplace(uint64_t *x)
+{
+    *x = *x * 6364136223846793005ULL + 1442695040888963407ULL;
+    double u = ((double)(*x >> 11) + 0.5) / 9007199254740992.0 - 0.5; /* (-0.5, 0.5) */
+    return u < 0 ? log(1 + 2 * u) : -log(1 - 2 * u);
+}
+
+/* Readings [from, to) of one sensor every 10 s, every every-th off by off: how many were flagged. */
+static int flags_of_with(dq_engine *e, long from, long to, uint64_t *x, long every, double off)
+{
+    int flags = 0;
+    for (long i = from; i < to; i++) {
+        char json[128];
+        int n = snprintf(json, sizeof json, "{\"id\":\"s\",\"ts\":%ld,\"v\":%.4f}", 1700000000 + 10 * i,
+                         20 + 0.1 * laplace(x) + (every && i % every == 0 ? off : 0));
+        dq_engine_eval_n(e, json, (size_t)n, &res);
+        flags += res.is_anomaly;
+    }
+    return flags;
+}
+
+static int flags_of(dq_engine *e, long from, long to, uint64_t *x)
+{
+    return flags_of_with(e, from, to, x, 0, 0);
+}
+
+static void test_false_alarm_budget(void)
+{
+    const long day = 8640; /* readings */
+    uint64_t x = 1, y = 1;
+    dq_engine *fixed = budget_engine("threshold: 6"), *budget = budget_engine("threshold: 6, alarmsPerDay: 24");
+    if (!fixed || !budget)
+        return;
+    flags_of(fixed, 0, 5 * day, &x), flags_of(budget, 0, 5 * day, &y); /* five days to learn */
+    int fixed_flags = flags_of(fixed, 5 * day, 25 * day, &x), budget_flags = flags_of(budget, 5 * day, 25 * day, &y);
+    CHECK(fixed_flags < 20 * 24 / 3);
+    CHECK(budget_flags > 20 * 24 * 0.8 && budget_flags < 20 * 24 * 1.25);
+    if (budget_flags <= 20 * 24 * 0.8 || budget_flags >= 20 * 24 * 1.25 || fixed_flags >= 20 * 24 / 3)
+        fprintf(stderr, "20 days: %d flags with the fixed threshold, %d under a budget of 480\n", fixed_flags,
+                budget_flags);
+
+    /* The learned threshold travels with the state: a restored engine flags as the one that
+     * never stopped. Version 4 state (without it) restores with the contract's threshold. */
+    dq_engine_state_changes(budget, keep_state, NULL);
+    dq_engine *restored = budget_engine("threshold: 6, alarmsPerDay: 24");
+    CHECK_INT(dq_engine_state_restore(restored, "s", 1, saved, saved_len), DQ_OK);
+    uint64_t x2 = y;
+    int a = flags_of(budget, 25 * day, 26 * day, &y), b = flags_of(restored, 25 * day, 26 * day, &x2);
+    CHECK_INT(a, b);
+    CHECK(a > 0);
+    unsigned char v4[DQ_STATE_MAX_BYTES];
+    size_t z_flag_at = 5 + 8 + 8 * DQ_DUP_RING + 5; /* after cadence_ms (state.c) */
+    memcpy(v4, saved, z_flag_at);
+    memcpy(v4 + z_flag_at, saved + z_flag_at + 4, saved_len - z_flag_at - 4);
+    v4[0] = 4;
+    CHECK_INT(dq_engine_state_restore(restored, "s", 1, v4, saved_len - 4), DQ_OK);
+    flags_of(restored, 26 * day, 26 * day + 1, &x2);
+    CHECK(dq_engine_state_restore(restored, "s", 1, v4, saved_len) == DQ_ERR_STATE); /* a version 4 that is too long */
+    /* A burst of anomalies (2 °C off, one reading in 20, for a day) does not raise the
+     * threshold until they hide each other; the budget holds after it. */
+    int burst = flags_of_with(budget, 26 * day, 27 * day, &y, 20, 2);
+    int after = flags_of(budget, 27 * day, 37 * day, &y);
+    CHECK(burst >= day / 20 && burst < day / 20 + 2 * 24);
+    CHECK(after > 10 * 24 * 0.7 && after < 10 * 24 * 1.3);
+    if (burst < day / 20 || burst >= day / 20 + 2 * 24 || after <= 10 * 24 * 0.7 || after >= 10 * 24 * 1.3)
+        fprintf(stderr, "a day with %ld anomalies: %d flags; 10 days after it: %d (budget 240)\n", day / 20, burst,
+                after);
+    float bad = 0.5f; /* under DQ_FLAG_MIN */
+    memcpy(saved + z_flag_at, &bad, 4);
+    CHECK_INT(dq_engine_state_restore(restored, "s", 1, saved, saved_len), DQ_ERR_STATE);
+    dq_engine_free(fixed), dq_engine_free(budget), dq_engine_free(restored);
+    for (int i = 0; i < 3; i++)
+        dq_contract_free(budget_contracts[i]);
+}
+
 static void test_contract_section_refused(void)
 {
     static const char *const bad[][2] = {
@@ -232,6 +341,8 @@ static void test_contract_section_refused(void)
         {"fields: []", "needs a 'fields' list"},
         {"fields: [temperature]\n  threshold: 0", "must be positive"},
         {"fields: [temperature]\n  halflife: 3", "unknown key 'halflife'"},
+        {"fields: [temperature]\n  alarmsPerDay: 0", "alarmsPerDay must be"},
+        {"fields: [temperature]\n  alarmsPerDay: many", "must be a finite number"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char yaml[2048];
@@ -258,6 +369,7 @@ int main(void)
     RUN(test_state_keeps_the_running_statistics);
     RUN(test_model_scores);
     RUN(test_model_files_refused);
+    RUN(test_false_alarm_budget);
     RUN(test_contract_section_refused);
     dq_engine_free(eng);
     dq_contract_free(ctr);

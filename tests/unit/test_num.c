@@ -177,6 +177,31 @@ static void test_round(void)
     dq_num n = dq_num_round(0.4376598631629993, 4), parsed;
     CHECK_INT(dq_num_parse("0.4377", 6, &parsed), DQ_NUM_OK);
     CHECK(n.exact && n.v == parsed.v && n.mant == parsed.mant && n.exp10 == parsed.exp10);
+
+    /* dq_num_write_rounded writes the same text without the dq_num: every precision, values
+     * across the magnitudes (the exponent forms fall back), signs, and the ends of a buffer. */
+    uint64_t r = 88172645463325252ull;
+    int bad = 0;
+    for (int k = 0; k < 300000; k++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        double v = (double)(r >> 11) / 9007199254740992.0 * pow(10, (int)(r % 26) - 10) * (r & 1024 ? -1 : 1);
+        int decimals = (int)((r >> 5) % 10);
+        char out[64];
+        dq_buf b;
+        dq_buf_init(&b, out, sizeof out - 1);
+        dq_num_write_rounded(&b, k % 1000 == 0 ? (double)(k / 1000) / 4 : v, decimals);
+        out[b.len] = '\0';
+        if (strcmp(out, rounded(k % 1000 == 0 ? (double)(k / 1000) / 4 : v, decimals)) != 0 && bad++ < 5)
+            fprintf(stderr, "%.17g at %d decimals: %s, not %s\n", v, decimals, out, rounded(v, decimals));
+    }
+    CHECK_INT(bad, 0);
+    char small[8];
+    dq_buf b;
+    dq_buf_init(&b, small, sizeof small);
+    dq_num_write_rounded(&b, 0.4376598631629993, 4);
+    CHECK(!b.overflow && b.len == 6 && memcmp(small, "0.4377", 6) == 0);
+    dq_num_write_rounded(&b, 12.5, 4);
+    CHECK(b.overflow);
 }
 
 int main(void)
