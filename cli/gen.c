@@ -34,11 +34,13 @@ static const double default_rates[D__COUNT] = {
     [D_MISSING] = 0.02, [D_OUTLIER] = 0.02, [D_WRONG_TYPE] = 0.01, [D_NUMERIC_STRING] = 0.01,
     [D_MALFORMED] = 0.01, [D_INVALID_SENSOR] = 0.01, [D_INVALID_TIMESTAMP] = 0.01, [D_DUPLICATE] = 0.01,
     [D_SPIKE] = 0.01, [D_STUCK] = 0.001, [D_GAP] = 0.001, [D_LATE] = 0.01, [D_FUTURE] = 0.005,
-    [D_OVERSIZED] = 0.0005, [D_NOISE] = 0.0001};
+    [D_OVERSIZED] = 0.0005, [D_NOISE] = 0.0001, [D_BIAS] = 0.0001};
 
 #define STUCK_RUN 40   /* readings a stuck sensor repeats its value */
 #define NOISE_RUN 200  /* readings a failing sensor adds NOISE_TIMES its own noise to its temperature */
 #define NOISE_TIMES 5.0
+#define BIAS_RUN 200   /* readings a miscalibrated sensor reads BIAS_TIMES (20 to 40) its noise off, then recovers */
+#define BIAS_TIMES 20.0
 #define OVERSIZED_BYTES 70000 /* an oversized event's firmware dump: beyond the contract's 64 KiB */
 #define EVENT_BUF (OVERSIZED_BYTES + 10000) /* room for the largest event the generator writes */
 #define DEFAULT_COUNT 10000
@@ -78,7 +80,8 @@ typedef struct sensor {
     double last_temp, last_hum;
     char last_event[512];
     int last_len;
-    int stuck_left, silent_left, noise_left;
+    int stuck_left, silent_left, noise_left, bias_left;
+    double bias; /* the offset of a biased stretch */
     uint64_t last_tick; /* tick of last_event */
     bool gap_pending;
 } sensor;
@@ -126,7 +129,7 @@ static const char help[] =
     "                     so none,spike=0.05 gives spikes only);\n"
     "                     names: missing_value outlier wrong_type numeric_string malformed_json\n"
     "                     invalid_sensor_id invalid_timestamp duplicate spike stuck gap late\n"
-    "                     future_timestamp oversized noise (battery failures follow the battery)\n"
+    "                     future_timestamp oversized noise bias (battery failures follow the battery)\n"
     "  --truth FILE       ground truth, CSV: line,sensor_id,defect\n"
     "  --brokers HOSTS    Kafka bootstrap servers; with --topic, events go there\n"
     "  --kafka-config FILE  librdkafka properties, one key=value a line: the stack's Kafka\n"
@@ -279,8 +282,20 @@ static int make_event(rng *r, sensor *s, long id, int64_t t_ms, int64_t interval
                        s->noise * rng_gauss(r);
     double true_hum = 45.0 + s->hum_offset - 1.5 * (true_temp - 21.0 - s->temp_offset) + 0.5 * rng_gauss(r);
     double battery = s->battery;
-    if (s->stuck_left > 0 && (d == D_SPIKE || d == D_OUTLIER || d == D_STUCK || d == D_NOISE))
+    if (s->stuck_left > 0 && (d == D_SPIKE || d == D_OUTLIER || d == D_STUCK || d == D_NOISE || d == D_BIAS))
         d = D_NONE; /* a stuck sensor repeats its value: it cannot spike or jump meanwhile */
+    if ((d == D_BIAS && s->noise_left > 0) || (d == D_NOISE && s->bias_left > 0))
+        d = D_NONE; /* one failure of the sensing element at a time */
+    if (d == D_BIAS || (s->bias_left > 0 && d == D_NONE)) { /* a biased stretch, all labelled */
+        if (s->bias_left == 0) {
+            /* Size and sign from the sensor and the time, not the random stream. */
+            rng h = {(uint64_t)id * 0x9E3779B97F4A7C15ull ^ (uint64_t)t_ms};
+            double u = rng_unit(&h);
+            s->bias_left = BIAS_RUN;
+            s->bias = (u < 0.5 ? -1 : 1) * BIAS_TIMES * (1 + 2 * fmod(u, 0.5)) * s->noise;
+        }
+        d = D_BIAS;
+    }
     if (d == D_NOISE || (s->noise_left > 0 && d == D_NONE)) { /* a noisy stretch, all labelled */
         if (s->noise_left == 0)
             s->noise_left = NOISE_RUN;
@@ -294,6 +309,10 @@ static int make_event(rng *r, sensor *s, long id, int64_t t_ms, int64_t interval
         *label = D_BATTERY;
     }
     double t = true_temp, h = true_hum;
+    if (s->bias_left > 0) { /* an offset in the sensor's reading of the temperature */
+        t += s->bias;
+        s->bias_left--;
+    }
     if (s->noise_left > 0) { /* the failing sensor's own reading of the temperature, not the air */
         t += NOISE_TIMES * s->noise * rng_gauss(r);
         s->noise_left--;
@@ -301,7 +320,8 @@ static int make_event(rng *r, sensor *s, long id, int64_t t_ms, int64_t interval
     if (s->stuck_left > 0) { /* a stuck sensor repeats its value in every message it sends */
         t = s->last_temp;
         s->stuck_left--;
-        if (d == D_NONE || d == D_NOISE || *label == D_BATTERY) /* it hides a battery failure or noise too */
+        /* it hides a battery failure, noise or bias too */
+        if (d == D_NONE || d == D_NOISE || d == D_BIAS || *label == D_BATTERY)
             *label = D_STUCK;
     }
     if (d == D_STUCK) {
@@ -312,7 +332,7 @@ static int make_event(rng *r, sensor *s, long id, int64_t t_ms, int64_t interval
         t = s->last_temp + (s->last_temp > 30 ? -25.0 : 25.0);
     if (d == D_OUTLIER)
         t = rng_unit(r) < 0.5 ? 85.0 + 40.0 * rng_unit(r) : -60.0 - 20.0 * rng_unit(r);
-    if (s->gap_pending && (d == D_NONE || d == D_NOISE)) {
+    if (s->gap_pending && (d == D_NONE || d == D_NOISE || d == D_BIAS)) {
         *label = D_GAP;
         s->gap_pending = false;
     }

@@ -342,8 +342,11 @@ static void report(const events *e, bool json)
             if (!(ev[i].reasons >> r & 1))
                 continue;
             flagged[r]++;
+            /* Within a stretch of a sensor fault, that fault's reason is right whatever else is
+             * wrong with a reading; a bias's step is a jump, its first readings SPIKE. */
             right[r] += (d >= 0 && cli_defect_reasons[d] == r) || (r == DQ_R_STUCK_VALUE && in_episode(e, i, stuck)) ||
-                        (r == DQ_R_NOISE && in_episode(e, i, D_NOISE));
+                        (r == DQ_R_NOISE && in_episode(e, i, D_NOISE)) ||
+                        ((r == DQ_R_BIAS || r == DQ_R_SPIKE) && (d == D_BIAS || in_episode(e, i, D_BIAS)));
         }
     }
     if (json) {

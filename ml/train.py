@@ -40,7 +40,7 @@ import dq  # noqa: E402
 from export import export_iforest  # noqa: E402
 
 CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"
-ANOMALY_TYPES = ("spike", "stuck", "noise")  # generator defects that pass validation and a detector should see
+ANOMALY_TYPES = ("spike", "stuck", "noise", "bias")  # generator defects that pass validation and a detector should see
 GRID = [{"n_estimators": 100, "max_samples": 256}, {"n_estimators": 200, "max_samples": 512}]
 
 

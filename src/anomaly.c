@@ -35,6 +35,7 @@
  * above it, which sends every float to the same side as the double did.
  */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,9 +66,9 @@ void dq_anomaly_update(const dq_contract *ctr, dq_numstate *ns, double v, bool f
          * variance: flagged outliers would widen it until the next ones hide in it. */
         double mean = ns->ew_mean + ctr->ew_alpha * d,
                var = flagged ? ns->ew_var : (1 - ctr->ew_alpha) * (ns->ew_var + ctr->ew_alpha * d * d);
-        if (isfinite(mean) && isfinite(var)) { /* readings near the double's limits would overflow them */
+        if (isfinite(mean) && var < FLT_MAX) { /* readings near the double's limits would overflow them */
             ns->ew_mean = mean;
-            ns->ew_var = var;
+            ns->ew_var = (float)var;
         }
     }
     if (ns->ew_n < ctr->warmup)

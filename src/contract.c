@@ -386,7 +386,8 @@ static void load_field(loader *ld, dq_field *f, yaml_node_t *p, bool *is_key, bo
 {
     static const char *const keys[] = {"name", "logicalType", "physicalType", "required", "primaryKey",
                                        "eventTime", "description", "unit", "logicalTypeOptions", "coerce",
-                                       "onOutOfRange", "onMissing", "spike", "stuck", "noise", "examples", NULL};
+                                       "onOutOfRange", "onMissing", "spike", "stuck", "noise", "bias", "examples",
+                                       NULL};
     if (!need_map(ld, p, "a property"))
         return;
     check_keys(ld, p, "a property", keys);
@@ -485,6 +486,16 @@ static void load_field(loader *ld, dq_field *f, yaml_node_t *p, bool *is_key, bo
             lerr(ld, no, "noise needs a ratio above 1 (recent changes against the sensor's typical change)");
         f->noise_ratio = ratio.v;
         f->noise_action = get_action(ld, no, "action", DQ_ACT_WARN, false);
+    }
+    yaml_node_t *bi = need_map(ld, get(ld, p, "bias"), "bias");
+    if (bi) {
+        const char *const bk[] = {"for", "action", NULL};
+        check_keys(ld, bi, "bias", bk);
+        if (!f->spike_deviations)
+            lerr(ld, bi, "bias needs the relative spike rule on the same field (spike: {deviations: ..}): its steps");
+        f->bias_for = get_span(ld, bi, "for", true, (dq_span){.ms = INT64_MAX});
+        f->has_bias = true;
+        f->bias_action = get_action(ld, bi, "action", DQ_ACT_WARN, false);
     }
     if (f->coerce && !numeric)
         lerr(ld, p, "coerce applies to numeric fields");

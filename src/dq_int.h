@@ -171,11 +171,13 @@ void dq_pattern_free(dq_pattern *pat);
 #define DQ_DUP_RING 8 /* recent event times remembered per key for duplicates */
 #define DQ_DUP_WINDOW_MAX_MS (30LL * 86400000) /* under the 49 days a saturating u32 age spans */
 #define DQ_SPIKE_ACCEPT 3 /* a level flagged SPIKE this many times in a row is accepted as real */
+#define DQ_FEW_MISSED 3   /* readings a sensor may miss before a larger change is normal (a silence) */
 #define DQ_FLAG_STEP 0.05 /* alarmsPerDay: one flag raises a sensor's flag threshold by e^0.05 (~5 %) */
 #define DQ_FLAG_MIN 1.0   /* alarmsPerDay: the range of a sensor's flag threshold, in z */
 #define DQ_FLAG_MAX 1000.0
 #define DQ_CADENCE_WARMUP 3 /* intervals a sensor shows before rules in intervals apply to it */
 #define DQ_SPIKE_WARMUP 4   /* changes of a value before the relative spike rule applies to it */
+#define DQ_GEO_TO_MEAN 1.5052 /* E|X| / exp(E log |X|) for normal X: 2 e^(gamma / 2) / pi^0.5 */
 #define DQ_CHANGE_WARMUP 32 /* changes averaged before the typical change moves slowly; the noise rule waits for them */
 #define DQ_NOISE_WEIGHT 4   /* the recent changes: a moving average over about this many readings */
 #define DQ_NOISE_EXIT 0.66  /* noise ends when the recent changes fall below this share of the ratio */
@@ -222,6 +224,9 @@ typedef struct dq_field {
     uint8_t stuck_action;
     double noise_ratio; /* 0 = off; else recent changes > ratio x the typical change is NOISE */
     uint8_t noise_action;
+    bool has_bias;      /* a step the spike rule accepts is BIAS until it steps back or lasts bias_for */
+    uint8_t bias_action;
+    dq_span bias_for;
     int num_slot; /* index into the per-key numeric state, -1 if none */
     bool anomaly; /* scored for anomalies (contract.anomaly.fields) */
 
@@ -332,15 +337,21 @@ typedef struct dq_window_acc {
  * reads back as it (the same text as the reading's for up to 15 significant digits). */
 typedef struct dq_numstate {
     double last_v;        /* last accepted value */
-    int64_t last_ms;      /* its event time */
-    double ew_mean, ew_var; /* anomaly fields: exponentially weighted mean and variance */
+    double ew_mean;       /* anomaly fields: exponentially weighted mean */
+    uint32_t last_age;    /* last_v's event time, as the key's newest time minus it (dq_last_ms) */
+    float ew_var;         /*   and variance (a float: its relative precision is all z needs) */
     float change_dev;     /* typical change between readings one interval apart (mean |change|) */
-    uint32_t since_age;   /* last_ms minus the time of the first of the readings in a row equal to last */
+    float bias_step;      /* the step of a bias (a level the spike rule accepted) until it ends; 0: none */
+    uint32_t bias_age;    /*   last accepted reading's time minus the time of the step */
+    uint32_t since_age;   /* last_v's time minus the time of the first of the readings in a row equal to it */
     uint16_t same_run;    /* how many accepted readings in a row equal last */
     uint16_t ew_n;        /* readings in ew_mean and ew_var, counted up to the warm-up */
     uint16_t recent;      /* the change over the last few readings, in 1/256ths of change_dev (saturating) */
     uint8_t has_last : 1;
     uint8_t spike_run : 2; /* consecutive readings flagged SPIKE against last, < DQ_SPIKE_ACCEPT */
+    uint8_t run_up : 1;    /*   their jumps: upwards, */
+    uint8_t run_size : 3;  /*   of about 2^run_size typical changes (log2, rounded, 0..7) */
+    uint8_t bias_latent : 1; /* bias_step is a jump let pass as noise: not flagged, only undone */
     uint8_t change_n : 6;  /* changes in change_dev, counted up to DQ_CHANGE_WARMUP */
     uint8_t noisy : 1;     /* the last accepted reading was flagged NOISE */
 } dq_numstate;
@@ -430,6 +441,13 @@ static inline const char *dq_key_bytes(const dq_keystate *ks)
 {
     return ks->key_len <= DQ_KEY_INLINE ? ks->key.inline_bytes : ks->key.heap;
 }
+/* The event time of a numeric field's last accepted reading (ages saturate: at most ~49 days
+ * before the key's newest time). */
+static inline int64_t dq_last_ms(const dq_keytime *tm, const dq_numstate *ns)
+{
+    return tm->newest_ms - ns->last_age;
+}
+
 static inline dq_numstate *dq_key_num(const dq_state *st, const dq_keystate *ks)
 {
     return (dq_numstate *)((char *)ks + st->num_offset);
@@ -502,6 +520,7 @@ typedef struct dq_eval {
     size_t from_len[DQ_MAX_FIELDS];
     bool imputed[DQ_MAX_FIELDS]; /* filled from state: not a reading */
     bool complete;
+    uint32_t bias_ends; /* bit fi: field fi's bias ends (its level stepped back, or it lasted bias.for) */
 } dq_eval;
 
 void dq_rules_add(dq_result *res, dq_reason reason, int action, int field);

@@ -204,7 +204,7 @@ static bool span_ms(const dq_span *span, const dq_keytime *tm, int64_t *ms)
  * a change across k intervals is compared with a band sqrt(k) times wider, as noise adds up. */
 static double intervals_since(const dq_keytime *tm, const dq_numstate *ns, int64_t t)
 {
-    double k = (double)(t - ns->last_ms + ns->since_age) / tm->cadence_ms;
+    double k = (double)(t - dq_last_ms(tm, ns) + ns->since_age) / tm->cadence_ms;
     return k > 1 ? k : 1;
 }
 
@@ -220,11 +220,16 @@ static double recent_ratio(const dq_numstate *ns)
 static bool is_spike(const dq_field *f, const dq_keytime *tm, const dq_numstate *ns, double jump, int64_t t)
 {
     if (f->spike_max_rate > 0) /* absolute: change per second since the last accepted reading */
-        return jump / ((double)(t - ns->last_ms) / 1000.0) > f->spike_max_rate;
+        return jump / ((double)(t - dq_last_ms(tm, ns)) / 1000.0) > f->spike_max_rate;
     if (tm->cadence_n < DQ_CADENCE_WARMUP || ns->change_n < DQ_SPIKE_WARMUP || jump <= f->spike_min_change)
         return false;
     double r = recent_ratio(ns), band = f->spike_deviations * ns->change_dev * (r > 1 ? r : 1);
-    return jump > band && jump * jump > band * band * intervals_since(tm, ns, t);
+    /* Across a silence (or a value stuck for long) a larger change is normal: as sqrt(k) over k
+     * intervals, a random walk; not across a few readings lost or rejected, nor across the
+     * readings flagged SPIKE since the last accepted one: a sensor's scatter between two
+     * readings does not grow with them. */
+    double k = intervals_since(tm, ns, t);
+    return jump > band && (k < ns->spike_run + DQ_FEW_MISSED + 1.5 || jump * jump > band * band * k);
 }
 
 /* The recent change ratio with a change per interval of x: a moving average over about
@@ -253,6 +258,15 @@ static bool is_noisy(const dq_field *f, const dq_keytime *tm, const dq_numstate 
     return recent_with(ns, change_per_interval(tm, ns, v, t)) > f->noise_ratio * (ns->noisy ? DQ_NOISE_EXIT : 1.0);
 }
 
+/* BIAS ends when the level steps back: a jump that undoes the bias's step to within a quarter
+ * of it (a glitch the other way is a spike, and the bias goes on; after a value stuck for
+ * hours the weather's change may look like half a step back), whether or not it is a spike
+ * (after a silence, or a value stuck meanwhile, a larger change is normal). */
+static bool steps_back(const dq_numstate *ns, double jump)
+{
+    return ns->bias_step != 0 && fabs(jump + ns->bias_step) <= 0.25 * fabs(ns->bias_step);
+}
+
 void dq_rules_stateful(dq_engine *eng, dq_keystate *ks, dq_eval *ev)
 {
     const dq_contract *ctr = eng->ctr;
@@ -261,7 +275,6 @@ void dq_rules_stateful(dq_engine *eng, dq_keystate *ks, dq_eval *ev)
     dq_result *res = ev->res;
     int64_t t = ev->ts_ms[ctr->time_field];
     int64_t span;
-
     if (tm->has_time) {
         if (ctr->has_dup && is_duplicate(ctr, tm, t))
             dq_rules_add(res, DQ_R_DUPLICATE_EVENT, ctr->dup_action, ctr->time_field);
@@ -278,8 +291,8 @@ void dq_rules_stateful(dq_engine *eng, dq_keystate *ks, dq_eval *ev)
         if (!ev->present[fi]) {
             if (!f->required || f->missing != DQ_MISS_IMPUTE_LAST)
                 continue;
-            if (ns->has_last && t >= ns->last_ms && span_ms(&f->impute_max_age, tm, &span) &&
-                t - ns->last_ms <= span) {
+            if (ns->has_last && t >= dq_last_ms(tm, ns) && span_ms(&f->impute_max_age, tm, &span) &&
+                t - dq_last_ms(tm, ns) <= span) {
                 ev->num[fi] = dq_num_from_double(ns->last_v);
                 ev->present[fi] = true;
                 ev->imputed[fi] = true;
@@ -289,13 +302,23 @@ void dq_rules_stateful(dq_engine *eng, dq_keystate *ks, dq_eval *ev)
             }
             continue;
         }
-        if (!ns->has_last || t <= ns->last_ms)
+        if (!ns->has_last || t <= dq_last_ms(tm, ns))
             continue;
         double v = ev->num[fi].v;
-        if (f->has_spike && is_spike(f, tm, ns, fabs(v - ns->last_v), t))
+        bool back = f->has_bias && steps_back(ns, v - ns->last_v), biased = f->has_bias && ns->bias_step != 0;
+        if (biased && (back || (span_ms(&f->bias_for, tm, &span) &&
+                                t - dq_last_ms(tm, ns) + (int64_t)ns->bias_age > span))) {
+            ev->bias_ends |= 1u << fi; /* it stepped back, or lasted bias.for: the new normal */
+            biased = false;
+        }
+        if (back && !ns->bias_latent)
+            ; /* the end of a bias, not a spike */
+        else if (f->has_spike && is_spike(f, tm, ns, fabs(v - ns->last_v), t))
             dq_rules_add(res, DQ_R_SPIKE, f->spike_action, fi);
         else if (f->noise_ratio > 0 && is_noisy(f, tm, ns, v, t)) /* one wild reading is a spike, not noise */
             dq_rules_add(res, DQ_R_NOISE, f->noise_action, fi);
+        if (biased && !ns->bias_latent)
+            dq_rules_add(res, DQ_R_BIAS, f->bias_action, fi);
         if (f->stuck_count && v == ns->last_v && ns->same_run + 1 >= f->stuck_count)
             dq_rules_add(res, DQ_R_STUCK_VALUE, f->stuck_action, fi);
     }
@@ -319,8 +342,9 @@ static void learn_cadence(dq_keytime *tm, int64_t t)
     tm->cadence_ms = c + (d - c) / 8;
 }
 
-/* Records an accepted event time: the newest time, and the recent ones as ages against it. */
-static void remember_time(dq_keytime *tm, int64_t t)
+/* Records an accepted event time: the newest time, and the recent ones and the numeric
+ * fields' last readings as ages against it. */
+static void remember_time(dq_keytime *tm, dq_numstate *num, size_t n_num, int64_t t)
 {
     if (!tm->has_time || t > tm->newest_ms) {
         int64_t shift = tm->has_time ? t - tm->newest_ms : 0;
@@ -329,6 +353,8 @@ static void remember_time(dq_keytime *tm, int64_t t)
             uint32_t a = tm->recent_age[i] + d;
             tm->recent_age[i] = a < d ? DQ_AGE_MAX : a;
         }
+        for (size_t i = 0; i < n_num; i++)
+            num[i].last_age = dq_age_add(num[i].last_age, d);
         tm->newest_ms = t;
         tm->has_time = true;
     }
@@ -359,7 +385,12 @@ static void learn_change(const dq_field *f, const dq_keytime *tm, dq_numstate *n
     }
     float x = change < FLT_MAX ? (float)change : FLT_MAX, c = ns->change_dev; /* a float, and finite */
     if (ns->change_n < DQ_CHANGE_WARMUP) {
-        ns->change_dev = c + (x - c) / (float)++ns->change_n;
+        /* The geometric mean, scaled to the mean |change| of normal scatter (x 1.505): a glitch
+         * among the first changes moves it little (one of 25 °C among 0.2 °C ones: x 1.2, where
+         * the mean would be x 5). */
+        double n = ++ns->change_n;
+        double g = exp(((n - 1) * log(c) + log(DQ_GEO_TO_MEAN * x)) / n);
+        ns->change_dev = n == 1 ? DQ_GEO_TO_MEAN * x : g < FLT_MAX ? (float)g : FLT_MAX;
         return;
     }
     x = x > 2 * c ? 2 * c : x;
@@ -380,32 +411,67 @@ void dq_rules_commit(dq_engine *eng, dq_keystate *ks, const dq_eval *ev)
     int64_t t = ev->ts_ms[ctr->time_field];
     dq_numstate *num = dq_key_num(&eng->state, ks);
     learn_cadence(&ks->tm, t);
-    remember_time(&ks->tm, t);
+    remember_time(&ks->tm, num, eng->state.n_num, t);
     for (int fi = 0; fi < ctr->n_fields; fi++) {
         const dq_field *f = &ctr->fields[fi];
         if (f->num_slot < 0 || !ev->present[fi] || ev->imputed[fi])
             continue;
         dq_numstate *ns = &num[f->num_slot];
-        if (ns->has_last && t < ns->last_ms)
+        int64_t last_ms = dq_last_ms(&ks->tm, ns);
+        if (ns->has_last && t < last_ms)
             continue; /* an older reading does not replace a newer one */
         double v = ev->num[fi].v;
         if (f->anomaly)
             dq_anomaly_update(ctr, ns, v, ev->res->is_anomaly);
         /* A spike does not become the reference (so the return to normal is not a second
          * spike), unless the new level holds for DQ_SPIKE_ACCEPT readings: a real step. */
-        bool spiked = flagged(ev->res, DQ_R_SPIKE, fi), noisy = flagged(ev->res, DQ_R_NOISE, fi);
+        bool spiked = flagged(ev->res, DQ_R_SPIKE, fi), noisy = flagged(ev->res, DQ_R_NOISE, fi), onset = false;
         if (f->noise_ratio > 0 && !spiked) /* a spike amid noise leaves the sensor noisy */
             ns->noisy = noisy;
-        if (spiked && ++ns->spike_run < DQ_SPIKE_ACCEPT)
-            continue;
+        if (spiked) { /* a new level holds when its readings jump alike: not glitch after glitch */
+            double jump = v - ns->last_v, k = log2(fabs(jump) / ns->change_dev) + 0.5;
+            unsigned size = k > 0 ? (k < 7 ? (unsigned)k : 7) : 0; /* also NaN (0 / 0) */
+            if (ns->spike_run && ((jump > 0) != ns->run_up || size + 1 < ns->run_size || size > ns->run_size + 1u))
+                ns->spike_run = 0;
+            if (ns->spike_run == 0) {
+                ns->run_up = jump > 0;
+                ns->run_size = size & 7;
+            }
+            if (++ns->spike_run < DQ_SPIKE_ACCEPT)
+                continue;
+        }
+        double step = v - ns->last_v;
+        bool steady = f->has_bias && ns->change_n >= DQ_CHANGE_WARMUP && fabs(step) < FLT_MAX;
+        if (ev->bias_ends >> fi & 1) {
+            spiked |= !ns->bias_latent && steps_back(ns, step); /* the jump back is not a change to learn */
+            ns->bias_step = 0;
+        } else if (spiked && steady && !ns->noisy && !(f->stuck_count && ns->same_run >= f->stuck_count)) {
+            /* A step that held: BIAS until it steps back. Not during the warm-up nor from a
+             * noisy sensor's level (the level it left may be a glitch accepted while the spike
+             * rule did not apply or was wide), nor a stuck sensor that came back. */
+            ns->bias_step = (float)step;
+            ns->bias_latent = 0;
+            onset = true;
+        } else if (noisy && steady && ns->bias_step == 0 && fabs(step) > f->spike_deviations * ns->change_dev) {
+            /* A jump the spike rule let pass as noise (its band widens with the recent changes)
+             * may be a bias's step all the same: kept, latent, so that the step back is not
+             * taken for the step of a new bias. */
+            ns->bias_step = (float)step;
+            ns->bias_latent = 1;
+            onset = true;
+        }
+        if (onset)
+            ns->bias_age = 0;
         ns->spike_run = 0;
-        if (ns->has_last && !spiked && (f->spike_deviations > 0 || f->noise_ratio > 0) && t > ns->last_ms)
+        if (ns->has_last && !spiked && (f->spike_deviations > 0 || f->noise_ratio > 0) && t > last_ms)
             learn_change(f, &ks->tm, ns, v, t, noisy);
         bool same = ns->has_last && v == ns->last_v;
         ns->same_run = !same ? 1 : ns->same_run < UINT16_MAX ? ns->same_run + 1 : UINT16_MAX;
-        ns->since_age = same ? dq_age_add(ns->since_age, t - ns->last_ms) : 0;
+        ns->since_age = same ? dq_age_add(ns->since_age, t - last_ms) : 0;
+        if (ns->bias_step != 0 && !onset)
+            ns->bias_age = dq_age_add(ns->bias_age, t - last_ms);
         ns->last_v = ev->num[fi].v;
-        ns->last_ms = t;
+        ns->last_age = dq_age_add(0, ks->tm.newest_ms - t);
         ns->has_last = true;
     }
 }

@@ -29,15 +29,19 @@
  * change_n, f32 change_dev at the end of each numeric field; since version 4: u8 noisy, u16
  * recent (the recent change in 1/256ths of the typical one) after them; since version 5: f32
  * z_flag (the online detector's flag threshold under a false-alarm budget, 0 before any) after
- * cadence_ms. Version 2 state still loads: the sensor then learns its cadence and typical
- * changes again (a warm-up); version 3 state starts with the recent change equal to the
- * typical one, not noisy; version 4 state with the flag threshold at the contract's.
+ * cadence_ms, and u8 spike_level (bit 0: the spike run's jumps upwards, bits 1-3 their size,
+ * bit 4: the bias step is latent) after spike_run, f32 bias_step (the step of a bias not yet
+ * undone, 0: none) and i64 bias_ms (when it stepped) at the end of each numeric field.
+ * Version 2 state still loads: the sensor then learns its cadence and typical changes again (a
+ * warm-up); version 3 state starts with the recent change equal to the typical one, not
+ * noisy; version 4 state with the flag threshold at the contract's and no bias.
  * Integers are little-endian, floats and doubles their IEEE-754 bits as little-endian u32/u64.
  * Values travel as text so loading goes through the number parser and yields a
  * dq_num with its invariants, whatever the bytes; the running mean and variance
  * must be finite (and the variance not negative). Counters wider in the bytes than in memory
  * saturate when loaded.
  */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -328,8 +332,10 @@ void dq_reason_clear(dq_reason_table *t)
 
 #define STATE_VERSION 5
 #define STATE_VERSION_OLDEST 2
-/* Header, then per numeric field at most 1 + 1 + 40 (text) + 8 + 4 + 1 + 8 + 8 + 4 + 8 + 1 + 4 + 1 + 2 bytes. */
-_Static_assert(5 + 8 + 8 * DQ_DUP_RING + 9 + DQ_MAX_FIELDS * 91 <= DQ_STATE_MAX_BYTES, "DQ_STATE_MAX_BYTES too small");
+/* Header, then per numeric field at most 1 + 1 + 40 (text) + 8 + 4 + 2 + 8 + 8 + 4 + 8 + 1 + 4 + 1 + 2 + 4 + 8
+ * bytes. */
+_Static_assert(5 + 8 + 8 * DQ_DUP_RING + 9 + DQ_MAX_FIELDS * 104 <= DQ_STATE_MAX_BYTES,
+               "DQ_STATE_MAX_BYTES too small");
 
 static uint64_t double_bits(double v)
 {
@@ -388,17 +394,21 @@ size_t dq_state_save(const dq_state *st, const dq_keystate *ks, unsigned char *o
             memcpy(p, text, b.len);
             p += b.len;
         }
-        p = put_u(p, (uint64_t)ns->last_ms, 8);
+        int64_t last_ms = dq_last_ms(tm, ns);
+        p = put_u(p, (uint64_t)last_ms, 8);
         p = put_u(p, ns->same_run, 4);
         *p++ = ns->spike_run;
+        *p++ = (unsigned char)(ns->run_up | ns->run_size << 1 | ns->bias_latent << 4);
         p = put_u(p, double_bits(ns->ew_mean), 8);
         p = put_u(p, double_bits(ns->ew_var), 8);
         p = put_u(p, ns->ew_n, 4);
-        p = put_u(p, (uint64_t)time_before(ns->last_ms, ns->since_age), 8);
+        p = put_u(p, (uint64_t)time_before(last_ms, ns->since_age), 8);
         *p++ = ns->change_n;
         p = put_u(p, float_bits(ns->change_dev), 4);
         *p++ = ns->noisy;
         p = put_u(p, ns->recent, 2);
+        p = put_u(p, float_bits(ns->bias_step), 4);
+        p = put_u(p, (uint64_t)time_before(last_ms, ns->bias_age), 8);
     }
     return (size_t)(p - out);
 }
@@ -494,23 +504,35 @@ static dq_err decode(const dq_state *st, dq_keytime *tm, float *z_flag, dq_numst
         r.p += n;
         ns->last_v = last.v;
         ns->has_last = has_last;
-        ns->last_ms = get_time(&r);
+        int64_t last_ms = get_time(&r);
+        if (has_last && (!tm->has_time || last_ms > tm->newest_ms)) /* no field is newer than its key */
+            return DQ_ERR_STATE;
+        ns->last_age = has_last ? dq_age_add(0, tm->newest_ms - last_ms) : 0;
         ns->same_run = saturate16(get_u(&r, 4));
-        uint64_t spike_run = get_u(&r, 1);
-        uint64_t mean = get_u(&r, 8), var = get_u(&r, 8);
+        uint64_t spike_run = get_u(&r, 1), spike_level = version >= 5 ? get_u(&r, 1) : 0;
+        if (spike_level >> 5)
+            return DQ_ERR_STATE;
+        ns->run_up = spike_level & 1;
+        ns->run_size = spike_level >> 1 & 7;
+        ns->bias_latent = spike_level >> 4 & 1;
+        uint64_t mean = get_u(&r, 8), var_bits = get_u(&r, 8);
+        double var;
         memcpy(&ns->ew_mean, &mean, sizeof mean);
-        memcpy(&ns->ew_var, &var, sizeof var);
+        memcpy(&var, &var_bits, sizeof var);
+        if (!(var >= 0 && var < FLT_MAX)) /* also NaN */
+            return DQ_ERR_STATE;
+        ns->ew_var = (float)var;
         ns->ew_n = saturate16(get_u(&r, 4));
-        if (spike_run >= DQ_SPIKE_ACCEPT || !isfinite(ns->ew_mean) || !isfinite(ns->ew_var) || ns->ew_var < 0)
+        if (spike_run >= DQ_SPIKE_ACCEPT || !isfinite(ns->ew_mean))
             return DQ_ERR_STATE;
         ns->spike_run = (uint8_t)spike_run;
         if (version >= 3) {
             int64_t since_ms = get_time(&r);
             uint64_t change_n = get_u(&r, 1);
             ns->change_dev = get_rate(&r);
-            if (change_n > DQ_CHANGE_WARMUP || (version < 4 && change_n > DQ_SPIKE_WARMUP) || since_ms > ns->last_ms)
+            if (change_n > DQ_CHANGE_WARMUP || (version < 4 && change_n > DQ_SPIKE_WARMUP) || since_ms > last_ms)
                 return DQ_ERR_STATE;
-            ns->since_age = dq_age_add(0, ns->last_ms - since_ms);
+            ns->since_age = dq_age_add(0, last_ms - since_ms);
             ns->change_n = (uint8_t)change_n;
             ns->recent = DQ_RECENT_ONE;
         }
@@ -520,6 +542,14 @@ static dq_err decode(const dq_state *st, dq_keytime *tm, float *z_flag, dq_numst
             if (noisy > 1)
                 return DQ_ERR_STATE;
             ns->noisy = noisy;
+        }
+        if (version >= 5) {
+            uint32_t step = (uint32_t)get_u(&r, 4);
+            memcpy(&ns->bias_step, &step, sizeof step);
+            int64_t bias_ms = get_time(&r);
+            if (!isfinite(ns->bias_step) || bias_ms > last_ms)
+                return DQ_ERR_STATE;
+            ns->bias_age = dq_age_add(0, last_ms - bias_ms);
         }
     }
     return r.bad || r.p != r.end ? DQ_ERR_STATE : DQ_OK;

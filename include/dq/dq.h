@@ -113,7 +113,8 @@ typedef enum dq_verdict {
     X(LATE_EVENT, 21, "older than the key's newest event beyond tolerance")                 \
     X(UNKNOWN_FIELD, 22, "a member the contract does not declare")                          \
     X(TOO_LONG, 23, "a string longer than maxLength")                                      \
-    X(NOISE, 24, "readings scattered far wider than the sensor's usual noise")
+    X(NOISE, 24, "readings scattered far wider than the sensor's usual noise")              \
+    X(BIAS, 25, "the sensor's level stepped and stays off (an offset until it steps back)")
 
 typedef enum dq_reason {
 #define DQ_REASON_ENUM(name, value, text) DQ_R_##name = value,
