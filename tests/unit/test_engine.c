@@ -220,62 +220,6 @@ static void test_noise(void)
     CHECK_INT(scattered(20, 6110, 1.0, &x, DQ_R_NOISE) >= 15, 1); /* and again: still its norm is quiet */
 }
 
-static unsigned char bias_state[DQ_STATE_MAX_BYTES];
-static size_t bias_state_len;
-static void keep_bias_state(const char *key, size_t key_len, const void *state, size_t len, void *opaque)
-{
-    (void)key, (void)key_len, (void)opaque;
-    memcpy(bias_state, state, len);
-    bias_state_len = len;
-}
-
-/* How many of n readings every 10 s from second s0, temperature level + 0.1 x scatter, are
- * flagged with reason. */
-static int level(int n, double s0, double temperature, uint64_t *x, dq_reason reason)
-{
-    int flagged = 0;
-    for (int i = 0; i < n; i++) {
-        at(s0 + 10 * i, temperature + 0.1 * scatter(x), 40);
-        flagged += (res.reasons & R(reason)) != 0;
-    }
-    return flagged;
-}
-
-/* A sensor that reads 3 °C off: its first 3 readings SPIKE (a jump), then BIAS on every
- * reading, with the state saved and restored on the way; when it reads right again, nothing
- * (the step back is no spike); a step that lasts the contract's bias.for (1d) becomes the
- * sensor's new normal. Noise's jumps are not steps. */
-static void test_bias(void)
-{
-    uint64_t x = 7;
-    fresh();
-    dq_engine_set_now(eng, 1795651200000LL + 3 * 86400000LL); /* readings for two days */
-    CHECK_INT(level(100, 0, 20, &x, DQ_R_BIAS), 0);
-    CHECK_INT(level(3, 1000, 23, &x, DQ_R_SPIKE), 3);
-    CHECK_INT(res.reasons & R(DQ_R_BIAS), 0);
-    CHECK_INT(level(50, 1030, 23, &x, DQ_R_BIAS), 50);
-    dq_engine_state_changes(eng, keep_bias_state, NULL);
-    fresh();
-    dq_engine_set_now(eng, 1795651200000LL + 3 * 86400000LL);
-    CHECK_INT(dq_engine_state_restore(eng, "sensor_1", 8, bias_state, bias_state_len), DQ_OK);
-    CHECK_INT(level(50, 1530, 23, &x, DQ_R_BIAS), 50);
-    CHECK_INT(at(2030, 20.05, 40), DQ_PASS); /* the step back */
-    CHECK_INT(res.reasons, 0);
-    CHECK_INT(level(100, 2040, 20, &x, DQ_R_BIAS) + level(100, 3040, 20, &x, DQ_R_SPIKE), 0);
-
-    /* Downwards this time, for longer than a day: BIAS until the day is over. */
-    CHECK_INT(level(3, 4040, 16, &x, DQ_R_SPIKE), 3);
-    int day = 86400 / 10; /* readings, from the step's third (second 4060) on */
-    CHECK_INT(level(day, 4070, 16, &x, DQ_R_BIAS), day);
-    CHECK_INT(level(100, 4070 + 10 * day, 16, &x, DQ_R_BIAS), 0);
-    CHECK_INT(level(3, 4070 + 10 * (day + 100), 20, &x, DQ_R_SPIKE), 3); /* going back is now a step */
-
-    /* A noisy stretch's jumps are no bias, nor its end. */
-    fresh();
-    CHECK_INT(level(100, 0, 20, &x, DQ_R_BIAS), 0);
-    CHECK_INT(scattered(100, 1000, 1.5, &x, DQ_R_BIAS) + level(100, 2000, 20, &x, DQ_R_BIAS), 0);
-}
-
 static void test_impute(void)
 {
     fresh();
@@ -451,6 +395,53 @@ static void test_state_restore(void)
 
 /* Saved state of the previous version (2, before cadences were learned) still restores: the
  * duplicate is known, and the sensor learns its cadence again before gaps are flagged. */
+/* How many of n readings every 10 s from second s0, temperature level + 0.1 x scatter, are
+ * flagged with reason. */
+static int level(int n, double s0, double temperature, uint64_t *x, dq_reason reason)
+{
+    int flagged = 0;
+    for (int i = 0; i < n; i++) {
+        at(s0 + 10 * i, temperature + 0.1 * scatter(x), 40);
+        flagged += (res.reasons & R(reason)) != 0;
+    }
+    return flagged;
+}
+
+/* A sensor that reads 3 °C off: its first 3 readings SPIKE (a jump), then BIAS on every
+ * reading, with the state saved and restored on the way; when it reads right again, nothing
+ * (the step back is no spike); a step that lasts the contract's bias.for (1d) becomes the
+ * sensor's new normal. Noise's jumps are not steps. */
+static void test_bias(void)
+{
+    uint64_t x = 7;
+    fresh();
+    dq_engine_set_now(eng, 1795651200000LL + 3 * 86400000LL); /* readings for two days */
+    CHECK_INT(level(100, 0, 20, &x, DQ_R_BIAS), 0);
+    CHECK_INT(level(3, 1000, 23, &x, DQ_R_SPIKE), 3);
+    CHECK_INT(res.reasons & R(DQ_R_BIAS), 0);
+    CHECK_INT(level(50, 1030, 23, &x, DQ_R_BIAS), 50);
+    dq_engine_state_changes(eng, keep_state, NULL);
+    fresh();
+    dq_engine_set_now(eng, 1795651200000LL + 3 * 86400000LL);
+    CHECK_INT(dq_engine_state_restore(eng, "sensor_1", 8, saved, saved_len), DQ_OK);
+    CHECK_INT(level(50, 1530, 23, &x, DQ_R_BIAS), 50);
+    CHECK_INT(at(2030, 20.05, 40), DQ_PASS); /* the step back */
+    CHECK_INT(res.reasons, 0);
+    CHECK_INT(level(100, 2040, 20, &x, DQ_R_BIAS) + level(100, 3040, 20, &x, DQ_R_SPIKE), 0);
+
+    /* Downwards this time, for longer than a day: BIAS until the day is over. */
+    CHECK_INT(level(3, 4040, 16, &x, DQ_R_SPIKE), 3);
+    int day = 86400 / 10; /* readings, from the step's third (second 4060) on */
+    CHECK_INT(level(day, 4070, 16, &x, DQ_R_BIAS), day);
+    CHECK_INT(level(100, 4070 + 10 * day, 16, &x, DQ_R_BIAS), 0);
+    CHECK_INT(level(3, 4070 + 10 * (day + 100), 20, &x, DQ_R_SPIKE), 3); /* going back is now a step */
+
+    /* A noisy stretch's jumps are no bias, nor its end. */
+    fresh();
+    CHECK_INT(level(100, 0, 20, &x, DQ_R_BIAS), 0);
+    CHECK_INT(scattered(100, 1000, 1.5, &x, DQ_R_BIAS) + level(100, 2000, 20, &x, DQ_R_BIAS), 0);
+}
+
 static void put(unsigned char **p, uint64_t v, int bytes)
 {
     for (int i = 0; i < bytes; i++)
