@@ -388,9 +388,10 @@ static void learn_change(const dq_field *f, const dq_keytime *tm, dq_numstate *n
         /* The geometric mean, scaled to the mean |change| of normal scatter (x 1.505): a glitch
          * among the first changes moves it little (one of 25 °C among 0.2 °C ones: x 1.2, where
          * the mean would be x 5). */
-        double n = ++ns->change_n;
-        double g = exp(((n - 1) * log(c) + log(DQ_GEO_TO_MEAN * x)) / n);
-        ns->change_dev = n == 1 ? DQ_GEO_TO_MEAN * x : g < FLT_MAX ? (float)g : FLT_MAX;
+        double n = ++ns->change_n, g = DQ_GEO_TO_MEAN * x; /* the first change: its own mean */
+        if (n > 1)
+            g = exp(((n - 1) * log(c) + log(g)) / n);
+        ns->change_dev = g < FLT_MAX ? (float)g : FLT_MAX;
         return;
     }
     x = x > 2 * c ? 2 * c : x;

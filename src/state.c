@@ -394,7 +394,7 @@ size_t dq_state_save(const dq_state *st, const dq_keystate *ks, unsigned char *o
             memcpy(p, text, b.len);
             p += b.len;
         }
-        int64_t last_ms = dq_last_ms(tm, ns);
+        int64_t last_ms = time_before(tm->newest_ms, ns->last_age); /* dq_last_ms, within the times a state holds */
         p = put_u(p, (uint64_t)last_ms, 8);
         p = put_u(p, ns->same_run, 4);
         *p++ = ns->spike_run;
