@@ -306,8 +306,8 @@ void dq_rules_stateful(dq_engine *eng, dq_keystate *ks, dq_eval *ev)
             continue;
         double v = ev->num[fi].v;
         bool back = f->has_bias && steps_back(ns, v - ns->last_v), biased = f->has_bias && ns->bias_step != 0;
-        if (biased && (back || (span_ms(&f->bias_for, tm, &span) &&
-                                t - dq_last_ms(tm, ns) + (int64_t)ns->bias_age > span))) {
+        const dq_span *lasts = ns->bias_latent ? &(dq_span){.intervals = DQ_LATENT_INTERVALS} : &f->bias_for;
+        if (biased && (back || (span_ms(lasts, tm, &span) && t - dq_last_ms(tm, ns) + (int64_t)ns->bias_age > span))) {
             ev->bias_ends |= 1u << fi; /* it stepped back, or lasted bias.for: the new normal */
             biased = false;
         }
