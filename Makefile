@@ -134,10 +134,10 @@ analyze: build       ## the course's SQL (analysis/*.sql) with Spark SQL over Ca
 
 bench: bench-check bench-sensors bench-parsers bench-bindings bench-gate bench-anomaly ## every benchmark (bench-flink and bench-spark apart: they need the stack)
 
-train: build         ## anomaly models on generated history (EVENTS=100000): MLflow runs, registry, models/sensor-anomaly.dqm
+train: build         ## anomaly models on generated history (EVENTS=100000, DEFECTS=as dq gen --defects): MLflow runs; a forest that beats the online detector is registered and written to models/sensor-anomaly.dqm
 	@stack/up.sh mlflow >/dev/null
 	@mkdir -p build/train && build/dq gen --count $(or $(EVENTS),100000) --seed 11 --start 2026-01-01T00:00:00Z \
-		--truth build/train/truth.csv -q > build/train/history.ndjson
+		$(if $(DEFECTS),--defects $(DEFECTS)) --truth build/train/truth.csv -q > build/train/history.ndjson
 	@$(DQ_CACHE)/venv/ml/bin/python ml/train.py --history build/train/history.ndjson --truth build/train/truth.csv
 
 model-service: build ## the anomaly model over HTTP on 127.0.0.1:8765 (MODEL=models/sensor-anomaly.dqm; make train first)

@@ -11,25 +11,30 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def export_iforest(forest, feature_names: list[str], threshold: float, path: str | Path) -> Path:
-    """forest: a fitted sklearn.ensemble.IsolationForest on len(feature_names) features.
+def export_iforest(forest, feature_names: list[str], threshold: float, path: str | Path,
+                   columns: list[int] | None = None) -> Path:
+    """forest: a fitted sklearn.ensemble.IsolationForest on the features feature_names, or, with
+    columns, on those of them (columns[j] is the feature the forest's column j is): libdq hands
+    a model every feature of the contract, and such a model never looks at the others.
     threshold: the score (libdq's, = -score_samples) at or above which an event is an anomaly."""
     n = len(feature_names)
-    if forest.n_features_in_ != n:
-        raise ValueError(f"the forest has {forest.n_features_in_} features, {n} names given")
+    columns = list(range(n)) if columns is None else list(columns)
+    if forest.n_features_in_ != len(columns) or not all(0 <= c < n for c in columns):
+        raise ValueError(f"the forest has {forest.n_features_in_} features, {len(columns)} columns "
+                         f"of {n} named ones given")
     lines = ["dq-iforest 1", f"features {n} {' '.join(feature_names)}",
              f"max_samples {int(forest.max_samples_)}", f"threshold {float(threshold)!r}",
              f"trees {len(forest.estimators_)}"]
     for tree, used in zip(forest.estimators_, forest.estimators_features_):
-        # With max_features < 1.0 a tree sees a subset of the columns: map back to all.
-        subset = forest._max_features != n
+        # With max_features < 1.0 a tree sees a subset of the forest's columns: map back to them.
+        subset = forest._max_features != forest.n_features_in_
         t = tree.tree_
         lines.append(f"tree {t.node_count}")
         for i in range(t.node_count):
             if t.children_left[i] == -1:
                 lines.append(f"-1 0 -1 -1 {int(t.n_node_samples[i])}")
             else:
-                feature = int(used[t.feature[i]]) if subset else int(t.feature[i])
+                feature = columns[int(used[t.feature[i]]) if subset else int(t.feature[i])]
                 lines.append(f"{feature} {float(t.threshold[i])!r} {int(t.children_left[i])} "
                              f"{int(t.children_right[i])} {int(t.n_node_samples[i])}")
     path = Path(path)

@@ -7,6 +7,7 @@ usage: fetch_model.py [--name sensor-anomaly-iforest] [--alias champion] [--out 
 """
 import argparse
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -24,7 +25,15 @@ def main() -> None:
     import mlflow
     from mlflow.tracking import MlflowClient
     mlflow.set_tracking_uri(args.tracking_uri)
-    version = MlflowClient().get_model_version_by_alias(args.name, args.alias)
+    from mlflow.exceptions import MlflowException
+    try:
+        version = MlflowClient().get_model_version_by_alias(args.name, args.alias)
+    except MlflowException as e:  # MLflow says INVALID_PARAMETER_VALUE for an alias it does not know
+        if e.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            raise
+        sys.exit(f"fetch_model: no model is registered as {args.name}@{args.alias} ({e.message}): the online "
+                 f"detector is champion (ml/train.py registers a forest only where it beats it); run dq gate "
+                 f"without --model")
     local = mlflow.artifacts.download_artifacts(version.tags["dq_model"], dst_path=tempfile.mkdtemp())
     args.out.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(local, args.out)

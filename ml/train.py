@@ -1,29 +1,36 @@
-"""Trains anomaly detectors on sensor history, tracks them in MLflow, registers the best
-isolation forest and exports it for libdq.
+"""Trains anomaly detectors on sensor history, tracks them in MLflow, and registers an
+isolation forest only where it beats the online detector the stream runs without one.
 
     history (NDJSON events, or Cassandra sensor_data)
       --> libdq features per event (dq.Engine.features: the numbers the stream will see)
       --> earlier 70 % to train, later 30 % to validate
-      --> detectors: scikit-learn IsolationForest (a small grid), and two baselines:
-          libdq's online detector (no training: running mean and std per sensor) and a
-          seasonal robust one (median and MAD per sensor and hour of day, learned)
-      --> MLflow: one run per detector with parameters, validation metrics, a score plot;
-          the forests with their scikit-learn model and the exported libdq model file
-      --> the best forest (validation F1, else AUC-PR) registered as --model-name with
-          alias --alias, and written to --out for `dq gate --model`
+      --> detectors: scikit-learn IsolationForest (a small grid) on the features that mean the
+          same at every level (changes, deviations, scatter: not the value, not the time of
+          day), and two baselines: libdq's online detector (no training: running mean and std
+          per sensor, its alarm budget) and a seasonal robust one (median and MAD per sensor
+          and hour of day, learned)
+      --> MLflow (unless --tracking-uri ''): one run per detector with parameters, validation
+          metrics, a score plot; the forests with their scikit-learn model and the exported
+          libdq model file
+      --> the best forest (validation F1, else AUC-PR), if its validation F1 beats the online
+          detector's: registered as --model-name with alias --alias, and written to --out for
+          `dq gate --model`, `dq check --model`. Otherwise the online detector stays champion:
+          the alias and --out are left as they were.
 
-Labels, when given (`dq gen --truth FILE`), mark the readings the generator made
-anomalous on purpose among those libdq scores (spike, stuck and noise readings pass validation
-with a warning). Without labels the threshold is still the --alarm-rate quantile of the
-training scores, and only unsupervised numbers are logged.
+Labels (`dq gen --truth FILE`) mark the readings the generator made anomalous on purpose among
+those libdq scores (spike, stuck, noise and bias readings pass validation with a warning); a
+forest's threshold is then the training score with the best F1 on the training labels. Without
+labels it is the --alarm-rate quantile of the training scores, only unsupervised numbers are
+logged, and nothing is registered: nothing shows that the forest beats the online detector.
 
 usage: train.py --history FILE [--truth FILE] | --from-cassandra [--days N]
-                [--contract FILE] [--tracking-uri URI] [--experiment NAME] [--model-name NAME] [--alias NAME]
-                [--alarm-rate R] [--out FILE]
+                [--contract FILE] [--tracking-uri URI|''] [--experiment NAME] [--model-name NAME]
+                [--alias NAME] [--alarm-rate R] [--out FILE]
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -31,6 +38,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -109,6 +117,36 @@ class SeasonalBaseline:
         return out
 
 
+def level_free(names: list[str]) -> list[int]:
+    """The features that mean the same at any level: each field's change since its last reading,
+    its deviation from the sensor's running mean and the sensor's scatter. Not the value itself
+    nor the time of day: a forest that splits on them finds a level, or an hour, that its
+    training did not cover anomalous, however normal the reading."""
+    return [i for i, n in enumerate(names) if not n.endswith(".value") and not n.startswith("time.")]
+
+
+def forest_threshold(train_score: np.ndarray, y_train: np.ndarray | None, alarm_rate: float) -> float:
+    """The score at which a forest flags: with labels, the training score of best F1 on them
+    (the validation split judges it); without, the alarm_rate quantile of the training scores."""
+    if y_train is None or not y_train.any():
+        return float(np.quantile(train_score, 1 - alarm_rate))
+    from sklearn.metrics import precision_recall_curve
+    precision, recall, thresholds = precision_recall_curve(y_train, train_score)
+    f1 = 2 * precision[:-1] * recall[:-1] / np.maximum(precision[:-1] + recall[:-1], 1e-12)
+    return float(thresholds[int(np.argmax(f1))])
+
+
+class Untracked:
+    """Stands in for mlflow with --tracking-uri '': runs are named, nothing is logged."""
+
+    @staticmethod
+    def start_run(run_name: str):
+        return contextlib.nullcontext(SimpleNamespace(info=SimpleNamespace(run_name=run_name, run_id=None)))
+
+    def __getattr__(self, name: str):  # log_params, log_metrics, log_metric, log_artifact
+        return lambda *args, **kwargs: None
+
+
 def load_truth(path: Path) -> dict[int, str]:
     with open(path, newline="") as f:
         return {int(r["line"]): r["defect"] for r in csv.DictReader(f)}
@@ -155,19 +193,26 @@ def main() -> None:
                     help="the data contract whose anomaly section gives the features (default: the course's)")
     ap.add_argument("--days", type=int, default=7)
     ap.add_argument("--truth", type=Path, help="dq gen --truth file of --history: line,sensor_id,defect")
-    ap.add_argument("--tracking-uri", default="http://127.0.0.1:5000")
+    ap.add_argument("--tracking-uri", default="http://127.0.0.1:5000",
+                    help="MLflow; '' to train without it (nothing logged or registered, --out still written)")
     ap.add_argument("--experiment", default="sensor-anomaly")
     ap.add_argument("--model-name", default="sensor-anomaly-iforest")
     ap.add_argument("--alias", default="champion")
-    ap.add_argument("--alarm-rate", type=float, default=0.01, help="share of training readings above the threshold")
+    ap.add_argument("--alarm-rate", type=float, default=0.01,
+                    help="without labels: share of training readings above a forest's threshold")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=ROOT / "models" / "sensor-anomaly.dqm")
     args = ap.parse_args()
 
-    import mlflow
-    import mlflow.sklearn
-    from mlflow.tracking import MlflowClient
     from sklearn.ensemble import IsolationForest
+    if args.tracking_uri:
+        import mlflow
+        import mlflow.sklearn
+        mlflow.set_tracking_uri(args.tracking_uri)
+        mlflow.set_experiment(args.experiment)
+        tracking = mlflow
+    else:
+        tracking = Untracked()
 
     events = (args.history.read_bytes().splitlines() if args.history else history_from_cassandra(args.days))
     print(f"train: {len(events):,} events; libdq features ...", file=sys.stderr)
@@ -178,14 +223,13 @@ def main() -> None:
     cut = int(len(X) * 0.7)
     if cut < 100 or len(X) - cut < 50:
         sys.exit(f"train: {len(X)} scored readings is too little history (each sensor needs its warm-up first)")
-    X_train, X_val = X[:cut], X[cut:]
-    y_val = y[cut:] if y is not None else None
+    y_train, y_val = (y[:cut], y[cut:]) if y is not None else (None, None)
     print(f"train: {cut:,} readings to train, {len(X) - cut:,} to validate"
           + (f", {int(y_val.sum())} labelled anomalies among them" if y_val is not None else ""), file=sys.stderr)
 
-    mlflow.set_tracking_uri(args.tracking_uri)
-    mlflow.set_experiment(args.experiment)
     contract = dq.Contract(args.contract)
+    columns = level_free(contract.features)
+    X_train, X_val = X[:cut, columns], X[cut:, columns]
     common = {"contract": f"{contract.id}:{contract.version}", "train_readings": cut,
               "validation_readings": len(X) - cut, "features": ",".join(contract.features)}
     work = Path(tempfile.mkdtemp())
@@ -197,65 +241,79 @@ def main() -> None:
         return {f"recall_{k}": float(flagged[val_kinds == k].mean()) for k in ANOMALY_TYPES if (val_kinds == k).any()}
 
     # The baseline: libdq's online detector, as configured in the contract (no training).
-    with mlflow.start_run(run_name="online-z (libdq, no training)"):
+    with tracking.start_run(run_name="online-z (libdq, no training)"):
         threshold = dq.ONLINE_FLAG_SCORE  # the score the annotation reports: z / (z + the sensor's threshold)
-        mlflow.log_params({**common, "detector": "online-z", "z_threshold": contract.anomaly_threshold})
-        report = {**scores_report(y_val, online[cut:], threshold), **per_type(online[cut:] >= threshold)}
-        mlflow.log_metrics(report)
-        mlflow.log_artifact(str(plot_scores(online[cut:], y_val, threshold, "online z", work / "online-z.png")))
-        print(f"train: online-z {json.dumps(report)}", file=sys.stderr)
-        baseline = report
+        tracking.log_params({**common, "detector": "online-z", "z_threshold": contract.anomaly_threshold})
+        baseline = {**scores_report(y_val, online[cut:], threshold), **per_type(online[cut:] >= threshold)}
+        tracking.log_metrics(baseline)
+        tracking.log_artifact(str(plot_scores(online[cut:], y_val, threshold, "online z", work / "online-z.png")))
+        print(f"train: online-z {json.dumps(baseline)}", file=sys.stderr)
 
-    with mlflow.start_run(run_name="seasonal median (per sensor and hour of day)"):
-        seasonal = SeasonalBaseline(len(contract.features) // 4).fit(X_train, sensors[:cut])
-        threshold = float(np.quantile(seasonal.score(X_train, sensors[:cut]), 1 - args.alarm_rate))
-        val_score = seasonal.score(X_val, sensors[cut:])
-        report = {**scores_report(y_val, val_score, threshold), **per_type(val_score >= threshold)}
-        mlflow.log_params({**common, "detector": "seasonal-median", "alarm_rate": args.alarm_rate,
-                           "threshold": threshold})
-        mlflow.log_metrics(report)
-        mlflow.log_artifact(str(plot_scores(val_score, y_val, threshold, "seasonal median", work / "seasonal.png")))
-        print(f"train: seasonal-median {json.dumps(report)}", file=sys.stderr)
-        seasonal_report = report
+    with tracking.start_run(run_name="seasonal median (per sensor and hour of day)"):
+        seasonal = SeasonalBaseline(len(contract.features) // 4).fit(X[:cut], sensors[:cut])
+        threshold = float(np.quantile(seasonal.score(X[:cut], sensors[:cut]), 1 - args.alarm_rate))
+        val_score = seasonal.score(X[cut:], sensors[cut:])
+        seasonal_report = {**scores_report(y_val, val_score, threshold), **per_type(val_score >= threshold)}
+        tracking.log_params({**common, "detector": "seasonal-median", "alarm_rate": args.alarm_rate,
+                             "threshold": threshold})
+        tracking.log_metrics(seasonal_report)
+        tracking.log_artifact(str(plot_scores(val_score, y_val, threshold, "seasonal median", work / "seasonal.png")))
+        print(f"train: seasonal-median {json.dumps(seasonal_report)}", file=sys.stderr)
 
     best = None
     for params in GRID:
-        with mlflow.start_run(run_name=f"iforest-{params['n_estimators']}x{params['max_samples']}") as run:
+        with tracking.start_run(run_name=f"iforest-{params['n_estimators']}x{params['max_samples']}") as run:
             t0 = time.perf_counter()
             forest = IsolationForest(**params, random_state=args.seed).fit(X_train)
             fit_s = time.perf_counter() - t0
-            train_score = -forest.score_samples(X_train)
-            threshold = float(np.quantile(train_score, 1 - args.alarm_rate))
+            threshold = forest_threshold(-forest.score_samples(X_train), y_train, args.alarm_rate)
             val_score = -forest.score_samples(X_val)
             report = {**scores_report(y_val, val_score, threshold), **per_type(val_score >= threshold),
                       "fit_seconds": fit_s}
-            mlflow.log_params({**common, "detector": "isolation-forest", **params, "alarm_rate": args.alarm_rate,
-                               "threshold": threshold, "seed": args.seed})
-            mlflow.log_metrics(report)
-            mlflow.log_artifact(str(plot_scores(val_score, y_val, threshold, run.info.run_name, work / "scores.png")))
-            exported = export_iforest(forest, contract.features, threshold, work / "model.dqm")
+            tracking.log_params({**common, "detector": "isolation-forest", **params, "alarm_rate": args.alarm_rate,
+                                 "threshold": threshold, "seed": args.seed,
+                                 "forest_features": ",".join(contract.features[c] for c in columns)})
+            tracking.log_metrics(report)
+            tracking.log_artifact(str(plot_scores(val_score, y_val, threshold, run.info.run_name, work / "scores.png")))
+            exported = export_iforest(forest, contract.features, threshold, work / "model.dqm", columns)
             # The exported model must score as scikit-learn does before anyone relies on it.
-            gap = float(np.abs(np.array(dq.Model(exported).score(X_val.tolist())) - val_score).max())
+            gap = float(np.abs(np.array(dq.Model(exported).score(X[cut:].tolist())) - val_score).max())
             if gap > 1e-6:
                 sys.exit(f"train: the exported model differs from scikit-learn by {gap}")
-            mlflow.log_metric("export_max_abs_diff", gap)
-            mlflow.log_artifact(str(exported), artifact_path="dq_model")
-            logged = mlflow.sklearn.log_model(forest, name="model", input_example=X_val[:5])
+            tracking.log_metric("export_max_abs_diff", gap)
+            tracking.log_artifact(str(exported), artifact_path="dq_model")
+            model_uri = (mlflow.sklearn.log_model(forest, name="model", input_example=X_val[:5]).model_uri
+                         if args.tracking_uri else None)
             print(f"train: {run.info.run_name} {json.dumps(report)}", file=sys.stderr)
             key = (report.get("f1", 0), report.get("auc_pr", 0))
             if best is None or key > best[0]:
-                best = (key, run.info.run_id, exported.read_text(), report, logged.model_uri)
+                best = (key, run.info.run_name, run.info.run_id, exported.read_text(), report, model_uri)
 
-    _, run_id, model_text, report, model_uri = best
-    version = mlflow.register_model(model_uri, args.model_name, tags={"dq_model": f"runs:/{run_id}/dq_model/model.dqm"})
-    MlflowClient().set_registered_model_alias(args.model_name, args.alias, version.version)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(model_text)
-    summary = {"registered": args.model_name, "version": int(version.version), "alias": args.alias, "run_id": run_id,
-               "model_file": str(args.out), "best": report, "baseline_online_z": baseline,
-               "baseline_seasonal_median": seasonal_report}
+    _, run_name, run_id, model_text, report, model_uri = best
+    summary = {"champion": "online-z", "registered": None, "model_file": None, "forest": report,
+               "baseline_online_z": baseline, "baseline_seasonal_median": seasonal_report}
+    if y is None:
+        print("train: no labels (--truth), so nothing shows that a forest beats the online detector: "
+              "nothing registered, the online detector stays champion", file=sys.stderr)
+    elif report.get("f1", 0) <= baseline.get("f1", 0):
+        print(f"train: the best forest ({run_name}, validation F1 {report.get('f1', 0):.3f}) does not beat the "
+              f"online detector (F1 {baseline.get('f1', 0):.3f}): nothing registered, the online detector "
+              f"stays champion ({args.out} left as it was)", file=sys.stderr)
+    else:
+        summary.update(champion=run_name, model_file=str(args.out))
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(model_text)
+        if args.tracking_uri:
+            from mlflow.tracking import MlflowClient
+            version = mlflow.register_model(model_uri, args.model_name,
+                                            tags={"dq_model": f"runs:/{run_id}/dq_model/model.dqm"})
+            MlflowClient().set_registered_model_alias(args.model_name, args.alias, version.version)
+            summary.update(registered=args.model_name, version=int(version.version), alias=args.alias, run_id=run_id)
+        print(f"train: {run_name} (validation F1 {report['f1']:.3f}) beats the online detector "
+              f"(F1 {baseline.get('f1', 0):.3f}): champion"
+              + (f", registered as {args.model_name}@{args.alias}" if args.tracking_uri else "")
+              + f", written to {args.out}", file=sys.stderr)
     print(json.dumps(summary))
-
 
 if __name__ == "__main__":
     main()

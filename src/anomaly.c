@@ -86,17 +86,18 @@ void dq_anomaly_update(const dq_contract *ctr, dq_numstate *ns, double v, bool f
  * findings (a SPIKE, NOISE) do not move it, nor does a flag beyond twice the threshold, which
  * is an anomaly, not a sign that the threshold is too low (else a burst of anomalies would
  * raise it until they hide each other). */
-static void follow_budget(const dq_contract *ctr, dq_keystate *ks, const dq_result *res, double flag_at)
+static void follow_budget(const dq_contract *ctr, dq_keystate *ks, const dq_eval *ev, double flag_at)
 {
+    const dq_result *res = ev->res;
     if (res->n_details > 0 || res->anomaly_z > 2 * flag_at)
         return;
     double p = ctr->alarms_per_day * ks->tm.cadence_ms / 86400000.0;
     p = p < 0.5 ? p : 0.5;
-    flag_at *= res->is_anomaly ? exp(DQ_FLAG_STEP * (1 - p)) : 1 - DQ_FLAG_STEP * p;
+    flag_at *= ev->z_flagged ? exp(DQ_FLAG_STEP * (1 - p)) : 1 - DQ_FLAG_STEP * p;
     ks->z_flag = (float)(flag_at < DQ_FLAG_MIN ? DQ_FLAG_MIN : flag_at > DQ_FLAG_MAX ? DQ_FLAG_MAX : flag_at);
 }
 
-void dq_anomaly_score(dq_engine *eng, dq_keystate *ks, const dq_eval *ev)
+void dq_anomaly_score(dq_engine *eng, dq_keystate *ks, dq_eval *ev)
 {
     const dq_contract *ctr = eng->ctr;
     dq_result *res = ev->res;
@@ -130,16 +131,17 @@ void dq_anomaly_score(dq_engine *eng, dq_keystate *ks, const dq_eval *ev)
         x[ctr->n_features - 1] = cos(angle);
         res->features = x;
     }
+    double flag_at = ctr->alarms_per_day > 0 && ks->z_flag > 0 ? ks->z_flag : ctr->z_threshold;
+    ev->z_flagged = z >= flag_at;
+    if (ctr->alarms_per_day > 0)
+        follow_budget(ctr, ks, ev, flag_at);
     if (eng->model) {
         res->anomaly_score = dq_model_score(eng->model, x);
         res->is_anomaly = res->anomaly_score >= eng->model->threshold;
-        return;
+    } else {
+        res->is_anomaly = ev->z_flagged;
+        res->anomaly_score = isfinite(z) ? z / (z + flag_at) : 1; /* z overflows for readings near the double's limits */
     }
-    double flag_at = ctr->alarms_per_day > 0 && ks->z_flag > 0 ? ks->z_flag : ctr->z_threshold;
-    res->is_anomaly = z >= flag_at;
-    res->anomaly_score = isfinite(z) ? z / (z + flag_at) : 1; /* z overflows for readings near the double's limits */
-    if (ctr->alarms_per_day > 0)
-        follow_budget(ctr, ks, res, flag_at);
 }
 
 /* ---------------------------------------------------------------- models */

@@ -522,6 +522,10 @@ typedef struct dq_eval {
     bool imputed[DQ_MAX_FIELDS]; /* filled from state: not a reading */
     bool complete;
     uint32_t bias_ends; /* bit fi: field fi's bias ends (its level stepped back, or it lasted bias.for) */
+    /* The online detector's flag, with or without a model: it keeps a reading out of the running
+     * variance and moves the alarm budget, so the features (and the flags without a model) are
+     * the same whichever model scores; a model's own flags would shift what it trained on. */
+    bool z_flagged;
 } dq_eval;
 
 void dq_rules_add(dq_result *res, dq_reason reason, int action, int field);
@@ -554,7 +558,7 @@ struct dq_model {
 };
 
 /* Features and scores of an accepted event from its key's state before the commit. */
-void dq_anomaly_score(dq_engine *eng, dq_keystate *ks, const dq_eval *ev);
+void dq_anomaly_score(dq_engine *eng, dq_keystate *ks, dq_eval *ev);
 /* Updates the running mean and variance of numeric state ns with reading v. */
 void dq_anomaly_update(const dq_contract *ctr, dq_numstate *ns, double v, bool flagged);
 

@@ -423,7 +423,7 @@ void dq_rules_commit(dq_engine *eng, dq_keystate *ks, const dq_eval *ev)
             continue; /* an older reading does not replace a newer one */
         double v = ev->num[fi].v;
         if (f->anomaly)
-            dq_anomaly_update(ctr, ns, v, ev->res->is_anomaly);
+            dq_anomaly_update(ctr, ns, v, ev->z_flagged);
         /* A spike does not become the reference (so the return to normal is not a second
          * spike), unless the new level holds for DQ_SPIKE_ACCEPT readings: a real step. */
         bool spiked = flagged(ev->res, DQ_R_SPIKE, fi), noisy = flagged(ev->res, DQ_R_NOISE, fi), onset = false;

@@ -1,5 +1,6 @@
 """Anomaly models: libdq scores an exported scikit-learn IsolationForest exactly as
 scikit-learn does, deterministically, on features libdq computed (the ml venv runs these)."""
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -54,3 +55,37 @@ def test_a_model_for_other_features_is_refused(tmp_path):
     model = dq.Model(export_iforest(forest, ["a", "b", "c"], 0.5, tmp_path / "m.dqm"))
     with pytest.raises(dq.DqError, match="not the contract's"):
         dq.Engine(dq.Contract(CONTRACT), model=model)
+
+
+def test_a_models_flags_do_not_change_the_features_it_scores(features, tmp_path):
+    """The stream's features are those training saw, whatever the model flags: a model that
+    flags every reading (threshold 0) scores the features computed without any model. (Its
+    flags once kept readings out of the running variance, so the stream drifted from them.)"""
+    forest = IsolationForest(n_estimators=50, random_state=2).fit(features[:5000])
+    model = dq.Model(export_iforest(forest, dq.Contract(CONTRACT).features, 0.0, tmp_path / "m.dqm"))
+    events = subprocess.run([ROOT / "build" / "dq", "gen", "--count", "20000", "--seed", "5", "--start",
+                             "2026-11-20T00:00:00Z"], capture_output=True, check=True).stdout.splitlines()
+    rows = dq.Engine(dq.Contract(CONTRACT), now="2026-11-26T00:00:00Z").features(events)
+    clean = dq.Engine(dq.Contract(CONTRACT), now="2026-11-26T00:00:00Z", model=model).evaluate(events).clean
+    ours = [json.loads(c)["dq"]["anomaly"] for c, r in zip(clean, rows) if r is not None]
+    assert len(ours) > 10000 and all(a["flag"] for a in ours)
+    offline = np.array(model.score([r for r in rows if r is not None]))
+    assert np.abs(np.array([a["score"] for a in ours]) - offline).max() <= 5e-5  # the annotation's 4 decimals
+
+
+def test_a_forest_on_some_columns_exports_as_a_model_of_all_features(features, tmp_path):
+    """ml/train.py fits forests on the level-free features only; the file names every feature
+    of the contract and libdq scores as scikit-learn does on the columns it was fit on."""
+    sys.path.insert(0, str(ROOT / "ml"))
+    from train import level_free
+    names = dq.Contract(CONTRACT).features
+    columns = level_free(names)
+    assert [names[c] for c in columns] == ["temperature.delta", "temperature.dev", "temperature.std",
+                                          "humidity.delta", "humidity.dev", "humidity.std"]
+    forest = IsolationForest(n_estimators=40, max_features=0.5, random_state=3).fit(features[:6000, columns])
+    model = dq.Model(export_iforest(forest, names, 0.6, tmp_path / "m.dqm", columns))
+    ours, theirs = np.array(model.score(features[6000:].tolist())), -forest.score_samples(features[6000:, columns])
+    assert np.abs(ours - theirs).max() <= 1e-6 and np.ptp(theirs) > 0.1
+    shifted = features[6000:].copy()
+    shifted[:, [names.index("temperature.value"), names.index("humidity.value")]] += 40  # a new level
+    assert model.score(shifted.tolist()) == model.score(features[6000:].tolist())
