@@ -13,7 +13,7 @@ isolation forest only where it beats the online detector the stream runs without
           metrics, a score plot; the forests with their scikit-learn model and the exported
           libdq model file
       --> the best forest (validation F1, else AUC-PR), if its validation F1 beats the online
-          detector's: registered as --model-name with alias --alias, and written to --out for
+          detector's (and chance's): registered as --model-name with alias --alias, and written to --out for
           `dq gate --model`, `dq check --model`. Otherwise the online detector stays champion:
           the alias and --out are left as they were.
 
@@ -290,14 +290,24 @@ def main() -> None:
                 best = (key, run.info.run_name, run.info.run_id, exported.read_text(), report, model_uri)
 
     _, run_name, run_id, model_text, report, model_uri = best
+    # Chance: random flags at the forest's alarm rate a have F1 2pa / (p + a) at a share p of
+    # anomalies, a random ranking AUC-PR p. A forest that cannot separate its training labels
+    # picks the threshold that flags (nearly) everything and must not win on that.
+    p = float(y_val.mean()) if y_val is not None else 0.0
+    chance_f1 = 2 * p * report["alarm_rate"] / max(p + report["alarm_rate"], 1e-12)
+    beats_chance = report.get("f1", 0) > chance_f1 and report.get("auc_pr", 0) > p
     summary = {"champion": "online-z", "registered": None, "model_file": None, "forest": report,
-               "baseline_online_z": baseline, "baseline_seasonal_median": seasonal_report}
+               "baseline_online_z": baseline, "baseline_seasonal_median": seasonal_report,
+               "chance": {"f1": chance_f1, "auc_pr": p}}
     if y is None:
         print("train: no labels (--truth), so nothing shows that a forest beats the online detector: "
               "nothing registered, the online detector stays champion", file=sys.stderr)
-    elif report.get("f1", 0) <= baseline.get("f1", 0):
-        print(f"train: the best forest ({run_name}, validation F1 {report.get('f1', 0):.3f}) does not beat the "
-              f"online detector (F1 {baseline.get('f1', 0):.3f}): nothing registered, the online detector "
+    elif not beats_chance or report.get("f1", 0) <= baseline.get("f1", 0):
+        why = ([f"does not beat the online detector (F1 {baseline.get('f1', 0):.3f})"]
+               if report.get("f1", 0) <= baseline.get("f1", 0) else []) \
+            + ([] if beats_chance else [f"is no better than chance (F1 {chance_f1:.3f}, AUC-PR {p:.3f})"])
+        print(f"train: the best forest ({run_name}, validation F1 {report.get('f1', 0):.3f}, AUC-PR "
+              f"{report.get('auc_pr', 0):.3f}) {' and '.join(why)}: nothing registered, the online detector "
               f"stays champion ({args.out} left as it was)", file=sys.stderr)
     else:
         summary.update(champion=run_name, model_file=str(args.out))

@@ -89,3 +89,36 @@ def test_a_forest_on_some_columns_exports_as_a_model_of_all_features(features, t
     shifted = features[6000:].copy()
     shifted[:, [names.index("temperature.value"), names.index("humidity.value")]] += 40  # a new level
     assert model.score(shifted.tolist()) == model.score(features[6000:].tolist())
+
+
+def train(tmp_path, defects: str, contract: Path = CONTRACT) -> tuple[dict, str, Path]:
+    """ml/train.py without MLflow on 30k generated events: its summary, its log, its --out."""
+    history, truth, out = tmp_path / "history.ndjson", tmp_path / "truth.csv", tmp_path / "model.dqm"
+    history.write_bytes(subprocess.run([ROOT / "build" / "dq", "gen", "--count", "30000", "--seed", "31", "--start",
+                                        "2026-11-01T00:00:00Z", "--defects", defects, "--truth", truth, "-q"],
+                                       capture_output=True, check=True).stdout)
+    done = subprocess.run([sys.executable, ROOT / "ml" / "train.py", "--history", history, "--truth", truth,
+                           "--contract", contract, "--tracking-uri", "", "--out", out],
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.splitlines()[-1]), done.stderr, out
+
+
+def test_without_mlflow_a_winning_forest_is_written_for_dq_check(tmp_path):
+    summary, log, out = train(tmp_path, "noise=0.0005")
+    assert summary["champion"].startswith("iforest-") and summary["registered"] is None, log[-800:]
+    assert summary["forest"]["f1"] > summary["baseline_online_z"]["f1"] and out.exists()
+    checked = subprocess.run([ROOT / "build" / "dq", "check", "-c", CONTRACT, "--input", tmp_path / "history.ndjson",
+                              "--model", out, "--clean", "/dev/null", "--summary", tmp_path / "summary.json"],
+                             capture_output=True, text=True, check=True)
+    totals = json.loads((tmp_path / "summary.json").read_text())
+    assert 0.02 < totals["anomalies"] / totals["anomalies_scored"] < 0.5, (totals, checked.stderr)
+
+
+def test_a_forest_no_better_than_chance_is_not_champion(tmp_path):
+    """The generator's defects are in temperature: a contract scoring humidity alone cannot see
+    them, and its forest's best training threshold flags nearly every reading."""
+    contract = tmp_path / "humidity.yaml"
+    contract.write_text(CONTRACT.read_text().replace("fields: [temperature, humidity]", "fields: [humidity]"))
+    summary, log, out = train(tmp_path, "noise=0.0005", contract)
+    assert summary["champion"] == "online-z" and not out.exists(), log[-800:]
+    assert "is no better than chance" in log and summary["forest"]["auc_pr"] <= summary["chance"]["auc_pr"]
