@@ -306,6 +306,7 @@ void dq_rules_stateful(dq_engine *eng, dq_keystate *ks, dq_eval *ev)
             continue;
         double v = ev->num[fi].v;
         bool back = f->has_bias && steps_back(ns, v - ns->last_v), biased = f->has_bias && ns->bias_step != 0;
+        ev->steps_back |= (uint32_t)back << fi;
         const dq_span *lasts = ns->bias_latent ? &(dq_span){.intervals = DQ_LATENT_INTERVALS} : &f->bias_for;
         if (biased && (back || (span_ms(lasts, tm, &span) && t - dq_last_ms(tm, ns) + (int64_t)ns->bias_age > span))) {
             ev->bias_ends |= 1u << fi; /* it stepped back, or lasted bias.for: the new normal */
@@ -444,7 +445,7 @@ void dq_rules_commit(dq_engine *eng, dq_keystate *ks, const dq_eval *ev)
         double step = v - ns->last_v;
         bool steady = f->has_bias && ns->change_n >= DQ_CHANGE_WARMUP && fabs(step) < FLT_MAX;
         if (ev->bias_ends >> fi & 1) {
-            spiked |= !ns->bias_latent && steps_back(ns, step); /* the jump back is not a change to learn */
+            spiked |= !ns->bias_latent && (ev->steps_back >> fi & 1); /* the jump back is not a change to learn */
             ns->bias_step = 0;
         } else if (spiked && steady && !ns->noisy && !(f->stuck_count && ns->same_run >= f->stuck_count)) {
             /* A step that held: BIAS until it steps back. Not during the warm-up nor from a

@@ -357,7 +357,8 @@ size_t dq_totals_prometheus(const dq_totals *totals, const char *prefix, char *b
  * 0 when the contract has no anomaly section.
  */
 int dq_contract_feature_count(const dq_contract *ctr);
-/* The online detector's |z| threshold (contract anomaly.threshold), NaN without a section. */
+/* The contract's anomaly.threshold, NaN without a section: the online detector's |z| flag threshold,
+ * or under anomaly.alarmsPerDay where each sensor's own starts (it also clips a reading's pull on the mean). */
 double dq_contract_anomaly_threshold(const dq_contract *ctr);
 const char *dq_contract_feature_name(const dq_contract *ctr, int i);
 
