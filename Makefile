@@ -78,8 +78,9 @@ test-asan: build-asan ## C unit tests and the vectors through dq check, under AS
 	@cd build-asan && ctest --output-on-failure
 	@DQ_BIN=build-asan/dq $(PYTEST) -q -k dq_check tests/contract/test_vectors.py
 
-test-python: build    ## Python bindings, the vectors through dq check and the bindings
+test-python: build    ## Python bindings, the vectors through dq check and the bindings, the exercises' solutions
 	@stack/venv.sh core > /dev/null
+	@stack/venv.sh ml > /dev/null  # the exercises of days 16 on train models
 	@DQ_EXERCISES=solutions $(PYTEST) -q $(CORE_TESTS)
 
 test-ml: build        ## anomaly models: export parity with scikit-learn, scoring in libdq (the ml venv)
@@ -96,6 +97,7 @@ test-integration: build ## the native stack: brought up if needed (and stopped a
 exercise: build  ## check your exercises of one day: make exercise DAY=3 (where yours still say TODO, the published solution runs)
 	@test -n "$(DAY)" || { echo "usage: make exercise DAY=<1-20>"; exit 2; }
 	@stack/venv.sh core > /dev/null
+	@stack/venv.sh ml > /dev/null
 	@d=course/exercises/day$$(printf %02d $(DAY)); test -d $$d || { echo "day $(DAY) has no exercises with a check yet"; exit 2; }; \
 		$(PYTEST) -q -s -p no:cacheprovider $$d
 

@@ -25,7 +25,7 @@ logged, and nothing is registered: nothing shows that the forest beats the onlin
 
 usage: train.py --history FILE [--truth FILE] | --from-cassandra [--days N]
                 [--contract FILE] [--tracking-uri URI|''] [--experiment NAME] [--model-name NAME]
-                [--alias NAME] [--alarm-rate R] [--out FILE]
+                [--alias NAME] [--alarm-rate R] [--grid 100x256,200x512] [--out FILE]
 """
 from __future__ import annotations
 
@@ -117,6 +117,15 @@ class SeasonalBaseline:
         return out
 
 
+def parse_grid(text: str) -> list[dict]:
+    """'100x256,200x512': forests of 100 trees of 256 samples each, and of 200 of 512."""
+    try:
+        return [{"n_estimators": int(t), "max_samples": int(m)} for t, m in
+                (point.strip().split("x") for point in text.split(","))]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected TREESxSAMPLES,... such as 100x256,200x512") from None
+
+
 def level_free(names: list[str]) -> list[int]:
     """The features that mean the same at any level: each field's change since its last reading,
     its deviation from the sensor's running mean and the sensor's scatter. Not the value itself
@@ -201,6 +210,9 @@ def main() -> None:
     ap.add_argument("--alarm-rate", type=float, default=0.01,
                     help="without labels: share of training readings above a forest's threshold")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--grid", type=parse_grid, default=GRID, metavar="TREESxSAMPLES,...",
+                    help="the forests to try (default: " + ",".join(f"{g['n_estimators']}x{g['max_samples']}"
+                                                                   for g in GRID) + ")")
     ap.add_argument("--out", type=Path, default=ROOT / "models" / "sensor-anomaly.dqm")
     args = ap.parse_args()
 
@@ -260,8 +272,8 @@ def main() -> None:
         tracking.log_artifact(str(plot_scores(val_score, y_val, threshold, "seasonal median", work / "seasonal.png")))
         print(f"train: seasonal-median {json.dumps(seasonal_report)}", file=sys.stderr)
 
-    best = None
-    for params in GRID:
+    best, forests = None, {}  # run name: validation F1
+    for params in args.grid:
         with tracking.start_run(run_name=f"iforest-{params['n_estimators']}x{params['max_samples']}") as run:
             t0 = time.perf_counter()
             forest = IsolationForest(**params, random_state=args.seed).fit(X_train)
@@ -285,6 +297,7 @@ def main() -> None:
             model_uri = (mlflow.sklearn.log_model(forest, name="model", input_example=X_val[:5]).model_uri
                          if args.tracking_uri else None)
             print(f"train: {run.info.run_name} {json.dumps(report)}", file=sys.stderr)
+            forests[run.info.run_name] = report.get("f1")
             key = (report.get("f1", 0), report.get("auc_pr", 0))
             if best is None or key > best[0]:
                 best = (key, run.info.run_name, run.info.run_id, exported.read_text(), report, model_uri)
@@ -296,7 +309,7 @@ def main() -> None:
     p = float(y_val.mean()) if y_val is not None else 0.0
     chance_f1 = 2 * p * report["alarm_rate"] / max(p + report["alarm_rate"], 1e-12)
     beats_chance = report.get("f1", 0) > chance_f1 and report.get("auc_pr", 0) > p
-    summary = {"champion": "online-z", "registered": None, "model_file": None, "forest": report,
+    summary = {"champion": "online-z", "registered": None, "model_file": None, "forest": report, "forests": forests,
                "baseline_online_z": baseline, "baseline_seasonal_median": seasonal_report,
                "chance": {"f1": chance_f1, "auc_pr": p}}
     if y is None:

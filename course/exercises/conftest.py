@@ -15,6 +15,8 @@ sys.path.insert(0, str(ROOT / "tests" / "lib"))
 from testenv import CONTRACT, DQ_BIN, dq_bin  # noqa: E402,F401  (a fixture)
 
 EXERCISES, SOLUTIONS = Path(__file__).parent, ROOT / "course" / "solutions"
+# The ml venv (scikit-learn, ml/train.py's imports): days 16 and later train models with it.
+PYTHON_ML = Path(os.environ.get("DQ_CACHE", Path.home() / ".cache" / "dq-platform")) / "venv" / "ml" / "bin" / "python"
 NOT_STARTED = "TODO"
 
 
@@ -54,9 +56,11 @@ def answer():
 @pytest.fixture
 def script(tmp_path):
     """script(day/name, *args): runs an exercise's shell script in a fresh folder, with $DQ (the
-    built dq) and $CONTRACT (the course contract) set; returns the folder."""
+    built dq), $CONTRACT (the course contract), $ROOT (the checkout) and $PYTHON_ML (the ml
+    venv's python) set; returns the folder."""
     def run(relative: str, *args: str) -> Path:
-        env = {**os.environ, "DQ": str(DQ_BIN), "CONTRACT": str(CONTRACT)}
+        env = {**os.environ, "DQ": str(DQ_BIN), "CONTRACT": str(CONTRACT), "ROOT": str(ROOT),
+               "PYTHON_ML": str(PYTHON_ML)}
         proc = subprocess.run(["sh", chosen(relative), *args], cwd=tmp_path, env=env, capture_output=True, text=True)
         assert proc.returncode == 0, f"{relative} failed:\n{proc.stderr}"
         return tmp_path

@@ -1,0 +1,70 @@
+"""Day 16: training and tracking anomaly models (course/week4.md). The checks train with
+ml/train.py and scikit-learn in the ml venv (`make exercise` creates it), without MLflow."""
+import json
+import subprocess
+
+import pytest
+
+from conftest import ROOT, PYTHON_ML
+
+
+@pytest.fixture(scope="module")
+def usual_fleet(tmp_path_factory, dq_bin):
+    """30,000 events of the generator's usual fleet, their truth and train.py's summary."""
+    folder = tmp_path_factory.mktemp("day16")
+    with (folder / "history.ndjson").open("wb") as f:
+        subprocess.run([dq_bin, "gen", "--count", "30000", "--seed", "31", "--start", "2026-11-01T00:00:00Z",
+                        "--truth", folder / "truth.csv", "-q"], stdout=f, check=True)
+    trained = subprocess.run([PYTHON_ML, ROOT / "ml" / "train.py", "--history", folder / "history.ndjson",
+                              "--truth", folder / "truth.csv", "--tracking-uri", "", "--out", folder / "model.dqm"],
+                             capture_output=True, text=True, check=True)
+    return folder, json.loads(trained.stdout.splitlines()[-1])
+
+
+def test_2_a_bigger_forest(script, answer):
+    summary = json.loads((script("day16/ex2_grid.sh") / "summary.json").read_text())
+    assert set(summary["forests"]) == {"iforest-100x256", "iforest-200x512", "iforest-300x1024"}, summary["forests"]
+    got = "yes" if summary["champion"] == "iforest-300x1024" else "no"
+    print(f"  champion: {summary['champion']}, validation F1 {summary['forests']}")
+    assert answer("day16", "bigger_forest_champion") == got
+
+
+# A forest on all features and one on the level-free ones score the later readings as they
+# are and 5 °C warmer: the median score of each, before and after.
+AFTER_A_MOVE = """
+import json, sys
+import numpy as np
+from sklearn.ensemble import IsolationForest
+sys.path.insert(0, sys.argv[1])
+import dq
+from train import CONTRACT, features, level_free
+X = features(open(sys.argv[2], "rb").read().splitlines(), dq.parse_time("2026-12-01T00:00:00Z"))[0]
+names = dq.Contract(CONTRACT).features
+cut = int(len(X) * 0.7)
+moved = X[cut:].copy()
+moved[:, names.index("temperature.value")] += 5
+out = {}
+for name, columns in (("all", list(range(len(names)))), ("level-free", level_free(names))):
+    forest = IsolationForest(random_state=0).fit(X[:cut, columns])
+    out[name] = {when: float(np.median(-forest.score_samples(x[:, columns])))
+                 for when, x in (("before", X[cut:]), ("after", moved))}
+print(json.dumps(out))
+"""
+
+
+def test_4_a_forest_after_a_move(usual_fleet, answer):
+    folder, _ = usual_fleet
+    medians = json.loads(subprocess.run([PYTHON_ML, "-c", AFTER_A_MOVE, ROOT / "ml", folder / "history.ndjson"],
+                                        capture_output=True, text=True, check=True).stdout)
+    print(f"  median score before and after the move: {medians}")
+    assert medians["level-free"]["after"] == medians["level-free"]["before"]  # it never looks at the value
+    got = max(medians, key=lambda name: medians[name]["after"] - medians[name]["before"])
+    assert answer("day16", "scores_rise_after_a_move") == got
+
+
+def test_4_which_flags_more_on_the_usual_fleet(usual_fleet, answer):
+    _, summary = usual_fleet
+    rates = {"forest": summary["forest"]["alarm_rate"], "online-z": summary["baseline_online_z"]["alarm_rate"]}
+    print(f"  alarm rates: {rates}; champion: {summary['champion']}")
+    assert summary["champion"] == "online-z"  # the forest finds more, yet loses on F1
+    assert answer("day16", "flags_more_on_the_usual_fleet") == max(rates, key=rates.get)
