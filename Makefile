@@ -15,7 +15,7 @@ CORE_TESTS := tests/contract tests/cli tests/docs tests/dashboards tests/flink c
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
 .PHONY: up down status logs clean install lock topic test-integration drills reconcile soak data exercise help deps build build-asan build-fuzz test check test-unit test-asan test-python test-ml test-spark fuzz fuzz-short clean-build \
-        flink-submit spark-submit analyze train eval-anomaly model-service bench bench-anomaly bench-flink bench-spark bench-check bench-parsers bench-bindings bench-gate bench-sensors
+        flink-submit spark-submit analyze train eval-anomaly docs-plots model-service bench bench-anomaly bench-flink bench-spark bench-check bench-parsers bench-bindings bench-gate bench-sensors
 
 help:            ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | expand -t 18
@@ -149,6 +149,10 @@ model-service: build ## the anomaly model over HTTP on 127.0.0.1:8765 (MODEL=mod
 eval-anomaly: build  ## detectors on the generator's truth, Suthaharan and SKAB (make data first; DATA=data): the table, MLflow runs
 	@stack/venv.sh ml >/dev/null
 	@$(DQ_CACHE)/venv/ml/bin/python ml/evaluate.py build/dq $(if $(DATA),--data $(DATA))
+
+docs-plots: build    ## redraws docs/anomaly.md's pictures of each sensor fault (ml/plot_faults.py)
+	@stack/venv.sh ml >/dev/null
+	@$(DQ_CACHE)/venv/ml/bin/python ml/plot_faults.py build/dq
 
 bench-check: build    ## dq check vs Great Expectations, pandera, plain Python (EVENTS=1000000, INPUT=file)
 	@stack/venv.sh bench >/dev/null
