@@ -47,6 +47,7 @@
 #define MODEL_MAX_NODES (1u << 24) /* over all trees */
 #define EULER_GAMMA 0.57721566490153286060651209008240243
 #define TWO_PI 6.28318530717958647692528676655900577
+#define DQ_GLITCH_START 3 /* readings in which a glitch first restarts a sensor's warm-up */
 
 /* ---------------------------------------------------------------- features */
 
@@ -56,11 +57,21 @@ static inline double min_of(double a, double b) { return a < b ? a : b; }
 
 void dq_anomaly_update(const dq_contract *ctr, dq_numstate *ns, double v, bool flagged)
 {
+    double limit = ctr->z_threshold * max_of(sqrt(ns->ew_var), ctr->min_std);
+    /* Among a sensor's first DQ_GLITCH_START readings, two in a row alike and both beyond the
+     * limit say that the mean started from a glitch (a first reading 25 °C off), not that both
+     * are off: the warm-up starts again from this one. Else the clipped mean would take
+     * hundreds of readings to leave the glitch, widening the variance all the way (to 4.5 °C
+     * for a sensor that scatters by 0.2). Not later: a mean of more readings is no glitch, and
+     * a step it has not learned is for the detector to flag (restarting at a bias that began
+     * in the warm-up made its end a new level, flagged for hundreds of readings). */
+    if (ns->ew_n > 0 && ns->ew_n <= DQ_GLITCH_START && ns->has_last && fabs(v - ns->ew_mean) > limit &&
+        fabs(ns->last_v - ns->ew_mean) > limit && fabs(v - ns->last_v) <= limit)
+        ns->ew_n = 0;
     if (ns->ew_n == 0) {
         ns->ew_mean = v;
         ns->ew_var = 0;
     } else {
-        double limit = ctr->z_threshold * max_of(sqrt(ns->ew_var), ctr->min_std);
         double d = max_of(-limit, min_of(limit, v - ns->ew_mean));
         /* A flagged reading moves the mean (clipped: a new level is still learned) but not the
          * variance: flagged outliers would widen it until the next ones hide in it. */

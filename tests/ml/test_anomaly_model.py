@@ -121,4 +121,6 @@ def test_a_forest_no_better_than_chance_is_not_champion(tmp_path):
     contract.write_text(CONTRACT.read_text().replace("fields: [temperature, humidity]", "fields: [humidity]"))
     summary, log, out = train(tmp_path, "noise=0.0005", contract)
     assert summary["champion"] == "online-z" and not out.exists(), log[-800:]
-    assert "is no better than chance" in log and summary["forest"]["auc_pr"] <= summary["chance"]["auc_pr"]
+    forest, chance = summary["forest"], summary["chance"]
+    assert "is no better than chance" in log and (forest["f1"] <= chance["f1"] or forest["auc_pr"] <= chance["auc_pr"])
+    assert forest["alarm_rate"] > 0.9  # the threshold of best training F1 flags (nearly) everything

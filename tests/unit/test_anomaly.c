@@ -123,6 +123,22 @@ static void test_feature_vector(void)
     CHECK(res.anomaly_scored && res.features == NULL);
 }
 
+/* A sensor whose first reading is a glitch 25 °C off: its warm-up starts again at the first
+ * two readings alike, so the readings it scores have the spread of its scatter, not of the
+ * glitch. (The mean started from the glitch, clipped steps took it back over hundreds of
+ * readings, and the std was 4.5 °C by the time the sensor was scored.) */
+static void test_a_glitch_first_does_not_widen_the_running_std(void)
+{
+    fresh();
+    reading(0, 45, 40);
+    for (int i = 1; i <= 31; i++) {
+        reading(i * 10, 20 + (i % 2 ? 0.1 : -0.1), 40 + (i % 2 ? 0.2 : -0.2));
+        CHECK(!res.anomaly_scored); /* the warm-up starts again at the 3rd reading: 30 from there */
+    }
+    reading_features(320, 20.05, 40);
+    CHECK(fabs(features[2]) < 0.3 && features[3] < 0.15); /* temperature.dev, temperature.std */
+}
+
 static void test_state_keeps_the_running_statistics(void)
 {
     fresh();
@@ -369,6 +385,7 @@ int main(void)
     ctr = th_sensor_contract();
     RUN(test_features_and_online_detector);
     RUN(test_feature_vector);
+    RUN(test_a_glitch_first_does_not_widen_the_running_std);
     RUN(test_state_keeps_the_running_statistics);
     RUN(test_model_scores);
     RUN(test_model_files_refused);

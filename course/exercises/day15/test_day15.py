@@ -1,8 +1,11 @@
 """Day 15: anomaly detection: features and an online detector (course/week3.md)."""
+import csv
 import json
 import subprocess
 
 import pytest
+
+from conftest import CONTRACT
 
 SENSORS, DAYS, INTERVAL_S = 20, 10, 60
 LEARNED = "2026-01-03"  # flags are counted from the third day: each sensor's threshold has settled
@@ -41,3 +44,48 @@ def test_4_a_false_alarm_budget(dq_bin, script, quiet_events, budget):
     # the budget does not spend: a little under it, never over.
     print(f"  {got:.1f} flags per sensor and day, budget {budget}")
     assert 0.85 * budget < got < 1.05 * budget, f"{got:.1f} flags per sensor and day under a budget of {budget}"
+
+
+def judged(dq_bin, contract, events: list[dict]) -> list[dict]:
+    """Each event's annotation (the "dq" member of its clean line) from dq check."""
+    proc = subprocess.run([dq_bin, "check", "-q", "-c", contract, "--now", "2026-02-01T00:00:00Z", "--clean", "-"],
+                          input="".join(json.dumps(e) + "\n" for e in events).encode(), capture_output=True, check=True)
+    return [json.loads(line)["dq"] for line in proc.stdout.splitlines()]
+
+
+def flat_sensor(readings: int, last_off: float = 0.0) -> list[dict]:
+    """One sensor at 21 °C and 50 % every 10 s; the last reading last_off °C warmer."""
+    return [{"sensor_id": "sensor_1", "timestamp": f"2026-01-01T00:{i // 6:02d}:{i % 6 * 10:02d}Z",
+             "temperature": round(21.0 + (last_off if i == readings - 1 else 0), 2), "humidity": 50.0}
+            for i in range(readings)]
+
+
+def test_1_the_first_scored_reading(dq_bin, answer):
+    annotations = judged(dq_bin, CONTRACT, flat_sensor(40))
+    first = next(i + 1 for i, a in enumerate(annotations) if "anomaly" in a)
+    assert int(answer("day15", "first_scored_reading")) == first
+
+
+def test_2_spikes_stand_out(dq_bin, tmp_path, answer):
+    import dq
+    events, truth = tmp_path / "events.ndjson", tmp_path / "truth.csv"
+    with events.open("wb") as f:
+        subprocess.run([dq_bin, "gen", "--count", "20000", "--seed", "7", "--truth", truth, "-q"], stdout=f, check=True)
+    spikes = {int(r["line"]) for r in csv.DictReader(truth.open()) if r["defect"] == "spike"}
+    contract = dq.Contract(CONTRACT)
+    dev, std = contract.features.index("temperature.dev"), contract.features.index("temperature.std")
+    rows = dq.Engine(contract, now="2099-01-01T00:00:00Z").features(events.read_bytes().splitlines())
+    z = [abs(r[dev]) / max(r[std], 0.05) for n, r in enumerate(rows, 1) if r is not None and n in spikes]
+    print(f"  {len(z)} scored spikes, the smallest z {min(z):.1f}, {sum(v < 6 for v in z)} below 6")
+    assert len(z) > 50
+    assert int(answer("day15", "spikes_below_threshold")) == sum(v < 6 for v in z)
+
+
+def test_3_a_std_floor(dq_bin, tmp_path, answer):
+    copy = tmp_path / "min_std_zero.yaml"
+    copy.write_text(CONTRACT.read_text().replace("minStd: 0.05", "minStd: 0", 1))
+    proc = subprocess.run([dq_bin, "check", "-q", "-c", copy, "--clean", "/dev/null"], input=b"", capture_output=True)
+    print(f"  minStd 0: exit {proc.returncode}, {proc.stderr.decode().strip()}")
+    assert answer("day15", "min_std_zero") == ("accepted" if proc.returncode == 0 else "refused")
+    z = judged(dq_bin, CONTRACT, flat_sensor(40, last_off=0.01))[-1]["anomaly"]["z"]
+    assert float(answer("day15", "z_of_a_small_move")) == pytest.approx(z, abs=1e-4)
