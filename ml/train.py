@@ -23,7 +23,7 @@ forest's threshold is then the training score with the best F1 on the training l
 labels it is the --alarm-rate quantile of the training scores, only unsupervised numbers are
 logged, and nothing is registered: nothing shows that the forest beats the online detector.
 
-usage: train.py --history FILE [--truth FILE] | --from-cassandra [--days N]
+usage: train.py --history FILE [--truth FILE] | --from-cassandra [--days N] [--sensors N] [--max-events N]
                 [--contract FILE] [--tracking-uri URI|''] [--experiment NAME] [--model-name NAME]
                 [--alias NAME] [--alarm-rate R] [--grid 100x256,200x512] [--out FILE]
 """
@@ -52,20 +52,31 @@ ANOMALY_TYPES = ("spike", "stuck", "noise", "bias")  # generator defects that pa
 GRID = [{"n_estimators": 100, "max_samples": 256}, {"n_estimators": 200, "max_samples": 512}]
 
 
-def history_from_cassandra(days: int) -> list[bytes]:
-    """sensor_data rows of the last `days` days (all sensors of the course's 100) as events."""
+READING_COLUMNS = ("temperature", "humidity", "pressure", "battery", "location", "status")
+
+
+def history_from_cassandra(days: int, sensors: int, max_events: int) -> list[bytes]:
+    """The live pipeline's readings (sensor_data) of the first `sensors` sensor ids (in name
+    order) over the last `days` days, at most max_events in all (the newest of each sensor and
+    day), as events in time order. Rows hold readings the pipeline accepted: no labels."""
+    from cassandra.concurrent import execute_concurrent_with_args
     from dq.stack import cassandra_session
     cluster, session = cassandra_session()
-    today = dt.datetime.now(dt.timezone.utc).date()
-    rows = []
-    for i in range(100):
-        for d in range(days):
-            rows += session.execute("SELECT sensor_id, ts, temperature, humidity FROM sensor_data "
-                                    "WHERE sensor_id = %s AND day = %s", (f"sensor_{i}", today - dt.timedelta(days=d)))
+    since = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=days - 1)
+    partitions = [(r.sensor_id, r.day.date()) for r in session.execute("SELECT DISTINCT sensor_id, day FROM sensor_data")
+                  if r.day.date() >= since]
+    chosen = set(sorted({sensor for sensor, _ in partitions})[:sensors])
+    partitions = [(sensor, day) for sensor, day in partitions if sensor in chosen]
+    query = session.prepare(f"SELECT sensor_id, ts, {', '.join(READING_COLUMNS)} FROM sensor_data "
+                            "WHERE sensor_id = ? AND day = ? LIMIT ?")  # newest first: the table's order
+    limit = max(1, max_events // max(1, len(partitions)))
+    results = execute_concurrent_with_args(session, query, [(s, d, limit) for s, d in partitions], concurrency=16)
+    rows = [row for _, result in results for row in result]
     cluster.shutdown()
     rows.sort(key=lambda r: r.ts)
     return [json.dumps({"sensor_id": r.sensor_id, "timestamp": r.ts.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-                        "temperature": r.temperature, "humidity": r.humidity}).encode() for r in rows]
+                        **{c: getattr(r, c) for c in READING_COLUMNS if getattr(r, c) is not None}}).encode()
+            for r in rows]
 
 
 def features(events: list[bytes], now_ms: int, contract_path: Path = CONTRACT
@@ -201,6 +212,9 @@ def main() -> None:
     ap.add_argument("--contract", type=Path, default=CONTRACT,
                     help="the data contract whose anomaly section gives the features (default: the course's)")
     ap.add_argument("--days", type=int, default=7)
+    ap.add_argument("--sensors", type=int, default=100, help="--from-cassandra: the first N sensors by id")
+    ap.add_argument("--max-events", type=int, default=300_000,
+                    help="--from-cassandra: at most this many readings, the newest of each sensor and day")
     ap.add_argument("--truth", type=Path, help="dq gen --truth file of --history: line,sensor_id,defect")
     ap.add_argument("--tracking-uri", default="http://127.0.0.1:5000",
                     help="MLflow; '' to train without it (nothing logged or registered, --out still written)")
@@ -226,7 +240,7 @@ def main() -> None:
     else:
         tracking = Untracked()
 
-    events = (args.history.read_bytes().splitlines() if args.history else history_from_cassandra(args.days))
+    events = (args.history.read_bytes().splitlines() if args.history else history_from_cassandra(args.days, args.sensors, args.max_events))
     print(f"train: {len(events):,} events; libdq features ...", file=sys.stderr)
     X, lines, online, sensors = features(events, int(time.time() * 1000), args.contract)
     truth = load_truth(args.truth) if args.truth else None

@@ -99,3 +99,14 @@ def test_train_register_fetch_and_score_in_the_gate(tmp_path, make_topic):
         assert sum(committed(admin, "dq-gate").values()) > before + 1000  # it judged the live stream
     finally:
         run(lines[2], cwd=ROOT)
+
+
+def test_train_from_the_live_pipelines_rows():
+    """ml/train.py --from-cassandra reads the live writer's sensor_data (no labels): it trains,
+    and registers nothing, since nothing shows a forest beats the online detector."""
+    trained = run([PY, ROOT / "ml" / "train.py", "--from-cassandra", "--days", "1", "--sensors", "50",
+                   "--max-events", "20000", "--tracking-uri", ""], timeout=600)
+    summary = json.loads(trained.stdout.strip().splitlines()[-1])
+    assert summary["champion"] == "online-z" and summary["registered"] is None and summary["model_file"] is None
+    assert 0 < summary["baseline_online_z"]["alarm_rate"] < 0.2 and "f1" not in summary["forest"], summary
+    assert "no labels" in trained.stderr
