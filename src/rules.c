@@ -454,10 +454,13 @@ void dq_rules_commit(dq_engine *eng, dq_keystate *ks, const dq_eval *ev)
             ns->bias_step = (float)step;
             ns->bias_latent = 0;
             onset = true;
-        } else if (noisy && steady && ns->bias_step == 0 && fabs(step) > f->spike_deviations * ns->change_dev) {
-            /* A jump the spike rule let pass as noise (its band widens with the recent changes)
-             * may be a bias's step all the same: kept, latent, so that the step back is not
-             * taken for the step of a new bias. */
+        } else if (f->has_bias && ns->bias_step == 0 && fabs(step) < FLT_MAX &&
+                   ((spiked && ns->change_n < DQ_CHANGE_WARMUP) ||
+                    (noisy && steady && fabs(step) > f->spike_deviations * ns->change_dev))) {
+            /* A step the spike rule accepted during the warm-up, or a jump it let pass as noise
+             * (its band widens with the recent changes), may be a bias's step all the same:
+             * kept, latent, so that the step back is not taken for the step of a new bias (a
+             * bias from a sensor's 27th reading was missed, and its end was a BIAS for a day). */
             ns->bias_step = (float)step;
             ns->bias_latent = 1;
             onset = true;

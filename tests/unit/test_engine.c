@@ -440,6 +440,16 @@ static void test_bias(void)
     fresh();
     CHECK_INT(level(100, 0, 20, &x, DQ_R_BIAS), 0);
     CHECK_INT(scattered(100, 1000, 1.5, &x, DQ_R_BIAS) + level(100, 2000, 20, &x, DQ_R_BIAS), 0);
+
+    /* A bias from a sensor's 20th reading, within the rules' warm-up, is no BIAS: nor is its
+     * step back, which once started a false one lasting a day. The step back is a jump (3
+     * SPIKEs), as the step was: the rule kept the step latent, not as a bias it had seen. */
+    fresh();
+    CHECK_INT(level(19, 0, 20, &x, DQ_R_BIAS), 0);
+    CHECK_INT(level(3, 190, 12, &x, DQ_R_SPIKE), 3);
+    CHECK_INT(level(150, 220, 12, &x, DQ_R_BIAS), 0);
+    CHECK_INT(level(3, 1720, 20, &x, DQ_R_SPIKE), 3);
+    CHECK_INT(level(100, 1750, 20, &x, DQ_R_BIAS) + level(100, 2750, 20, &x, DQ_R_SPIKE), 0);
 }
 
 static void put(unsigned char **p, uint64_t v, int bytes)
