@@ -54,8 +54,12 @@ def sensor_readings(dq_bin: str, fault: str, work: Path) -> tuple[list[dict], li
             break
     else:
         sys.exit(f"plot_faults: no {fault} after a sensor's first 500 readings")
-    mine = [(json.loads(c), i + 1 in faulty) for i, c in enumerate(clean) if c and json.loads(c)["sensor_id"] == sensor]
-    return [r for r, _ in mine], [f for _, f in mine]
+    readings, faults = [], []
+    for i, c in enumerate(clean):
+        if c and (reading := json.loads(c))["sensor_id"] == sensor:
+            readings.append(reading)
+            faults.append(i + 1 in faulty)
+    return readings, faults
 
 
 def draw(fault: str, readings: list[dict], faulty: list[bool], path: Path) -> Path:

@@ -288,11 +288,11 @@ void dq_rules_stateful(dq_engine *eng, dq_keystate *ks, dq_eval *ev)
         if (f->num_slot < 0)
             continue;
         dq_numstate *ns = &num[f->num_slot];
+        int64_t last_ms = dq_last_ms(tm, ns);
         if (!ev->present[fi]) {
             if (!f->required || f->missing != DQ_MISS_IMPUTE_LAST)
                 continue;
-            if (ns->has_last && t >= dq_last_ms(tm, ns) && span_ms(&f->impute_max_age, tm, &span) &&
-                t - dq_last_ms(tm, ns) <= span) {
+            if (ns->has_last && t >= last_ms && span_ms(&f->impute_max_age, tm, &span) && t - last_ms <= span) {
                 ev->num[fi] = dq_num_from_double(ns->last_v);
                 ev->present[fi] = true;
                 ev->imputed[fi] = true;
@@ -302,13 +302,13 @@ void dq_rules_stateful(dq_engine *eng, dq_keystate *ks, dq_eval *ev)
             }
             continue;
         }
-        if (!ns->has_last || t <= dq_last_ms(tm, ns))
+        if (!ns->has_last || t <= last_ms)
             continue;
         double v = ev->num[fi].v;
         bool back = f->has_bias && steps_back(ns, v - ns->last_v), biased = f->has_bias && ns->bias_step != 0;
         ev->steps_back |= (uint32_t)back << fi;
         const dq_span *lasts = ns->bias_latent ? &(dq_span){.intervals = DQ_LATENT_INTERVALS} : &f->bias_for;
-        if (biased && (back || (span_ms(lasts, tm, &span) && t - dq_last_ms(tm, ns) + (int64_t)ns->bias_age > span))) {
+        if (biased && (back || (span_ms(lasts, tm, &span) && t - last_ms + (int64_t)ns->bias_age > span))) {
             ev->bias_ends |= 1u << fi; /* it stepped back, or lasted bias.for: the new normal */
             biased = false;
         }
