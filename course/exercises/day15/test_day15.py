@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from conftest import CONTRACT
+from testenv import CONTRACT
 
 SENSORS, DAYS, INTERVAL_S = 20, 10, 60
 LEARNED = "2026-01-03"  # flags are counted from the third day: each sensor's threshold has settled

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, PYTHON_ML
+from checks import PYTHON_ML, ROOT
 
 
 @pytest.fixture(scope="module")

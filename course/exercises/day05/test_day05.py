@@ -1,0 +1,62 @@
+"""Day 5: stateful quality in Flink (course/week1.md). The job's SilenceDetector runs here as
+plain Python over dq check's verdicts, as the job's keyed function runs it: no Flink needed."""
+import collections
+import csv
+import datetime as dt
+import json
+import subprocess
+import sys
+
+from checks import ROOT
+from testenv import CONTRACT
+
+sys.path.insert(0, str(ROOT / "flink_jobs"))
+import flink_data_quality as day5  # noqa: E402
+
+NOW = "2026-01-09T00:00:00Z"  # after every reading of the exercise's streams
+
+
+def test_1_events_without_an_event_time(answer):
+    assert day5.event_time({"event_ms": None, "reasons": ["INVALID_TIMESTAMP"]}) is None
+    assert answer("day05", "no_event_time") == "b"
+
+
+def silences_and_gaps(dq_bin, folder) -> tuple[int, int, collections.Counter]:
+    """(silences the job's detector reports, gaps in the truth, reasons of dq check's verdicts)."""
+    clean, rejects = folder / "clean.ndjson", folder / "rejects.ndjson"
+    subprocess.run([dq_bin, "check", "-q", "-c", CONTRACT, "-i", folder / "events.ndjson", "--now", NOW,
+                    "--clean", clean, "--rejects", rejects], check=True)
+    detectors, silences, reasons = {}, 0, collections.Counter()
+    for line in clean.open():  # accepted readings, in stream order
+        event = json.loads(line)
+        ms = int(dt.datetime.fromisoformat(event["timestamp"]).timestamp() * 1000)
+        ended, _ = detectors.setdefault(event["sensor_id"], day5.SilenceDetector()).on_event(event["dq"]["status"], ms)
+        silences += ended is not None
+        reasons.update(event["dq"].get("reasons", []))
+    with (folder / "truth.csv").open() as f:
+        gaps = sum(row["defect"] == "gap" for row in csv.DictReader(f))
+    return silences, gaps, reasons
+
+
+def test_2_silences_against_the_truths_gaps(dq_bin, script, tmp_path, answer):
+    folder = script("day05/ex2_gaps.sh")
+    silences, gaps, _ = silences_and_gaps(dq_bin, folder)
+    assert gaps >= 20 and silences == gaps, (silences, gaps)
+    # the same stream at 1 s
+    fast = tmp_path / "1s"
+    fast.mkdir()
+    with (fast / "events.ndjson").open("wb") as out:
+        subprocess.run([dq_bin, "gen", "--sensors", "100", "--count", "50000", "--interval", "1s", "--seed", "3",
+                        "--start", "2026-01-01T00:00:00Z", "--defects", "none,gap=0.001", "--truth",
+                        fast / "truth.csv", "-q"], stdout=out, check=True)
+    silences, gaps, reasons = silences_and_gaps(dq_bin, fast)
+    assert int(answer("day05", "silences_at_1s")) == silences
+    reason = answer("day05", "reason_at_1s").upper()
+    assert reasons[reason] >= 0.9 * gaps, (reason, reasons, gaps)
+
+
+def test_3_the_final_watermark(answer):
+    detector = day5.SilenceDetector()
+    _, timer = detector.on_event("PASS", 1_000)
+    assert detector.on_timer(timer, day5.END_OF_TIME) is None and detector.on_timer(timer, timer) == 1_000
+    assert answer("day05", "final_watermark") == "c"
