@@ -81,6 +81,7 @@ test-asan: build-asan ## C unit tests and the vectors through dq check, under AS
 test-python: build    ## Python bindings, the vectors through dq check and the bindings, the exercises' solutions
 	@stack/venv.sh core > /dev/null
 	@stack/venv.sh ml > /dev/null  # the exercises of days 16 on train models
+	@stack/venv.sh spark > /dev/null  # those of days 6-9 run the Spark jobs in a local Spark
 	@DQ_EXERCISES=solutions $(PYTEST) -q $(CORE_TESTS)
 
 test-ml: build        ## anomaly models: export parity with scikit-learn, scoring in libdq (the ml venv)
@@ -96,8 +97,7 @@ test-integration: build ## the native stack: brought up if needed (and stopped a
 
 exercise: build  ## check your exercises of one day: make exercise DAY=3 (where yours still say TODO, the published solution runs)
 	@test -n "$(DAY)" || { echo "usage: make exercise DAY=<1-20>"; exit 2; }
-	@stack/venv.sh core > /dev/null
-	@stack/venv.sh ml > /dev/null
+	@for v in core ml spark; do stack/venv.sh $$v > /dev/null; done
 	@d=course/exercises/day$$(printf %02d $(DAY)); test -d $$d || { echo "day $(DAY) has no exercises with a check yet"; exit 2; }; \
 		$(PYTEST) -q -s -p no:cacheprovider $$d
 

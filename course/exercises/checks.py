@@ -2,6 +2,7 @@
 solution while yours still says TODO), and where things are. The fixtures are in conftest.py;
 test files import from here (a module named conftest is ambiguous beside the other suites')."""
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -9,8 +10,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "lib"))
 
 EXERCISES, SOLUTIONS = Path(__file__).parent, ROOT / "course" / "solutions"
+VENVS = Path(os.environ.get("DQ_CACHE", Path.home() / ".cache" / "dq-platform")) / "venv"
 # The ml venv (scikit-learn, ml/train.py's imports): days 16 and later train models with it.
-PYTHON_ML = Path(os.environ.get("DQ_CACHE", Path.home() / ".cache" / "dq-platform")) / "venv" / "ml" / "bin" / "python"
+PYTHON_ML = VENVS / "ml" / "bin" / "python"
+PYTHON_SPARK = VENVS / "spark" / "bin" / "python"
 NOT_STARTED = "TODO"
 
 
@@ -33,3 +36,17 @@ def chosen(relative: str) -> Path:
     return mine
 
 
+
+
+def spark_job(job: str, *args: str) -> str:
+    """Runs spark_jobs/JOB.py in a local Spark (the spark venv, Java 17) with args, as `make
+    spark-submit` runs it on the stack's cluster, and returns what it printed. Days 6-9's jobs
+    read files and, with --no-cassandra where they have it, need no stack: about a minute."""
+    java = subprocess.run(["bash", "-c", ". stack/lib.sh && find_java17"], cwd=ROOT, capture_output=True, text=True)
+    assert java.returncode == 0, "Java 17 not found: run 'make deps'"
+    env = {**os.environ, "JAVA_HOME": java.stdout.strip(), "PYSPARK_PYTHON": str(PYTHON_SPARK),
+           "SPARK_LOCAL_IP": "127.0.0.1", "PYTHONPATH": str(ROOT / "spark_jobs"), "DQ_ROOT": str(ROOT)}
+    proc = subprocess.run([PYTHON_SPARK, ROOT / "spark_jobs" / f"{job}.py", *args], env=env, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, f"{job} failed:\n{proc.stderr[-3000:]}"
+    return proc.stdout
