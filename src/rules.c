@@ -267,6 +267,28 @@ static bool steps_back(const dq_numstate *ns, double jump)
     return ns->bias_step != 0 && fabs(jump + ns->bias_step) <= 0.25 * fabs(ns->bias_step);
 }
 
+/* After a long silence a sensor may come back serviced, replaced or moved, and the stack's
+ * generator restarted with other sensors behind the same ids: what its values were says
+ * little of what they are. Its value rules learn it again as a new sensor's (the spike, noise
+ * and bias rules and the detector wait for their warm-ups; its last value stays, for
+ * imputation within its age limit); its cadence stays. Without this, a first reading 27 °C
+ * off after three silent days became the level, the return to normal a BIAS for a day, and a
+ * sensor that came back scattering more than before was NOISE for ever. */
+static void relearn_values(dq_numstate *num, size_t n_num)
+{
+    for (size_t i = 0; i < n_num; i++) {
+        dq_numstate *ns = &num[i];
+        ns->change_n = 0;
+        ns->recent = 0;
+        ns->noisy = 0;
+        ns->spike_run = 0;
+        ns->bias_step = 0;
+        ns->bias_latent = 0;
+        ns->bias_age = 0;
+        ns->ew_n = 0;
+    }
+}
+
 void dq_rules_stateful(dq_engine *eng, dq_keystate *ks, dq_eval *ev)
 {
     const dq_contract *ctr = eng->ctr;
@@ -275,6 +297,8 @@ void dq_rules_stateful(dq_engine *eng, dq_keystate *ks, dq_eval *ev)
     dq_result *res = ev->res;
     int64_t t = ev->ts_ms[ctr->time_field];
     int64_t span;
+    if (tm->has_time && tm->cadence_n >= DQ_CADENCE_WARMUP && t - tm->newest_ms > DQ_RELEARN_INTERVALS * tm->cadence_ms)
+        relearn_values(num, eng->state.n_num); /* before the rules judge this reading: it is the first one learned */
     if (tm->has_time) {
         if (ctr->has_dup && is_duplicate(ctr, tm, t))
             dq_rules_add(res, DQ_R_DUPLICATE_EVENT, ctr->dup_action, ctr->time_field);

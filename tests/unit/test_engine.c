@@ -452,6 +452,30 @@ static void test_bias(void)
     CHECK_INT(level(100, 1750, 20, &x, DQ_R_BIAS) + level(100, 2750, 20, &x, DQ_R_SPIKE), 0);
 }
 
+/* A sensor silent for longer than DQ_RELEARN_INTERVALS comes back as a new one for its value
+ * rules. Its first reading 25 °C off (a glitch) is not the level that the return to normal
+ * steps away from (that made the normal level a BIAS for a day), and a sensor that comes back
+ * ten times as scattered is NOISE only until it has shown its new scatter (it was NOISE for
+ * ever). Silences shorter than that keep what was learned: the same glitch is a SPIKE. */
+static void test_relearn_after_silence(void)
+{
+    uint64_t x = 11;
+    int day = 86400;
+    fresh();
+    dq_engine_set_now(eng, 1795651200000LL + 4 * 86400000LL);
+    CHECK_INT(level(100, 0, 20, &x, DQ_R_BIAS), 0);
+    at(2 * day, 45, 40); /* two days later */
+    CHECK_INT(res.reasons & (R(DQ_R_SPIKE) | R(DQ_R_BIAS)), 0);
+    CHECK_INT(level(200, 2 * day + 10, 20, &x, DQ_R_BIAS) + level(200, 2 * day + 2010, 20, &x, DQ_R_SPIKE), 0);
+    CHECK_INT(scattered(200, 3 * day, 1.0, &x, DQ_R_NOISE), 0); /* a day on: a new sensor's warm-up, then its norm */
+    CHECK_INT(scattered(200, 3 * day + 2000, 1.0, &x, DQ_R_NOISE), 0);
+
+    fresh();
+    CHECK_INT(level(100, 0, 20, &x, DQ_R_BIAS), 0);
+    at(1000 + 10 * (DQ_RELEARN_INTERVALS - 10), 45, 40); /* silent for less: what it learned holds */
+    CHECK_INT(res.reasons & R(DQ_R_SPIKE), R(DQ_R_SPIKE));
+}
+
 static void put(unsigned char **p, uint64_t v, int bytes)
 {
     for (int i = 0; i < bytes; i++)
@@ -665,6 +689,7 @@ int main(void)
     RUN(test_state_version_2);
     RUN(test_state_version_3);
     RUN(test_bias);
+    RUN(test_relearn_after_silence);
     RUN(test_eviction);
     RUN(test_window_reasons_of_many_keys);
     RUN(test_names);
