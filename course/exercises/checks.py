@@ -38,15 +38,19 @@ def chosen(relative: str) -> Path:
 
 
 
-def spark_job(job: str, *args: str) -> str:
-    """Runs spark_jobs/JOB.py in a local Spark (the spark venv, Java 17) with args, as `make
-    spark-submit` runs it on the stack's cluster, and returns what it printed. Days 6-9's jobs
-    read files and, with --no-cassandra where they have it, need no stack: about a minute."""
+def spark_python(script: Path, *args: str) -> str:
+    """Runs a PySpark script in a local Spark (the spark venv, Java 17) with args, as `make
+    spark-submit` runs the jobs on the stack's cluster, and returns what it printed. Days 6-9's
+    jobs read files and, with --no-cassandra where they have it, need no stack."""
     java = subprocess.run(["bash", "-c", ". stack/lib.sh && find_java17"], cwd=ROOT, capture_output=True, text=True)
     assert java.returncode == 0, "Java 17 not found: run 'make deps'"
     env = {**os.environ, "JAVA_HOME": java.stdout.strip(), "PYSPARK_PYTHON": str(PYTHON_SPARK),
            "SPARK_LOCAL_IP": "127.0.0.1", "PYTHONPATH": str(ROOT / "spark_jobs"), "DQ_ROOT": str(ROOT)}
-    proc = subprocess.run([PYTHON_SPARK, ROOT / "spark_jobs" / f"{job}.py", *args], env=env, capture_output=True,
-                          text=True)
-    assert proc.returncode == 0, f"{job} failed:\n{proc.stderr[-3000:]}"
+    proc = subprocess.run([PYTHON_SPARK, script, *args], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, f"{script.name} failed:\n{proc.stderr[-3000:]}"
     return proc.stdout
+
+
+def spark_job(job: str, *args: str) -> str:
+    """spark_jobs/JOB.py in a local Spark (spark_python)."""
+    return spark_python(ROOT / "spark_jobs" / f"{job}.py", *args)

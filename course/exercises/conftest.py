@@ -2,6 +2,7 @@
 the files in course/exercises/dayNN/, or, while yours still says TODO, the published solution
 in course/solutions/dayNN/, and prints which it ran. DQ_EXERCISES=solutions runs the
 solutions whatever yours say (make test does: the published solutions must pass)."""
+import json
 import os
 import subprocess
 import tomllib
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from checks import EXERCISES, NOT_STARTED, PYTHON_ML, ROOT, SOLUTIONS, chosen, solutions_only
+from checks import EXERCISES, NOT_STARTED, PYTHON_ML, ROOT, SOLUTIONS, chosen, solutions_only, spark_job
 from testenv import CONTRACT, DQ_BIN, dq_bin  # noqa: F401  (a fixture)
 
 
@@ -39,3 +40,22 @@ def script(tmp_path):
         assert proc.returncode == 0, f"{relative} failed:\n{proc.stderr}"
         return tmp_path
     return run
+
+
+@pytest.fixture(scope="session")
+def spark_quality_report(tmp_path_factory, dq_bin):
+    """Day 6's run, which day 7 reads too: the Spark quality report (spark_data_quality_check in
+    a local Spark) and dq check on the same 20,000 events (folder/clean.ndjson, rejects.ndjson).
+    -> (folder, events, report folder, dq check's summary)."""
+    now = "2026-11-26T00:00:00Z"
+    folder = tmp_path_factory.mktemp("day06")
+    events = folder / "events.ndjson"
+    with events.open("wb") as out:
+        subprocess.run([dq_bin, "gen", "--count", "20000", "--seed", "5", "--start", "2026-11-20T00:00:00Z", "-q"],
+                       stdout=out, check=True)
+    report = folder / "spark_quality"
+    spark_job("spark_data_quality_check", "--input", str(events), "--now", now, "--no-cassandra", "--out", str(report))
+    subprocess.run([dq_bin, "check", "-q", "-c", CONTRACT, "-i", events, "--now", now, "--clean",
+                    folder / "clean.ndjson", "--rejects", folder / "rejects.ndjson", "--summary",
+                    folder / "summary.json"], check=True)
+    return folder, events, report, json.loads((folder / "summary.json").read_text())

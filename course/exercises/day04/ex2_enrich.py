@@ -2,7 +2,7 @@
 
 enrich_more(reading, metadata) returns what the job's enrich() returns plus
 `temperature_half`: the temperature rounded to the nearest 0.5 °C (21.26 -> 21.5,
-21.24 -> 21.0, -0.3 -> -0.5). Replace the TODO. In the job it would be one line in main():
+21.24 -> 21.0, -0.3 -> -0.5). Replace the placeholder. In the job it would be one line in main():
 `.map(lambda r: json.dumps(enrich_more(r, metadata)))`.
 """
 from flink_stream_processing import enrich

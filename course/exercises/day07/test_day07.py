@@ -1,0 +1,35 @@
+"""Day 7: libdq beside Spark-native checks (course/week2.md). Exercise 1 reads day 6's report
+(conftest.spark_quality_report); exercise 2 runs your Spark check in a local Spark."""
+import json
+
+from checks import PYTHON_SPARK, chosen, spark_python
+
+
+def test_1_what_the_native_column_counts_more(spark_quality_report, answer):
+    folder, _, report, summary = spark_quality_report
+    native = json.loads((report / "native_checks.json").read_text())[0]["timestamp:MISSING_FIELD"]
+    ours = sum(finding.get("field") == "timestamp" and finding["reason"] == "MISSING_FIELD"
+               for name in ("clean.ndjson", "rejects.ndjson") for line in (folder / name).open()
+               for finding in json.loads(line)["dq"].get("findings", []))
+    reason = answer("day07", "native_extra_reason").upper()
+    assert native > ours and summary["reasons"].get(reason) == native - ours, (native, ours, summary["reasons"])
+
+
+def test_2_a_spark_native_duplicate_check(spark_quality_report, answer):
+    assert PYTHON_SPARK.exists(), "no spark venv: run 'make exercise DAY=7' (it makes it)"
+    _, events, _, summary = spark_quality_report
+    found = int(spark_python(chosen("day07/ex2_duplicates.py"), str(events)).split()[-1])
+    repeated, seen = 0, set()  # the same definition in plain Python
+    for line in events.open():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        key = (event.get("sensor_id"), event.get("timestamp")) if isinstance(event, dict) else (None, None)
+        if None not in key:
+            repeated += key in seen
+            seen.add(key)
+    assert found == repeated, (found, repeated)
+    assert int(answer("day07", "spark_duplicates")) == found
+    assert int(answer("day07", "libdq_duplicates")) == summary["reasons"]["DUPLICATE_EVENT"]
+    assert answer("day07", "why_more") == "b"
