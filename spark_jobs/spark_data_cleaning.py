@@ -89,7 +89,7 @@ def impute_last_good(df):
         last = F.last(good, ignorenulls=True).over(earlier)
         last_ms = F.last(F.when(good.isNotNull(), F.col("event_ms")), ignorenulls=True).over(earlier)
         fresh = F.col("event_ms") - last_ms <= IMPUTE_MAX_AGE_MS[field]
-        missing = F.col(field).isNull()
+        missing = F.col(field).isNull() & valid  # a rejected event is not imputed, nor MISSING_FIELD too (as in libdq)
         df = (df.withColumn(f"{field}_imputed", F.coalesce(missing & fresh, F.lit(False)))
                 .withColumn(value, F.when(missing & fresh, last).otherwise(F.col(value)))
                 .withColumn("reasons", F.when(missing & ~F.coalesce(fresh, F.lit(False)),

@@ -57,18 +57,20 @@ def test_clean_readings_equal_libdqs_where_the_policies_coincide(both):
 
 def test_last_good_imputation_is_the_contracts(spark):
     """A missing temperature takes the sensor's previous valid one if at most 5 minutes
-    older; a rejected reading is no good value; too old a value is not used."""
+    older; a rejected reading is no good value; too old a value is not used; an event rejected
+    for another reason is not also MISSING_FIELD (malformed ones were)."""
     def event(ts, temperature=None, sensor="sensor_1"):
         body = {"sensor_id": sensor, "timestamp": f"2026-11-26T04:{ts}Z", "humidity": 40}
         return json.dumps(body | ({} if temperature is None else {"temperature": temperature})).encode()
     raws = [event("00:00", 20), event("01:00", 99), event("02:00"), event("02:10", sensor="sensor_2"),
-            event("08:00"), event("08:10", 21), event("09:00")]
+            event("08:00"), event("08:10", 21), event("09:00"),
+            b'{"sensor_id":"sensor_1","timestamp":"2026-11-26T04:09:30Z","humidity":140}', b'{"sensor_id":"sensor_1",']
     kept, rejects = job.clean(kafka_rows(spark, {"t": raws}))
     got = {r["offset"]: (r["temperature"], r["cleaning"]) for r in kept.collect()}
     assert got == {0: (20.0, []), 2: (20.0, ["temperature:imputed"]), 5: (21.0, []),
                    6: (21.0, ["temperature:imputed"])}
     assert {r["offset"]: r["reasons"] for r in rejects.collect()} == {
-        1: ["OUT_OF_RANGE"], 3: ["MISSING_FIELD"], 4: ["MISSING_FIELD"]}
+        1: ["OUT_OF_RANGE"], 3: ["MISSING_FIELD"], 4: ["MISSING_FIELD"], 7: ["OUT_OF_RANGE"], 8: ["MALFORMED_JSON"]}
     libdq = dq.Engine(dq.Contract(dq_spark.CONTRACT), now=NOW).evaluate(raws)
     assert [v != "REJECT" for v in libdq.verdicts] == [i in got for i in range(len(raws))]
 
