@@ -1,6 +1,7 @@
 """What the exercises' checks share: which version of an exercise runs (yours, or the published
 solution while yours still says TODO), and where things are. The fixtures are in conftest.py;
 test files import from here (a module named conftest is ambiguous beside the other suites')."""
+import json
 import os
 import subprocess
 import sys
@@ -54,3 +55,8 @@ def spark_python(script: Path, *args: str) -> str:
 def spark_job(job: str, *args: str) -> str:
     """spark_jobs/JOB.py in a local Spark (spark_python)."""
     return spark_python(ROOT / "spark_jobs" / f"{job}.py", *args)
+
+
+def json_lines(folder: Path) -> list[dict]:
+    """The rows of a Spark job's JSON output folder (its part files)."""
+    return [json.loads(line) for part in sorted(folder.glob("part-*.json")) for line in part.open()]

@@ -43,19 +43,41 @@ def script(tmp_path):
 
 
 @pytest.fixture(scope="session")
-def spark_quality_report(tmp_path_factory, dq_bin):
-    """Day 6's run, which day 7 reads too: the Spark quality report (spark_data_quality_check in
-    a local Spark) and dq check on the same 20,000 events (folder/clean.ndjson, rejects.ndjson).
-    -> (folder, events, report folder, dq check's summary)."""
-    now = "2026-11-26T00:00:00Z"
-    folder = tmp_path_factory.mktemp("day06")
-    events = folder / "events.ndjson"
+def course_events(tmp_path_factory, dq_bin) -> Path:
+    """/tmp/events.ndjson of days 6-9: 20,000 events of 100 sensors from 2026-11-20, --seed 5."""
+    events = tmp_path_factory.mktemp("course") / "events.ndjson"
     with events.open("wb") as out:
         subprocess.run([dq_bin, "gen", "--count", "20000", "--seed", "5", "--start", "2026-11-20T00:00:00Z", "-q"],
                        stdout=out, check=True)
+    return events
+
+
+@pytest.fixture(scope="session")
+def spark_quality_report(tmp_path_factory, dq_bin, course_events):
+    """Day 6's run, which day 7 reads too: the Spark quality report (spark_data_quality_check in
+    a local Spark) and dq check on the day's events (folder/clean.ndjson, rejects.ndjson).
+    -> (folder, events, report folder, dq check's summary)."""
+    now = "2026-11-26T00:00:00Z"
+    folder, events = tmp_path_factory.mktemp("day06"), course_events
     report = folder / "spark_quality"
     spark_job("spark_data_quality_check", "--input", str(events), "--now", now, "--no-cassandra", "--out", str(report))
     subprocess.run([dq_bin, "check", "-q", "-c", CONTRACT, "-i", events, "--now", now, "--clean",
                     folder / "clean.ndjson", "--rejects", folder / "rejects.ndjson", "--summary",
                     folder / "summary.json"], check=True)
     return folder, events, report, json.loads((folder / "summary.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def spark_cleaning(tmp_path_factory, course_events):
+    """Days 8-9's runs of spark_data_cleaning in a local Spark on the day's events:
+    cleaned(impute) -> (the folder with clean/ and rejects/, what the job printed)."""
+    runs = {}
+
+    def cleaned(impute: str) -> tuple[Path, str]:
+        if impute not in runs:
+            out = tmp_path_factory.mktemp(f"cleaning-{impute}")
+            printed = spark_job("spark_data_cleaning", "--input", str(course_events), "--impute", impute,
+                                "--out", str(out))
+            runs[impute] = out, printed
+        return runs[impute]
+    return cleaned

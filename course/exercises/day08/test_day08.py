@@ -1,0 +1,37 @@
+"""Day 8: cleaning with Spark (course/week2.md). spark_data_cleaning runs in a local Spark on
+the day's file (conftest.spark_cleaning: about 30 s), beside dq check on the same file."""
+import json
+import re
+import subprocess
+
+from checks import ROOT, json_lines
+from testenv import CONTRACT
+
+
+def listed(text: str) -> set[str]:
+    return {name.strip().upper() for name in text.split(",") if name.strip()}
+
+
+def test_1_nothing_lost(spark_cleaning, course_events, answer):
+    out, printed = spark_cleaning("last_good")
+    clean, rejects = len(json_lines(out / "clean")), len(json_lines(out / "rejects"))
+    lines = sum(1 for _ in course_events.open("rb"))
+    assert f"{lines} events from {course_events}: {clean} clean, {rejects} rejected" in printed, printed
+    assert clean + rejects == lines
+    assert (int(answer("day08", "clean_rows")), int(answer("day08", "rejected_rows"))) == (clean, rejects)
+
+
+def test_2_a_timestamp_without_offset(answer):
+    vectors = (ROOT / "tests" / "vectors" / "stateless.test").read_text()
+    case = re.search(r"# reject: timestamp without offset\n(?:.*\n)*?> REJECT (\w+)", vectors)
+    assert answer("day08", "no_offset_reason").upper() == case.group(1)
+
+
+def test_3_what_libdq_rejects_that_the_job_does_not(spark_cleaning, course_events, tmp_path, answer):
+    out, _ = spark_cleaning("last_good")
+    job = {reason for row in json_lines(out / "rejects") for reason in row["reasons"]}
+    rejects = tmp_path / "rejects.ndjson"
+    subprocess.run(["build/dq", "check", "-q", "-c", CONTRACT, "-i", course_events, "--now", "2026-11-26T00:00:00Z",
+                    "--clean", "/dev/null", "--rejects", rejects], cwd=ROOT, check=True)
+    libdq = {reason for line in rejects.open() for reason in json.loads(line)["dq"]["reasons"]}
+    assert listed(answer("day08", "libdq_only_reasons")) == libdq - job, (libdq, job)

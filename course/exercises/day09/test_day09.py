@@ -1,0 +1,43 @@
+"""Day 9: imputation (course/week2.md). spark_data_cleaning runs in a local Spark on the day's
+file with --impute last_good and median (conftest.spark_cleaning: about 30 s each)."""
+import json
+
+from checks import json_lines
+
+
+def imputation_errors(rows: list[dict]) -> list[float]:
+    """|imputed temperature - the sensor's next real one| for each imputed temperature."""
+    by_sensor = {}
+    for row in rows:
+        by_sensor.setdefault(row["sensor_id"], []).append(row)
+    errors = []
+    for readings in by_sensor.values():
+        readings.sort(key=lambda r: r["timestamp"])  # one ISO format, UTC: text order is time order
+        for i, row in enumerate(readings):
+            if "temperature:imputed" in row["cleaning"]:
+                later = (r for r in readings[i + 1:] if "temperature:imputed" not in r["cleaning"])
+                following = next(later, None)
+                if following:
+                    errors.append(abs(row["temperature"] - following["temperature"]))
+    return errors
+
+
+def test_1_last_good_against_median(spark_cleaning, answer):
+    mae = {}
+    for policy in ("last_good", "median"):
+        errors = imputation_errors(json_lines(spark_cleaning(policy)[0] / "clean"))
+        assert len(errors) > 100
+        mae[policy] = sum(errors) / len(errors)
+        assert abs(float(answer("day09", f"mae_{policy}")) - mae[policy]) <= 0.006, mae
+    assert answer("day09", "closer") == min(mae, key=mae.get)
+
+
+def test_3_rejected_because_the_last_good_value_was_too_old(spark_cleaning, answer):
+    rejects = json_lines(spark_cleaning("last_good")[0] / "rejects")
+    too_old = 0
+    for row in rejects:
+        if row["reasons"] != ["MISSING_FIELD"]:
+            continue
+        event = json.loads(row["raw"])  # a reading without a temperature or humidity, with a timestamp
+        too_old += "timestamp" in event and not {"temperature", "humidity"} <= event.keys()
+    assert int(answer("day09", "too_old")) == too_old
