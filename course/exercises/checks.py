@@ -22,9 +22,15 @@ def solutions_only() -> bool:
     return os.environ.get("DQ_EXERCISES") == "solutions"
 
 
+def placeholders(path: Path) -> list[str]:
+    """The lines of a starting point that say TODO, comments (# and SQL's --) left out."""
+    return [line for line in path.read_text().splitlines()
+            if NOT_STARTED in line and not line.lstrip().startswith(("#", "--"))]
+
+
 def started(path: Path) -> bool:
     """Whether no line but comments still says TODO."""
-    return not any(NOT_STARTED in line and not line.lstrip().startswith("#") for line in path.read_text().splitlines())
+    return not placeholders(path)
 
 
 def chosen(relative: str) -> Path:
@@ -60,3 +66,17 @@ def spark_job(job: str, *args: str) -> str:
 def json_lines(folder: Path) -> list[dict]:
     """The rows of a Spark job's JSON output folder (its part files)."""
     return [json.loads(line) for part in sorted(folder.glob("part-*.json")) for line in part.open()]
+
+
+def spark_sql(query: Path, tables: dict[str, tuple[list[dict], str]], folder: Path,
+              as_of: str = "2026-11-26 12:00:00") -> list[dict]:
+    """query's result in a local Spark over tables {name: (rows, Spark DDL schema)}, as
+    spark_analysis.py runs analysis/*.sql over the Cassandra tables (spark_sql.py)."""
+    args = []
+    for name, (rows, schema) in tables.items():
+        path = folder / f"{name}.ndjson"
+        with path.open("w") as f:
+            f.writelines(json.dumps(row, default=str) + "\n" for row in rows)
+        args.append(f"{name}={path}={schema}")
+    printed = spark_python(EXERCISES / "spark_sql.py", str(query), as_of, *args)
+    return [json.loads(line) for line in printed.splitlines() if line.startswith("{")]

@@ -4,9 +4,9 @@ import tomllib
 
 import pytest
 
-from checks import EXERCISES, NOT_STARTED, SOLUTIONS, started
+from checks import EXERCISES, NOT_STARTED, SOLUTIONS, placeholders, started
 
-STARTING_POINTS = sorted(p for p in EXERCISES.glob("day*/*") if p.suffix in (".sh", ".py", ".toml")
+STARTING_POINTS = sorted(p for p in EXERCISES.glob("day*/*") if p.suffix in (".sh", ".py", ".sql", ".toml")
                          and not p.name.startswith("test_"))
 
 
@@ -20,7 +20,5 @@ def test_a_starting_point_has_one_placeholder_and_a_solution(path):
         assert all(v == NOT_STARTED for v in mine.values()) and NOT_STARTED not in published.values()
         return
     # one line outside comments says TODO: replacing it (and only it) makes the file yours
-    placeholders = [line for line in path.read_text().splitlines()
-                    if NOT_STARTED in line and not line.lstrip().startswith("#")]
-    assert len(placeholders) == 1, placeholders
+    assert len(placeholders(path)) == 1, placeholders(path)
     assert not started(path) and started(solution)
