@@ -82,7 +82,7 @@ test-python: build    ## Python bindings, the vectors through dq check and the b
 	@stack/venv.sh core > /dev/null
 	@stack/venv.sh ml > /dev/null  # the exercises of days 16 on train models
 	@stack/venv.sh spark > /dev/null  # those of days 6-9 run the Spark jobs in a local Spark
-	@DQ_EXERCISES=solutions $(PYTEST) -q $(CORE_TESTS)
+	@DQ_EXERCISES=solutions $(PYTEST) -q -m "not stack" $(CORE_TESTS)  # the exercises' stack checks: test-integration
 
 test-ml: build        ## anomaly models: export parity with scikit-learn, scoring in libdq (the ml venv)
 	@stack/venv.sh ml > /dev/null
@@ -92,8 +92,8 @@ test-spark: build     ## the Spark jobs' logic on in-memory DataFrames, in a loc
 	@stack/venv.sh spark > /dev/null
 	@JAVA_HOME=$$(. stack/lib.sh && find_java17) $(DQ_CACHE)/venv/spark/bin/python -m pytest -q -p no:cacheprovider -W ignore::DeprecationWarning tests/spark
 
-test-integration: build ## the native stack: brought up if needed (and stopped again if it was down)
-	@stack/with-stack.sh $(PYTEST) -q tests/integration
+test-integration: build ## the native stack: brought up if needed (and stopped again if it was down); the exercises' checks that need it
+	@stack/with-stack.sh sh -c '$(PYTEST) -q tests/integration && DQ_EXERCISES=solutions $(PYTEST) -q -m stack course/exercises'
 
 exercise: build  ## check your exercises of one day: make exercise DAY=3 (where yours still say TODO, the published solution runs)
 	@test -n "$(DAY)" || { echo "usage: make exercise DAY=<1-20>"; exit 2; }

@@ -14,6 +14,19 @@ from checks import EXERCISES, NOT_STARTED, PYTHON_ML, ROOT, SOLUTIONS, chosen, s
 from testenv import CONTRACT, DQ_BIN, dq_bin  # noqa: F401  (a fixture)
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "stack: needs the running stack (make up); make test runs these with the "
+                                       "integration tests")
+
+
+@pytest.fixture(autouse=True)
+def stack_is_up(request):
+    """A check marked stack says what to do when the stack is down, before anything fails."""
+    if request.node.get_closest_marker("stack") and subprocess.run([ROOT / "stack" / "status.sh", "--quiet"],
+                                                                   capture_output=True).returncode != 0:
+        pytest.fail("this check needs the stack: run `make up` first (a few minutes the first time)", pytrace=False)
+
+
 @pytest.fixture
 def answer():
     """answer(day, key): your answer in dayNN/answers.toml, or the published one while yours says TODO."""
