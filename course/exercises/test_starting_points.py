@@ -6,7 +6,7 @@ import pytest
 
 from checks import EXERCISES, NOT_STARTED, SOLUTIONS, placeholders, started
 
-STARTING_POINTS = sorted(p for p in EXERCISES.glob("day*/*") if p.suffix in (".sh", ".py", ".sql", ".toml")
+STARTING_POINTS = sorted(p for p in EXERCISES.glob("day*/*") if p.suffix in (".sh", ".py", ".sql", ".promql", ".toml")
                          and not p.name.startswith("test_"))
 
 
