@@ -45,12 +45,13 @@ def answer():
 def script(tmp_path):
     """script(day/name, *args): runs an exercise's shell script in a fresh folder, with $DQ (the
     built dq), $CONTRACT (the course contract), $ROOT (the checkout) and $PYTHON_ML (the ml
-    venv's python) set; returns the folder."""
+    venv's python) set; returns the folder, where stdout.txt holds what it printed."""
     def run(relative: str, *args: str) -> Path:
         env = {**os.environ, "DQ": str(DQ_BIN), "CONTRACT": str(CONTRACT), "ROOT": str(ROOT),
                "PYTHON_ML": str(PYTHON_ML)}
         proc = subprocess.run(["sh", chosen(relative), *args], cwd=tmp_path, env=env, capture_output=True, text=True)
         assert proc.returncode == 0, f"{relative} failed:\n{proc.stderr}"
+        (tmp_path / "stdout.txt").write_text(proc.stdout)
         return tmp_path
     return run
 

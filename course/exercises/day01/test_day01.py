@@ -1,0 +1,44 @@
+"""Day 1: the platform and its data flow (course/week1.md), on the running stack."""
+import re
+import subprocess
+import urllib.request
+
+import pytest
+
+from checks import ROOT
+
+LOOPBACK = ("127.0.0.1", "[::ffff:127.0.0.1]")  # as ss prints an IPv4 socket, and a Java one bound to it
+
+
+@pytest.mark.stack
+def test_1_ports_and_the_address_they_listen_on(answer):
+    status = subprocess.run(["make", "-s", "status"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    listed = {m.group(1): m.group(2) for m in re.finditer(r"^(\S+)\s+\S*?(127\.0\.0\.1:\d+)", status, re.M)}
+    ports = {"kafka": "kafka", "cassandra": "cassandra", "flink": "flink-jobmanager", "jupyter": "jupyter",
+             "dashboards": "dashboard"}
+    address = answer("day01", "address")
+    for key, service in ports.items():
+        assert listed[service] == f"{address}:{answer('day01', key)}", (service, listed.get(service))
+    # what listens there, listens on loopback only
+    sockets = subprocess.run(["ss", "-Hltn"], capture_output=True, text=True, check=True).stdout.split("\n")
+    for service, where in listed.items():
+        port = where.rsplit(":", 1)[1]
+        local = [line.split()[3] for line in sockets if line.split() and line.split()[3].endswith(f":{port}")]
+        assert local and all(a.rsplit(":", 1)[0] in LOOPBACK for a in local), (service, local)
+
+
+def gate_counts() -> tuple[float, float]:
+    with urllib.request.urlopen("http://127.0.0.1:9464/metrics", timeout=10) as reply:
+        text = reply.read().decode()
+    counts = {m.group(1): float(m.group(2)) for m in re.finditer(r'^dq_events_total\{verdict="(\w+)"\} (\S+)', text, re.M)}
+    return sum(counts.values()), counts["reject"]
+
+
+@pytest.mark.stack
+def test_2_events_checked_and_the_share_rejected(script):
+    before = gate_counts()
+    printed = script("day01/ex2_gate_share.sh") / "stdout.txt"
+    after = gate_counts()
+    events, share = printed.read_text().split()
+    assert before[0] <= float(events) <= after[0], (events, before, after)
+    assert abs(float(share) - after[1] / after[0]) < 0.001, (share, after)
