@@ -54,7 +54,8 @@ def forest_scores(train: np.ndarray, test: np.ndarray, names: list[str], alarm_r
     columns = list(range(len(names))) if columns is None else columns
     forest = IsolationForest(n_estimators=100, random_state=seed).fit(train[:, columns])
     threshold = float(np.quantile(-forest.score_samples(train[:, columns]), 1 - alarm_rate))
-    model = dq.Model(export_iforest(forest, names, threshold, Path(tempfile.mkdtemp()) / "model.dqm", columns))
+    with tempfile.TemporaryDirectory() as work:  # libdq reads the file whole
+        model = dq.Model(export_iforest(forest, names, threshold, Path(work) / "model.dqm", columns))
     scores = np.array(model.score(test.tolist()))
     assert np.abs(scores + forest.score_samples(test[:, columns])).max() <= 1e-6
     return scores, threshold
@@ -67,11 +68,12 @@ def libdq_forest_scores(train: np.ndarray, test: np.ndarray, alarm_rate: float):
 
 
 def generated(dq_bin: str, events: int, alarm_rate: float) -> list[tuple[str, str, dict]]:
-    work = Path(tempfile.mkdtemp())
-    data = subprocess.run([dq_bin, "gen", "--count", str(events), "--seed", "17", "--start", "2026-01-01T00:00:00Z",
-                           "--truth", work / "truth.csv"], capture_output=True, check=True).stdout.splitlines()
+    with tempfile.TemporaryDirectory() as work:
+        truth_csv = Path(work) / "truth.csv"
+        data = subprocess.run([dq_bin, "gen", "--count", str(events), "--seed", "17", "--start", "2026-01-01T00:00:00Z",
+                               "--truth", truth_csv], capture_output=True, check=True).stdout.splitlines()
+        truth = load_truth(truth_csv)
     X, lines, online, _ = features(data, int(time.time() * 1000))
-    truth = load_truth(work / "truth.csv")
     kinds = np.array([truth.get(int(n), "none") for n in lines])
     cut = int(len(X) * 0.7)
     forest, threshold = libdq_forest_scores(X[:cut], X[cut:], alarm_rate)
@@ -88,11 +90,12 @@ def generated(dq_bin: str, events: int, alarm_rate: float) -> list[tuple[str, st
 def suthaharan(dq_bin: str, folder: Path, alarm_rate: float) -> list[tuple[str, str, dict]]:
     out = []
     for part in ("single_hop", "multi_hop"):
-        work = Path(tempfile.mkdtemp())
-        data = subprocess.run([dq_bin, "gen", "--replay", folder / part / "data.csv", "--format", "suthaharan",
-                               "--start", "2026-01-01T00:00:00Z", "--truth", work / "truth.csv"],
-                              capture_output=True, check=True).stdout.splitlines()
-        truth = load_truth(work / "truth.csv")
+        with tempfile.TemporaryDirectory() as work:
+            truth_csv = Path(work) / "truth.csv"
+            data = subprocess.run([dq_bin, "gen", "--replay", folder / part / "data.csv", "--format", "suthaharan",
+                                   "--start", "2026-01-01T00:00:00Z", "--truth", truth_csv],
+                                  capture_output=True, check=True).stdout.splitlines()
+            truth = load_truth(truth_csv)
         labelled = np.array([truth.get(i + 1) == "labelled_anomaly" for i in range(len(data))])
         now = int(time.time() * 1000)
         verdicts = dq.Engine(dq.Contract(CONTRACT), now=now).evaluate(data).verdicts

@@ -34,9 +34,9 @@ def main() -> None:
         sys.exit(f"fetch_model: no model is registered as {args.name}@{args.alias} ({e.message}): the online "
                  f"detector is champion (ml/train.py registers a forest only where it beats it); run dq gate "
                  f"without --model")
-    local = mlflow.artifacts.download_artifacts(version.tags["dq_model"], dst_path=tempfile.mkdtemp())
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(local, args.out)
+    with tempfile.TemporaryDirectory() as work:
+        shutil.copy(mlflow.artifacts.download_artifacts(version.tags["dq_model"], dst_path=work), args.out)
     print(f"{args.name}@{args.alias} = version {version.version} (run {version.run_id}) -> {args.out}")
 
 

@@ -111,10 +111,10 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="plot-faults-"))
-    for fault in FAULTS:
-        readings, faulty = sensor_readings(args.dq, fault, work)
-        print(draw(fault, readings, faulty, args.out / f"fault-{fault}.png"))
+    with tempfile.TemporaryDirectory(prefix="plot-faults-") as work:
+        for fault in FAULTS:
+            readings, faulty = sensor_readings(args.dq, fault, Path(work))
+            print(draw(fault, readings, faulty, args.out / f"fault-{fault}.png"))
 
 
 if __name__ == "__main__":

@@ -30,10 +30,12 @@ usage: train.py --history FILE [--truth FILE] | --from-cassandra [--days N] [--s
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import csv
 import datetime as dt
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -258,7 +260,8 @@ def main() -> None:
     X_train, X_val = X[:cut, columns], X[cut:, columns]
     common = {"contract": f"{contract.id}:{contract.version}", "train_readings": cut,
               "validation_readings": len(X) - cut, "features": ",".join(contract.features)}
-    work = Path(tempfile.mkdtemp())
+    work = Path(tempfile.mkdtemp())  # plots and model files, until MLflow or --out has them
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
 
     def per_type(flagged: np.ndarray) -> dict:
         if kinds is None:
