@@ -173,7 +173,7 @@ void dq_pattern_free(dq_pattern *pat);
 #define DQ_SPIKE_ACCEPT 3 /* a level flagged SPIKE this many times in a row is accepted as real */
 #define DQ_FEW_MISSED 3   /* readings a sensor may miss before a larger change is normal (a silence) */
 #define DQ_LATENT_INTERVALS 300 /* how long a jump let pass as noise is remembered as a possible bias's step */
-#define DQ_RELEARN_INTERVALS 360 /* a sensor silent longer than this many intervals has its values learned again */
+#define DQ_RELEARN_INTERVALS 100 /* a sensor silent longer than this many intervals has its values learned again */
 #define DQ_FLAG_STEP 0.05 /* alarmsPerDay: one flag raises a sensor's flag threshold by e^0.05 (~5 %) */
 #define DQ_FLAG_MIN 1.0   /* alarmsPerDay: the range of a sensor's flag threshold, in z */
 #define DQ_FLAG_MAX 1000.0
