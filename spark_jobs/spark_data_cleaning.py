@@ -35,7 +35,7 @@ from pyspark.sql import Window
 from pyspark.sql import functions as F
 
 from dq_spark import (IMPUTE_MAX_AGE_MS, NUMBERS, ROOT, field_checks, finite_number, is_text, kafka_arguments,
-                      kafka_options, parse_fields, read_events, session)
+                      parse_fields, read_events, session)
 
 IMPUTED = tuple(IMPUTE_MAX_AGE_MS)  # the contract's last_good fields (the required readings)
 YEARS_1_TO_9999_MS = (-62_135_596_800_000, 253_402_300_799_999)  # event times libdq accepts
@@ -149,9 +149,8 @@ def main() -> None:
     ap.add_argument("--history", help="what mean/median imputation is fitted on (default: the input)")
     args = ap.parse_args()
     spark = session(f"days 8-9: cleaning {args.input}")
-    kafka = kafka_options(args.brokers, args.kafka_principal)
-    events = read_events(spark, args.input, kafka, args.since)
-    history = read_events(spark, args.history, kafka) if args.history else None
+    events = read_events(spark, args.input, args.brokers, args.kafka_principal, args.since)
+    history = read_events(spark, args.history, args.brokers, args.kafka_principal) if args.history else None
     kept, rejects = clean(events, args.impute, history)
     kept.write.mode("overwrite").json(f"{args.out}/clean")
     rejects.write.mode("overwrite").json(f"{args.out}/rejects")

@@ -132,7 +132,7 @@ def write_report(parts: dict, out: Path) -> None:
 
 
 def batch(spark, args) -> None:
-    events = read_events(spark, args.input, kafka_options(args.brokers, args.kafka_principal), args.since).persist()
+    events = read_events(spark, args.input, args.brokers, args.kafka_principal, args.since).persist()
     judged = judge_all(events, args.now).withColumn("ts", event_time()).persist()
     checks, sensors, total = per_check(judged), per_sensor(judged), overall(judged)
     native = native_report(events)

@@ -34,10 +34,9 @@ def test_1_last_good_against_median(spark_cleaning, answer):
 
 def test_3_rejected_because_the_last_good_value_was_too_old(spark_cleaning, answer):
     rejects = json_lines(spark_cleaning("last_good")[0] / "rejects")
-    too_old = 0
-    for row in rejects:
-        if row["reasons"] != ["MISSING_FIELD"]:
-            continue
-        event = json.loads(row["raw"])  # a reading without a temperature or humidity, with a timestamp
-        too_old += "timestamp" in event and not {"temperature", "humidity"} <= event.keys()
+    missing = [json.loads(row["raw"]) for row in rejects if row["reasons"] == ["MISSING_FIELD"]]
+    # a reading without a temperature or humidity, with a timestamp, had no recent good value
+    too_old = sum("timestamp" in event and not {"temperature", "humidity"} <= event.keys() for event in missing)
     assert int(answer("day09", "too_old")) == too_old
+    # the course: "what the 14 MISSING_FIELD rejects there are": events without a timestamp
+    assert len(missing) == 14 and not any("timestamp" in event for event in missing), len(missing)
