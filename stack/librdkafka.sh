@@ -2,29 +2,29 @@
 # Builds librdkafka $LIBRDKAFKA_VERSION (stack/versions.env) into $DQ_CACHE/librdkafka/<version>
 # once, and prints that prefix: the dq tool links it statically. Why not Debian's: librdkafka
 # before 2.6.1 answers Kafka 4's SCRAM exchange with a wrong nonce, so no login succeeds
-# (docs/security.md). The source comes from crates.io (the rdkafka-sys crate carries it),
-# downloaded by cargo and checked against stack/librdkafka/Cargo.lock. About a minute.
+# (docs/security.md). The released C source comes from crates.io, the registry this project
+# may download from that carries it (inside the rdkafka-sys crate), checked against its
+# SHA-256 in stack/versions.env. About a minute.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/lib.sh"
 
 prefix="$DQ_CACHE/librdkafka/$LIBRDKAFKA_VERSION"
 if [ ! -f "$prefix/.built" ]; then
-    command -v cargo >/dev/null || die "cargo not found: librdkafka's source comes from crates.io (install Rust with rustup)"
     step "building librdkafka $LIBRDKAFKA_VERSION (once; about a minute)"
-    manifest="$here/librdkafka/Cargo.toml"
-    cargo fetch --locked --manifest-path "$manifest" >&2 || die "cargo fetch failed: crates.io must be reachable once"
-    crate="$(cargo metadata --locked --format-version 1 --manifest-path "$manifest" 2>/dev/null | python3 -c "
-import json, sys
-print(next(p['manifest_path'] for p in json.load(sys.stdin)['packages'] if p['name'] == 'rdkafka-sys'))")"
-    src="$(dirname "$crate")/librdkafka"
-    grep -q "RD_KAFKA_VERSION  *0x0*$(printf '%02x%02x%02x' ${LIBRDKAFKA_VERSION//./ })ff" "$src/src/rdkafka.h" \
-        || die "$src is not librdkafka $LIBRDKAFKA_VERSION: stack/versions.env and stack/librdkafka/Cargo.toml disagree"
     work="$(mktemp -d)"
     trap 'rm -rf "$work"' EXIT
-    cp -r "$src" "$work/src"  # logs beside it: mklove takes any configure.* in the tree for a module
-    # SCRAM needs OpenSSL; nothing optional that would need more Debian packages.
-    (cd "$work/src" && ./configure --prefix="$prefix" --enable-ssl --disable-gssapi --disable-curl --disable-zstd \
+    url="https://static.crates.io/crates/${LIBRDKAFKA_CRATE%-*}/${LIBRDKAFKA_CRATE//+/%2B}.crate"
+    curl -fsSL --retry 3 -o "$work/crate.tar.gz" "$url" || die "downloading $url failed: crates.io must be reachable once"
+    echo "$LIBRDKAFKA_CRATE_SHA256  $work/crate.tar.gz" | sha256sum -c --quiet - >&2 \
+        || die "$url does not have the SHA-256 in stack/versions.env"
+    tar -xzf "$work/crate.tar.gz" -C "$work"
+    src="$work/$LIBRDKAFKA_CRATE/librdkafka"
+    grep -q "RD_KAFKA_VERSION  *0x0*$(printf '%02x%02x%02x' ${LIBRDKAFKA_VERSION//./ })ff" "$src/src/rdkafka.h" \
+        || die "$LIBRDKAFKA_CRATE is not librdkafka $LIBRDKAFKA_VERSION: fix stack/versions.env"
+    # SCRAM needs OpenSSL; nothing optional that would need more Debian packages. The logs
+    # go beside the tree: mklove takes any configure.* inside it for a module.
+    (cd "$src" && ./configure --prefix="$prefix" --enable-ssl --disable-gssapi --disable-curl --disable-zstd \
         --disable-lz4-ext --disable-regex-ext >"$work/configure.log" 2>&1 \
         && make -j "${JOBS:-2}" libs >"$work/make.log" 2>&1 && make install-subdirs >"$work/install.log" 2>&1) \
         || { tail -n 20 "$work"/*.log >&2; die "building librdkafka failed (the log tail is above)"; }

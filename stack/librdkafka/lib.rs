@@ -1,1 +1,0 @@
-// Empty: this package only names the crate whose C source stack/librdkafka.sh builds.
