@@ -1,8 +1,8 @@
 """The native dashboard: the page, the panel file, and the panel file's named CQL queries.
 
-    python dashboards/server.py [--port 3001]
+    python dashboards/server.py [--host 127.0.0.1] [--port 3001]
 
-Serves on 127.0.0.1 only. The browser reads Prometheus itself (its query API answers
+Serves on 127.0.0.1 only (0.0.0.0 in a container, whose port compose publishes on 127.0.0.1). The browser reads Prometheus itself (its query API answers
 cross-origin requests); Cassandra it reads only through /api/cql/<name>, which runs one of
 the named queries of dashboards/panels.yaml, prepared, with parameters the server binds
 (the sensor, checked against the contract's id pattern, and times it computes): no CQL
@@ -20,6 +20,7 @@ import argparse
 import datetime as dt
 import json
 import mimetypes
+import os
 import re
 import sys
 import threading
@@ -36,7 +37,7 @@ from dq.stack import ROOT, cassandra_session  # noqa: E402
 
 PANELS = HERE / "panels.yaml"
 WEB = HERE / "web"
-NODE_MODULES = Path.home() / ".cache" / "dq-platform" / "dashboards" / "node_modules"
+NODE_MODULES = Path(os.environ.get("DQ_CACHE") or Path.home() / ".cache" / "dq-platform") / "dashboards" / "node_modules"
 PROMETHEUS = "http://127.0.0.1:9090"
 SENSOR_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")  # what a sensor id on the page may be
 MAX_RANGE_S = 7 * 86400
@@ -180,12 +181,13 @@ def make_handler(spec: dict, queries: Queries):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 only inside a container)")
     ap.add_argument("--port", type=int, default=3001)
     args = ap.parse_args()
     if not (NODE_MODULES / "uplot" / "dist" / "uPlot.iife.min.js").exists():
         sys.exit(f"uPlot is not installed in {NODE_MODULES}: run `make install`")
     spec = load_panels()
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(spec, Queries(spec)))
+    server = ThreadingHTTPServer((args.host, args.port), make_handler(spec, Queries(spec)))
     print(f"dashboards on http://127.0.0.1:{args.port} (panels: {PANELS.relative_to(ROOT)})", file=sys.stderr)
     server.serve_forever()
 

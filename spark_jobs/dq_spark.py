@@ -52,7 +52,7 @@ def session(name: str):
     to the connector (Spark redacts them in its UI): read here, not handed down in environments."""
     from pyspark.sql import SparkSession
     from dq.stack import read_env
-    secrets = read_env(ROOT / ".env")
+    secrets = read_env()
     builder = SparkSession.builder.appName(name).config("spark.sql.shuffle.partitions", "4")
     if "CASSANDRA_PASSWORD" in secrets:  # no .env before the first `make up`: a job run with --no-cassandra needs none
         builder = (builder.config("spark.cassandra.auth.username", secrets.get("CASSANDRA_USER", "dq"))

@@ -10,7 +10,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/lib.sh"
 [ $# -ge 1 ] && [ -f "$1" ] || die "usage: flink-submit.sh JOB.py [ARGS...] (jobs are in flink_jobs/)"
 job="$1"; shift
-running flink-jobmanager || die "Flink is not running: start the stack with 'make up'"
+http_ok http://127.0.0.1:8081/overview || die "Flink is not running: start the stack with 'make up'"
 flink_home="$(venv flink)/lib/python3.11/site-packages/pyflink"
 connector="$(ls "$(jars flink)"/flink-sql-connector-kafka-*.jar 2>/dev/null | head -1)"
 [ -n "$connector" ] || die "the Flink Kafka connector is missing: run 'make install'"

@@ -4,6 +4,12 @@ DQ_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DQ_CACHE="${DQ_CACHE:-$HOME/.cache/dq-platform}"      # downloads, venvs, jars: survive `make clean`
 DQ_RUN="${DQ_RUN:-$DQ_ROOT/.stack}"                    # data, logs, pids, rendered configs of this checkout
 DQ_PYTHON="${DQ_PYTHON:-python3}"
+DQ_ENV_FILE="${DQ_ENV_FILE:-$DQ_ROOT/.env}"            # the stack's secrets (stack/env.sh writes it)
+# The address of the services a user opens (Kafka, CQL, the web UIs, /metrics): loopback,
+# so only this machine reaches them. A container (docker-compose.yml) sets 0.0.0.0: its own
+# network is reached only through the ports compose publishes on the host's 127.0.0.1.
+DQ_BIND="${DQ_BIND:-127.0.0.1}"
+export DQ_BIND
 . "$DQ_ROOT/stack/versions.env"
 
 if [ -t 2 ]; then _b=$'\e[1m'; _r=$'\e[31m'; _g=$'\e[32m'; _y=$'\e[33m'; _0=$'\e[0m'; else _b= _r= _g= _y= _0=; fi
@@ -59,6 +65,22 @@ PY
 # reaches a process only where it is handed over (a 0600 file, or one command's environment),
 # not the environment of every service, where the same user's other processes could read it.
 load_env() {
-    [ -f "$DQ_ROOT/.env" ] || return 0
-    . "$DQ_ROOT/.env"
+    [ -f "$DQ_ENV_FILE" ] || return 0
+    . "$DQ_ENV_FILE"
 }
+
+# Each Kafka principal's login as librdkafka properties, one 0600 file each in a 0700
+# directory: what `dq gen|gate|score --kafka-config FILE` read (a password never goes on a
+# command line). Admin logs in with PLAIN, the others with SCRAM (server.properties.in).
+write_kafka_logins() {
+    local dir="$DQ_RUN/kafka" who var
+    (umask 077 && mkdir -p "$dir")
+    chmod 700 "$dir"
+    for who in admin generator validator reader; do
+        var="KAFKA_${who^^}_PASSWORD"
+        (umask 077 && printf '%s\n' "# The stack's Kafka login as $who (written by make up from .env; docs/security.md)" \
+            security.protocol=SASL_PLAINTEXT "sasl.mechanism=$([ $who = admin ] && echo PLAIN || echo SCRAM-SHA-512)" \
+            "sasl.username=$who" "sasl.password=${!var}" > "$dir/$who.properties")
+    done
+}
+

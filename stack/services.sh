@@ -6,7 +6,8 @@
 #                   group and records the PID in .stack/pids/<name>.pid)
 #   <svc>_ready     succeeds once the service does its job, not merely listens
 #   <svc>_timeout   seconds <svc>_ready may take
-# Every service binds to 127.0.0.1.
+# Every service binds to 127.0.0.1; the ones a user opens bind to $DQ_BIND (lib.sh), also
+# 127.0.0.1 unless in a container.
 SERVICES=(kafka cassandra flink-jobmanager flink-taskmanager spark-master spark-worker mlflow jupyter prometheus
     dq-gate dq-gen live-writer dashboard)
 
@@ -108,7 +109,7 @@ assert json.load(sys.stdin)['taskmanagers'] >= 1"
 
 # ---------------------------------------------------------------- Spark 3.5 standalone (PySpark's SPARK_HOME)
 spark_env() {
-    export SPARK_CONF_DIR="$DQ_RUN/conf/spark" SPARK_LOCAL_IP=127.0.0.1 SPARK_LOG_DIR="$DQ_RUN/logs"
+    export SPARK_CONF_DIR="$DQ_RUN/conf/spark" SPARK_LOCAL_IP="${1:-127.0.0.1}" SPARK_LOG_DIR="$DQ_RUN/logs"
     export SPARK_DAEMON_MEMORY=512m SPARK_PYTHON="$(venv spark)/bin/python"
     export SPARK_JARS; SPARK_JARS="$(ls "$(jars spark)"/*.jar | paste -sd, -)"
     mkdir -p "$SPARK_CONF_DIR" "$DQ_RUN/data/spark/tmp" "$DQ_RUN/data/spark/work" "$DQ_RUN/data/spark/checkpoints"
@@ -121,7 +122,7 @@ spark_master_port=7077
 spark_master_url="spark://127.0.0.1:7077, http://127.0.0.1:8080"
 spark_master_timeout=60
 spark_master_start() {
-    spark_env
+    spark_env "$DQ_BIND"  # the address of its web UI (its RPC stays on --host)
     exec "$SPARK_HOME/bin/spark-class" org.apache.spark.deploy.master.Master --host 127.0.0.1 --port 7077 --webui-port 8080
 }
 spark_master_ready() { curl -fsS --max-time 3 http://127.0.0.1:8080/json/ | grep -q '"status" : "ALIVE"'; }
@@ -145,7 +146,7 @@ mlflow_url="http://127.0.0.1:5000"
 mlflow_timeout=90
 mlflow_start() {
     mkdir -p "$DQ_RUN/data/mlflow/artifacts"
-    exec "$(venv ml)/bin/mlflow" server --host 127.0.0.1 --port 5000 --workers 1 \
+    exec "$(venv ml)/bin/mlflow" server --host "$DQ_BIND" --port 5000 --workers 1 \
         --backend-store-uri "sqlite:///$DQ_RUN/data/mlflow/mlflow.db" \
         --artifacts-destination "$DQ_RUN/data/mlflow/artifacts"
 }
@@ -161,7 +162,7 @@ jupyter_start() {
     local conf="$DQ_RUN/conf/jupyter/jupyter_server_config.json"
     mkdir -p "$(dirname "$conf")"
     (umask 077 && printf '{"IdentityProvider": {"token": "%s"}}\n' "$JUPYTER_TOKEN" > "$conf")
-    exec "$(venv core)/bin/jupyter" lab --no-browser --allow-root --ServerApp.ip=127.0.0.1 --ServerApp.port=8888 \
+    exec "$(venv core)/bin/jupyter" lab --no-browser --allow-root --ServerApp.ip="$DQ_BIND" --ServerApp.port=8888 \
         --ServerApp.port_retries=0 --config="$conf" --ServerApp.root_dir="$DQ_ROOT" \
         --ServerApp.authenticate_prometheus=False
 }
@@ -177,7 +178,7 @@ prometheus_timeout=30
 prometheus_start() {
     render "$DQ_ROOT/stack/conf/prometheus/prometheus.yml.in" "$DQ_RUN/conf/prometheus/prometheus.yml"
     exec prometheus --config.file="$DQ_RUN/conf/prometheus/prometheus.yml" --storage.tsdb.path="$DQ_RUN/data/prometheus" \
-        --storage.tsdb.retention.time=2d --web.listen-address=127.0.0.1:9090
+        --storage.tsdb.retention.time=2d --web.listen-address="$DQ_BIND:9090"
 }
 prometheus_ready() { http_ok http://127.0.0.1:9090/-/ready; }
 
@@ -188,10 +189,16 @@ dq_gate_timeout=30
 dq_gate_start() {
     # Restarted if it stops with an error (e.g. Kafka unreachable for longer than librdkafka
     # retries), as a service manager would; its input offsets make the restart lose nothing.
+    # A TERM to this loop (docker compose stop) is passed to the gate, which commits and ends.
+    local gate rc
+    trap 'kill -TERM "$gate" 2>/dev/null; wait "$gate"; exit 0' TERM INT
     while true; do
         "$DQ_ROOT/build/dq" gate --contract "$DQ_ROOT/contracts/sensor_readings.yaml" --brokers 127.0.0.1:9092 \
-            --kafka-config "$DQ_RUN/kafka/validator.properties" --group dq-gate --metrics-addr 127.0.0.1:9464 && break
-        echo "dq gate exited with $?: restarting in 2 s" >&2
+            --kafka-config "$DQ_RUN/kafka/validator.properties" --group dq-gate --metrics-addr "$DQ_BIND:9464" &
+        gate=$!
+        wait "$gate" && break
+        rc=$?
+        echo "dq gate exited with $rc: restarting in 2 s" >&2
         sleep 2
     done
 }
@@ -228,5 +235,5 @@ live_writer_ready() {
 dashboard_port=3001
 dashboard_url="http://127.0.0.1:3001 (Pipeline, Data quality, Sensor data)"
 dashboard_timeout=30
-dashboard_start() { exec "$PYCORE" "$DQ_ROOT/dashboards/server.py" --port 3001; }
+dashboard_start() { exec "$PYCORE" "$DQ_ROOT/dashboards/server.py" --host "$DQ_BIND" --port 3001; }
 dashboard_ready() { curl -fsS --max-time 3 http://127.0.0.1:3001/api/dashboards | grep -q '"dashboards"'; }

@@ -8,8 +8,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/lib.sh"
 [ $# -ge 1 ] && [ -f "$1" ] || die "usage: spark-submit.sh JOB.py [ARGS...] (jobs are in spark_jobs/)"
 job="$1"; shift
-running spark-master || die "Spark is not running: start the stack with 'make up'"
-[ -f "$DQ_ROOT/.env" ] || die "no .env: run 'make up' first"
+http_ok http://127.0.0.1:8080/json/ || die "Spark is not running: start the stack with 'make up'"
+[ -f "$DQ_ENV_FILE" ] || die "no .env: run 'make up' first"
 export DQ_ROOT SPARK_CONF_DIR="$DQ_RUN/conf/spark" SPARK_LOCAL_IP=127.0.0.1 PYSPARK_PYTHON="$(venv spark)/bin/python"
 JAVA_HOME="$(find_java17)" || die "Java 17 not found: run 'make deps'"
 export JAVA_HOME

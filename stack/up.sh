@@ -20,46 +20,10 @@ preflight() {
     [ "${disk_kb:-0}" -ge $((5 * 1024 * 1024)) ] || die "less than 5 GiB free on $(df -P "$DQ_RUN" | awk 'NR==2{print $6}'); free some space first"
 }
 
-# The stack's secrets, generated once into .env (0600) and kept; a key an older .env lacks is added.
-write_env() {
-    (
-        umask 077
-        if [ ! -f "$DQ_ROOT/.env" ]; then
-            echo "# Written by \`make up\` on $(date -u +%Y-%m-%dT%H:%M:%SZ). Secrets of this machine's stack: never commit." \
-                > "$DQ_ROOT/.env"
-            ok "generated .env with new credentials"
-        fi
-        add_secret() { grep -q "^$1=" "$DQ_ROOT/.env" || echo "$1=$2" >> "$DQ_ROOT/.env"; }
-        add_secret CASSANDRA_USER dq
-        add_secret CASSANDRA_PASSWORD "$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')"
-        add_secret JUPYTER_TOKEN "$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
-        add_secret SPARK_AUTH_SECRET "$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
-        local who
-        for who in ADMIN GENERATOR VALIDATOR READER; do
-            add_secret "KAFKA_${who}_PASSWORD" "$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
-        done
-    )
-}
-
-# Each Kafka principal's login as librdkafka properties, one 0600 file each in a 0700
-# directory: what `dq gen|gate|score --kafka-config FILE` read (a password never goes on a
-# command line). Admin logs in with PLAIN, the others with SCRAM (server.properties.in).
-write_kafka_logins() {
-    local dir="$DQ_RUN/kafka" who var
-    (umask 077 && mkdir -p "$dir")
-    chmod 700 "$dir"
-    for who in admin generator validator reader; do
-        var="KAFKA_${who^^}_PASSWORD"
-        (umask 077 && printf '%s\n' "# The stack's Kafka login as $who (written by make up from .env; docs/security.md)" \
-            security.protocol=SASL_PLAINTEXT "sasl.mechanism=$([ $who = admin ] && echo PLAIN || echo SCRAM-SHA-512)" \
-            "sasl.username=$who" "sasl.password=${!var}" > "$dir/$who.properties")
-    done
-}
-
 preflight
 step "installing (cached after the first run)"
 "$here/install.sh"
-write_env
+"$here/env.sh"
 load_env
 write_kafka_logins
 . "$here/services.sh"
