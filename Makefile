@@ -14,7 +14,7 @@ FUZZ_SECONDS ?= 600
 CORE_TESTS := tests/contract tests/cli tests/docs tests/dashboards tests/flink course/exercises
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: up down status logs clean install lock topic test-integration drills reconcile soak data exercise help deps build build-asan build-fuzz test check test-unit test-asan test-python test-ml test-spark fuzz fuzz-short clean-build \
+.PHONY: up down status logs clean install env compose-up compose-down compose test-compose lock topic test-integration drills reconcile soak data exercise help deps build build-asan build-fuzz test check test-unit test-asan test-python test-ml test-spark fuzz fuzz-short clean-build \
         flink-submit spark-submit analyze train eval-anomaly docs-plots model-service bench bench-anomaly bench-flink bench-spark bench-check bench-parsers bench-bindings bench-gate bench-sensors
 
 help:            ## this list
@@ -37,6 +37,18 @@ clean: down      ## stop the stack and delete its data, logs and .env (downloads
 
 install:         ## install everything the stack needs without starting it
 	@stack/install.sh
+
+env:             ## the stack's secrets into .env (0600), once: make up does it; the Docker path's first step
+	@stack/env.sh
+
+compose-up:      ## the Docker path: build the image, start docker-compose.yml, wait until healthy (podman where no Docker engine runs; docs/docker.md)
+	@stack/containers.sh up
+
+compose-down:    ## stop and remove the Docker path's containers, data kept (ARGS=-v: and its volumes)
+	@stack/containers.sh down $(ARGS)
+
+compose:         ## docker compose on the Docker path, on any engine: make compose ARGS="ps" (or "logs dq-gate", "stop kafka"...)
+	@stack/containers.sh compose $(ARGS)
 
 lock:            ## re-pin every Python package of every venv (after changing stack/requirements/*.txt)
 	@for v in core flink spark ml bench; do rm -f stack/requirements/$$v.lock; stack/venv.sh $$v >/dev/null && \
@@ -64,7 +76,7 @@ build-fuzz: build ## libFuzzer targets (clang) in build-fuzz/ (the seed corpus u
 	@cmake --build build-fuzz -j $(JOBS) --target fuzzers
 	@$(CORE_VENV)/bin/python tests/fuzz/seed_corpus.py build-fuzz/corpus
 
-test: deps build build-asan test-unit test-asan test-python test-ml test-spark fuzz-short test-integration ## everything below, from a fresh clone
+test: deps build build-asan test-unit test-asan test-python test-ml test-spark fuzz-short test-integration test-compose ## everything below, from a fresh clone
 	@echo "make test: all suites passed"
 
 check: build build-asan test-unit test-asan test-python ## the contributor's loop: build, C unit tests, sanitizers, Python tests (no stack; a minute or two)
@@ -94,6 +106,10 @@ test-spark: build     ## the Spark jobs' logic on in-memory DataFrames, in a loc
 
 test-integration: build ## the native stack: brought up if needed (and stopped again if it was down); the exercises' checks that need it
 	@stack/with-stack.sh sh -c '$(PYTEST) -q tests/integration && DQ_EXERCISES=solutions $(PYTEST) -q -m stack course/exercises'
+
+test-compose: build   ## the Docker path end to end: image built, docker-compose.yml up, the pipeline, course jobs and dashboards tested, all removed (volumes too)
+	@stack/venv.sh core > /dev/null
+	@trap 'stack/containers.sh down -v' EXIT; stack/containers.sh up && $(PYTEST) -q -p no:cacheprovider tests/compose tests/integration/test_dashboards.py
 
 exercise: build  ## check your exercises of one day: make exercise DAY=3 (where yours still say TODO, the published solution runs)
 	@test -n "$(DAY)" || { echo "usage: make exercise DAY=<1-20>"; exit 2; }
