@@ -66,21 +66,24 @@ def drill(service: str, outage_s: float) -> None:
     run(["make", "-C", ROOT, "down", f"SERVICE={service}"])  # as course day 20 does it
     time.sleep(outage_s)
     run(["make", "-C", ROOT, "up", f"SERVICE={service}"])
-    deadline, lag = time.time() + 300, None
+    # Drained: the live writer's lag under 10 s, and the generator's readings of the outage
+    # arrived (it holds them while the broker is away and sends them some seconds after its
+    # return: a lag measured before that looks drained with those readings still to come).
+    deadline, lag, n, span = time.time() + 300, None, 0, 0.0
     while time.time() < deadline:
         time.sleep(5)
         try:
-            lag = lag_seconds(c, admin, end_offsets(c))
+            last = end_offsets(c)
+            lag = lag_seconds(c, admin, last)
         except Exception as e:  # noqa: BLE001 (Kafka itself may still be electing its leaders)
             lag = f"{type(e).__name__}: {e}"
             continue
-        if lag < 10:
+        n, span = sum(last[p] - first[p] for p in PARTITIONS), time.time() - began
+        if lag < 10 and n > 0.9 * 1000 * span:
             break
     assert isinstance(lag, float) and lag < 10, f"the backlog did not drain within 5 minutes of {service}'s return: {lag}"
-    last = end_offsets(c)
+    assert n > 0.9 * 1000 * span, f"{n} readings in {span:.0f} s: the generator did not go on at 1,000 events/s"
     c.close()
-    n, span = sum(last[p] - first[p] for p in PARTITIONS), time.time() - began
-    assert n > 0.8 * 1000 * span, f"{n} readings in {span:.0f} s: the generator did not go on at 1,000 events/s"
     assert live_job_state() == "RUNNING"
     assert_every_reading_once(first, last, began, drain_s=180)
 
