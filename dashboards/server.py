@@ -2,7 +2,8 @@
 
     python dashboards/server.py [--host 127.0.0.1] [--port 3001]
 
-Serves on 127.0.0.1 only (0.0.0.0 in a container, whose port compose publishes on 127.0.0.1). The browser reads Prometheus itself (its query API answers
+Serves on 127.0.0.1 (in a container on 0.0.0.0, behind the port compose publishes on the
+host's 127.0.0.1 only). The browser reads Prometheus itself (its query API answers
 cross-origin requests); Cassandra it reads only through /api/cql/<name>, which runs one of
 the named queries of dashboards/panels.yaml, prepared, with parameters the server binds
 (the sensor, checked against the contract's id pattern, and times it computes): no CQL
@@ -20,7 +21,6 @@ import argparse
 import datetime as dt
 import json
 import mimetypes
-import os
 import re
 import sys
 import threading
@@ -33,11 +33,11 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "python"))
-from dq.stack import ROOT, cassandra_session  # noqa: E402
+from dq.stack import CACHE, ROOT, cassandra_session  # noqa: E402
 
 PANELS = HERE / "panels.yaml"
 WEB = HERE / "web"
-NODE_MODULES = Path(os.environ.get("DQ_CACHE") or Path.home() / ".cache" / "dq-platform") / "dashboards" / "node_modules"
+NODE_MODULES = CACHE / "dashboards" / "node_modules"
 PROMETHEUS = "http://127.0.0.1:9090"
 SENSOR_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")  # what a sensor id on the page may be
 MAX_RANGE_S = 7 * 86400

@@ -19,6 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout (the package is installed editable)
 RUN = Path(os.environ.get("DQ_RUN", ROOT / ".stack"))  # the stack's data, logs and rendered configs
+CACHE = Path(os.environ.get("DQ_CACHE") or Path.home() / ".cache" / "dq-platform")  # downloads, venvs (stack/lib.sh)
 
 # The sensor id to key by, found without parsing (malformed events often have one too), as
 # a regular expression every engine uses: Python here, Spark SQL in dq_spark.
