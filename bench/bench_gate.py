@@ -24,11 +24,10 @@ from pathlib import Path
 from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from dq.stack import KAFKA_BOOTSTRAP, kafka_cli_args, kafka_java_login, kafka_login
+from dq.stack import CACHE, KAFKA_BOOTSTRAP, kafka_cli_args, kafka_java_login, kafka_login
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"
-CACHE = Path(os.environ.get("DQ_CACHE", Path.home() / ".cache" / "dq-platform"))
 
 
 def cpu_children():

@@ -172,6 +172,7 @@ void dq_pattern_free(dq_pattern *pat);
 #define DQ_DUP_WINDOW_MAX_MS (30LL * 86400000) /* under the 49 days a saturating u32 age spans */
 #define DQ_SPIKE_ACCEPT 3 /* a level flagged SPIKE this many times in a row is accepted as real */
 #define DQ_FEW_MISSED 3   /* readings a sensor may miss before a larger change is normal (a silence) */
+#define DQ_BACK_CHANGES 4 /* a bias's step back may miss its step by this many typical changes (rules.c) */
 #define DQ_LATENT_INTERVALS 300 /* how long a jump let pass as noise is remembered as a possible bias's step */
 #define DQ_RELEARN_INTERVALS 100 /* a sensor silent longer than this many intervals has its values learned again */
 #define DQ_FLAG_STEP 0.05 /* alarmsPerDay: one flag raises a sensor's flag threshold by e^0.05 (~5 %) */

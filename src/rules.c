@@ -225,11 +225,14 @@ static bool is_spike(const dq_field *f, const dq_keytime *tm, const dq_numstate 
         return false;
     double r = recent_ratio(ns), band = f->spike_deviations * ns->change_dev * (r > 1 ? r : 1);
     /* Across a silence (or a value stuck for long) a larger change is normal: as sqrt(k) over k
-     * intervals, a random walk; not across a few readings lost or rejected, nor across the
+     * intervals, a random walk; not across a few readings lost or rejected, nor across
      * readings flagged SPIKE since the last accepted one: a sensor's scatter between two
-     * readings does not grow with them. */
-    double k = intervals_since(tm, ns, t);
-    return jump > band && (k < ns->spike_run + DQ_FEW_MISSED + 1.5 || jump * jump > band * band * k);
+     * readings does not grow with them. So only after a quiet spell: no reading at all
+     * for a while (the key's newest time, flagged readings included), or one value all along.
+     * (Counting the flagged readings instead missed a bias whose first readings a spike the
+     * other way interrupted: its sixth reading passed as a change across eight intervals.) */
+    double quiet = ((double)(t - tm->newest_ms) + ns->since_age) / tm->cadence_ms;
+    return jump > band && (quiet < DQ_FEW_MISSED + 1.5 || jump * jump > band * band * intervals_since(tm, ns, t));
 }
 
 /* The recent change ratio with a change per interval of x: a moving average over about
@@ -259,12 +262,18 @@ static bool is_noisy(const dq_field *f, const dq_keytime *tm, const dq_numstate 
 }
 
 /* BIAS ends when the level steps back: a jump that undoes the bias's step to within a quarter
- * of it (a glitch the other way is a spike, and the bias goes on; after a value stuck for
- * hours the weather's change may look like half a step back), whether or not it is a spike
- * (after a silence, or a value stuck meanwhile, a larger change is normal). */
-static bool steps_back(const dq_numstate *ns, double jump)
+ * of it, or to within the sensor's own scatter (DQ_BACK_CHANGES typical changes, growing as
+ * sqrt(k) across k intervals since the reference reading, as the spike band does) up to 0.4
+ * of it: the step was measured between two noisy readings, and the level moved meanwhile (a
+ * 6 °C bias's end missed by 1.7 °C was a BIAS for a day). Not beyond 0.4 (a glitch the other
+ * way is a spike, and the bias goes on; after a value stuck for hours the weather's change
+ * may look like half a step back). Whether or not it is a spike (after a silence, or a value
+ * stuck meanwhile, a larger change is normal). */
+static bool steps_back(const dq_keytime *tm, const dq_numstate *ns, double jump, int64_t t)
 {
-    return ns->bias_step != 0 && fabs(jump + ns->bias_step) <= 0.25 * fabs(ns->bias_step);
+    double k = (double)(t - dq_last_ms(tm, ns)) / tm->cadence_ms; /* not across a stuck value: it stands still */
+    double step = fabs(ns->bias_step), noise = DQ_BACK_CHANGES * ns->change_dev * sqrt(k > 1 ? k : 1);
+    return ns->bias_step != 0 && fabs(jump + ns->bias_step) <= fmax(0.25 * step, fmin(0.4 * step, noise));
 }
 
 /* After a long silence a sensor may come back serviced, replaced or moved, and the stack's
@@ -329,7 +338,7 @@ void dq_rules_stateful(dq_engine *eng, dq_keystate *ks, dq_eval *ev)
         if (!ns->has_last || t <= last_ms)
             continue;
         double v = ev->num[fi].v;
-        bool back = f->has_bias && steps_back(ns, v - ns->last_v), biased = f->has_bias && ns->bias_step != 0;
+        bool back = f->has_bias && steps_back(tm, ns, v - ns->last_v, t), biased = f->has_bias && ns->bias_step != 0;
         ev->steps_back |= (uint32_t)back << fi;
         const dq_span *lasts = ns->bias_latent ? &(dq_span){.intervals = DQ_LATENT_INTERVALS} : &f->bias_for;
         if (biased && (back || (span_ms(lasts, tm, &span) && t - last_ms + (int64_t)ns->bias_age > span))) {
@@ -456,8 +465,13 @@ void dq_rules_commit(dq_engine *eng, dq_keystate *ks, const dq_eval *ev)
             ns->noisy = noisy;
         if (spiked) { /* a new level holds when its readings jump alike: not glitch after glitch */
             double jump = v - ns->last_v, k = log2(fabs(jump) / ns->change_dev) + 0.5;
-            unsigned size = k > 0 ? (k < 7 ? (unsigned)k : 7) : 0; /* also NaN (0 / 0) */
-            if (ns->spike_run && ((jump > 0) != ns->run_up || size + 1 < ns->run_size || size > ns->run_size + 1u))
+            k = k > 0 ? (k < 7.5 ? k : 7.5) : 0; /* also NaN (0 / 0) */
+            unsigned size = (unsigned)k;
+            /* Alike: within a factor of two of the middle of the first jump's size (a factor
+             * of 1.4 of the first jump always passes, 4 never). A spike on top of a bias's
+             * first readings joined it when any neighbouring size did: the step taken for
+             * the bias's was the spike's, its step back was not seen, its end a BIAS for a day. */
+            if (ns->spike_run && ((jump > 0) != ns->run_up || fabs(k - (ns->run_size + 0.5)) >= 1))
                 ns->spike_run = 0;
             if (ns->spike_run == 0) {
                 ns->run_up = jump > 0;

@@ -8,16 +8,16 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/lib.sh"
+. "$here/services.sh"
 [ $# -ge 1 ] && [ -f "$1" ] || die "usage: flink-submit.sh JOB.py [ARGS...] (jobs are in flink_jobs/)"
 job="$1"; shift
-http_ok http://127.0.0.1:8081/overview || die "Flink is not running: start the stack with 'make up'"
-flink_home="$(venv flink)/lib/python3.11/site-packages/pyflink"
+flink_jobmanager_ready || die "Flink is not running: start the stack with 'make up'"
 connector="$(ls "$(jars flink)"/flink-sql-connector-kafka-*.jar 2>/dev/null | head -1)"
 [ -n "$connector" ] || die "the Flink Kafka connector is missing: run 'make install'"
 detach=(-d)
 for a in "$@"; do [ "$a" = --bounded ] && detach=(); done
 [ -z "${DQ_FLINK_RESUME:-}" ] || detach+=(-s "$DQ_FLINK_RESUME" -n)
-JAVA_HOME="$(find_java17)" || die "Java 17 not found: run 'make deps'"
-export FLINK_CONF_DIR="$DQ_RUN/conf/flink" PYFLINK_PYTHON="$(venv flink)/bin/python" JAVA_HOME
+[ -n "$JAVA_HOME" ] || die "Java 17 not found: run 'make deps'"
+export FLINK_CONF_DIR="$DQ_RUN/conf/flink" PYFLINK_PYTHON="$(venv flink)/bin/python"
 export PATH="$(venv flink)/bin:$PATH"
-exec "$flink_home/bin/flink" run -m 127.0.0.1:8081 "${detach[@]}" --python "$job" --jarfile "$connector" "$@"
+exec "$FLINK_HOME/bin/flink" run -m 127.0.0.1:8081 "${detach[@]}" --python "$job" --jarfile "$connector" "$@"

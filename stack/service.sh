@@ -23,8 +23,8 @@ case "${1:?usage: service.sh NAME | --ready NAME | --setup}" in
         "$(service_id "${2:?usage: service.sh --ready NAME}")_ready" ;;
     --setup)
         write_kafka_logins
-        "$PYCORE" "$here/kafka_setup.py"
-        "$PYCORE" "$here/cassandra_setup.py" --setup "$DQ_ROOT/config/cassandra_schema.cql" ;;
+        kafka_setup
+        cassandra_setup ;;
     *)
         id="$(service_id "$1")"
         mkdir -p "$DQ_RUN/logs" "$DQ_RUN/data"

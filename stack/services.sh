@@ -6,6 +6,8 @@
 #                   group and records the PID in .stack/pids/<name>.pid)
 #   <svc>_ready     succeeds once the service does its job, not merely listens
 #   <svc>_timeout   seconds <svc>_ready may take
+#   <svc>_setup     (Kafka, Cassandra) what must exist once it is ready: up.sh runs it
+#                   after the start, the Docker path's setup service once both are healthy
 # Every service binds to 127.0.0.1; the ones a user opens bind to $DQ_BIND (lib.sh), also
 # 127.0.0.1 unless in a container.
 SERVICES=(kafka cassandra flink-jobmanager flink-taskmanager spark-master spark-worker mlflow jupyter prometheus
@@ -44,6 +46,7 @@ kafka_ready() {
     "$PYCORE" -c "from confluent_kafka.admin import AdminClient; from dq.stack import kafka_login
 assert AdminClient(kafka_login('admin')).list_topics(timeout=2).brokers"
 }
+kafka_setup() { "$PYCORE" "$DQ_ROOT/stack/kafka_setup.py"; } # topics, logins, ACLs
 
 # ---------------------------------------------------------------- Cassandra 5.0
 cassandra_port=9042
@@ -77,6 +80,7 @@ cassandra_start() {
         -Dcassandra-foreground=yes -cp "$cp/*" org.apache.cassandra.service.CassandraDaemon
 }
 cassandra_ready() { "$PYCORE" "$DQ_ROOT/stack/cassandra_setup.py" --check; }
+cassandra_setup() { "$PYCORE" "$DQ_ROOT/stack/cassandra_setup.py" --setup "$DQ_ROOT/config/cassandra_schema.cql"; }
 
 # ---------------------------------------------------------------- Flink 1.20 (PyFlink's FLINK_HOME)
 flink_env() {

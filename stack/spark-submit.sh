@@ -6,14 +6,14 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/lib.sh"
+. "$here/services.sh"
 [ $# -ge 1 ] && [ -f "$1" ] || die "usage: spark-submit.sh JOB.py [ARGS...] (jobs are in spark_jobs/)"
 job="$1"; shift
-http_ok http://127.0.0.1:8080/json/ || die "Spark is not running: start the stack with 'make up'"
+spark_master_ready || die "Spark is not running: start the stack with 'make up'"
 [ -f "$DQ_ENV_FILE" ] || die "no .env: run 'make up' first"
 export DQ_ROOT SPARK_CONF_DIR="$DQ_RUN/conf/spark" SPARK_LOCAL_IP=127.0.0.1 PYSPARK_PYTHON="$(venv spark)/bin/python"
-JAVA_HOME="$(find_java17)" || die "Java 17 not found: run 'make deps'"
-export JAVA_HOME
-exec "$(venv spark)/lib/python3.11/site-packages/pyspark/bin/spark-submit" --master spark://127.0.0.1:7077 \
+[ -n "$JAVA_HOME" ] || die "Java 17 not found: run 'make deps'"
+exec "$SPARK_HOME/bin/spark-submit" --master spark://127.0.0.1:7077 \
     --conf "spark.executorEnv.DQ_ROOT=$DQ_ROOT" \
     --conf "spark.driver.extraJavaOptions=-Dlog4j2.configurationFile=file:$DQ_ROOT/stack/conf/spark/log4j2-jobs.properties" \
     --py-files "$DQ_ROOT/spark_jobs/dq_spark.py" "$job" "$@"

@@ -87,13 +87,12 @@ for svc in "${wanted[@]}"; do
     done
     printf ' %ss\n' "$i" >&2
     if [ "$svc" = kafka ]; then
-        "$PYCORE" "$here/kafka_setup.py" || abort "setting up Kafka (topics, logins, ACLs) failed"
+        kafka_setup || abort "setting up Kafka (topics, logins, ACLs) failed"
     fi
 done
 
 if [[ " ${wanted[*]} " == *" cassandra "* ]]; then
-    "$PYCORE" "$here/cassandra_setup.py" --setup "$DQ_ROOT/config/cassandra_schema.cql" \
-        || abort "setting up Cassandra (credentials, schema) failed"
+    cassandra_setup || abort "setting up Cassandra (credentials, schema) failed"
 fi
 "$here/status.sh" || true   # it exits 1 while some services are down (a partial up)
 ok "stack up in $((SECONDS - t0)) s. 'make test' tests it, 'make down' stops it, 'make logs' shows logs."

@@ -7,11 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dq.stack import CACHE
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "lib"))
 
 EXERCISES, SOLUTIONS = Path(__file__).parent, ROOT / "course" / "solutions"
-VENVS = Path(os.environ.get("DQ_CACHE", Path.home() / ".cache" / "dq-platform")) / "venv"
+VENVS = CACHE / "venv"
 # The ml venv (scikit-learn, ml/train.py's imports): days 16 and later train models with it.
 PYTHON_ML = VENVS / "ml" / "bin" / "python"
 PYTHON_SPARK = VENVS / "spark" / "bin" / "python"

@@ -21,6 +21,19 @@ def test_dq_check_is_right_at_every_cadence(dq_bin, tmp_path, interval):
     assert below_score_goal(scores) == {}, f"at {interval}"
 
 
+@pytest.mark.parametrize("hour", range(0, 24, 4))
+def test_right_at_every_hour_of_the_day(dq_bin, tmp_path, hour):
+    """The generator's temperature follows a daily cycle, so the same defects meet another
+    weather at each start hour. The gate's tests' stream (100 sensors every 10 s, 1M events, 28
+    hours) scored BIAS precision 0.71 to 0.86 at half of these hours before a bias's step was
+    measured robustly (rules.c: spike runs, steps back), and failed the gate's CI at random."""
+    start = f"2026-01-01T{hour:02d}:00:00Z"
+    events, truth = generate(dq_bin, tmp_path, "10s", "--seed", "11", sensors=100, count=1_000_000, start=start)
+    scores = check_and_score(dq_bin, tmp_path, events, truth)
+    assert scores["events"] == 1_000_000 and "bias" in scores["recall"]
+    assert below_score_goal(scores) == {}, f"from {start}"
+
+
 @pytest.mark.parametrize("interval", ["1s", "5m"])
 def test_the_bindings_agree(dq_bin, tmp_path, interval):
     """The same events through the Python bindings, written as dq check writes its outputs and

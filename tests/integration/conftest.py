@@ -10,11 +10,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "lib"))  # testenv: what the test folders share
-CACHE = Path(os.environ.get("DQ_CACHE", Path.home() / ".cache" / "dq-platform"))
-BOOTSTRAP = "127.0.0.1:9092"
 
 
 def venv(name: str) -> Path:
+    from dq.stack import CACHE
     return CACHE / "venv" / name
 
 

@@ -24,12 +24,12 @@ def below_score_goal(scores: dict) -> dict:
             if value < FAULT_SCORE_GOAL.get(name, SCORE_GOAL)}
 
 
-def generate(dq_bin, folder, interval, *extra):
-    """SENSORS sensors, EVENTS events every interval from START: (events, truth) in folder."""
+def generate(dq_bin, folder, interval, *extra, sensors=SENSORS, count=EVENTS, start=START):
+    """sensors sensors, count events every interval from start: (events, truth) in folder."""
     events, truth = folder / "events.ndjson", folder / "truth.csv"
     with events.open("wb") as out:
-        subprocess.run([dq_bin, "gen", "--sensors", str(SENSORS), "--count", str(EVENTS), "--interval", interval,
-                        "--start", START, "--truth", truth, "--quiet", *extra], stdout=out, check=True)
+        subprocess.run([dq_bin, "gen", "--sensors", str(sensors), "--count", str(count), "--interval", interval,
+                        "--start", start, "--truth", truth, "--quiet", *extra], stdout=out, check=True)
     return events, truth
 
 
