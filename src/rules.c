@@ -271,9 +271,11 @@ static bool is_noisy(const dq_field *f, const dq_keytime *tm, const dq_numstate 
  * stuck meanwhile, a larger change is normal). */
 static bool steps_back(const dq_keytime *tm, const dq_numstate *ns, double jump, int64_t t)
 {
+    if (ns->bias_step == 0)
+        return false;
     double k = (double)(t - dq_last_ms(tm, ns)) / tm->cadence_ms; /* not across a stuck value: it stands still */
     double step = fabs(ns->bias_step), noise = DQ_BACK_CHANGES * ns->change_dev * sqrt(k > 1 ? k : 1);
-    return ns->bias_step != 0 && fabs(jump + ns->bias_step) <= fmax(0.25 * step, fmin(0.4 * step, noise));
+    return fabs(jump + ns->bias_step) <= fmax(0.25 * step, fmin(0.4 * step, noise));
 }
 
 /* After a long silence a sensor may come back serviced, replaced or moved, and the stack's

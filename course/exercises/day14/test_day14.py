@@ -1,6 +1,8 @@
 """Day 14: monitoring with Prometheus (course/week3.md). Your queries run on the stack's
-Prometheus, beside the same share computed another way, at one instant."""
+Prometheus, beside the same figures computed another way, at one instant; your answers are
+checked against dq gen and dq check."""
 import json
+import subprocess
 import time
 import urllib.parse
 import urllib.request
@@ -8,29 +10,74 @@ import urllib.request
 import pytest
 
 from checks import chosen
+from testenv import CONTRACT
 
 PROMETHEUS = "http://127.0.0.1:9090/api/v1/query"
 
 
-def value(query: str, at: float) -> float:
+def series(query: str, at: float) -> list[dict]:
     body = urllib.parse.urlencode({"query": query, "time": f"{at:.3f}"}).encode()
     with urllib.request.urlopen(PROMETHEUS, body, timeout=10) as reply:
-        result = json.load(reply)["data"]["result"]
+        return json.load(reply)["data"]["result"]
+
+
+def value(query: str, at: float) -> float:
+    result = series(query, at)
     assert len(result) == 1, f"{query}: {len(result)} series (one number expected)"
     return float(result[0]["value"][1])
 
 
-@pytest.mark.stack
-def test_1_the_share_of_rejected_events():
-    lines = [line.strip() for line in chosen("day14/ex1_reject_share.promql").read_text().splitlines()
-             if line.strip() and not line.lstrip().startswith("#")]
-    assert len(lines) == 2, lines
+def queries(relative: str) -> list[str]:
+    """The queries of a .promql file: its lines but blank ones and comments."""
+    return [line.strip() for line in chosen(relative).read_text().splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
+
+
+def wait_for_rejects():
     for _ in range(18):  # a stack just started has scraped the gate a few times only
         if value('sum(increase(dq_events_total{verdict="reject"}[1m]))', time.time()) > 0:
-            break
+            return
         time.sleep(5)
+
+
+@pytest.mark.stack
+def test_1_the_share_of_rejected_events():
+    lines = queries("day14/ex1_reject_share.promql")
+    assert len(lines) == 2, lines
+    wait_for_rejects()
     at = time.time() - 5  # an instant Prometheus has evaluated everything for
     for query, window in zip(lines, ("5m", "1m")):
         kept = value(f'sum(increase(dq_events_total{{verdict=~"pass|fixed"}}[{window}]))', at)
         rejected = value(f'sum(increase(dq_events_total{{verdict="reject"}}[{window}]))', at)
         assert rejected > 0 and abs(value(query, at) - rejected / (kept + rejected)) < 1e-9, (query, window)
+
+
+@pytest.mark.stack
+def test_3_the_rate_of_each_reason():
+    lines = queries("day14/ex3_reason_rates.promql")
+    assert len(lines) == 1, lines
+    wait_for_rejects()
+    at = time.time() - 5
+    want = {s["metric"]["reason"]: float(s["value"][1])
+            for s in series("sum by (reason) (rate(dq_reasons_total[1m]))", at)}
+    got = {s["metric"].get("reason"): float(s["value"][1]) for s in series(lines[0], at)}
+    assert None not in got, "every series needs its reason label (sum by (reason) keeps it)"
+    assert got.keys() == want.keys() and all(abs(got[r] - want[r]) < 1e-9 for r in want), (got, want)
+    assert sum(want.values()) > 0
+
+
+def reason_counts(dq_bin, *defects: str) -> dict:
+    """Findings by reason in the same 20,000 generated events, with the generator's defect
+    rates as they are, or some raised (dq gen, then dq check --summary)."""
+    gen = subprocess.run([dq_bin, "gen", "--count", "20000", "--seed", "3", "--start", "2026-01-01T00:00:00Z", "-q",
+                          *defects], capture_output=True, check=True).stdout
+    summary = subprocess.run([dq_bin, "check", "-q", "-c", CONTRACT, "--now", "2026-01-10T00:00:00Z",
+                              "--summary", "/dev/stdout"], input=gen, capture_output=True, check=True).stdout
+    return json.loads(summary)["reasons"]
+
+
+@pytest.mark.parametrize("defect", ["numeric_string", "late"])
+def test_3_the_reason_that_moves(dq_bin, answer, defect):
+    before, after = reason_counts(dq_bin), reason_counts(dq_bin, "--defects", f"{defect}=0.05")
+    risen = max(after, key=lambda reason: after[reason] - before.get(reason, 0))
+    assert answer("day14", defect) == risen.lower(), f"with more {defect}, {risen} rose the most"
