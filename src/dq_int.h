@@ -184,6 +184,7 @@ void dq_pattern_free(dq_pattern *pat);
 #define DQ_CHANGE_WARMUP 32 /* changes averaged before the typical change moves slowly; the noise rule waits for them */
 #define DQ_NOISE_WEIGHT 4   /* the recent changes: a moving average over about this many readings */
 #define DQ_NOISE_EXIT 0.66  /* noise ends when the recent changes fall below this share of the ratio */
+#define DQ_NOISE_REPEATS 3 /* ... or when a value comes this many times in a row */
 #define DQ_RECENT_ONE 256   /* dq_numstate.recent of a recent change equal to the typical one */
 #define DQ_MAX_ANOMALY_FIELDS 8
 #define DQ_FEATURES_PER_FIELD 4 /* value, delta, dev, std */

@@ -253,11 +253,13 @@ static double change_per_interval(const dq_keytime *tm, const dq_numstate *ns, d
 }
 
 /* NOISE: the recent changes beyond ratio x the typical change; once noisy, until they fall
- * under DQ_NOISE_EXIT of that (hysteresis: a noisy sensor's quieter readings stay flagged). */
+ * under DQ_NOISE_EXIT of that (hysteresis: a noisy sensor's quieter readings stay flagged).
+ * A repeated value says nothing new, unless it goes on: a sensor stuck does not scatter (a
+ * noisy stretch that ended in a stuck value stayed NOISE as long as the value stood). */
 static bool is_noisy(const dq_field *f, const dq_keytime *tm, const dq_numstate *ns, double v, int64_t t)
 {
     if (tm->cadence_n < DQ_CADENCE_WARMUP || ns->change_n < DQ_CHANGE_WARMUP || v == ns->last_v)
-        return ns->noisy && v == ns->last_v; /* a repeated value says nothing new */
+        return ns->noisy && v == ns->last_v && ns->same_run < DQ_NOISE_REPEATS;
     return recent_with(ns, change_per_interval(tm, ns, v, t)) > f->noise_ratio * (ns->noisy ? DQ_NOISE_EXIT : 1.0);
 }
 
