@@ -67,6 +67,16 @@ def course_events(tmp_path_factory, dq_bin) -> Path:
 
 
 @pytest.fixture(scope="session")
+def course_history(tmp_path_factory, dq_bin) -> Path:
+    """/tmp/history.ndjson of day 9: another day's 20,000 events, from noon (--seed 6)."""
+    events = tmp_path_factory.mktemp("course") / "history.ndjson"
+    with events.open("wb") as out:
+        subprocess.run([dq_bin, "gen", "--count", "20000", "--seed", "6", "--start", "2026-11-21T12:00:00Z", "-q"],
+                       stdout=out, check=True)
+    return events
+
+
+@pytest.fixture(scope="session")
 def spark_quality_report(tmp_path_factory, dq_bin, course_events):
     """Day 6's run, which day 7 reads too: the Spark quality report (spark_data_quality_check in
     a local Spark) and dq check on the day's events (folder/clean.ndjson, rejects.ndjson).
@@ -84,14 +94,15 @@ def spark_quality_report(tmp_path_factory, dq_bin, course_events):
 @pytest.fixture(scope="session")
 def spark_cleaning(tmp_path_factory, course_events):
     """Days 8-9's runs of spark_data_cleaning in a local Spark on the day's events:
-    cleaned(impute) -> (the folder with clean/ and rejects/, what the job printed)."""
+    cleaned(impute, history=None) -> (the folder with clean/ and rejects/, what the job printed)."""
     runs = {}
 
-    def cleaned(impute: str) -> tuple[Path, str]:
-        if impute not in runs:
+    def cleaned(impute: str, history: Path | None = None) -> tuple[Path, str]:
+        if (impute, history) not in runs:
             out = tmp_path_factory.mktemp(f"cleaning-{impute}")
+            fitted_on = ["--history", str(history)] if history else []
             printed = spark_job("spark_data_cleaning", "--input", str(course_events), "--impute", impute,
-                                "--out", str(out))
-            runs[impute] = out, printed
-        return runs[impute]
+                                *fitted_on, "--out", str(out))
+            runs[impute, history] = out, printed
+        return runs[impute, history]
     return cleaned

@@ -32,6 +32,21 @@ def test_1_last_good_against_median(spark_cleaning, answer):
     assert answer("day09", "closer") == min(mae, key=mae.get)
 
 
+def imputed_temperatures(folder) -> set[float]:
+    return {row["temperature"] for row in json_lines(folder / "clean") if "temperature:imputed" in row["cleaning"]}
+
+
+def test_2_a_median_from_another_day(spark_cleaning, course_history, answer):
+    own = imputed_temperatures(spark_cleaning("median")[0])
+    other = imputed_temperatures(spark_cleaning("median", course_history)[0])
+    assert len(own) == len(other) == 1, (own, other)  # one median for every missing reading
+    moved = other.pop() - own.pop()
+    print(f"moved {moved:.3f}")
+    assert abs(moved) > 0.5  # the exercise shows something: another time of day, another median
+    assert abs(float(answer("day09", "median_moves")) - moved) <= 0.006, moved
+    assert answer("day09", "why") == "b"
+
+
 def test_3_rejected_because_the_last_good_value_was_too_old(spark_cleaning, answer):
     rejects = json_lines(spark_cleaning("last_good")[0] / "rejects")
     missing = [json.loads(row["raw"]) for row in rejects if row["reasons"] == ["MISSING_FIELD"]]
