@@ -53,6 +53,20 @@ def test_1_the_share_of_rejected_events():
 
 
 @pytest.mark.stack
+def test_2_a_silent_source_or_a_stopped_gate(answer):
+    """Your letters, against what the gate's /metrics says of its lag and partitions."""
+    with urllib.request.urlopen("http://127.0.0.1:9464/metrics", timeout=10) as reply:
+        metrics = reply.read().decode()
+    helps = dict(line[len("# HELP "):].split(" ", 1) for line in metrics.splitlines() if line.startswith("# HELP "))
+    assert "behind the end" in helps["dq_gate_consumer_lag"] and answer("day14", "silent_source") == "b"
+    assert "NaN: none held" in helps["dq_gate_consumer_lag"] and "0: it checks nothing" in \
+        helps["dq_gate_assigned_partitions"] and answer("day14", "unassigned") == "b"
+    wait_for_rejects()  # the stack's gate holds its partitions and keeps up: a lag near 0, not NaN
+    assert value("max(dq_gate_assigned_partitions)", time.time()) > 0
+    assert 0 <= value("max(dq_gate_consumer_lag)", time.time()) < 60_000
+
+
+@pytest.mark.stack
 def test_3_the_rate_of_each_reason():
     lines = queries("day14/ex3_reason_rates.promql")
     assert len(lines) == 1, lines

@@ -21,6 +21,23 @@ def usual_fleet(tmp_path_factory, dq_bin):
     return folder, json.loads(trained.stdout.splitlines()[-1])
 
 
+def test_1_a_split_by_time(answer):
+    """Your letter, and train.py splitting as the answer says: the readings in their order, the
+    first 70 % to train, the rest to validate."""
+    train = (ROOT / "ml" / "train.py").read_text()
+    assert "cut = int(len(X) * 0.7)" in train and "X[:cut, columns], X[cut:, columns]" in train
+    assert "shuffle" not in train and "train_test_split" not in train
+    assert answer("day16", "time_split") == "b"
+
+
+def test_3_where_the_export_is_checked(answer):
+    where = ROOT / answer("day16", "export_check")
+    assert where.is_file() and where.is_relative_to(ROOT / "tests"), where
+    test = where.read_text()
+    assert "score_samples" in test and "<= 1e-6" in test and "export_iforest" in test
+    assert answer("day16", "export_fails") == "b"
+
+
 def test_2_a_bigger_forest(script, answer):
     summary = json.loads((script("day16/ex2_grid.sh") / "summary.json").read_text())
     assert set(summary["forests"]) == {"iforest-100x256", "iforest-200x512", "iforest-300x1024"}, summary["forests"]
