@@ -1,11 +1,58 @@
-"""Day 17: scoring in the stream (course/week4.md), against bench/README.md's make
-bench-anomaly table."""
+"""Day 17: scoring in the stream (course/week4.md): dq check with and without the model of
+`make train DEFECTS=noise=0.0005` (trained here with ml/train.py, without MLflow), and
+bench/README.md's make bench-anomaly table."""
+import json
 import math
 import re
+import subprocess
 
-from checks import ROOT
+import pytest
+
+from checks import PYTHON_ML, ROOT
+from testenv import CONTRACT
 
 BENCH = (ROOT / "bench" / "README.md").read_text()
+
+
+FAULTS = ("spike", "stuck", "noise", "bias")  # ml/train.py's ANOMALY_TYPES: what a detector should see
+
+
+def generate(dq_bin, out, *args):
+    with out.open("wb") as f:
+        subprocess.run([dq_bin, "gen", *args, "--defects", "noise=0.0005", "-q"], stdout=f, check=True)
+
+
+@pytest.fixture(scope="module")
+def flags(tmp_path_factory, dq_bin) -> dict:
+    """{"model"|"online": (flagged readings, how many of them on a fault)} on the day's stream."""
+    folder = tmp_path_factory.mktemp("day17")
+    generate(dq_bin, folder / "history.ndjson", "--count", "100000", "--seed", "11", "--start", "2026-01-01T00:00:00Z",
+             "--truth", folder / "history.csv")  # make train's history
+    subprocess.run([PYTHON_ML, ROOT / "ml" / "train.py", "--history", folder / "history.ndjson", "--truth",
+                    folder / "history.csv", "--tracking-uri", "", "--out", folder / "model.dqm"],
+                   capture_output=True, check=True)
+    generate(dq_bin, folder / "stream.ndjson", "--count", "20000", "--seed", "3", "--start", "2026-11-20T00:00:00Z",
+             "--truth", folder / "stream.csv")
+    truth = {int(row.split(",")[0]): row.split(",")[2] for row in (folder / "stream.csv").read_text().splitlines()[1:]}
+    found = {}
+    for name, model in (("online", []), ("model", ["--model", folder / "model.dqm"])):
+        clean, rejects = folder / f"clean-{name}.ndjson", folder / f"rejects-{name}.ndjson"
+        subprocess.run([dq_bin, "check", "-q", "-c", CONTRACT, "-i", folder / "stream.ndjson", "--now",
+                        "2026-11-26T00:00:00Z", *model, "--clean", clean, "--rejects", rejects], check=True)
+        rejected = {json.loads(line)["line"] for line in rejects.open()}
+        kept = (n for n in range(1, len(truth) + 1) if n not in rejected)  # the clean file keeps the input's order
+        flagged = [truth[n] for n, line in zip(kept, clean.open())
+                   if json.loads(line)["dq"].get("anomaly", {}).get("flag")]
+        found[name] = len(flagged), sum(kind in FAULTS for kind in flagged)
+    print(f"  flagged (on a fault): {found}")
+    return found
+
+
+def test_1_the_model_against_the_online_detector(flags, answer):
+    (model, model_right), (online, online_right) = flags["model"], flags["online"]
+    assert answer("day17", "flags_more") == ("model" if model > online else "online")
+    assert answer("day17", "more_often_right") == ("model" if model_right / model > online_right / online else "online")
+    assert answer("day17", "more_faults_found") == ("model" if model_right > online_right else "online")
 
 
 def vectors_per_second(row: str) -> list[float]:
