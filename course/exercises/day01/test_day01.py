@@ -1,11 +1,13 @@
 """Day 1: the platform and its data flow (course/week1.md), on the running stack."""
+import importlib.util
 import re
 import subprocess
 import urllib.request
 
 import pytest
 
-from checks import ROOT
+from checks import ROOT, chosen
+from testenv import CONTRACT
 
 LOOPBACK = ("127.0.0.1", "[::ffff:127.0.0.1]")  # as ss prints an IPv4 socket, and a Java one bound to it
 
@@ -42,3 +44,33 @@ def test_2_events_checked_and_the_share_rejected(script):
     events, share = printed.read_text().split()
     assert before[0] <= float(events) <= after[0], (events, before, after)
     assert abs(float(share) - after[1] / after[0]) < 0.001, (share, after)
+
+
+# Reasons that depend on a sensor's earlier readings: a reading judged alone cannot show them.
+STATEFUL = {"DUPLICATE_EVENT", "LATE_EVENT", "GAP", "SPIKE", "STUCK_VALUE", "NOISE", "BIAS"}
+
+
+@pytest.mark.stack
+def test_4_one_reading_to_the_dead_letter_topic():
+    import dq
+    from confluent_kafka import Consumer
+    from dq.stack import kafka_login
+    spec = importlib.util.spec_from_file_location("ex4_dead_letter", chosen("day01/ex4_dead_letter.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    consumer = Consumer({**kafka_login("reader"), "group.id": "day01-check", "enable.auto.commit": False})
+    try:
+        letter = module.newest("sensor-dlq", consumer)
+        headers = {name: value.decode() for name, value in letter.headers()}
+        origin = module.where_from(letter)
+        assert origin == {"reasons": headers["dq.reasons"].split(","), "topic": headers["dq.source.topic"],
+                          "partition": int(headers["dq.source.partition"]),
+                          "offset": int(headers["dq.source.offset"])}, (origin, headers)
+        reading = module.record_at(origin["topic"], origin["partition"], origin["offset"], consumer).value() or b""
+    finally:
+        consumer.close()
+    # the reading as it came (a dead letter too large whole keeps its first 64 KB: dq.truncated)
+    assert reading.startswith(letter.value() or b"") if "dq.truncated" in headers else reading == (letter.value() or b"")
+    if not STATEFUL & set(origin["reasons"]):  # judged alone, libdq rejects it for the same reasons
+        result = dq.Engine(dq.Contract(CONTRACT)).evaluate([reading])
+        assert result.verdicts[0] == "REJECT" and set(origin["reasons"]) <= set(result.reasons[0]), result.reasons
