@@ -1,7 +1,9 @@
 """Day 2: sensor data and its defects (course/week1.md)."""
 import collections
 import csv
+import datetime
 import filecmp
+import json
 import subprocess
 
 
@@ -35,3 +37,29 @@ def test_3_outliers_only(script):
     counts = defects(script("day02/ex3_outliers.sh") / "truth.csv")
     assert set(counts) == {"none", "outlier"}, counts
     assert 0.04 <= counts["outlier"] / sum(counts.values()) <= 0.06, counts
+
+
+def silences_before_gaps(dq_bin, tmp_path, interval) -> set[float]:
+    """Seconds between each sensor's reading labelled gap and its reading before, with the
+    course's command at that interval."""
+    events, truth = tmp_path / f"gaps-{interval}.ndjson", tmp_path / f"gaps-{interval}.csv"
+    with events.open("wb") as f:
+        subprocess.run([dq_bin, "gen", "--count", "2000", "--sensors", "20", "--interval", interval, "--seed", "7",
+                        "--start", "2026-01-01T00:00:00Z", "--defects", "none,gap=0.01", "--truth", truth, "-q"],
+                       stdout=f, check=True)
+    last, silences = {}, set()
+    with events.open() as lines, truth.open() as labels:
+        for line, label in zip(lines, csv.DictReader(labels)):
+            reading = json.loads(line)
+            at = datetime.datetime.fromisoformat(reading["timestamp"])
+            if label["defect"] == "gap" and reading["sensor_id"] in last:
+                silences.add((at - last[reading["sensor_id"]]).total_seconds())
+            last[reading["sensor_id"]] = at
+    return silences
+
+
+def test_4_a_gap_in_the_sensors_intervals(dq_bin, tmp_path, answer):
+    at_5m, at_10s = silences_before_gaps(dq_bin, tmp_path, "5m"), silences_before_gaps(dq_bin, tmp_path, "10s")
+    assert len(at_5m) == len(at_10s) == 1, (at_5m, at_10s)  # one length: the generator's, in intervals
+    assert float(answer("day02", "gap_minutes_at_5m")) * 60 == at_5m.pop()
+    assert float(answer("day02", "gap_seconds_at_10s")) == at_10s.pop()
