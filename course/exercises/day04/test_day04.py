@@ -58,3 +58,14 @@ def test_3_what_the_job_drops_and_what_dq_check_does_instead(dq_bin, tmp_path, a
     assert listed(answer("day04", "dq_rejects")) == {
         d for d, c in fate.items() if d not in drops and c[True, True] == sum(c.values())}
 
+
+
+def test_4_a_fleet_larger_than_its_metadata(dq_bin, answer):
+    lines = subprocess.run([dq_bin, "gen", "--count", "12000", "--sensors", "1200", "--seed", "7", "--start",
+                            "2026-01-01T00:00:00Z", "-q"], capture_output=True, check=True).stdout.decode().splitlines()
+    metadata = day4.load_metadata()
+    assert len(metadata) == 1000  # what the answers rest on
+    kept = [r for r in map(day4.parse_reading, lines) if r is not None and day4.is_valid_sensor(r)]
+    unknown = sum(day4.enrich(reading, metadata)["location"] == "unknown" for reading in kept)
+    assert (int(answer("day04", "kept")), int(answer("day04", "unknown_location"))) == (len(kept), unknown)
+    assert answer("day04", "unknown_sensors") == "b"
