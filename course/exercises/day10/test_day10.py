@@ -61,3 +61,39 @@ def test_3_a_table_for_the_anomalies_of_an_hour(answer):
         session.execute("DROP KEYSPACE IF EXISTS course_day10")
         cluster.shutdown()
     assert answer("day10", "serves") == "b"
+
+
+@pytest.mark.stack
+def test_4_a_table_for_a_fast_sensor(answer):
+    from cassandra.concurrent import execute_concurrent_with_args
+    from dq.stack import cassandra_session
+    cql = chosen("day10/ex4_fast_sensor.cql").read_text().strip().rstrip(";")
+    cluster, session = cassandra_session(keyspace=None)
+    try:
+        session.execute("DROP KEYSPACE IF EXISTS course_day10_fast")
+        session.execute("CREATE KEYSPACE course_day10_fast WITH replication = {'class': 'SimpleStrategy', "
+                        "'replication_factor': 1}")
+        session.set_keyspace("course_day10_fast")
+        session.execute(cql)
+        kinds = {row.column_name: row.kind for row in session.execute(
+            "SELECT column_name, kind FROM system_schema.columns WHERE keyspace_name = 'course_day10_fast' "
+            "AND table_name = 'readings_10hz'")}
+        partition = {name for name, kind in kinds.items() if kind == "partition_key"}
+        # A partition of one sensor's hour at most: 36,000 rows at 10 Hz (a day's: 864,000).
+        assert {"sensor_id", "hour"} <= partition and partition <= {"sensor_id", "hour"}, partition
+        insert = session.prepare("INSERT INTO readings_10hz (sensor_id, hour, ts, temperature) VALUES (?, ?, ?, ?)")
+        start = dt.datetime(2026, 11, 26, 10, 58)
+        rows = [(f"sensor_{s}", (start + dt.timedelta(milliseconds=100 * i)).replace(minute=0, second=0, microsecond=0),
+                 start + dt.timedelta(milliseconds=100 * i), 20.0 + s + i / 10_000) for s in (1, 2) for i in range(3000)]
+        assert all(ok for ok, _ in execute_concurrent_with_args(session, insert, rows, concurrency=64))
+        frm, to = dt.datetime(2026, 11, 26, 10, 59, 30), dt.datetime(2026, 11, 26, 11, 0)
+        got = [(r.ts, r.temperature) for r in session.execute(
+            "SELECT ts, temperature FROM readings_10hz WHERE sensor_id = %s AND hour = %s AND ts >= %s AND ts < %s",
+            ("sensor_1", dt.datetime(2026, 11, 26, 10), frm, to))]
+        want = [(ts, t) for s, _, ts, t in rows if s == "sensor_1" and frm <= ts < to]
+        assert len(want) == 300 and got == want, (len(got), got[:3])  # every one of those 30 s, oldest first
+    finally:
+        session.execute("DROP KEYSPACE IF EXISTS course_day10_fast")
+        cluster.shutdown()
+    assert int(answer("day10", "rows_per_day_at_10hz")) == 10 * 86_400
+    assert int(answer("day10", "rows_per_partition_of_yours")) == 10 * 3_600
