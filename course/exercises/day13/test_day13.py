@@ -78,3 +78,22 @@ def test_3_the_late_share_of_each_sensors_rejects(dq_bin, tmp_path):
     assert len(want) > 50 and 0 < sum(r["late"] for r in want) < sum(r["rejects"] for r in want)
     got = [{k: r[k] for k in ("sensor_id", "rejects", "late", "late_share")} for r in rows]
     assert got == want
+
+
+def test_4_the_largest_jumps(dq_bin, tmp_path):
+    data, _, truth = stream(dq_bin, tmp_path, "spike=0.01")
+    rows = spark_sql(chosen("day13/ex4_largest_jumps.sql"), {"sensor_data": (data, DATA_SCHEMA)}, tmp_path)
+    readings = collections.defaultdict(list)
+    for d in data:  # one ISO format in UTC: text order is time order
+        readings[d["sensor_id"]].append((d["ts"], d["temperature"]))
+    want = []
+    for sensor, series in readings.items():
+        series.sort()
+        jumps = [abs(b - a) for (_, a), (_, b) in zip(series, series[1:])]
+        want.append({"sensor_id": sensor, "largest_jump": max(jumps), "jumps_over_10": sum(j > 10 for j in jumps)})
+    want.sort(key=lambda r: (-r["largest_jump"], r["sensor_id"]))
+    assert sum(t["defect"] == "spike" for t in truth) > 100 and want[-1]["jumps_over_10"] > 0  # spikes everywhere
+    got = [{k: r[k] for k in ("sensor_id", "largest_jump", "jumps_over_10")} for r in rows]
+    assert [r["sensor_id"] for r in got] == [r["sensor_id"] for r in want], got[:3]
+    for g, w in zip(got, want):
+        assert abs(g["largest_jump"] - w["largest_jump"]) < 1e-9 and g["jumps_over_10"] == w["jumps_over_10"], (g, w)
