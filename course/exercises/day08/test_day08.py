@@ -4,7 +4,7 @@ import json
 import re
 import subprocess
 
-from checks import ROOT, json_lines
+from checks import ROOT, chosen, json_lines
 from testenv import CONTRACT
 
 
@@ -35,3 +35,22 @@ def test_3_what_libdq_rejects_that_the_job_does_not(spark_cleaning, course_event
                     "--clean", "/dev/null", "--rejects", rejects], cwd=ROOT, check=True)
     libdq = {reason for line in rejects.open() for reason in json.loads(line)["dq"]["reasons"]}
     assert listed(answer("day08", "libdq_only_reasons")) == libdq - job, (libdq, job)
+
+
+def test_4_capped_coerced_or_passed(dq_bin, answer):
+    lines = [line for line in chosen("day08/ex4_pressure.ndjson").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    readings = [json.loads(line) for line in lines]
+    assert len(readings) == 4 and {r["sensor_id"] for r in readings} == {"sensor_1"}, readings
+    pressures = [r.get("pressure") for r in readings]
+    assert pressures[0] > 1085 and pressures[1] < 870 and isinstance(pressures[2], str) and 870 <= float(
+        pressures[2]) <= 1085 and "pressure" not in readings[3], pressures  # the four cases, in order
+    checked = subprocess.run([dq_bin, "check", "-q", "-c", CONTRACT, "--now", "2026-11-27T00:00:00Z", "--clean", "-"],
+                             input="\n".join(lines) + "\n", capture_output=True, text=True, check=True).stdout
+    clean = [json.loads(line) for line in checked.splitlines()]
+    assert len(clean) == 4, checked  # none rejected
+    assert clean[0]["pressure"] == float(answer("day08", "capped_high"))
+    assert clean[1]["pressure"] == float(answer("day08", "capped_low"))
+    assert clean[0]["dq"]["findings"][0]["action"] == clean[1]["dq"]["findings"][0]["action"] == "capped"
+    assert clean[2]["dq"]["status"].lower() == answer("day08", "string_verdict")
+    assert clean[3]["dq"]["status"].lower() == answer("day08", "no_pressure_verdict")
