@@ -205,6 +205,14 @@ int cli_cmd_check(int argc, char **argv)
                     every_out[k]);
             rc = CLI_EXIT_USAGE;
         }
+    static const char *const names[5] = {"--clean", "--rejects", "--metrics", "--summary", "--prometheus"};
+    for (int a = 0; a < 5 && rc == CLI_EXIT_OK; a++)
+        for (int b = a + 1; b < 5 && rc == CLI_EXIT_OK; b++)
+            if (cli_same_output(every_out[a], every_out[b])) {
+                fprintf(stderr, "dq check: %s and %s are one file (%s, %s): one would overwrite the other; "
+                        "give each output its own file\n", names[a], names[b], every_out[a], every_out[b]);
+                rc = CLI_EXIT_USAGE;
+            }
     const char *outs[3] = {o.clean, o.rejects, o.metrics};
     FILE **fps[3] = {&clean, &rejects, &metrics};
     for (int k = 0; k < 3 && rc == CLI_EXIT_OK; k++)

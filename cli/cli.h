@@ -54,6 +54,9 @@ void cli_lines_close(cli_lines *lr);
 /* True when path is the file `in` reads (the same path, a hard or symbolic link, or stdin
  * redirected from it): opening it for writing would truncate the input before it is read. */
 bool cli_is_input(FILE *in, const char *path);
+/* Whether two output paths name one regular file (- is standard output): each written on its
+ * own, the second would overwrite the first. The same "-" twice is one stream: not refused. */
+bool cli_same_output(const char *a, const char *b);
 /* Opens path for writing ("-" = stdout); NULL-safe close. */
 FILE *cli_open_out(const char *path);
 void cli_close_out(FILE *f, const char *path, bool *failed);

@@ -545,6 +545,11 @@ int cli_cmd_gen(int argc, char **argv)
     if (o.count == 0 || (o.duration_s > 0 && o.count == DEFAULT_COUNT))
         o.count = UINT64_MAX; /* until --duration or a signal */
 
+    if (!o.brokers && cli_same_output(o.truth, "-")) {
+        fprintf(stderr, "dq gen: --truth %s is where the events go (standard output): one would overwrite the "
+                        "other; give the truth its own file\n", o.truth);
+        return CLI_EXIT_USAGE;
+    }
     sensor *sensors = calloc((size_t)o.sensors, sizeof *sensors);
     FILE *truth = o.truth ? cli_open_out(o.truth) : NULL;
     if (!sensors || (o.truth && !truth)) {

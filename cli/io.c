@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -149,6 +150,18 @@ bool cli_is_input(FILE *in, const char *path)
     struct stat a, b;
     return in && path && strcmp(path, "-") != 0 && fstat(fileno(in), &a) == 0 && stat(path, &b) == 0 &&
            a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+bool cli_same_output(const char *a, const char *b)
+{
+    if (!a || !b || (strcmp(a, "-") == 0 && strcmp(b, "-") == 0))
+        return false;
+    struct stat sa, sb;
+    bool a_ok = strcmp(a, "-") == 0 ? fstat(STDOUT_FILENO, &sa) == 0 : stat(a, &sa) == 0;
+    bool b_ok = strcmp(b, "-") == 0 ? fstat(STDOUT_FILENO, &sb) == 0 : stat(b, &sb) == 0;
+    if (a_ok && b_ok) /* one regular file (a pipe, a terminal or /dev/null takes both) */
+        return S_ISREG(sa.st_mode) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    return !a_ok && !b_ok && strcmp(a, b) == 0; /* not written yet: the same name */
 }
 
 FILE *cli_open_out(const char *path)

@@ -121,6 +121,29 @@ def test_check_refuses_to_write_its_input(dq_bin, tmp_path):
         assert events.read_bytes() == before
 
 
+def test_check_refuses_two_outputs_in_one_file(dq_bin, tmp_path):
+    """Two outputs written to one file each from its start: the second overwrote the first
+    (`--clean - --rejects /dev/stdout > out` kept only the rejects)."""
+    events = subprocess.run([dq_bin, "gen", "--count", "200", "-q"], capture_output=True, check=True).stdout
+    out, other = tmp_path / "out.ndjson", tmp_path / "other.ndjson"
+    out.write_bytes(b"kept\n")
+    for args in (["--clean", out, "--rejects", out], ["--rejects", other, "--summary", other],
+                 ["--clean", "-", "--rejects", "/dev/stdout"], ["--metrics", out, "--prometheus", tmp_path / "." / out.name]):
+        with out.open("rb+") as stdout:
+            run = subprocess.run([dq_bin, "check", "-c", CONTRACT, *args], input=events, stdout=stdout,
+                                 stderr=subprocess.PIPE)
+        assert run.returncode == 2 and b"one would overwrite the other" in run.stderr, (args, run.stderr)
+        assert out.read_bytes() == b"kept\n" and not other.exists()
+    with out.open("rb+") as stdout:
+        run = subprocess.run([dq_bin, "gen", "--count", "10", "-q", "--truth", "/dev/stdout"], stdout=stdout,
+                             stderr=subprocess.PIPE)
+    assert run.returncode == 2 and b"one would overwrite the" in run.stderr and out.read_bytes() == b"kept\n"
+    # One stream twice is not two files: standard output into a pipe, or "-" twice.
+    for args in (["--clean", "-", "--rejects", "/dev/stdout"], ["--clean", "-", "--rejects", "-"]):
+        run = subprocess.run([dq_bin, "check", "-c", CONTRACT, "-q", *args], input=events, capture_output=True)
+        assert run.returncode == 0 and len(run.stdout.splitlines()) == 200, (args, run.stderr)
+
+
 def reading(sensor: int, ts: str) -> bytes:
     return b'{"sensor_id":"sensor_%d","timestamp":"%s","temperature":21.5,"humidity":40.2}\n' % (sensor, ts.encode())
 
