@@ -6,6 +6,7 @@ import subprocess
 import pytest
 
 from scoring import below_score_goal, check_and_score, generate
+from checks import chosen
 from testenv import CONTRACT
 
 NOW = "2026-01-02T00:00:00Z"  # the day's run
@@ -81,3 +82,30 @@ def test_4_the_noise_ratio_trades_precision_for_recall(dq_bin, script):
         figures[ratio] = (scores["precision"]["NOISE"], scores["recall"]["noise"])
     assert min(figures[3]) > 0.9, figures
     assert figures[2][0] < figures[3][0] and figures[5][1] < figures[3][1], figures
+
+
+CO2_READINGS = [  # (reading, the verdict and reasons the exercise's contract must give it)
+    ('{"sensor_id":"co2_12","timestamp":"2026-11-26T10:00:00Z","co2":612}', "PASS", []),
+    ('{"sensor_id":"co2_12","timestamp":"2026-11-26T10:00:10Z","co2":"640"}', "FIXED", ["WRONG_TYPE"]),
+    ('{"sensor_id":"co2_12","timestamp":"2026-11-26T10:00:20Z","co2":6200}', "REJECT", ["OUT_OF_RANGE"]),
+    ('{"sensor_id":"co2_13","timestamp":"2026-11-26T10:00:30Z","co2":249}', "REJECT", ["OUT_OF_RANGE"]),
+    ('{"sensor_id":"co2_12","timestamp":"2026-11-26T10:00:40Z"}', "REJECT", ["MISSING_FIELD"]),
+    ('{"sensor_id":"CO2-12","timestamp":"2026-11-26T10:00:50Z","co2":600}', "REJECT", ["PATTERN_MISMATCH"]),
+    ('{"sensor_id":"co2_12","timestamp":"yesterday","co2":600}', "REJECT", ["INVALID_TIMESTAMP"]),
+    ('{"timestamp":"2026-11-26T10:01:00Z","co2":600}', "REJECT", ["MISSING_FIELD"]),
+    ('{"sensor_id":"co2_14","timestamp":"2026-11-26T10:01:10Z","co2":5000}', "PASS", []),
+]
+
+
+def test_5_a_contract_of_your_own(dq_bin, tmp_path):
+    contract = chosen("day03/ex5_co2.yaml")
+    clean, rejects = tmp_path / "clean.ndjson", tmp_path / "rejects.ndjson"
+    run = subprocess.run([dq_bin, "check", "-q", "-c", contract, "--now", "2026-11-27T00:00:00Z", "--clean", clean,
+                          "--rejects", rejects], input="".join(r + "\n" for r, _, _ in CO2_READINGS),
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr  # the contract loads (an error names its file:line)
+    kept = iter(json.loads(line)["dq"] for line in clean.open())
+    rejected = {json.loads(line)["line"]: json.loads(line)["dq"] for line in rejects.open()}
+    for number, (reading, verdict, reasons) in enumerate(CO2_READINGS, 1):
+        dq = rejected[number] if number in rejected else next(kept)
+        assert (dq["status"], sorted(dq.get("reasons", []))) == (verdict, reasons), reading
