@@ -52,3 +52,13 @@ def test_3_the_sensor_of_lowest_validity(spark_quality_report, answer):
     assert answer("day06", "lowest_validity_sensor") == worst["sensor_id"].lower()
     reasons = json.loads(worst["reasons"])
     assert answer("day06", "lowest_validity_reason").upper() == max(reasons, key=reasons.get)
+
+
+def test_4_the_reports_metrics_from_dq_check(spark_quality_report, script):
+    _, events, report, _ = spark_quality_report
+    overall = json.loads((report / "overall.json").read_text())[0]
+    printed = (script("day06/ex4_metrics.sh", str(events)) / "stdout.txt").read_text().split()
+    assert len(printed) == 2, printed
+    completeness, validity = map(float, printed)
+    assert abs(completeness - overall["completeness"]) < 6e-5 and abs(validity - overall["validity"]) < 6e-5, (
+        printed, overall)
