@@ -60,3 +60,16 @@ def test_3_the_final_watermark(answer):
     _, timer = detector.on_event("PASS", 1_000)
     assert detector.on_timer(timer, day5.END_OF_TIME) is None and detector.on_timer(timer, timer) == 1_000
     assert answer("day05", "final_watermark") == "c"
+
+
+def test_4_a_slower_fleet(dq_bin, tmp_path, answer):
+    """2,000 readings of 20 sensors every 10 minutes, no defect at all."""
+    with (tmp_path / "events.ndjson").open("wb") as out:
+        subprocess.run([dq_bin, "gen", "--sensors", "20", "--count", "2000", "--interval", "10m", "--seed", "3",
+                        "--start", "2026-01-01T00:00:00Z", "--defects", "none", "--truth", tmp_path / "truth.csv",
+                        "-q"], stdout=out, check=True)
+    silences, gaps, reasons = silences_and_gaps(dq_bin, tmp_path)
+    assert gaps == 0 and silences > 1900, silences  # a reading every 10 minutes: each one "ends a silence"
+    assert int(answer("day05", "silences_at_10m")) == silences
+    assert int(answer("day05", "contract_gaps_at_10m")) == reasons["GAP"] == 0
+    assert day5.SILENT_AFTER_MS == 5 * 60_000 and answer("day05", "why_at_10m") == "b"
