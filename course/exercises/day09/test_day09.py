@@ -1,8 +1,10 @@
 """Day 9: imputation (course/week2.md). spark_data_cleaning runs in a local Spark on the day's
 file with --impute last_good and median (conftest.spark_cleaning: about 30 s each)."""
 import json
+import subprocess
 
 from checks import json_lines
+from testenv import CONTRACT
 
 
 def imputation_errors(rows: list[dict]) -> list[float]:
@@ -55,3 +57,31 @@ def test_3_rejected_because_the_last_good_value_was_too_old(spark_cleaning, answ
     assert int(answer("day09", "too_old")) == too_old
     # the course: "what the 14 MISSING_FIELD rejects there are": events without a timestamp
     assert len(missing) == 14 and not any("timestamp" in event for event in missing), len(missing)
+
+
+def imputed(dq_bin, contract, folder, interval) -> tuple[int, int]:
+    """(missing readings imputed, missing readings in the truth) of 20,000 readings with
+    missing values only, every interval."""
+    events, truth = folder / f"missing-{interval}.ndjson", folder / f"missing-{interval}.csv"
+    with events.open("wb") as out:
+        subprocess.run([dq_bin, "gen", "--count", "20000", "--seed", "5", "--interval", interval, "--start",
+                        "2026-11-20T00:00:00Z", "--defects", "none,missing_value=0.02", "--truth", truth, "-q"],
+                       stdout=out, check=True)
+    summary = json.loads(subprocess.run([dq_bin, "check", "-q", "-c", contract, "-i", events, "--now",
+                                         "2026-12-30T00:00:00Z", "--summary", "/dev/stdout"],
+                                        capture_output=True, check=True).stdout)
+    return summary["fixed"], truth.read_text().count(",missing_value")
+
+
+def test_4_an_age_limit_in_the_sensors_intervals(dq_bin, script, tmp_path, answer):
+    mine = script("day09/ex4_max_age.sh") / "my.yaml"
+    changed = [(a, b) for a, b in zip(CONTRACT.read_text().splitlines(), mine.read_text().splitlines()) if a != b]
+    assert len(changed) == 2 and all("maxAge: 5m" in a and "interval" in b for a, b in changed), changed
+    course, missing = imputed(dq_bin, CONTRACT, tmp_path, "6m")
+    yours, _ = imputed(dq_bin, mine, tmp_path, "6m")
+    assert course == 0 and yours > 0.98 * missing, (course, yours, missing)
+    # At 10 s about the same: only a sensor's first intervals differ (a span in intervals waits for its cadence)
+    (fast_yours, fast_missing), (fast_course, _) = imputed(dq_bin, mine, tmp_path, "10s"), imputed(dq_bin, CONTRACT,
+                                                                                                   tmp_path, "10s")
+    assert fast_course - 0.03 * fast_missing <= fast_yours <= fast_course, (fast_yours, fast_course)
+    assert (int(answer("day09", "imputed_at_6m")), int(answer("day09", "imputed_at_6m_yours"))) == (course, yours)
