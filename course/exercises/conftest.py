@@ -56,24 +56,24 @@ def script(tmp_path):
     return run
 
 
+def generated(tmp_path_factory, dq_bin, name: str, *args: str) -> Path:
+    """20,000 events of dq gen with args, in a fresh folder."""
+    events = tmp_path_factory.mktemp("course") / name
+    with events.open("wb") as out:
+        subprocess.run([dq_bin, "gen", "--count", "20000", *args, "-q"], stdout=out, check=True)
+    return events
+
+
 @pytest.fixture(scope="session")
 def course_events(tmp_path_factory, dq_bin) -> Path:
     """/tmp/events.ndjson of days 6-9: 20,000 events of 100 sensors from 2026-11-20, --seed 5."""
-    events = tmp_path_factory.mktemp("course") / "events.ndjson"
-    with events.open("wb") as out:
-        subprocess.run([dq_bin, "gen", "--count", "20000", "--seed", "5", "--start", "2026-11-20T00:00:00Z", "-q"],
-                       stdout=out, check=True)
-    return events
+    return generated(tmp_path_factory, dq_bin, "events.ndjson", "--seed", "5", "--start", "2026-11-20T00:00:00Z")
 
 
 @pytest.fixture(scope="session")
 def course_history(tmp_path_factory, dq_bin) -> Path:
     """/tmp/history.ndjson of day 9: another day's 20,000 events, from noon (--seed 6)."""
-    events = tmp_path_factory.mktemp("course") / "history.ndjson"
-    with events.open("wb") as out:
-        subprocess.run([dq_bin, "gen", "--count", "20000", "--seed", "6", "--start", "2026-11-21T12:00:00Z", "-q"],
-                       stdout=out, check=True)
-    return events
+    return generated(tmp_path_factory, dq_bin, "history.ndjson", "--seed", "6", "--start", "2026-11-21T12:00:00Z")
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """Day 10: Cassandra data modelling (course/week2.md). Exercises 1 and 2 read the schema;
 exercise 3 creates your table on the stack's Cassandra (make up), in a keyspace of its own."""
+import contextlib
 import datetime as dt
 import re
 
@@ -34,17 +35,28 @@ def test_2_a_replayed_write_is_the_same_row(answer):
     assert breaking in {"ingested_at", "processed_by"}, f"{breaking} is the same in every write of a reading"
 
 
-@pytest.mark.stack
-def test_3_a_table_for_the_anomalies_of_an_hour(answer):
+@contextlib.contextmanager
+def own_keyspace(name: str, table: str):
+    """A session on the stack's Cassandra in a fresh keyspace holding your table (the CQL of the
+    exercise file table), dropped afterwards."""
     from dq.stack import cassandra_session
-    cql = chosen("day10/ex3_table.cql").read_text().strip().rstrip(";")
+    cql = chosen(table).read_text().strip().rstrip(";")
     cluster, session = cassandra_session(keyspace=None)
     try:
-        session.execute("DROP KEYSPACE IF EXISTS course_day10")
-        session.execute("CREATE KEYSPACE course_day10 WITH replication = {'class': 'SimpleStrategy', "
+        session.execute(f"DROP KEYSPACE IF EXISTS {name}")
+        session.execute(f"CREATE KEYSPACE {name} WITH replication = {{'class': 'SimpleStrategy', "
                         "'replication_factor': 1}")
-        session.set_keyspace("course_day10")
+        session.set_keyspace(name)
         session.execute(cql)
+        yield session
+    finally:
+        session.execute(f"DROP KEYSPACE IF EXISTS {name}")
+        cluster.shutdown()
+
+
+@pytest.mark.stack
+def test_3_a_table_for_the_anomalies_of_an_hour(answer):
+    with own_keyspace("course_day10", "day10/ex3_table.cql") as session:
         insert = session.prepare("INSERT INTO anomalies_by_hour (hour, sensor_id, ts, score) VALUES (?, ?, ?, ?)")
         ten = dt.datetime(2026, 11, 26, 10, 0)
         written = []
@@ -57,24 +69,13 @@ def test_3_a_table_for_the_anomalies_of_an_hour(answer):
                session.execute("SELECT sensor_id, ts, score FROM anomalies_by_hour WHERE hour = %s", (ten,))]
         assert sorted(got) == sorted(written), got  # every anomaly of the hour, and only those
         assert [s for _, _, s in got] == sorted((s for _, _, s in written), reverse=True), got
-    finally:
-        session.execute("DROP KEYSPACE IF EXISTS course_day10")
-        cluster.shutdown()
     assert answer("day10", "serves") == "b"
 
 
 @pytest.mark.stack
 def test_4_a_table_for_a_fast_sensor(answer):
     from cassandra.concurrent import execute_concurrent_with_args
-    from dq.stack import cassandra_session
-    cql = chosen("day10/ex4_fast_sensor.cql").read_text().strip().rstrip(";")
-    cluster, session = cassandra_session(keyspace=None)
-    try:
-        session.execute("DROP KEYSPACE IF EXISTS course_day10_fast")
-        session.execute("CREATE KEYSPACE course_day10_fast WITH replication = {'class': 'SimpleStrategy', "
-                        "'replication_factor': 1}")
-        session.set_keyspace("course_day10_fast")
-        session.execute(cql)
+    with own_keyspace("course_day10_fast", "day10/ex4_fast_sensor.cql") as session:
         kinds = {row.column_name: row.kind for row in session.execute(
             "SELECT column_name, kind FROM system_schema.columns WHERE keyspace_name = 'course_day10_fast' "
             "AND table_name = 'readings_10hz'")}
@@ -92,8 +93,5 @@ def test_4_a_table_for_a_fast_sensor(answer):
             ("sensor_1", dt.datetime(2026, 11, 26, 10), frm, to))]
         want = [(ts, t) for s, _, ts, t in rows if s == "sensor_1" and frm <= ts < to]
         assert len(want) == 300 and got == want, (len(got), got[:3])  # every one of those 30 s, oldest first
-    finally:
-        session.execute("DROP KEYSPACE IF EXISTS course_day10_fast")
-        cluster.shutdown()
     assert int(answer("day10", "rows_per_day_at_10hz")) == 10 * 86_400
     assert int(answer("day10", "rows_per_partition_of_yours")) == 10 * 3_600
