@@ -15,6 +15,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/lib.sh"
 
 project="${DQ_COMPOSE_PROJECT:-dq-platform}"
+image_label="org.dq-platform.image=dq-platform" # what build() prunes: this project's replaced images only
 state="$DQ_RUN/podman"          # the engine socket (root's power: a 0700 folder) and PIDs
 base=docker.io/library/debian:bookworm-slim
 
@@ -113,8 +114,11 @@ build() {
             && certs+=(--build-arg MAVEN_OPTS=-Djavax.net.ssl.trustStore=/run/host-certs/java/cacerts)
     fi
     step "building the image dq-platform (the first time about 15 minutes; then only what changed)"
-    podman build --layers -t dq-platform:latest "${certs[@]}" "$DQ_ROOT" \
+    podman build --layers -t dq-platform:latest --label "$image_label" "${certs[@]}" "$DQ_ROOT" \
         || die "building the image failed (see above)"
+    # The image it replaces keeps its layers as a dangling image (about 5 GB each, shared in
+    # part): remove this project's own, and no one else's.
+    podman image prune -f --filter "label=$image_label" >/dev/null || true
 }
 
 compose() {
