@@ -164,11 +164,21 @@ bool cli_same_output(const char *a, const char *b)
     return !a_ok && !b_ok && strcmp(a, b) == 0; /* not written yet: the same name */
 }
 
+/* Whether path is standard output's file (/dev/stdout, a fifo it writes to, ...). */
+static bool is_stdout(const char *path)
+{
+    struct stat a, b;
+    return strcmp(path, "-") == 0 || (stat(path, &a) == 0 && fstat(STDOUT_FILENO, &b) == 0 &&
+                                      a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+}
+
 FILE *cli_open_out(const char *path)
 {
     if (!path)
         return NULL;
-    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "wb");
+    /* Standard output's file through one stream: two buffers on one pipe would each flush
+     * 1 MB at a time, cutting the other's lines. */
+    FILE *f = is_stdout(path) ? stdout : fopen(path, "wb");
     if (f)
         setvbuf(f, NULL, _IOFBF, 1u << 20); /* few, large writes: outputs are streams of small lines */
     return f;
