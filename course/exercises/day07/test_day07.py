@@ -33,3 +33,19 @@ def test_2_a_spark_native_duplicate_check(spark_quality_report, answer):
     assert int(answer("day07", "spark_duplicates")) == found
     assert int(answer("day07", "libdq_duplicates")) == summary["reasons"]["DUPLICATE_EVENT"]
     assert answer("day07", "why_more") == "b"
+
+
+def test_4_a_spark_native_range_check(spark_quality_report, answer):
+    folder, events, _, _ = spark_quality_report
+    found = int(spark_python(chosen("day07/ex4_out_of_range.py"), str(events)).split()[-1])
+    libdq = sum(finding.get("field") == "temperature" and finding["reason"] == "OUT_OF_RANGE"
+                for line in (folder / "rejects.ndjson").open() for finding in json.loads(line)["dq"]["findings"])
+    assert found == libdq > 100, (found, libdq)
+    texts = 0  # the premise: temperatures sent as text make Spark's reader type the column string
+    for line in events.open():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        texts += isinstance(event, dict) and isinstance(event.get("temperature"), str)
+    assert texts > 0 and answer("day07", "temperature_type") == "string"
