@@ -16,7 +16,8 @@ import urllib.request
 import pytest
 import yaml
 
-from conftest import CACHE, ROOT, venv
+from conftest import ROOT, venv
+from dq.stack import CACHE
 
 sys.path.insert(0, str(ROOT / "dashboards"))
 import grafana  # noqa: E402

@@ -1,7 +1,8 @@
 """Flink: a PyFlink job submitted to the running cluster reads Kafka."""
 import json
 
-from conftest import ROOT, CACHE, produce, run, venv
+from conftest import ROOT, produce, run, venv
+from dq.stack import CACHE
 
 FLINK_HOME = venv("flink") / "lib" / "python3.11" / "site-packages" / "pyflink"
 
