@@ -145,11 +145,22 @@ bool cli_lines_next(cli_lines *lr, const char **line, size_t *len, bool *cut, ui
     }
 }
 
+/* The file an output path names: "-" is standard output's. */
+static bool stat_output(const char *path, struct stat *st)
+{
+    return strcmp(path, "-") == 0 ? fstat(STDOUT_FILENO, st) == 0 : stat(path, st) == 0;
+}
+
+static bool same_inode(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
 bool cli_is_input(FILE *in, const char *path)
 {
     struct stat a, b;
     return in && path && strcmp(path, "-") != 0 && fstat(fileno(in), &a) == 0 && stat(path, &b) == 0 &&
-           a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+           same_inode(&a, &b);
 }
 
 bool cli_same_output(const char *a, const char *b)
@@ -157,10 +168,9 @@ bool cli_same_output(const char *a, const char *b)
     if (!a || !b || (strcmp(a, "-") == 0 && strcmp(b, "-") == 0))
         return false;
     struct stat sa, sb;
-    bool a_ok = strcmp(a, "-") == 0 ? fstat(STDOUT_FILENO, &sa) == 0 : stat(a, &sa) == 0;
-    bool b_ok = strcmp(b, "-") == 0 ? fstat(STDOUT_FILENO, &sb) == 0 : stat(b, &sb) == 0;
+    bool a_ok = stat_output(a, &sa), b_ok = stat_output(b, &sb);
     if (a_ok && b_ok) /* one regular file (a pipe, a terminal or /dev/null takes both) */
-        return S_ISREG(sa.st_mode) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+        return S_ISREG(sa.st_mode) && same_inode(&sa, &sb);
     return !a_ok && !b_ok && strcmp(a, b) == 0; /* not written yet: the same name */
 }
 
@@ -168,8 +178,7 @@ bool cli_same_output(const char *a, const char *b)
 static bool is_stdout(const char *path)
 {
     struct stat a, b;
-    return strcmp(path, "-") == 0 || (stat(path, &a) == 0 && fstat(STDOUT_FILENO, &b) == 0 &&
-                                      a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+    return strcmp(path, "-") == 0 || (stat(path, &a) == 0 && stat_output("-", &b) && same_inode(&a, &b));
 }
 
 FILE *cli_open_out(const char *path)
