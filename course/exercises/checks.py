@@ -1,6 +1,7 @@
 """What the exercises' checks share: which version of an exercise runs (yours, or the published
 solution while yours still says TODO), and where things are. The fixtures are in conftest.py;
 test files import from here (a module named conftest is ambiguous beside the other suites')."""
+import importlib.util
 import json
 import os
 import subprocess
@@ -45,6 +46,15 @@ def chosen(relative: str) -> Path:
     return mine
 
 
+
+
+def module_of(relative: str):
+    """Your Python file of an exercise (or the solution's: chosen()), imported as a module."""
+    path = chosen(relative)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def spark_python(script: Path, *args: str) -> str:

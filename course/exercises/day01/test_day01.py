@@ -1,12 +1,11 @@
 """Day 1: the platform and its data flow (course/week1.md), on the running stack."""
-import importlib.util
 import re
 import subprocess
 import urllib.request
 
 import pytest
 
-from checks import ROOT, chosen
+from checks import ROOT, module_of
 from testenv import CONTRACT
 
 LOOPBACK = ("127.0.0.1", "[::ffff:127.0.0.1]")  # as ss prints an IPv4 socket, and a Java one bound to it
@@ -55,9 +54,7 @@ def test_4_one_reading_to_the_dead_letter_topic():
     import dq
     from confluent_kafka import Consumer
     from dq.stack import kafka_login
-    spec = importlib.util.spec_from_file_location("ex4_dead_letter", chosen("day01/ex4_dead_letter.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = module_of("day01/ex4_dead_letter.py")
     consumer = Consumer({**kafka_login("reader"), "group.id": "day01-check", "enable.auto.commit": False})
     try:
         letter = module.newest("sensor-dlq", consumer)

@@ -2,12 +2,11 @@
 plain Python, as tests/flink does: no Flink needed."""
 import collections
 import csv
-import importlib.util
 import json
 import subprocess
 import sys
 
-from checks import ROOT, chosen
+from checks import ROOT, module_of
 from testenv import CONTRACT
 
 sys.path.insert(0, str(ROOT / "flink_jobs"))
@@ -24,10 +23,7 @@ def test_1_why_the_metadata_is_a_dict(answer):
 
 
 def test_2_a_derived_field_beside_the_jobs_own():
-    path = chosen("day04/ex2_enrich.py")
-    spec = importlib.util.spec_from_file_location("ex2_enrich", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = module_of("day04/ex2_enrich.py")
     metadata = day4.load_metadata()
     for temperature, half in ((21.26, 21.5), (21.24, 21.0), (-0.3, -0.5), (-0.2, 0.0), (59.8, 60.0), (20, 20.0)):
         reading = {"sensor_id": "sensor_7", "timestamp": "2026-01-01T00:00:00Z", "temperature": temperature,

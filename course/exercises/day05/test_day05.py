@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 from checks import ROOT
+from scoring import generate
 from testenv import CONTRACT
 
 sys.path.insert(0, str(ROOT / "flink_jobs"))
@@ -64,10 +65,8 @@ def test_3_the_final_watermark(answer):
 
 def test_4_a_slower_fleet(dq_bin, tmp_path, answer):
     """2,000 readings of 20 sensors every 10 minutes, no defect at all."""
-    with (tmp_path / "events.ndjson").open("wb") as out:
-        subprocess.run([dq_bin, "gen", "--sensors", "20", "--count", "2000", "--interval", "10m", "--seed", "3",
-                        "--start", "2026-01-01T00:00:00Z", "--defects", "none", "--truth", tmp_path / "truth.csv",
-                        "-q"], stdout=out, check=True)
+    generate(dq_bin, tmp_path, "10m", "--seed", "3", "--defects", "none", sensors=20, count=2000,
+             start="2026-01-01T00:00:00Z")
     silences, gaps, reasons = silences_and_gaps(dq_bin, tmp_path)
     assert gaps == 0 and silences > 1900, silences  # a reading every 10 minutes: each one "ends a silence"
     assert int(answer("day05", "silences_at_10m")) == silences

@@ -5,6 +5,17 @@ import json
 from checks import PYTHON_SPARK, chosen, spark_python
 
 
+def objects(events):
+    """The JSON objects of an events file, in order (the lines that are none left out)."""
+    for line in events.open():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            yield event
+
+
 def test_1_what_the_native_column_counts_more(spark_quality_report, answer):
     folder, _, report, summary = spark_quality_report
     native = json.loads((report / "native_checks.json").read_text())[0]["timestamp:MISSING_FIELD"]
@@ -20,12 +31,8 @@ def test_2_a_spark_native_duplicate_check(spark_quality_report, answer):
     _, events, _, summary = spark_quality_report
     found = int(spark_python(chosen("day07/ex2_duplicates.py"), str(events)).split()[-1])
     repeated, seen = 0, set()  # the same definition in plain Python
-    for line in events.open():
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        key = (event.get("sensor_id"), event.get("timestamp")) if isinstance(event, dict) else (None, None)
+    for event in objects(events):
+        key = (event.get("sensor_id"), event.get("timestamp"))
         if None not in key:
             repeated += key in seen
             seen.add(key)
@@ -41,11 +48,6 @@ def test_4_a_spark_native_range_check(spark_quality_report, answer):
     libdq = sum(finding.get("field") == "temperature" and finding["reason"] == "OUT_OF_RANGE"
                 for line in (folder / "rejects.ndjson").open() for finding in json.loads(line)["dq"]["findings"])
     assert found == libdq > 100, (found, libdq)
-    texts = 0  # the premise: temperatures sent as text make Spark's reader type the column string
-    for line in events.open():
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        texts += isinstance(event, dict) and isinstance(event.get("temperature"), str)
+    # the premise: temperatures sent as text make Spark's reader type the column string
+    texts = sum(isinstance(event.get("temperature"), str) for event in objects(events))
     assert texts > 0 and answer("day07", "temperature_type") == "string"

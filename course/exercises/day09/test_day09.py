@@ -2,8 +2,10 @@
 file with --impute last_good and median (conftest.spark_cleaning: about 30 s each)."""
 import json
 import subprocess
+from pathlib import Path
 
 from checks import json_lines
+from scoring import generate
 from testenv import CONTRACT
 
 
@@ -59,29 +61,31 @@ def test_3_rejected_because_the_last_good_value_was_too_old(spark_cleaning, answ
     assert len(missing) == 14 and not any("timestamp" in event for event in missing), len(missing)
 
 
-def imputed(dq_bin, contract, folder, interval) -> tuple[int, int]:
-    """(missing readings imputed, missing readings in the truth) of 20,000 readings with
-    missing values only, every interval."""
-    events, truth = folder / f"missing-{interval}.ndjson", folder / f"missing-{interval}.csv"
-    with events.open("wb") as out:
-        subprocess.run([dq_bin, "gen", "--count", "20000", "--seed", "5", "--interval", interval, "--start",
-                        "2026-11-20T00:00:00Z", "--defects", "none,missing_value=0.02", "--truth", truth, "-q"],
-                       stdout=out, check=True)
-    summary = json.loads(subprocess.run([dq_bin, "check", "-q", "-c", contract, "-i", events, "--now",
-                                         "2026-12-30T00:00:00Z", "--summary", "/dev/stdout"],
-                                        capture_output=True, check=True).stdout)
-    return summary["fixed"], truth.read_text().count(",missing_value")
+def missing_values(dq_bin, tmp_path, interval) -> tuple[Path, int]:
+    """20,000 readings with missing values only, every interval: (events, how many missing)."""
+    folder = tmp_path / interval
+    folder.mkdir()
+    events, truth = generate(dq_bin, folder, interval, "--seed", "5", "--defects", "none,missing_value=0.02",
+                             sensors=100, count=20_000, start="2026-11-20T00:00:00Z")
+    return events, truth.read_text().count(",missing_value")
+
+
+def imputed(dq_bin, contract, events) -> int:
+    """The missing readings dq check imputes with the contract."""
+    summary = subprocess.run([dq_bin, "check", "-q", "-c", contract, "-i", events, "--now", "2026-12-30T00:00:00Z",
+                              "--summary", "/dev/stdout"], capture_output=True, check=True).stdout
+    return json.loads(summary)["fixed"]
 
 
 def test_4_an_age_limit_in_the_sensors_intervals(dq_bin, script, tmp_path, answer):
     mine = script("day09/ex4_max_age.sh") / "my.yaml"
     changed = [(a, b) for a, b in zip(CONTRACT.read_text().splitlines(), mine.read_text().splitlines()) if a != b]
     assert len(changed) == 2 and all("maxAge: 5m" in a and "interval" in b for a, b in changed), changed
-    course, missing = imputed(dq_bin, CONTRACT, tmp_path, "6m")
-    yours, _ = imputed(dq_bin, mine, tmp_path, "6m")
+    slow, missing = missing_values(dq_bin, tmp_path, "6m")
+    course, yours = imputed(dq_bin, CONTRACT, slow), imputed(dq_bin, mine, slow)
     assert course == 0 and yours > 0.98 * missing, (course, yours, missing)
     # At 10 s about the same: only a sensor's first intervals differ (a span in intervals waits for its cadence)
-    (fast_yours, fast_missing), (fast_course, _) = imputed(dq_bin, mine, tmp_path, "10s"), imputed(dq_bin, CONTRACT,
-                                                                                                   tmp_path, "10s")
+    fast, fast_missing = missing_values(dq_bin, tmp_path, "10s")
+    fast_course, fast_yours = imputed(dq_bin, CONTRACT, fast), imputed(dq_bin, mine, fast)
     assert fast_course - 0.03 * fast_missing <= fast_yours <= fast_course, (fast_yours, fast_course)
     assert (int(answer("day09", "imputed_at_6m")), int(answer("day09", "imputed_at_6m_yours"))) == (course, yours)
