@@ -1,6 +1,10 @@
 """Day 20: failure drills and reconciliation (course/week4.md). The answers, with what they
-rest on checked in the docs and the code."""
-from checks import ROOT
+rest on checked in the docs and the code, and the hostile lines of exercise 5 through dq check."""
+import json
+import subprocess
+
+from checks import ROOT, chosen
+from testenv import CONTRACT
 
 DOCS = {name: (ROOT / "docs" / f"{name}.md").read_text() for name in ("cli", "spark")}
 FLINK_JOB = (ROOT / "flink_jobs" / "flink_to_cassandra.py").read_text()
@@ -20,3 +24,17 @@ def test_3_each_paths_guarantees(answer):
            for key in ("gate_outputs", "flink_cassandra", "flink_dlq", "spark_cassandra", "spark_dlq")}
     assert got == {"gate_outputs": "exactly once", "flink_cassandra": "idempotent", "flink_dlq": "exactly once",
                    "spark_cassandra": "idempotent", "spark_dlq": "at least once"}
+
+
+def test_5_nothing_lost_whatever_comes_in(dq_bin, tmp_path):
+    hostile = chosen("day20/ex5_hostile.ndjson")
+    lines = hostile.read_bytes().split(b"\n")[:-1]  # each line ends with a newline
+    clean, rejects = tmp_path / "clean.ndjson", tmp_path / "rejects.ndjson"
+    subprocess.run([dq_bin, "check", "-q", "-c", CONTRACT, "-i", hostile, "--now", "2026-11-26T00:00:00Z",
+                    "--clean", clean, "--rejects", rejects], check=True)
+    rejected = [json.loads(line) for line in rejects.open()]
+    assert clean.read_text() == "", "an event passed: each line should break a rule"
+    assert sorted(r["line"] for r in rejected) == list(range(1, len(lines) + 1)), "a line lost or rejected twice"
+    reasons = {reason for r in rejected for reason in r["dq"]["reasons"]}
+    print(f"  {len(lines)} lines, reasons: {sorted(reasons)}")
+    assert len(reasons) >= 6, f"only {len(reasons)} distinct reasons: {sorted(reasons)}"
