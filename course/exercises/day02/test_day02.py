@@ -6,6 +6,9 @@ import filecmp
 import json
 import subprocess
 
+from checks import module_of
+from testenv import CONTRACT
+
 
 def generate(dq_bin, out, truth, *args):
     with open(out, "wb") as f:
@@ -63,3 +66,21 @@ def test_4_a_gap_in_the_sensors_intervals(dq_bin, tmp_path, answer):
     assert len(at_5m) == len(at_10s) == 1, (at_5m, at_10s)  # one length: the generator's, in intervals
     assert float(answer("day02", "gap_minutes_at_5m")) * 60 == at_5m.pop()
     assert float(answer("day02", "gap_seconds_at_10s")) == at_10s.pop()
+
+
+def test_5_which_defects_get_through(dq_bin, tmp_path, answer):
+    generate(dq_bin, tmp_path / "ten.ndjson", tmp_path / "truth.csv", "--seed", "1")
+    subprocess.run([dq_bin, "check", "-q", "-c", CONTRACT, "-i", tmp_path / "ten.ndjson", "--now",
+                    "2026-01-02T00:00:00Z", "--clean", tmp_path / "clean.ndjson", "--rejects",
+                    tmp_path / "rejects.ndjson"], check=True)
+    rejected = {json.loads(line)["line"] for line in (tmp_path / "rejects.ndjson").open()}
+    with open(tmp_path / "truth.csv") as f:
+        truth = [(int(row["line"]), row["defect"]) for row in csv.DictReader(f)]
+    kinds = {defect for _, defect in truth}
+    expected = {kind: sum(line in rejected for line, d in truth if d == kind) / sum(d == kind for _, d in truth)
+                for kind in kinds}
+    got = module_of("day02/ex5_fate.py").rejected_share(str(tmp_path / "truth.csv"), str(tmp_path / "rejects.ndjson"))
+    assert got.keys() == expected.keys() and all(abs(got[k] - expected[k]) < 1e-9 for k in kinds), (got, expected)
+    never = sorted(k for k in kinds - {"none"} if expected[k] == 0)
+    assert [k.strip() for k in answer("day02", "never_rejected").split(",")] == never, never
+    assert 0 < expected["missing_value"] < 0.05 and answer("day02", "missing_rejected") == "b"
