@@ -5,10 +5,13 @@ import json
 import math
 import re
 import subprocess
+import sys
+import threading
+from pathlib import Path
 
 import pytest
 
-from checks import PYTHON_ML, ROOT
+from checks import PYTHON_ML, ROOT, module_of
 from testenv import CONTRACT
 
 BENCH = (ROOT / "bench" / "README.md").read_text()
@@ -23,8 +26,9 @@ def generate(dq_bin, out, *args):
 
 
 @pytest.fixture(scope="module")
-def flags(tmp_path_factory, dq_bin) -> dict:
-    """{"model"|"online": (flagged readings, how many of them on a fault)} on the day's stream."""
+def day(tmp_path_factory, dq_bin) -> Path:
+    """A folder with the model of `make train DEFECTS=noise=0.0005` (model.dqm) and the day's
+    stream (stream.ndjson, stream.csv)."""
     folder = tmp_path_factory.mktemp("day17")
     generate(dq_bin, folder / "history.ndjson", "--count", "100000", "--seed", "11", "--start", "2026-01-01T00:00:00Z",
              "--truth", folder / "history.csv")  # make train's history
@@ -33,12 +37,26 @@ def flags(tmp_path_factory, dq_bin) -> dict:
                    capture_output=True, check=True)
     generate(dq_bin, folder / "stream.ndjson", "--count", "20000", "--seed", "3", "--start", "2026-11-20T00:00:00Z",
              "--truth", folder / "stream.csv")
+    return folder
+
+
+def checked(dq_bin, folder: Path, name: str, *model) -> tuple[Path, Path]:
+    """dq check on the day's stream (--model FILE or none): (clean, rejects) files."""
+    clean, rejects = folder / f"clean-{name}.ndjson", folder / f"rejects-{name}.ndjson"
+    if not clean.exists():
+        subprocess.run([dq_bin, "check", "-q", "-c", CONTRACT, "-i", folder / "stream.ndjson", "--now",
+                        "2026-11-26T00:00:00Z", *model, "--clean", clean, "--rejects", rejects], check=True)
+    return clean, rejects
+
+
+@pytest.fixture(scope="module")
+def flags(day, dq_bin) -> dict:
+    """{"model"|"online": (flagged readings, how many of them on a fault)} on the day's stream."""
+    folder = day
     truth = {int(row.split(",")[0]): row.split(",")[2] for row in (folder / "stream.csv").read_text().splitlines()[1:]}
     found = {}
     for name, model in (("online", []), ("model", ["--model", folder / "model.dqm"])):
-        clean, rejects = folder / f"clean-{name}.ndjson", folder / f"rejects-{name}.ndjson"
-        subprocess.run([dq_bin, "check", "-q", "-c", CONTRACT, "-i", folder / "stream.ndjson", "--now",
-                        "2026-11-26T00:00:00Z", *model, "--clean", clean, "--rejects", rejects], check=True)
+        clean, rejects = checked(dq_bin, folder, name, *model)
         rejected = {json.loads(line)["line"] for line in rejects.open()}
         kept = (n for n in range(1, len(truth) + 1) if n not in rejected)  # the clean file keeps the input's order
         flagged = [truth[n] for n, line in zip(kept, clean.open())
@@ -66,3 +84,28 @@ def test_2_one_row_at_a_time(answer):
     ratio = libdq / (sum(sklearn) / len(sklearn))
     assert round(math.log10(ratio)) == math.log10(int(answer("day17", "times_slower"))), ratio
     assert answer("day17", "whole_array") == "b"
+
+
+def test_4_the_same_score_over_http(day, dq_bin):
+    """Your scores_over_http against the model service (in a thread of this process, on a free
+    port), for every scored reading of the day's stream: the score dq check --model wrote in
+    its clean file, to the contract's decimals."""
+    import dq
+    sys.path.insert(0, str(ROOT / "ml"))
+    from model_service import serve
+    server = serve(day / "model.dqm", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        rows = [row for row in dq.Engine(dq.Contract(CONTRACT), now="2026-11-26T00:00:00Z").features(
+            (day / "stream.ndjson").read_bytes().splitlines()) if row]
+        over_http = module_of("day17/ex4_service.py").scores_over_http(
+            f"http://127.0.0.1:{server.server_address[1]}/score", rows)
+    finally:
+        server.shutdown()
+    clean, _ = checked(dq_bin, day, "model", "--model", day / "model.dqm")
+    in_check = [event["dq"]["anomaly"]["score"] for event in map(json.loads, clean.open())
+                if "score" in event["dq"].get("anomaly", {})]
+    print(f"  {len(rows):,} scored readings; first scores over HTTP {over_http[:3]}, in dq check {in_check[:3]}")
+    assert len(over_http) == len(in_check) == len(rows) > 10_000
+    decimals = max(len(str(s).partition(".")[2]) for s in in_check)
+    assert all(abs(a - b) <= 0.5 * 10 ** -decimals + 1e-12 for a, b in zip(over_http, in_check))
