@@ -1,5 +1,5 @@
 """Day 10: Cassandra data modelling (course/week2.md). Exercises 1 and 2 read the schema;
-exercise 3 creates your table on the stack's Cassandra (make up), in a keyspace of its own."""
+exercises 3 to 5 create your tables on the stack's Cassandra (make up), in keyspaces of their own."""
 import contextlib
 import datetime as dt
 import re
@@ -36,11 +36,11 @@ def test_2_a_replayed_write_is_the_same_row(answer):
 
 
 @contextlib.contextmanager
-def own_keyspace(name: str, table: str):
+def own_keyspace(name: str, table: str | None = None, cql: str | None = None):
     """A session on the stack's Cassandra in a fresh keyspace holding your table (the CQL of the
-    exercise file table), dropped afterwards."""
+    exercise file table, or cql), dropped afterwards."""
     from dq.stack import cassandra_session
-    cql = chosen(table).read_text().strip().rstrip(";")
+    cql = cql or chosen(table).read_text().strip().rstrip(";")
     cluster, session = cassandra_session(keyspace=None)
     try:
         session.execute(f"DROP KEYSPACE IF EXISTS {name}")
@@ -95,3 +95,23 @@ def test_4_a_table_for_a_fast_sensor(answer):
         assert len(want) == 300 and got == want, (len(got), got[:3])  # every one of those 30 s, oldest first
     assert int(answer("day10", "rows_per_day_at_10hz")) == 10 * 86_400
     assert int(answer("day10", "rows_per_partition_of_yours")) == 10 * 3_600
+
+
+@pytest.mark.stack
+def test_5_a_time_to_live_for_the_rejects(answer):
+    schema = re.search(r"CREATE TABLE IF NOT EXISTS iot_data\.(sensor_rejects \(.*?\));", SCHEMA, re.S).group(1)
+    statement = "\n".join(line for line in chosen("day10/ex5_ttl.cql").read_text().splitlines()
+                          if not line.startswith("--")).strip().rstrip(";")
+    with own_keyspace("course_day10_ttl", cql=f"CREATE TABLE {schema}") as session:
+        insert = session.prepare("INSERT INTO sensor_rejects (day, source_topic, source_partition, source_offset, raw) "
+                                 "VALUES (?, 'sensor-topic', 0, ?, ?)")
+        today = dt.date(2026, 11, 26)
+        session.execute(insert, (today, 1, b"before"))
+        session.execute(statement)
+        session.execute(insert, (today, 2, b"after"))
+        ttl = {r.source_offset: r.ttl for r in session.execute(
+            "SELECT source_offset, TTL(raw) AS ttl FROM sensor_rejects WHERE day = %s", (today,))}
+    print(f"  TTL(raw) of the reject written before your statement: {ttl[1]}, after: {ttl[2]}")
+    thirty_days = 30 * 86_400
+    assert ttl[2] is not None and thirty_days - 60 <= ttl[2] <= thirty_days, ttl
+    assert answer("day10", "expires_old_rows") == ("no" if ttl[1] is None else "yes")

@@ -3,8 +3,10 @@ from generated events (checks.spark_sql: the same Spark SQL as spark_analysis.py
 Cassandra), against the same answers computed in plain Python."""
 import collections
 import csv
+import datetime as dt
 import decimal
 import json
+import statistics
 import subprocess
 
 from checks import ROOT, chosen, spark_sql
@@ -97,3 +99,21 @@ def test_4_the_largest_jumps(dq_bin, tmp_path):
     assert [r["sensor_id"] for r in got] == [r["sensor_id"] for r in want], got[:3]
     for g, w in zip(got, want):
         assert abs(g["largest_jump"] - w["largest_jump"]) < 1e-9 and g["jumps_over_10"] == w["jumps_over_10"], (g, w)
+
+
+def test_5_the_hottest_three_of_each_hour(dq_bin, tmp_path, answer):
+    data, _, _ = stream(dq_bin, tmp_path)
+    rows = spark_sql(chosen("day13/ex5_hottest_per_hour.sql"), {"sensor_data": (data, DATA_SCHEMA)}, tmp_path)
+    hourly = collections.defaultdict(list)
+    for d in data:
+        hour = dt.datetime.fromisoformat(d["ts"]).replace(minute=0, second=0, microsecond=0, tzinfo=None)
+        hourly[hour, d["sensor_id"]].append(d["temperature"])
+    want = []
+    for hour in sorted({h for h, _ in hourly}):
+        averages = sorted(((-statistics.fmean(v), s) for (h, s), v in hourly.items() if h == hour))
+        want += [(str(hour), s, -a, rank) for rank, (a, s) in enumerate(averages[:3], 1)]
+    got = [(r["hour"], r["sensor_id"], r["avg_temperature"], r["rank"]) for r in rows]
+    print(f"  {len(got)} rows; first {got[:3]}")
+    assert len(want) >= 6 and [g[:2] + g[3:] for g in got] == [w[:2] + w[3:] for w in want], (got[:6], want[:6])
+    assert all(abs(g[2] - w[2]) < 1e-9 for g, w in zip(got, want))
+    assert answer("day13", "row_number_why") == "b"
