@@ -99,7 +99,7 @@ def test_4_a_table_for_a_fast_sensor(answer):
 
 @pytest.mark.stack
 def test_5_a_time_to_live_for_the_rejects(answer):
-    schema = re.search(r"CREATE TABLE IF NOT EXISTS iot_data\.(sensor_rejects \(.*?\));", SCHEMA, re.S).group(1)
+    schema = re.search(r"CREATE TABLE IF NOT EXISTS iot_data\.(sensor_rejects \(.*?\n\))", SCHEMA, re.S).group(1)
     statement = "\n".join(line for line in chosen("day10/ex5_ttl.cql").read_text().splitlines()
                           if not line.startswith("--")).strip().rstrip(";")
     with own_keyspace("course_day10_ttl", cql=f"CREATE TABLE {schema}") as session:
