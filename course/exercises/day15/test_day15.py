@@ -5,6 +5,7 @@ import subprocess
 
 import pytest
 
+from checks import module_of
 from testenv import CONTRACT
 
 SENSORS, DAYS, INTERVAL_S = 20, 10, 60
@@ -89,3 +90,21 @@ def test_3_a_std_floor(dq_bin, tmp_path, answer):
     assert answer("day15", "min_std_zero") == ("accepted" if proc.returncode == 0 else "refused")
     z = judged(dq_bin, CONTRACT, flat_sensor(40, last_off=0.01))[-1]["anomaly"]["z"]
     assert float(answer("day15", "z_of_a_small_move")) == pytest.approx(z, abs=1e-4)
+
+
+def test_5_each_sensors_own_threshold(dq_bin, quiet_events, tmp_path, answer):
+    clean = tmp_path / "clean.ndjson"
+    subprocess.run([dq_bin, "check", "-q", "-c", CONTRACT, "-i", quiet_events, "--now", "2026-02-01T00:00:00Z",
+                    "--clean", clean], check=True)
+    last = {}
+    for event in map(json.loads, clean.open()):
+        anomaly = event["dq"].get("anomaly")
+        if anomaly and anomaly["z"] > 0:
+            last[event["sensor_id"]] = anomaly["z"] / anomaly["score"] - anomaly["z"]
+    got = module_of("day15/ex5_thresholds.py").flag_thresholds(str(clean))
+    print(f"  thresholds from {min(last.values()):.2f} to {max(last.values()):.2f}")
+    assert len(last) == SENSORS and got.keys() == last.keys()
+    assert all(abs(got[s] - last[s]) <= 0.01 * last[s] for s in last), (got, last)
+    assert answer("day15", "thresholds_vs_six") == ("below" if max(last.values()) < 6 else
+                                                   "above" if min(last.values()) > 6 else "both")
+    assert answer("day15", "why_thresholds") == "b"
