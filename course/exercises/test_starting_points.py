@@ -6,8 +6,8 @@ import pytest
 
 from checks import EXERCISES, NOT_STARTED, SOLUTIONS, placeholders, started
 
-STARTING_POINTS = sorted(p for p in EXERCISES.glob("day*/*") if p.suffix in (".sh", ".py", ".sql", ".promql", ".toml")
-                         and not p.name.startswith("test_"))
+KINDS = (".sh", ".py", ".sql", ".promql", ".cql", ".yaml", ".ndjson", ".toml")
+STARTING_POINTS = sorted(p for p in EXERCISES.glob("day*/*") if p.suffix in KINDS and not p.name.startswith("test_"))
 
 
 @pytest.mark.parametrize("path", STARTING_POINTS, ids=lambda p: f"{p.parent.name}/{p.name}")
