@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from scoring import below_score_goal, check_and_score, generate
-from checks import chosen
+from checks import ROOT, chosen
 from testenv import CONTRACT
 
 NOW = "2026-01-02T00:00:00Z"  # the day's run
@@ -109,3 +109,20 @@ def test_5_a_contract_of_your_own(dq_bin, tmp_path):
     for number, (reading, verdict, reasons) in enumerate(CO2_READINGS, 1):
         dq = rejected[number] if number in rejected else next(kept)
         assert (dq["status"], sorted(dq.get("reasons", []))) == (verdict, reasons), reading
+
+
+def test_6_predict_then_run(dq_bin, tmp_path, answer):
+    week = (ROOT / "course" / "week1.md").read_text()
+    quoted = week[week.index("```json", week.index("6. Predict, then run")) + 7:].split("```")[0]
+    lines = [line.strip() for line in quoted.strip().splitlines()]
+    assert len(lines) == 8
+    events = tmp_path / "eight.ndjson"
+    events.write_text("".join(line + "\n" for line in lines))
+    clean, rejects = tmp_path / "clean.ndjson", tmp_path / "rejects.ndjson"
+    subprocess.run([dq_bin, "check", "-q", "-c", CONTRACT, "-i", events, "--now", "2026-11-26T00:00:00Z",
+                    "--clean", clean, "--rejects", rejects], check=True)
+    rejected = {r["line"]: r["dq"] for r in map(json.loads, rejects.open())}
+    kept = iter(json.loads(line)["dq"] for line in clean.open())
+    for n in range(1, 9):
+        dq = rejected.get(n) or next(kept)
+        assert answer("day03", f"event_{n}").split() == [dq["status"].lower(), dq["reasons"][0].lower()], (n, dq)
