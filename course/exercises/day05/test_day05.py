@@ -7,12 +7,13 @@ import json
 import subprocess
 import sys
 
-from checks import ROOT
+from checks import ROOT, module_of
 from scoring import generate
 from testenv import CONTRACT
 
 sys.path.insert(0, str(ROOT / "flink_jobs"))
 import flink_data_quality as day5  # noqa: E402
+from dq_flink import OUT_OF_ORDER_MS  # noqa: E402
 
 NOW = "2026-01-09T00:00:00Z"  # after every reading of the exercise's streams
 
@@ -72,3 +73,24 @@ def test_4_a_slower_fleet(dq_bin, tmp_path, answer):
     assert int(answer("day05", "silences_at_10m")) == silences
     assert int(answer("day05", "contract_gaps_at_10m")) == reasons["GAP"] == 0
     assert day5.SILENT_AFTER_MS == 5 * 60_000 and answer("day05", "why_at_10m") == "b"
+
+
+def test_5_watermarks_by_hand(dq_bin, tmp_path, answer):
+    events = tmp_path / "events.ndjson"
+    with events.open("wb") as f:
+        subprocess.run([dq_bin, "gen", "--count", "20000", "--seed", "3", "--start", "2026-01-01T00:00:00Z",
+                        "--defects", "none,late=0.01", "-q"], stdout=f, check=True)
+    times = [int(dt.datetime.fromisoformat(json.loads(line)["timestamp"]).timestamp() * 1000) for line in events.open()]
+    mine = module_of("day05/ex5_watermark.py")
+    for bound in (0, 60_000, OUT_OF_ORDER_MS):
+        newest, behind = times[0], 0
+        for t in times[1:]:
+            behind += t < newest - bound
+            newest = max(newest, t)
+        print(f"  bound {bound // 1000} s: {behind} behind")
+        assert mine.behind_watermark(times, bound) == behind, bound
+        if bound == 60_000:
+            assert int(answer("day05", "behind_at_1_minute")) == behind > 100
+        if bound == OUT_OF_ORDER_MS:
+            assert int(answer("day05", "behind_at_the_jobs_bound")) == behind
+    assert answer("day05", "larger_bound_costs") == "b"
