@@ -62,3 +62,23 @@ def test_4_the_reports_metrics_from_dq_check(spark_quality_report, script):
     completeness, validity = map(float, printed)
     assert abs(completeness - overall["completeness"]) < 6e-5 and abs(validity - overall["validity"]) < 6e-5, (
         printed, overall)
+
+
+def test_5_one_reason_several_fates(spark_quality_report, answer):
+    folder, _, report, _ = spark_quality_report
+    checks = {row["reason"]: row for row in json.loads((report / "checks.json").read_text())}
+    assert checks["WRONG_TYPE"]["fixed"] > 0 and checks["WRONG_TYPE"]["reject"] > 0, checks["WRONG_TYPE"]
+    actions = {}  # WRONG_TYPE's action on a FIXED event and on a rejected one, from dq check's outputs
+    warned_fixed = []
+    for name in ("clean.ndjson", "rejects.ndjson"):
+        for dq in (json.loads(line)["dq"] for line in (folder / name).open()):
+            for f in dq.get("findings", []):
+                if f["reason"] == "WRONG_TYPE":
+                    actions.setdefault(dq["status"], set()).add(f["action"])
+            if dq["status"] == "FIXED" and {"NOISE", "STUCK_VALUE"} & set(dq["reasons"]):
+                warned_fixed.append(dq.get("findings", []))
+    assert actions["FIXED"] == {"coerced"} and actions["REJECT"] == {"reject"}, actions
+    assert answer("day06", "wrong_type_split") == "b"
+    assert warned_fixed and all(any(f["action"] not in ("warn", "reject") for f in findings)
+                                for findings in warned_fixed), warned_fixed[:3]
+    assert answer("day06", "warn_then_fixed") == "b"
