@@ -1,6 +1,8 @@
 """Day 1: the platform and its data flow (course/week1.md), on the running stack."""
+import os
 import re
 import subprocess
+import sys
 import urllib.request
 
 import pytest
@@ -71,3 +73,31 @@ def test_4_one_reading_to_the_dead_letter_topic():
     if not STATEFUL & set(origin["reasons"]):  # judged alone, libdq rejects it for the same reasons
         result = dq.Engine(dq.Contract(CONTRACT)).evaluate([reading])
         assert result.verdicts[0] == "REJECT" and set(origin["reasons"]) <= set(result.reasons[0]), result.reasons
+
+
+@pytest.mark.stack
+def test_5_how_far_behind_a_consumer_is(answer):
+    """Your behind() on a group of the check's own, which committed known offsets on three of
+    sensor-topic's partitions and none on the fourth: between the figures from the end offsets
+    read just before and just after yours."""
+    sys.path.insert(0, str(ROOT / "stack"))
+    from confluent_kafka import TopicPartition
+    from reconcile import TOPIC, end_offsets, reader
+
+    group = f"day01-check-{os.getpid()}"
+    c = reader(**{"group.id": group})
+    ends = end_offsets(c)
+    *committed_ones, untouched = sorted(ends)
+    commits = {p: ends[p] // 2 for p in committed_ones}
+    c.commit(offsets=[TopicPartition(TOPIC, p, o) for p, o in commits.items()], asynchronous=False)
+
+    def expected(ends: dict[int, int]) -> int:
+        return sum(ends[p] - commits[p] for p in commits) + ends[untouched]
+
+    before = expected(end_offsets(c))
+    mine = module_of("day01/ex5_lag.py").behind(group)
+    after = expected(end_offsets(c))
+    c.close()
+    print(f"  {group} behind: {before:,} <= yours {mine:,} <= {after:,}")
+    assert before <= mine <= after, (before, mine, after)
+    assert answer("day01", "lag_in_events") == "b"
