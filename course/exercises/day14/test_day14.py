@@ -95,3 +95,18 @@ def test_3_the_reason_that_moves(dq_bin, answer, defect):
     before, after = reason_counts(dq_bin), reason_counts(dq_bin, "--defects", f"{defect}=0.05")
     risen = max(after, key=lambda reason: after[reason] - before.get(reason, 0))
     assert answer("day14", defect) == risen.lower(), f"with more {defect}, {risen} rose the most"
+
+
+@pytest.mark.stack
+def test_5_anomalies_per_thousand_readings(answer):
+    lines = queries("day14/ex5_anomaly_rate.promql")
+    assert len(lines) == 1, lines
+    wait_for_rejects()
+    at = time.time() - 5
+    flagged = value("sum(increase(dq_anomalies_total[5m]))", at)
+    scored = value("sum(increase(dq_anomaly_scored_total[5m]))", at)
+    mine = value(lines[0], at)
+    print(f"  {mine:.2f} per 1,000 (flagged {flagged:.0f} of {scored:.0f})")
+    assert scored > 0 and abs(mine - 1000 * flagged / scored) < 1e-9, (mine, flagged, scored)
+    budget = 1000 / 86_400  # one flag per sensor and day, one reading a second
+    assert mine > 100 * budget and answer("day14", "why_so_many") == "b"
