@@ -27,3 +27,13 @@ def test_2_exactly_once_and_idempotent(answer):
 def test_4_a_batch_per_shard(answer):
     assert "shard_of" in SOURCE and day11.__doc__.count("shard") >= 3
     assert answer("day11", "batch_per_shard") == "b"
+
+
+def test_6_how_long_until_a_reject_shows(answer):
+    def default(option: str) -> int:
+        return int(re.search(rf'"--{option}", type=int, default=(\d+)', SOURCE).group(1))
+    flush_s, checkpoint_s = default("flush-ms") / 1000, default("checkpoint-ms") / 1000
+    assert "sees each reject once, when the checkpoint that covers it completes" in " ".join(day11.__doc__.split())
+    assert float(answer("day11", "row_within_seconds")) == flush_s
+    assert float(answer("day11", "dead_letter_within_seconds")) == flush_s + checkpoint_s
+    assert answer("day11", "faster_checkpoints_cost") == "b"
