@@ -1,11 +1,12 @@
 """Day 16: training and tracking anomaly models (course/week4.md). The checks train with
 ml/train.py and scikit-learn in the ml venv (`make exercise` creates it), without MLflow."""
 import json
+import os
 import subprocess
 
 import pytest
 
-from checks import PYTHON_ML, ROOT
+from checks import PYTHON_ML, ROOT, chosen
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +86,34 @@ def test_4_which_flags_more_on_the_usual_fleet(usual_fleet, answer):
     print(f"  alarm rates: {rates}; champion: {summary['champion']}")
     assert summary["champion"] == "online-z"  # the forest finds more, yet loses on F1
     assert answer("day16", "flags_more_on_the_usual_fleet") == max(rates, key=rates.get)
+
+
+RUNS = {"small-forest": 0.31, "deep-forest": 0.72, "online": 0.55}
+LOG_RUNS = """
+import sys, mlflow
+mlflow.set_tracking_uri("http://127.0.0.1:5000")
+mlflow.set_experiment(sys.argv[1])
+for name, f1 in {runs}.items():
+    with mlflow.start_run(run_name=name):
+        mlflow.log_metric("f1", f1)
+"""
+DROP = """
+import sys, mlflow
+from mlflow.tracking import MlflowClient
+mlflow.set_tracking_uri("http://127.0.0.1:5000")
+client = MlflowClient()
+client.delete_experiment(client.get_experiment_by_name(sys.argv[1]).experiment_id)
+"""
+
+
+@pytest.mark.stack
+def test_5_the_best_run_asked_through_mlflow():
+    experiment = f"course-day16-check-{os.getpid()}"
+    subprocess.run([PYTHON_ML, "-c", LOG_RUNS.format(runs=RUNS), experiment], capture_output=True, check=True)
+    try:
+        printed = subprocess.run([PYTHON_ML, chosen("day16/ex5_best_run.py"), experiment], capture_output=True,
+                                 text=True, check=True).stdout.split()
+    finally:
+        subprocess.run([PYTHON_ML, "-c", DROP, experiment], capture_output=True, check=True)
+    best = max(RUNS, key=RUNS.get)
+    assert printed[-2:] == [best, str(RUNS[best])], printed
