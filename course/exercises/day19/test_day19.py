@@ -23,9 +23,9 @@ def test_2_a_micro_batchs_fixed_cost(answer):
     assert answer("day19", "micro_batch") == "b"
 
 
-def instructions(dq_bin, events, out="/dev/null") -> int:
+def instructions(dq_bin, events, out="/dev/null", contract=CONTRACT) -> int:
     run = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", dq_bin, "check", "-q",
-                          "-c", CONTRACT, "-i", events, "--clean", "/dev/null", "--now", "2026-01-02T00:00:00Z"],
+                          "-c", contract, "-i", events, "--clean", "/dev/null", "--now", "2026-01-02T00:00:00Z"],
                          capture_output=True, text=True, check=True)
     return int(re.search(r"Collected : (\d+)", run.stderr).group(1))
 
@@ -62,3 +62,18 @@ def test_5_where_the_instructions_go(dq_bin, tmp_path, answer):
     assert answer("day19", "top_file") == per_file.most_common(1)[0][0]
     assert abs(float(answer("day19", "numbers_share")) - share) <= 2, share
     assert answer("day19", "numbers_mostly") == ("reading" if reading > printing else "printing")
+
+
+def test_6_what_the_anomaly_detector_costs(dq_bin, script, tmp_path, answer):
+    printed = int((script("day19/ex6_anomaly_cost.sh") / "stdout.txt").read_text().strip())
+    events, empty = ten_thousand_events(dq_bin, tmp_path), tmp_path / "none.ndjson"
+    empty.write_bytes(b"")
+    text = CONTRACT.read_text()
+    cut = tmp_path / "no_anomaly.yaml"
+    cut.write_text(text[:text.index("\nanomaly:") + 1])
+    full = instructions(dq_bin, events)
+    cost = (full - instructions(dq_bin, events, contract=cut)) / 10_000
+    per_event = (full - instructions(dq_bin, empty)) / 10_000
+    print(f"  the anomaly section: {cost:.0f} of {per_event:.0f} instructions per event")
+    assert abs(printed - cost) <= 0.02 * cost, (printed, cost)
+    assert abs(int(answer("day19", "anomaly_share")) - 100 * cost / per_event) <= 1, 100 * cost / per_event
