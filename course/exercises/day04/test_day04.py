@@ -56,12 +56,37 @@ def test_3_what_the_job_drops_and_what_dq_check_does_instead(dq_bin, tmp_path, a
 
 
 
+def larger_fleet(dq_bin) -> list[str]:
+    """Exercise 4's 12,000 readings of 1,200 sensors."""
+    return subprocess.run([dq_bin, "gen", "--count", "12000", "--sensors", "1200", "--seed", "7", "--start",
+                           "2026-01-01T00:00:00Z", "-q"], capture_output=True, check=True).stdout.decode().splitlines()
+
+
 def test_4_a_fleet_larger_than_its_metadata(dq_bin, answer):
-    lines = subprocess.run([dq_bin, "gen", "--count", "12000", "--sensors", "1200", "--seed", "7", "--start",
-                            "2026-01-01T00:00:00Z", "-q"], capture_output=True, check=True).stdout.decode().splitlines()
+    lines = larger_fleet(dq_bin)
     metadata = day4.load_metadata()
     assert len(metadata) == 1000  # what the answers rest on
     kept = [r for r in map(day4.parse_reading, lines) if r is not None and day4.is_valid_sensor(r)]
     unknown = sum(day4.enrich(reading, metadata)["location"] == "unknown" for reading in kept)
     assert (int(answer("day04", "kept")), int(answer("day04", "unknown_location"))) == (len(kept), unknown)
     assert answer("day04", "unknown_sensors") == "b"
+
+
+def test_5_a_side_output_for_what_the_job_drops(dq_bin):
+    route = module_of("day04/ex5_route.py").route
+    metadata = day4.load_metadata()
+    counts = collections.Counter()
+    for line in larger_fleet(dq_bin):
+        reading = day4.parse_reading(line)
+        if reading is None:
+            want = ("dropped", "unparseable")
+        elif not day4.is_valid_sensor(reading):
+            want = ("dropped", "invalid_sensor_id")
+        elif reading["sensor_id"] not in metadata:
+            want = ("dropped", "unknown_sensor")
+        else:
+            want = ("enriched", day4.enrich(reading, metadata))
+        assert route(line, metadata) == want, line
+        counts[want[0] if want[0] == "enriched" else want[1]] += 1
+    print(f"  routes: {dict(counts)}")
+    assert min(counts.values()) > 50 and len(counts) == 4
