@@ -1,5 +1,6 @@
 """Day 8: cleaning with Spark (course/week2.md). spark_data_cleaning runs in a local Spark on
 the day's file (conftest.spark_cleaning: about 30 s), beside dq check on the same file."""
+import collections
 import json
 import re
 import subprocess
@@ -54,3 +55,19 @@ def test_4_capped_coerced_or_passed(dq_bin, answer):
     assert clean[0]["dq"]["findings"][0]["action"] == clean[1]["dq"]["findings"][0]["action"] == "capped"
     assert clean[2]["dq"]["status"].lower() == answer("day08", "string_verdict")
     assert clean[3]["dq"]["status"].lower() == answer("day08", "no_pressure_verdict")
+
+
+def test_5_the_same_repairs_counted_twice(spark_cleaning, course_events, tmp_path, answer):
+    out, _ = spark_cleaning("last_good")
+    job = collections.Counter(done for row in json_lines(out / "clean") for done in row["cleaning"])
+    clean = tmp_path / "clean.ndjson"
+    subprocess.run(["build/dq", "check", "-q", "-c", CONTRACT, "-i", course_events, "--now", "2026-11-26T00:00:00Z",
+                    "--clean", clean, "--rejects", "/dev/null"], cwd=ROOT, check=True)
+    libdq = collections.Counter(f'{f["field"]}:{f["action"]}' for line in clean.open()
+                                for f in json.loads(line)["dq"].get("findings", [])
+                                if f["action"] in ("coerced", "capped", "imputed"))
+    print(f"  the job: {dict(job)}; libdq: {dict(libdq)}")
+    assert int(answer("day08", "job_temperature_coerced")) == job["temperature:coerced"]
+    assert int(answer("day08", "libdq_temperature_coerced")) == libdq["temperature:coerced"]
+    assert answer("day08", "same_repairs") == ("yes" if job == libdq else "no")
+    assert answer("day08", "why_same") == "b"
