@@ -89,3 +89,29 @@ def test_4_an_age_limit_in_the_sensors_intervals(dq_bin, script, tmp_path, answe
     fast_course, fast_yours = imputed(dq_bin, CONTRACT, fast), imputed(dq_bin, mine, fast)
     assert fast_course - 0.03 * fast_missing <= fast_yours <= fast_course, (fast_yours, fast_course)
     assert (int(answer("day09", "imputed_at_6m")), int(answer("day09", "imputed_at_6m_yours"))) == (course, yours)
+
+
+def jumps_to_imputed(rows: list[dict], over: float) -> int:
+    """How many imputed temperatures lie more than `over` °C from the sensor's previous real one."""
+    by_sensor = {}
+    for row in rows:
+        by_sensor.setdefault(row["sensor_id"], []).append(row)
+    jumps = 0
+    for readings in by_sensor.values():
+        readings.sort(key=lambda r: r["timestamp"])
+        previous = None
+        for row in readings:
+            if "temperature:imputed" not in row["cleaning"]:
+                previous = row["temperature"]
+            elif previous is not None:
+                jumps += abs(row["temperature"] - previous) > over
+    return jumps
+
+
+def test_5_an_imputed_value_is_no_measurement(spark_cleaning, answer):
+    counts = {policy: jumps_to_imputed(json_lines(spark_cleaning(policy)[0] / "clean"), 1.0)
+              for policy in ("last_good", "median")}
+    print(f"  imputed temperatures over 1 °C from the previous real one: {counts}")
+    assert counts["last_good"] == 0 and counts["median"] > 50, counts
+    assert int(answer("day09", "median_jumps")) == counts["median"]
+    assert answer("day09", "not_scored") == "b"
