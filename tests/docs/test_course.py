@@ -58,3 +58,22 @@ def test_files_and_links_exist(name):
     for link in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text):
         if not link.startswith("http"):
             assert (ROOT / "course" / link).resolve().exists(), f"{name}: link {link}"
+
+
+CODE = [p for pattern in ("src/*.c", "cli/*.c", "stack/*.sh", "stack/*.py", "python/dq/*.py", "ml/*.py",
+                          "flink_jobs/*.py", "spark_jobs/*.py", "course/exercises/*.py")
+        for p in ROOT.glob(pattern)]
+
+
+@pytest.mark.parametrize("name", [n for n in sorted(TEXT) if n.startswith("week")])
+def test_each_week_has_a_troubleshooting_section_quoting_real_messages(name):
+    """Each week ends with what learners ran into; a message it quotes (*`...`*) is one the
+    platform prints, word for word."""
+    text = TEXT[name]
+    assert "\n## Troubleshooting (week " in text, f"{name}: no troubleshooting section"
+    section = text[text.index("\n## Troubleshooting (week "):]
+    quoted = [m.group(2) for m in re.finditer(r"\*(``|`)(.+?)\1\*", section)]
+    code = "\n".join(p.read_text() for p in CODE)
+    assert quoted, f"{name}: the section quotes no message"
+    for message in quoted:
+        assert message in code, f"{name}: no code prints {message!r}"
