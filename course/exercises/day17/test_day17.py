@@ -109,3 +109,23 @@ def test_4_the_same_score_over_http(day, dq_bin):
     assert len(over_http) == len(in_check) == len(rows) > 10_000
     decimals = max(len(str(s).partition(".")[2]) for s in in_check)
     assert all(abs(a - b) <= 0.5 * 10 ** -decimals + 1e-12 for a, b in zip(over_http, in_check))
+
+
+def test_5_what_a_model_file_holds(day, dq_bin, answer):
+    lines = (day / "model.dqm").read_text().splitlines()
+    header = {line.split()[0]: line.split()[1] for line in lines if line.split()
+              and line.split()[0] in ("trees", "max_samples", "threshold")}
+    leaves = sum(line.split()[0] == "-1" for line in lines if line.split())
+    mine = module_of("day17/ex5_model_file.py").describe(str(day / "model.dqm"))
+    want = {"trees": int(header["trees"]), "max_samples": int(header["max_samples"]),
+            "threshold": float(header["threshold"]), "leaves": leaves}
+    print(f"  {want}")
+    assert mine == want and leaves > want["trees"], (mine, want)
+    # the premise of the answer: a model naming other features than the contract's is refused
+    renamed = day / "renamed.dqm"
+    renamed.write_text("\n".join(line.replace("temperature.value", "temperature.raw") if line.startswith("features")
+                                 else line for line in lines) + "\n")
+    refused = subprocess.run([dq_bin, "check", "-q", "-c", CONTRACT, "-i", day / "stream.ndjson", "--model", renamed,
+                              "--clean", "/dev/null"], capture_output=True, text=True)
+    assert refused.returncode != 0 and "features are not the contract's" in refused.stderr, refused.stderr
+    assert answer("day17", "feature_names") == "b"
