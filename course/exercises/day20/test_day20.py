@@ -38,3 +38,25 @@ def test_5_nothing_lost_whatever_comes_in(dq_bin, tmp_path):
     reasons = {reason for r in rejected for reason in r["dq"]["reasons"]}
     print(f"  {len(lines)} lines, reasons: {sorted(reasons)}")
     assert len(reasons) >= 6, f"only {len(reasons)} distinct reasons: {sorted(reasons)}"
+
+
+def test_6_a_reconciliation_that_can_fail(dq_bin, script, tmp_path):
+    events = tmp_path / "events.ndjson"
+    events.write_bytes(subprocess.run([dq_bin, "gen", "--count", "10000", "--seed", "7", "--start",
+                                       "2026-01-01T00:00:00Z", "-q"], capture_output=True, check=True).stdout)
+    files = {name: tmp_path / f"{name}.ndjson" for name in ("clean", "rejects")}
+    summary = tmp_path / "summary.json"
+    subprocess.run([dq_bin, "check", "-q", "-c", CONTRACT, "-i", events, "--now", "2026-01-02T00:00:00Z",
+                    "--clean", files["clean"], "--rejects", files["rejects"], "--summary", summary], check=True)
+
+    def verdict(clean, rejects) -> str:
+        args = [str(events), str(clean), str(rejects), str(summary)]
+        return (script("day20/ex6_reconcile.sh", *args) / "stdout.txt").read_text().strip()
+
+    assert verdict(files["clean"], files["rejects"]) == "OK"
+    short, doubled = tmp_path / "short.ndjson", tmp_path / "doubled.ndjson"
+    short.write_bytes(b"".join(files["clean"].read_bytes().splitlines(keepends=True)[:-1]))
+    rejects = files["rejects"].read_bytes().splitlines(keepends=True)
+    doubled.write_bytes(b"".join(rejects + rejects[:1]))
+    assert verdict(short, files["rejects"]).startswith("MISMATCH")
+    assert verdict(files["clean"], doubled).startswith("MISMATCH")
