@@ -115,3 +115,26 @@ def test_5_a_time_to_live_for_the_rejects(answer):
     thirty_days = 30 * 86_400
     assert ttl[2] is not None and thirty_days - 60 <= ttl[2] <= thirty_days, ttl
     assert answer("day10", "expires_old_rows") == ("no" if ttl[1] is None else "yes")
+
+
+@pytest.mark.stack
+def test_6_the_newest_readings_cheaply(answer):
+    from cassandra import InvalidRequest
+    from dq.stack import cassandra_session
+    query = "\n".join(line for line in chosen("day10/ex6_latest.cql").read_text().splitlines()
+                      if not line.startswith("--")).strip().rstrip(";")
+    cluster, session = cassandra_session()
+    try:
+        today = dt.datetime.now(dt.timezone.utc).date()
+        before = [r.ts for r in session.execute("SELECT ts FROM iot_data.sensor_data WHERE sensor_id = 'sensor_0' "
+                                                 "AND day = %s", (today,))]
+        rows = list(session.execute(session.prepare(query), ("sensor_0", today)))
+        with pytest.raises(InvalidRequest, match="ALLOW FILTERING"):
+            session.execute("SELECT * FROM iot_data.sensor_data WHERE temperature > 30")
+    finally:
+        cluster.shutdown()
+    stamps = [r.ts for r in rows]
+    print(f"  {len(before)} rows of sensor_0 today; yours {stamps[0]} .. {stamps[-1]}")
+    assert len(before) >= 10 and len(rows) == 10 and {"temperature", "dq_status"} <= set(rows[0]._fields)
+    assert stamps == sorted(stamps, reverse=True) and min(stamps) >= sorted(before, reverse=True)[9], stamps
+    assert answer("day10", "needs_order_by") == "no" and answer("day10", "filter_on_temperature") == "b"
