@@ -117,3 +117,24 @@ def test_5_the_hottest_three_of_each_hour(dq_bin, tmp_path, answer):
     assert len(want) >= 6 and [g[:2] + g[3:] for g in got] == [w[:2] + w[3:] for w in want], (got[:6], want[:6])
     assert all(abs(g[2] - w[2]) < 1e-9 for g, w in zip(got, want))
     assert answer("day13", "row_number_why") == "b"
+
+
+def test_6_the_longest_stuck_run(dq_bin, tmp_path):
+    data, _, truth = stream(dq_bin, tmp_path, "stuck=0.002")
+    rows = spark_sql(chosen("day13/ex6_longest_stuck_run.sql"), {"sensor_data": (data, DATA_SCHEMA)}, tmp_path)
+    readings = collections.defaultdict(list)
+    for d in data:  # one ISO format in UTC: text order is time order
+        readings[d["sensor_id"]].append((d["ts"], d["temperature"]))
+    want = []
+    for sensor, series in readings.items():
+        series.sort()
+        longest = run = 1
+        for (_, a), (_, b) in zip(series, series[1:]):
+            run = run + 1 if a == b else 1
+            longest = max(longest, run)
+        want.append((sensor, longest))
+    want.sort(key=lambda r: (-r[1], r[0]))
+    got = [(r["sensor_id"], r["longest_run"]) for r in rows]
+    print(f"  longest runs: {got[:3]}")
+    assert sum(t["defect"] == "stuck" for t in truth) > 100 and want[0][1] >= 30  # stuck sensors are there
+    assert got == want, (got[:5], want[:5])
