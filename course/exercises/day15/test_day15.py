@@ -3,6 +3,7 @@ import csv
 import json
 import subprocess
 
+import dq
 import pytest
 
 from checks import module_of
@@ -108,3 +109,19 @@ def test_5_each_sensors_own_threshold(dq_bin, quiet_events, tmp_path, answer):
     assert answer("day15", "thresholds_vs_six") == ("below" if max(last.values()) < 6 else
                                                    "above" if min(last.values()) > 6 else "both")
     assert answer("day15", "why_thresholds") == "b"
+
+
+def test_6_a_step_that_holds(answer):
+    mine = module_of("day15/ex6_step.py")
+    counts = {}
+    for shift in (1.0, 3.0):
+        clean = dq.Engine(dq.Contract(CONTRACT), now="2026-02-01T00:00:00Z").evaluate(mine.series(shift)).clean
+        flags = [e is not None and bool(json.loads(e)["dq"].get("anomaly", {}).get("flag")) for e in clean]
+        assert not any(flags[:mine.STEP_AT]), "the quiet part is flagged"
+        counts[shift] = next((i for i, f in enumerate(flags[mine.STEP_AT:]) if not f), len(flags) - mine.STEP_AT)
+        assert mine.flagged_after_step(shift) == counts[shift], (shift, counts)
+        reasons = [json.loads(e)["dq"].get("reasons", []) for e in clean[mine.STEP_AT:mine.STEP_AT + 10] if e]
+        assert shift < 3 or (reasons[0] == ["SPIKE"] and ["BIAS"] in reasons), reasons  # what the course says
+    print(f"  flagged in a row after the step: {counts}")
+    assert counts[3.0] > 10 * counts[1.0] > 0, counts
+    assert answer("day15", "step_flags_long") == "b"
