@@ -117,3 +117,20 @@ def test_5_the_best_run_asked_through_mlflow():
         subprocess.run([PYTHON_ML, "-c", DROP, experiment], capture_output=True, check=True)
     best = max(RUNS, key=RUNS.get)
     assert printed[-2:] == [best, str(RUNS[best])], printed
+
+
+def test_6_without_labels(usual_fleet, answer):
+    folder, _ = usual_fleet
+    trained = subprocess.run([PYTHON_ML, ROOT / "ml" / "train.py", "--history", folder / "history.ndjson",
+                              "--tracking-uri", "", "--out", folder / "unlabelled.dqm"],
+                             capture_output=True, text=True, check=True)
+    summary = json.loads(trained.stdout.splitlines()[-1])
+    rates = {"forest": summary["forest"]["alarm_rate"], "online-z": summary["baseline_online_z"]["alarm_rate"]}
+    print(f"  alarm rates without labels: {rates}")
+    assert summary["registered"] is None and not (folder / "unlabelled.dqm").exists()
+    source = (ROOT / "ml" / "train.py").read_text()
+    assert "return float(np.quantile(train_score, 1 - alarm_rate))" in source
+    assert '"--alarm-rate", type=float, default=0.01' in source
+    assert float(answer("day16", "unlabelled_alarm_rate")) == 0.01 and abs(rates["forest"] - 0.01) < 0.005
+    assert answer("day16", "flags_more_unlabelled") == max(rates, key=rates.get)
+    assert answer("day16", "why_unregistered") == "b"
