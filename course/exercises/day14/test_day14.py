@@ -110,3 +110,17 @@ def test_5_anomalies_per_thousand_readings(answer):
     assert scored > 0 and abs(mine - 1000 * flagged / scored) < 1e-9, (mine, flagged, scored)
     budget = 1000 / 86_400  # one flag per sensor and day, one reading a second
     assert mine > 100 * budget and answer("day14", "why_so_many") == "b"
+
+
+@pytest.mark.stack
+def test_6_the_latency_p99(answer):
+    lines = queries("day14/ex6_latency_p99.promql")
+    assert len(lines) == 1, lines
+    wait_for_rejects()
+    at = time.time() - 5
+    p99 = value("histogram_quantile(0.99, sum by (le) (rate(dq_gate_latency_ms_bucket[5m])))", at)
+    mean = value("sum(rate(dq_gate_latency_ms_sum[5m])) / sum(rate(dq_gate_latency_ms_count[5m]))", at)
+    mine = value(lines[0], at)
+    print(f"  p99 {mine:.0f} ms, mean {mean:.0f} ms")
+    assert abs(mine - p99) < 1e-9 and p99 > mean, (mine, p99, mean)
+    assert answer("day14", "why_p99") == "b"
