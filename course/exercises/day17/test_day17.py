@@ -129,3 +129,10 @@ def test_5_what_a_model_file_holds(day, dq_bin, answer):
                               "--clean", "/dev/null"], capture_output=True, text=True)
     assert refused.returncode != 0 and "features are not the contract's" in refused.stderr, refused.stderr
     assert answer("day17", "feature_names") == "b"
+
+
+def test_3_a_service_or_an_embedded_model(answer):
+    doc = (ROOT / "docs" / "anomaly.md").read_text()
+    times = re.search(r"the service's p50 is (\d+) x that", doc).group(1)
+    assert answer("day17", "service_p50_times_in_process") == times
+    assert [r.strip() for r in answer("day17", "service_reasons").split(",")] == ["b", "c"]
