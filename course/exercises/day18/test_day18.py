@@ -53,3 +53,8 @@ def test_4_real_readings_through_the_contract(dq_bin, single_hop, tmp_path, answ
     assert int(answer("day18", "noticed")) == len(labelled & noticed)
     assert answer("day18", "most_common_reason") == reasons.most_common(1)[0][0].lower()
     assert int(answer("day18", "unlabelled_noticed")) == len(noticed - labelled)
+
+
+def test_3_a_metric_for_the_pager(answer):
+    assert "alarmsPerDay" in (ROOT / "contracts" / "sensor_readings.yaml").read_text()  # the budget the answer names
+    assert answer("day18", "pager_metric") == "b"

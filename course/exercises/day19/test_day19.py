@@ -37,6 +37,15 @@ def ten_thousand_events(dq_bin, folder):
     return events
 
 
+def test_3_where_to_spend_a_week(answer):
+    spark = BENCH[BENCH.index("## `make bench-spark`"):]
+    shares = {m.group(1).strip(): float(m.group(2)) for m in
+              re.finditer(r"^\|\s+(?:&nbsp;)*([A-Za-z][^|]*?)\s*\| ([\d.]+) % \|", spark, re.M)}
+    largest = max(shares, key=shares.get)
+    assert largest.startswith("computing the verdicts"), shares
+    assert answer("day19", "spark_week") == "b"
+
+
 def test_4_instructions_per_event(dq_bin, script, tmp_path, answer):
     printed = int((script("day19/ex4_instructions.sh") / "stdout.txt").read_text().strip())
     events, empty = ten_thousand_events(dq_bin, tmp_path), tmp_path / "none.ndjson"
