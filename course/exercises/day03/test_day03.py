@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from scoring import below_score_goal, check_and_score, generate
-from checks import ROOT, chosen
+from checks import ROOT, chosen, module_of
 from testenv import CONTRACT
 
 NOW = "2026-01-02T00:00:00Z"  # the day's run
@@ -126,3 +126,21 @@ def test_6_predict_then_run(dq_bin, tmp_path, answer):
     for n in range(1, 9):
         dq = rejected.get(n) or next(kept)
         assert answer("day03", f"event_{n}").split() == [dq["status"].lower(), dq["reasons"][0].lower()], (n, dq)
+
+
+def test_7_the_same_message_twice(dq_bin, tmp_path, answer):
+    lines = module_of("day03/ex7_redelivered.py").stream()
+    readings = [json.loads(line) for line in lines]
+    assert len(lines) == 123 and lines[3] == lines[1] and lines[122] == lines[0], "not the stream the exercise asks for"
+    times = [r["timestamp"] for r in readings[:3] + readings[4:122]]
+    assert times == sorted(times) and len(set(times)) == 121 and {r["sensor_id"] for r in readings} == {"sensor_1"}
+    events = tmp_path / "copies.ndjson"
+    events.write_text("\n".join(lines) + "\n")
+    rejects = tmp_path / "rejects.ndjson"
+    subprocess.run([dq_bin, "check", "-q", "-c", CONTRACT, "-i", events, "--now", "2026-11-26T00:00:00Z",
+                    "--clean", "/dev/null", "--rejects", rejects], check=True)
+    reasons = {r["line"]: r["dq"]["reasons"] for r in map(json.loads, rejects.open())}
+    assert set(reasons) == {4, 123}, reasons  # only the two copies
+    assert [answer("day03", "early_copy").upper()] == reasons[4]
+    assert [answer("day03", "late_copy").upper()] == reasons[123]
+    assert answer("day03", "why_late") == "b"
