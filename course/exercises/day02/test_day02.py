@@ -84,3 +84,28 @@ def test_5_which_defects_get_through(dq_bin, tmp_path, answer):
     never = sorted(k for k in kinds - {"none"} if expected[k] == 0)
     assert [k.strip() for k in answer("day02", "never_rejected").split(",")] == never, never
     assert 0 < expected["missing_value"] < 0.05 and answer("day02", "missing_rejected") == "b"
+
+
+def test_6_recall_by_hand(dq_bin, tmp_path, answer):
+    generate(dq_bin, tmp_path / "ten.ndjson", tmp_path / "truth.csv", "--seed", "1")
+    files = [str(tmp_path / name) for name in ("truth.csv", "clean.ndjson", "rejects.ndjson")]
+    subprocess.run([dq_bin, "check", "-q", "-c", CONTRACT, "-i", tmp_path / "ten.ndjson", "--now",
+                    "2026-01-02T00:00:00Z", "--clean", files[1], "--rejects", files[2]], check=True)
+    scored = json.loads(subprocess.run([dq_bin, "score", "--truth", files[0], "--rejects", files[2], "--clean",
+                                        files[1], "--json"], capture_output=True, text=True, check=True).stdout)
+    mine = module_of("day02/ex6_recall.py")
+    for defect, reason in (("spike", "SPIKE"), ("gap", "GAP")):
+        got = mine.recall(*files, defect, reason)
+        assert abs(got - scored["recall"][defect]) < 1e-6, (defect, got, scored["recall"])
+    assert scored["recall"]["spike"] < 1  # the premise: some spikes are missed
+    rejected = {json.loads(line)["line"] for line in (tmp_path / "rejects.ndjson").open()}
+    kept = iter([json.loads(line)["dq"] for line in (tmp_path / "clean.ndjson").open()])
+    position, missed = collections.Counter(), []  # a missed spike's place among its sensor's readings
+    with open(files[0]) as f:
+        for row in csv.DictReader(f):
+            position[row["sensor_id"]] += 1
+            dq = None if int(row["line"]) in rejected else next(kept)
+            if row["defect"] == "spike" and dq is not None and "SPIKE" not in dq.get("reasons", []):
+                missed.append(position[row["sensor_id"]])
+    print(f"  missed spikes at their sensor's readings {missed}")
+    assert missed and max(missed) <= 6 and answer("day02", "missed_spikes") == "b"
