@@ -2,7 +2,7 @@
 they rest on checked in the jobs and the docs."""
 import re
 
-from checks import ROOT
+from checks import ROOT, module_of
 
 SPARK_DOC = (ROOT / "docs" / "spark.md").read_text()
 
@@ -26,3 +26,19 @@ def test_4_catching_up(answer):
     minutes = 600_000 / (rate - 1000) / 60
     assert abs(float(answer("day12", "catch_up_minutes")) - minutes) <= 0.1 * minutes, minutes
     assert abs(float(answer("day12", "never_above").replace(",", "")) - rate) <= 0.1 * rate, rate
+
+
+def test_5_read_exactly_once(answer):
+    def letter(partition: int, offset: int, copy: int):
+        headers = [("dq.reasons", b"MALFORMED_JSON"), ("dq.source.topic", b"sensor-topic"),
+                   ("dq.source.partition", str(partition).encode()), ("dq.source.offset", str(offset).encode()),
+                   ("dq.copy", str(copy).encode())]  # the copy number only tells them apart here
+        return headers, f"bad {partition}/{offset}".encode()
+    records = [letter(p, o, 0) for p in range(4) for o in range(100, 130, 3)]
+    replayed = [letter(p, o, 1) for p in (1, 2) for o in range(100, 113, 3)]  # a batch written again
+    records = records[:25] + replayed + records[25:] + [letter(3, 100, 2)]
+    kept = module_of("day12/ex5_dedup.py").first_copies(records)
+    assert [dict(h)["dq.copy"] for h, _ in kept] == [b"0"] * 40, [dict(h)["dq.copy"] for h, _ in kept]
+    assert [(dict(h)["dq.source.partition"], dict(h)["dq.source.offset"]) for h, _ in kept] == \
+        [(dict(h)["dq.source.partition"], dict(h)["dq.source.offset"]) for h, _ in records if dict(h)["dq.copy"] == b"0"]
+    assert answer("day12", "dedup_memory") == "b"
