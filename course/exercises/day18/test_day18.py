@@ -30,7 +30,10 @@ def single_hop(tmp_path_factory):
     return into / "data.csv"
 
 
-def test_4_real_readings_through_the_contract(dq_bin, single_hop, tmp_path, answer):
+@pytest.fixture(scope="module")
+def judged(dq_bin, single_hop, tmp_path_factory):
+    """Exercise 4's run: (truth {line: defect}, verdicts {line: dq annotation})."""
+    tmp_path = tmp_path_factory.mktemp("day18")
     events, truth_csv = tmp_path / "sh.ndjson", tmp_path / "sh_truth.csv"
     with events.open("wb") as f:
         subprocess.run([dq_bin, "gen", "--replay", single_hop, "--format", "suthaharan", "--start",
@@ -43,8 +46,20 @@ def test_4_real_readings_through_the_contract(dq_bin, single_hop, tmp_path, answ
     verdicts = {r["line"]: r["dq"] for r in map(json.loads, rejects.open())}
     kept = (n for n in sorted(truth) if n not in verdicts)
     verdicts.update(zip(kept, (json.loads(line)["dq"] for line in clean.open())))
-    noticed = {n for n, dq in verdicts.items()
-               if dq["status"] == "REJECT" or dq.get("reasons") or dq.get("anomaly", {}).get("flag")}
+    return truth, verdicts
+
+
+def by_rules(dq: dict) -> bool:
+    return dq["status"] == "REJECT" or bool(dq.get("reasons"))
+
+
+def flagged(dq: dict) -> bool:
+    return bool(dq.get("anomaly", {}).get("flag"))
+
+
+def test_4_real_readings_through_the_contract(judged, answer):
+    truth, verdicts = judged
+    noticed = {n for n, dq in verdicts.items() if by_rules(dq) or flagged(dq)}
     labelled = {n for n, kind in truth.items() if kind == "labelled_anomaly"}
     reasons = collections.Counter(r for n in labelled for r in verdicts[n].get("reasons", []))
     print(f"  {len(labelled)} labelled, {len(labelled & noticed)} noticed; {reasons.most_common(3)}; "
@@ -58,3 +73,13 @@ def test_4_real_readings_through_the_contract(dq_bin, single_hop, tmp_path, answ
 def test_3_a_metric_for_the_pager(answer):
     assert "alarmsPerDay" in (ROOT / "contracts" / "sensor_readings.yaml").read_text()  # the budget the answer names
     assert answer("day18", "pager_metric") == "b"
+
+
+def test_5_rules_or_detector(judged, answer):
+    truth, verdicts = judged
+    labelled = [verdicts[n] for n, kind in truth.items() if kind == "labelled_anomaly"]
+    counts = {"rules_only": sum(by_rules(dq) and not flagged(dq) for dq in labelled),
+              "detector_only": sum(flagged(dq) and not by_rules(dq) for dq in labelled),
+              "both": sum(flagged(dq) and by_rules(dq) for dq in labelled)}
+    print(f"  {counts}")
+    assert {key: int(answer("day18", key)) for key in counts} == counts
