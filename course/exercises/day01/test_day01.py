@@ -4,6 +4,7 @@ import re
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -101,3 +102,21 @@ def test_5_how_far_behind_a_consumer_is(answer):
     print(f"  {group} behind: {before:,} <= yours {mine:,} <= {after:,}")
     assert before <= mine <= after, (before, mine, after)
     assert answer("day01", "lag_in_events") == "b"
+
+
+@pytest.mark.stack
+def test_6_where_the_secrets_are(answer):
+    from dq.stack import read_env
+    env = ROOT / ".env"
+    mode = f"{env.stat().st_mode & 0o777:o}"
+    passwords = [v.encode() for k, v in read_env(env).items() if k.endswith("PASSWORD") and len(v) >= 8]
+    assert mode == "600" and len(passwords) >= 5, (mode, len(passwords))
+    exposed = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes()
+        except OSError:  # a process that ended meanwhile
+            continue
+        exposed += [cmdline.parent.name for p in passwords if p in args]
+    assert not exposed, f"processes with a password on their command line: {exposed}"
+    assert answer("day01", "env_mode") == mode and answer("day01", "why_not_on_command_line") == "b"
