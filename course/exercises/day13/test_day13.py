@@ -82,15 +82,21 @@ def test_3_the_late_share_of_each_sensors_rejects(dq_bin, tmp_path):
     assert got == want
 
 
+def temperatures(data: list[dict]) -> dict[str, list[tuple[str, float]]]:
+    """Each sensor's (ts, temperature) readings, in time order."""
+    readings = collections.defaultdict(list)
+    for d in data:
+        readings[d["sensor_id"]].append((d["ts"], d["temperature"]))
+    for series in readings.values():
+        series.sort()  # one ISO format in UTC: text order is time order
+    return readings
+
+
 def test_4_the_largest_jumps(dq_bin, tmp_path):
     data, _, truth = stream(dq_bin, tmp_path, "spike=0.01")
     rows = spark_sql(chosen("day13/ex4_largest_jumps.sql"), {"sensor_data": (data, DATA_SCHEMA)}, tmp_path)
-    readings = collections.defaultdict(list)
-    for d in data:  # one ISO format in UTC: text order is time order
-        readings[d["sensor_id"]].append((d["ts"], d["temperature"]))
     want = []
-    for sensor, series in readings.items():
-        series.sort()
+    for sensor, series in temperatures(data).items():
         jumps = [abs(b - a) for (_, a), (_, b) in zip(series, series[1:])]
         want.append({"sensor_id": sensor, "largest_jump": max(jumps), "jumps_over_10": sum(j > 10 for j in jumps)})
     want.sort(key=lambda r: (-r["largest_jump"], r["sensor_id"]))
@@ -122,12 +128,8 @@ def test_5_the_hottest_three_of_each_hour(dq_bin, tmp_path, answer):
 def test_6_the_longest_stuck_run(dq_bin, tmp_path):
     data, _, truth = stream(dq_bin, tmp_path, "stuck=0.002")
     rows = spark_sql(chosen("day13/ex6_longest_stuck_run.sql"), {"sensor_data": (data, DATA_SCHEMA)}, tmp_path)
-    readings = collections.defaultdict(list)
-    for d in data:  # one ISO format in UTC: text order is time order
-        readings[d["sensor_id"]].append((d["ts"], d["temperature"]))
     want = []
-    for sensor, series in readings.items():
-        series.sort()
+    for sensor, series in temperatures(data).items():
         longest = run = 1
         for (_, a), (_, b) in zip(series, series[1:]):
             run = run + 1 if a == b else 1

@@ -33,6 +33,15 @@ def queries(relative: str) -> list[str]:
             if line.strip() and not line.lstrip().startswith("#")]
 
 
+def one_query(relative: str) -> tuple[str, float]:
+    """The one query of a .promql file, and an instant Prometheus has evaluated everything for
+    (once the gate's first rejects have been scraped)."""
+    lines = queries(relative)
+    assert len(lines) == 1, lines
+    wait_for_rejects()
+    return lines[0], time.time() - 5
+
+
 def wait_for_rejects():
     for _ in range(18):  # a stack just started has scraped the gate a few times only
         if value('sum(increase(dq_events_total{verdict="reject"}[1m]))', time.time()) > 0:
@@ -68,13 +77,10 @@ def test_2_a_silent_source_or_a_stopped_gate(answer):
 
 @pytest.mark.stack
 def test_3_the_rate_of_each_reason():
-    lines = queries("day14/ex3_reason_rates.promql")
-    assert len(lines) == 1, lines
-    wait_for_rejects()
-    at = time.time() - 5
+    query, at = one_query("day14/ex3_reason_rates.promql")
     want = {s["metric"]["reason"]: float(s["value"][1])
             for s in series("sum by (reason) (rate(dq_reasons_total[1m]))", at)}
-    got = {s["metric"].get("reason"): float(s["value"][1]) for s in series(lines[0], at)}
+    got = {s["metric"].get("reason"): float(s["value"][1]) for s in series(query, at)}
     assert None not in got, "every series needs its reason label (sum by (reason) keeps it)"
     assert got.keys() == want.keys() and all(abs(got[r] - want[r]) < 1e-9 for r in want), (got, want)
     assert sum(want.values()) > 0
@@ -99,13 +105,10 @@ def test_3_the_reason_that_moves(dq_bin, answer, defect):
 
 @pytest.mark.stack
 def test_5_anomalies_per_thousand_readings(answer):
-    lines = queries("day14/ex5_anomaly_rate.promql")
-    assert len(lines) == 1, lines
-    wait_for_rejects()
-    at = time.time() - 5
+    query, at = one_query("day14/ex5_anomaly_rate.promql")
     flagged = value("sum(increase(dq_anomalies_total[5m]))", at)
     scored = value("sum(increase(dq_anomaly_scored_total[5m]))", at)
-    mine = value(lines[0], at)
+    mine = value(query, at)
     print(f"  {mine:.2f} per 1,000 (flagged {flagged:.0f} of {scored:.0f})")
     assert scored > 0 and abs(mine - 1000 * flagged / scored) < 1e-9, (mine, flagged, scored)
     budget = 1000 / 86_400  # one flag per sensor and day, one reading a second
@@ -114,13 +117,10 @@ def test_5_anomalies_per_thousand_readings(answer):
 
 @pytest.mark.stack
 def test_6_the_latency_p99(answer):
-    lines = queries("day14/ex6_latency_p99.promql")
-    assert len(lines) == 1, lines
-    wait_for_rejects()
-    at = time.time() - 5
+    query, at = one_query("day14/ex6_latency_p99.promql")
     p99 = value("histogram_quantile(0.99, sum by (le) (rate(dq_gate_latency_ms_bucket[5m])))", at)
     mean = value("sum(rate(dq_gate_latency_ms_sum[5m])) / sum(rate(dq_gate_latency_ms_count[5m]))", at)
-    mine = value(lines[0], at)
+    mine = value(query, at)
     print(f"  p99 {mine:.0f} ms, mean {mean:.0f} ms")
     assert abs(mine - p99) < 1e-9 and p99 > mean, (mine, p99, mean)
     assert answer("day14", "why_p99") == "b"
