@@ -218,6 +218,16 @@ int dq_num_parse(const char *s, size_t n, dq_num *out)
 
 size_t dq_num_parse_prefix(const char *s, size_t n, dq_num *out) { return n > 0 ? parse_short(s, n, out) : 0; }
 
+/* llround(x) for |x| < 1e15, inline (a call to libm's costs more than the rounding): the
+ * truncation and its remainder, which is exact (x and its truncation are within a factor of
+ * 2 of each other, or the truncation is 0), rounded half away from zero as llround does. */
+static inline int64_t round_half_away(double x)
+{
+    int64_t t = (int64_t)x;
+    double f = x - (double)t;
+    return t + (f >= 0.5) - (f <= -0.5);
+}
+
 /*
  * The decimal with the fewest decimals that reads back as v, found without printf: for k = 0,
  * 1, ... the nearest m to v * 10^k, until m / 10^k (one exactly rounded division, as the
@@ -228,7 +238,7 @@ size_t dq_num_parse_prefix(const char *s, size_t n, dq_num *out) { return n > 0 
 dq_num dq_num_from_double(double v)
 {
     for (int k = 0; k <= 22 && fabs(v * pow10_exact[k]) < 1e15; k++) {
-        int64_t mant = llround(v * pow10_exact[k]);
+        int64_t mant = round_half_away(v * pow10_exact[k]);
         if ((double)mant / pow10_exact[k] != v)
             continue;
         int e10 = -k;
@@ -246,7 +256,7 @@ dq_num dq_num_round(double v, int decimals)
     double scaled = v * pow10_exact[decimals];
     if (!(fabs(scaled) < 1e15))
         return dq_num_from_double(v);
-    int64_t mant = llround(scaled);
+    int64_t mant = round_half_away(scaled);
     int e10 = -decimals;
     if (mant == 0)
         return (dq_num){.v = 0.0, .exact = true};
@@ -309,37 +319,49 @@ static void write_es(dq_buf *b, bool neg, const char *d, int k, int p)
     }
 }
 
+static const char two_digits[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                 "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                 "8081828384858687888990919293949596979899";
+
+/* x as exactly n decimal digits (leading zeros) at o, two at a time. */
+static void put_digits(char *o, uint64_t x, int n)
+{
+    for (; n >= 2; n -= 2, x /= 100)
+        memcpy(o + n - 2, two_digits + 2 * (x % 100), 2);
+    if (n)
+        o[0] = (char)('0' + x);
+}
+
 void dq_num_write_rounded(dq_buf *b, double v, int decimals)
 {
     /* What dq_num_write prints for dq_num_round(v, decimals), digits straight from the
      * rounded integer: in fixed notation from 1e-6 up (smaller ones fall back, ES writes them
      * with an exponent), 0 and integers without a point, the fraction without trailing zeros. */
     double scaled = v * pow10_exact[decimals];
-    int64_t mant = fabs(scaled) < 1e15 ? llround(scaled) : 0;
+    int64_t mant = fabs(scaled) < 1e15 ? round_half_away(scaled) : 0;
     uint64_t m = (uint64_t)(mant < 0 ? -mant : mant), one = (uint64_t)pow10_exact[decimals];
     if (mant == 0 || (decimals > 6 && m < (uint64_t)pow10_exact[decimals - 6]) || b->cap - b->len < 40 || b->overflow) {
         dq_num r = dq_num_round(v, decimals);
         dq_num_write(b, &r);
         return;
     }
-    char d[24];
-    int n = 0, k = sizeof d;
+    char *o = b->p + b->len;
     if (mant < 0)
-        b->p[b->len++] = '-';
+        *o++ = '-';
     uint64_t whole = m / one, frac = m % one;
-    do
-        d[--k] = (char)('0' + whole % 10);
-    while ((whole /= 10) > 0);
-    memcpy(b->p + b->len, d + k, sizeof d - (size_t)k);
-    b->len += sizeof d - (size_t)k;
+    int n = 1;
+    for (uint64_t t = whole; t >= 10; t /= 10)
+        n++;
+    put_digits(o, whole, n);
+    o += n;
     if (frac) {
         for (n = decimals; frac % 10 == 0; n--)
             frac /= 10;
-        b->p[b->len++] = '.';
-        for (int i = n - 1; i >= 0; i--, frac /= 10)
-            b->p[b->len + (size_t)i] = (char)('0' + frac % 10);
-        b->len += (size_t)n;
+        *o++ = '.';
+        put_digits(o, frac, n);
+        o += n;
     }
+    b->len = (size_t)(o - b->p);
 }
 
 void dq_num_write(dq_buf *b, const dq_num *num)
