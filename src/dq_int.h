@@ -146,11 +146,20 @@ void dq_num_write_rounded(dq_buf *b, double v, int decimals);
 #define DQ_TIME_MIN_MS (-62135596800000LL)
 #define DQ_TIME_MAX_MS 253402300799999LL
 
+/* The last date parsed in libdq's own form ("YYYY-MM-DD" of "YYYY-MM-DDTHH:MM:SS.mmmZ") and its
+ * day number: a stream's timestamps share their date for a day, so its digits are read once. */
+typedef struct dq_day_memo {
+    char date[10];
+    bool known;
+    int64_t days; /* since 1970-01-01 */
+} dq_day_memo;
+
 /*
  * Parses an ISO-8601 date-time to ms since the epoch. An offset (Z or +hh:mm) is
- * required unless allow_naive, in which case a missing offset means UTC.
+ * required unless allow_naive, in which case a missing offset means UTC. memo (or NULL):
+ * the caller's last date, read and updated (the result is the same with or without).
  */
-bool dq_time_parse_iso(const char *s, size_t n, bool allow_naive, int64_t *ms);
+bool dq_time_parse_iso(const char *s, size_t n, bool allow_naive, int64_t *ms, dq_day_memo *memo);
 /* Writes ms as "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 bytes + NUL) into out[25]. */
 void dq_time_format(int64_t ms, char out[25]);
 /* Parses a duration such as "500ms", "10s", "5m", "1h", "1d". */
@@ -499,6 +508,7 @@ struct dq_engine {
     char *annot;    /* dq annotation */
     size_t annot_cap;
     dq_scan scan;
+    dq_day_memo day; /* the event times' last date (dq_time_parse_iso) */
     dq_totals totals;
     /* windows */
     int64_t watermark_ms;
@@ -533,7 +543,7 @@ typedef struct dq_eval {
 } dq_eval;
 
 void dq_rules_add(dq_result *res, dq_reason reason, int action, int field);
-void dq_rules_stateless(const dq_engine *eng, const dq_scan *scan, dq_eval *ev);
+void dq_rules_stateless(dq_engine *eng, const dq_scan *scan, dq_eval *ev);
 void dq_rules_stateful(dq_engine *eng, dq_keystate *ks, dq_eval *ev);
 /* Records an accepted event in its key's state. */
 void dq_rules_commit(dq_engine *eng, dq_keystate *ks, const dq_eval *ev);

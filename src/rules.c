@@ -81,7 +81,7 @@ static void check_number(const dq_field *f, int fi, dq_eval *ev)
         *v = *bound;
 }
 
-void dq_rules_stateless(const dq_engine *eng, const dq_scan *scan, dq_eval *ev)
+void dq_rules_stateless(dq_engine *eng, const dq_scan *scan, dq_eval *ev)
 {
     const dq_contract *ctr = eng->ctr;
     ev->complete = true;
@@ -153,7 +153,8 @@ void dq_rules_stateless(const dq_engine *eng, const dq_scan *scan, dq_eval *ev)
             bool ok;
             if (m->type == DQ_J_STRING)
                 ok = (f->ts_formats & DQ_TS_ISO8601) &&
-                     dq_time_parse_iso(m->str, m->str_len, f->ts_formats & DQ_TS_ISO8601_NAIVE, &ev->ts_ms[fi]);
+                     dq_time_parse_iso(m->str, m->str_len, f->ts_formats & DQ_TS_ISO8601_NAIVE, &ev->ts_ms[fi],
+                                       &eng->day);
             else if (m->type == DQ_J_NUMBER)
                 ok = epoch_to_ms(f, m->num.v, &ev->ts_ms[fi]);
             else {

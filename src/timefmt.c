@@ -61,16 +61,21 @@ static bool expect(const char *s, size_t n, size_t *i, char c)
     return false;
 }
 
-/* The instant of a civil date and time (ms since the epoch), or false if there is no such date. */
-static bool compose(int y, int mo, int d, int h, int mi, int sec, int milli, int off_min, int64_t *ms)
+/* The day number of a civil date (days since 1970-01-01), or false if there is no such date. */
+static bool civil_days(int y, int mo, int d, int64_t *days)
 {
     static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (y < 1 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59)
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || (unsigned)d > mdays[mo - 1] + (mo == 2 && leap(y)))
         return false;
-    unsigned dim = mdays[mo - 1] + (mo == 2 && leap(y));
-    if ((unsigned)d > dim)
+    *days = days_from_civil(y, (unsigned)mo, (unsigned)d);
+    return true;
+}
+
+/* The instant of a day and a time of day (ms since the epoch), or false if there is no such time. */
+static bool at_time(int64_t days, int h, int mi, int sec, int milli, int off_min, int64_t *ms)
+{
+    if (h > 23 || mi > 59 || sec > 59)
         return false;
-    int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
     *ms = ((days * 24 + h) * 60 + mi - off_min) * 60000 + (int64_t)sec * 1000 + milli;
     return true;
 }
@@ -88,16 +93,27 @@ static inline int fixed_digits(const char *s, int k)
     return v;
 }
 
-bool dq_time_parse_iso(const char *s, size_t n, bool allow_naive, int64_t *ms)
+bool dq_time_parse_iso(const char *s, size_t n, bool allow_naive, int64_t *ms, dq_day_memo *memo)
 {
     if (n == 24 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' && s[16] == ':' && s[19] == '.' &&
         s[23] == 'Z') {
-        /* The form libdq writes, and most senders: fixed offsets. */
-        int y = fixed_digits(s, 4), mo = fixed_digits(s + 5, 2), d = fixed_digits(s + 8, 2), h = fixed_digits(s + 11, 2),
-            mi = fixed_digits(s + 14, 2), sec = fixed_digits(s + 17, 2), milli = fixed_digits(s + 20, 3);
-        if ((y | mo | d | h | mi | sec | milli) < 0)
+        /* The form libdq writes, and most senders: fixed offsets; the date as the last one's. */
+        int h = fixed_digits(s + 11, 2), mi = fixed_digits(s + 14, 2), sec = fixed_digits(s + 17, 2),
+            milli = fixed_digits(s + 20, 3);
+        if ((h | mi | sec | milli) < 0)
             return false;
-        return compose(y, mo, d, h, mi, sec, milli, 0, ms);
+        if (memo && memo->known && memcmp(s, memo->date, 10) == 0)
+            return at_time(memo->days, h, mi, sec, milli, 0, ms);
+        int y = fixed_digits(s, 4), mo = fixed_digits(s + 5, 2), d = fixed_digits(s + 8, 2);
+        int64_t days;
+        if ((y | mo | d) < 0 || !civil_days(y, mo, d, &days))
+            return false;
+        if (memo) {
+            memcpy(memo->date, s, 10);
+            memo->days = days;
+            memo->known = true;
+        }
+        return at_time(days, h, mi, sec, milli, 0, ms);
     }
     size_t i = 0;
     int y, mo, d, h, mi, sec = 0, milli = 0, off_min = 0;
@@ -135,9 +151,8 @@ bool dq_time_parse_iso(const char *s, size_t n, bool allow_naive, int64_t *ms)
     } else if (!allow_naive) {
         return false;
     }
-    if (i != n)
-        return false;
-    return compose(y, mo, d, h, mi, sec, milli, off_min, ms);
+    int64_t days;
+    return i == n && civil_days(y, mo, d, &days) && at_time(days, h, mi, sec, milli, off_min, ms);
 }
 
 void dq_time_format(int64_t ms, char out[25])
@@ -217,7 +232,7 @@ dq_err dq_duration_parse_n(const char *s, size_t len, int64_t *ms)
 
 dq_err dq_time_parse_n(const char *s, size_t len, int64_t *ms)
 {
-    if (!s || !ms || !dq_time_parse_iso(s, len, false, ms))
+    if (!s || !ms || !dq_time_parse_iso(s, len, false, ms, NULL))
         return DQ_ERR_ARG;
     return DQ_OK;
 }
