@@ -90,3 +90,16 @@ def test_5_a_side_output_for_what_the_job_drops(dq_bin):
         counts[want[0] if want[0] == "enriched" else want[1]] += 1
     print(f"  routes: {dict(counts)}")
     assert min(counts.values()) > 50 and len(counts) == 4
+
+
+def test_6_absent_or_null(dq_bin, answer):
+    lines = subprocess.run([dq_bin, "gen", "--count", "20000", "--seed", "7", "--start", "2026-01-01T00:00:00Z", "-q"],
+                           capture_output=True, check=True).stdout.decode().splitlines()
+    metadata = day4.load_metadata()
+    rows = [day4.enrich(r, metadata) for r in map(day4.parse_reading, lines) if r is not None and day4.is_valid_sensor(r)]
+    absent = sum("dew_point_c" not in row for row in rows)
+    wet = day4.enrich({"sensor_id": "sensor_7", "timestamp": "2026-01-01T00:00:00Z", "temperature": 20.0,
+                       "humidity": 120.0}, metadata)
+    assert "dew_point_c" in wet and wet["dew_point_c"] is None  # the other spelling
+    assert int(answer("day04", "dew_point_absent")) == absent > 100
+    assert answer("day04", "two_spellings") == "b"
