@@ -96,7 +96,8 @@ def test_6_absent_or_null(dq_bin, answer):
     lines = subprocess.run([dq_bin, "gen", "--count", "20000", "--seed", "7", "--start", "2026-01-01T00:00:00Z", "-q"],
                            capture_output=True, check=True).stdout.decode().splitlines()
     metadata = day4.load_metadata()
-    rows = [day4.enrich(r, metadata) for r in map(day4.parse_reading, lines) if r is not None and day4.is_valid_sensor(r)]
+    kept = (r for r in map(day4.parse_reading, lines) if r is not None and day4.is_valid_sensor(r))
+    rows = [day4.enrich(r, metadata) for r in kept]
     absent = sum("dew_point_c" not in row for row in rows)
     wet = day4.enrich({"sensor_id": "sensor_7", "timestamp": "2026-01-01T00:00:00Z", "temperature": 20.0,
                        "humidity": 120.0}, metadata)

@@ -94,3 +94,16 @@ def test_5_watermarks_by_hand(dq_bin, tmp_path, answer):
         if bound == OUT_OF_ORDER_MS:
             assert int(answer("day05", "behind_at_the_jobs_bound")) == behind
     assert answer("day05", "larger_bound_costs") == "b"
+
+
+def test_6_what_ends_a_silence(answer):
+    at = {hhmm: int(dt.datetime(2026, 11, 25, 10, int(hhmm[3:]), tzinfo=dt.timezone.utc).timestamp() * 1000)
+          for hhmm in ("10:00", "10:06", "10:07")}
+    detector = day5.SilenceDetector()
+    assert detector.on_event("PASS", at["10:00"]) == (None, at["10:00"] + day5.SILENT_AFTER_MS + 1)
+    assert detector.on_event("REJECT", at["10:06"]) == (None, None)  # counted, not a sign of life
+    ended, _ = detector.on_event("PASS", at["10:07"])
+    assert ended == at["10:00"] and detector.totals == {"events": 3, "rejected": 1}
+    last = dt.datetime.fromtimestamp(ended / 1000, dt.timezone.utc).strftime("%H:%M:%S")
+    assert answer("day05", "ends_silence") == "sound" and answer("day05", "last_reading") == last
+    assert answer("day05", "rejected_not_alive") == "b"
