@@ -136,3 +136,11 @@ def test_3_a_service_or_an_embedded_model(answer):
     times = re.search(r"the service's p50 is (\d+) x that", doc).group(1)
     assert answer("day17", "service_p50_times_in_process") == times
     assert [r.strip() for r in answer("day17", "service_reasons").split(",")] == ["b", "c"]
+
+
+def test_6_many_vectors_per_call(answer):
+    doc = (ROOT / "docs" / "anomaly.md").read_text()
+    single = float(re.search(r"\| one vector per request \| ([\d,]+) requests/s \|", doc).group(1).replace(",", ""))
+    batched = float(re.search(r"\| 1,000 vectors per request \| ([\d,]+) vectors/s \|", doc).group(1).replace(",", ""))
+    assert abs(int(answer("day17", "batching_factor")) - batched / single) <= 1, batched / single
+    assert answer("day17", "one_vector_time") == "b"
