@@ -83,3 +83,15 @@ def test_5_rules_or_detector(judged, answer):
               "both": sum(flagged(dq) and by_rules(dq) for dq in labelled)}
     print(f"  {counts}")
     assert {key: int(answer("day18", key)) for key in counts} == counts
+
+
+def test_6_the_contract_as_a_detector(judged, answer):
+    truth, verdicts = judged
+    noticed = {n for n, dq in verdicts.items() if by_rules(dq) or flagged(dq)}
+    labelled = {n for n, kind in truth.items() if kind == "labelled_anomaly"}
+    precision, recall = len(noticed & labelled) / len(noticed), len(noticed & labelled) / len(labelled)
+    f1 = 2 * precision * recall / (precision + recall)
+    print(f"  precision {precision:.3f}, recall {recall:.3f}, F1 {f1:.3f}")
+    for key, value in (("precision", precision), ("recall", recall), ("f1", f1)):
+        assert abs(float(answer("day18", key)) - value) <= 0.005 + 1e-9, (key, value)
+    assert answer("day18", "why_low_precision") == "b"
