@@ -115,3 +115,15 @@ def test_5_an_imputed_value_is_no_measurement(spark_cleaning, answer):
     assert counts["last_good"] == 0 and counts["median"] > 50, counts
     assert int(answer("day09", "median_jumps")) == counts["median"]
     assert answer("day09", "not_scored") == "b"
+
+
+def test_6_imputing_does_not_raise_completeness(dq_bin, course_events, tmp_path, answer):
+    summary, rejects = tmp_path / "summary.json", tmp_path / "rejects.ndjson"
+    subprocess.run([dq_bin, "check", "-q", "-c", CONTRACT, "-i", course_events, "--now", "2026-11-26T00:00:00Z",
+                    "--clean", "/dev/null", "--rejects", rejects, "--summary", summary], check=True)
+    s = json.loads(summary.read_text())
+    # the premise: every missing reading of the file was imputed, none rejected for it
+    assert not any("MISSING_FIELD" in json.loads(line)["dq"]["reasons"] for line in rejects.open())
+    completeness = 1 - s["reasons"]["MISSING_FIELD"] / s["events"]
+    assert completeness < 1 and abs(float(answer("day09", "completeness")) - completeness) < 5e-5, completeness
+    assert answer("day09", "as_they_came") == "b"
