@@ -6,6 +6,7 @@ import random
 import re
 import subprocess
 
+from checks import module_of
 from testenv import CONTRACT
 
 NOW = "2026-11-26T00:00:00Z"  # the day's --now
@@ -82,3 +83,13 @@ def test_5_one_reason_several_fates(spark_quality_report, answer):
     assert warned_fixed and all(any(f["action"] not in ("warn", "reject") for f in findings)
                                 for findings in warned_fixed), warned_fixed[:3]
     assert answer("day06", "warn_then_fixed") == "b"
+
+
+def test_6_per_sensor_validity_from_dq_check(spark_quality_report):
+    folder, _, report, _ = spark_quality_report
+    mine = module_of("day06/ex6_validity.py").validity_by_sensor(str(folder / "clean.ndjson"),
+                                                                str(folder / "rejects.ndjson"))
+    rows = {row["sensor_id"]: float(row["validity"]) for row in sensor_rows(report)
+            if VALID_ID.fullmatch(row["sensor_id"])}
+    assert len(rows) >= 100 and all(abs(mine[s] - v) < 1e-9 for s, v in rows.items()), \
+        [(s, mine.get(s), v) for s, v in rows.items() if abs(mine.get(s, -1) - v) >= 1e-9][:5]

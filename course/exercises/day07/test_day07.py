@@ -56,7 +56,7 @@ def test_4_a_spark_native_range_check(spark_quality_report, answer):
 def test_5_a_spark_native_pattern_check(spark_quality_report, answer):
     folder, events, _, _ = spark_quality_report
     found = int(spark_python(chosen("day07/ex5_bad_ids.py"), str(events)).split()[-1])
-    libdq = sum(finding.get("field") == "sensor_id" and finding["reason"] == "PATTERN_MISMATCH"
-                for line in (folder / "rejects.ndjson").open() for finding in json.loads(line)["dq"].get("findings", []))
+    findings = (f for line in (folder / "rejects.ndjson").open() for f in json.loads(line)["dq"].get("findings", []))
+    libdq = sum(f.get("field") == "sensor_id" and f["reason"] == "PATTERN_MISMATCH" for f in findings)
     assert found == libdq > 50, (found, libdq)
     assert answer("day07", "anchors") == "b"
