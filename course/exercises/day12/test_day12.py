@@ -43,3 +43,11 @@ def test_5_read_exactly_once(answer):
         return [(dict(h)["dq.source.partition"], dict(h)["dq.source.offset"]) for h, _ in rs]
     assert sources(kept) == sources(r for r in records if dict(r[0])["dq.copy"] == b"0")
     assert answer("day12", "dedup_memory") == "b"
+
+
+def test_6_micro_batches_and_the_trigger(answer):
+    source = (ROOT / "spark_jobs" / "spark_to_cassandra.py").read_text()
+    cap = int(re.search(r'"--max-offsets", type=int, default=([\d_]+)', source).group(1))
+    assert 'trigger(processingTime="5 seconds")' in source
+    assert int(answer("day12", "fewest_batches")) == -(-600_000 // cap)
+    assert answer("day12", "late_trigger") == "b"
