@@ -323,6 +323,15 @@ static const char two_digits[] = "0001020304050607080910111213141516171819202122
                                  "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
                                  "8081828384858687888990919293949596979899";
 
+/* How many decimal digits x has (1 for 0). */
+static int digit_count(uint64_t x)
+{
+    int n = 1;
+    for (; x >= 10; x /= 10)
+        n++;
+    return n;
+}
+
 /* x as exactly n decimal digits (leading zeros) at o, two at a time. */
 static void put_digits(char *o, uint64_t x, int n)
 {
@@ -349,9 +358,7 @@ void dq_num_write_rounded(dq_buf *b, double v, int decimals)
     if (mant < 0)
         *o++ = '-';
     uint64_t whole = m / one, frac = m % one;
-    int n = 1;
-    for (uint64_t t = whole; t >= 10; t /= 10)
-        n++;
+    int n = digit_count(whole);
     put_digits(o, whole, n);
     o += n;
     if (frac) {
@@ -380,11 +387,8 @@ void dq_num_write(dq_buf *b, const dq_num *num)
     if (num->exact) {
         uint64_t m = (uint64_t)(num->mant < 0 ? -num->mant : num->mant);
         neg = num->mant < 0;
-        k = 1;
-        for (uint64_t t = m; t >= 10; t /= 10)
-            k++;
-        for (int i = k - 1; i >= 0; i--, m /= 10)
-            d[i] = (char)('0' + m % 10);
+        k = digit_count(m);
+        put_digits(d, m, k);
         p = k + num->exp10;
     } else {
         /* Shortest of %.15e .. %.17e that reads back as the same double. */
