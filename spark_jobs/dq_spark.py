@@ -155,8 +155,11 @@ def make_judge_groups(model_path: str | None = None):
 
 
 def kafka_arguments(ap) -> None:
-    """The options of a job that reads or writes Kafka: where it is and as whom."""
+    """The options of a job that reads or writes Kafka: where it is, as whom, and from when."""
     ap.add_argument("--brokers", default=KAFKA_BOOTSTRAP)
+    ap.add_argument("--since", metavar="DURATION",
+                    help="from a topic, the records written in the last DURATION (10m, 1h) instead of all of them "
+                         "(a stream: where a new checkpoint starts)")
     ap.add_argument("--kafka-principal", default="validator", choices=KAFKA_PRINCIPALS,
                     help="the stack's Kafka principal the job logs in as (password from .env; docs/security.md)")
 
@@ -167,14 +170,16 @@ def kafka_options(brokers: str = KAFKA_BOOTSTRAP, principal: str = "validator") 
     return {"kafka.bootstrap.servers": brokers, **{f"kafka.{k}": v for k, v in kafka_java_login(principal).items()}}
 
 
-def judge_stream(spark, kafka: dict[str, str], topic: str, max_offsets: int, model_path: str | None = None):
-    """libdq's verdicts on a Kafka topic (kafka: kafka_options()) as a stream (from its
-    earliest offset, at most max_offsets events per micro-batch): rows in OUTPUT_SCHEMA, each
-    sensor's libdq state kept by Spark between micro-batches (make_judge_groups, per shard)."""
+def judge_stream(spark, kafka: dict[str, str], topic: str, max_offsets: int, model_path: str | None = None,
+                 since: str | None = None):
+    """libdq's verdicts on a Kafka topic (kafka: kafka_options()) as a stream (from where
+    starting_at(since) says, at most max_offsets events per micro-batch): rows in
+    OUTPUT_SCHEMA, each sensor's libdq state kept by Spark between micro-batches
+    (make_judge_groups, per shard)."""
     from pyspark.sql import functions as F
     from pyspark.sql.streaming.state import GroupStateTimeout
-    raw = (spark.readStream.format("kafka").options(**kafka)
-           .option("subscribe", topic).option("startingOffsets", "earliest").option("includeHeaders", "true")
+    raw = (spark.readStream.format("kafka").options(**kafka).options(**starting_at(since))
+           .option("subscribe", topic).option("includeHeaders", "true")
            .option("maxOffsetsPerTrigger", max_offsets).load())
     return (raw.selectExpr(f"{SENSOR_KEY_SQL} AS sensor", "key", "value", "topic", "partition", "offset",
                            "to_json(headers) AS headers")
@@ -182,6 +187,15 @@ def judge_stream(spark, kafka: dict[str, str], topic: str, max_offsets: int, mod
             .applyInPandasWithState(make_judge_groups(model_path), OUTPUT_SCHEMA, STATE_SCHEMA, "append",
                                     GroupStateTimeout.NoTimeout)
             .withColumn("headers", F.from_json("headers", HEADERS_TYPE)))
+
+
+def starting_at(since: str | None) -> dict[str, str]:
+    """Where a read of a topic starts: its earliest offset, or with since (a duration such as
+    10m) the first record written in that last stretch (a live topic holds hours). A stream
+    that resumes from its checkpoint goes on where it stopped instead."""
+    if since:
+        return {"startingTimestamp": str(bindings().since_ms(since)), "startingOffsetsByTimestampStrategy": "latest"}
+    return {"startingOffsets": "earliest"}
 
 
 def write_cassandra(df, table: str) -> None:
@@ -212,22 +226,17 @@ KAFKA_COLUMNS = "key BINARY, value BINARY, topic STRING, `partition` INT, `offse
 
 def read_events(spark, source: str, brokers: str = KAFKA_BOOTSTRAP, principal: str = "validator",
                 since: str | None = None):
-    """Events as Kafka-shaped rows (key, value, topic, partition, offset, headers): everything
-    a Kafka topic holds now (read as principal, by default the validator: the login is needed
-    for a topic only, so a file is read without `make up`'s .env; with since,
-    a duration such as 10m: the records written in that
-    last stretch; a live topic holds hours), or the lines of an NDJSON file (or of every file
+    """Events as Kafka-shaped rows (key, value, topic, partition, offset, headers): what a
+    Kafka topic holds now from starting_at(since) (read as principal, by default the
+    validator: the login is needed for a topic only, so a file is read without `make up`'s
+    .env), or the lines of an NDJSON file (or of every file
     in a directory) as bytes, split at '\\n' only as `dq check` splits them (offset = line
     number - 1, topic = the file's path), so bytes that are not UTF-8 reach libdq unchanged.
     A file is read by one task: fine for the course's files, not for terabytes."""
     path = Path(source)
     if not path.exists():
-        reader = spark.read.format("kafka").options(**kafka_options(brokers, principal)).option("subscribe", source)
-        if since:
-            reader = (reader.option("startingTimestamp", str(bindings().since_ms(since)))
-                      .option("startingOffsetsByTimestampStrategy", "latest"))
-        else:
-            reader = reader.option("startingOffsets", "earliest")
+        reader = (spark.read.format("kafka").options(**kafka_options(brokers, principal))
+                  .options(**starting_at(since)).option("subscribe", source))
         return (reader.option("endingOffsets", "latest").option("includeHeaders", "true").load()
                 .select("key", "value", "topic", "partition", "offset", "headers"))
 

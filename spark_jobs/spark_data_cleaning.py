@@ -141,8 +141,6 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--input", default="sensor-topic",
                     help="an NDJSON file, a directory of them, or a Kafka topic (default sensor-topic)")
-    ap.add_argument("--since", metavar="DURATION",
-                    help="from a topic, the records written in the last DURATION (10m, 1h) instead of all of them")
     kafka_arguments(ap)
     ap.add_argument("--out", default=str(ROOT / "build" / "reports" / "spark_cleaning"))
     ap.add_argument("--impute", choices=("last_good", "mean", "median"), default="last_good")

@@ -158,7 +158,8 @@ def batch(spark, args) -> None:
 
 
 def stream(spark, args) -> None:
-    judged = (judge_stream(spark, kafka_options(args.brokers, args.kafka_principal), args.input, args.max_offsets)
+    judged = (judge_stream(spark, kafka_options(args.brokers, args.kafka_principal), args.input, args.max_offsets,
+                           since=args.since)
               .withColumn("ts", event_time()).where("ts IS NOT NULL").withWatermark("ts", WATERMARK))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -182,8 +183,6 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--input", default="sensor-topic",
                     help="an NDJSON file, a directory of them, or a Kafka topic (default sensor-topic)")
-    ap.add_argument("--since", metavar="DURATION",
-                    help="from a topic, the records written in the last DURATION (10m, 1h) instead of all of them")
     kafka_arguments(ap)
     ap.add_argument("--out", default=str(ROOT / "build" / "reports" / "spark_quality"), help="report directory")
     ap.add_argument("--now", help="'now' of the future-timestamp rule, ISO-8601 with an offset (default: the clock)")

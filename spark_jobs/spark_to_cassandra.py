@@ -35,7 +35,8 @@ def main() -> None:
     ap.add_argument("--input", default="sensor-topic")
     ap.add_argument("--dlq", default="sensor-dlq")
     ap.add_argument("--checkpoint", default=str(ROOT / ".stack" / "data" / "spark" / "checkpoints" / "day12"),
-                    help="offsets and per-sensor state; a new directory starts from the earliest offsets")
+                    help="offsets and per-sensor state; a new directory starts from the earliest offsets "
+                         "(or --since)")
     ap.add_argument("--bounded", action="store_true", help="process what the topic holds now, then stop")
     ap.add_argument("--max-offsets", type=int, default=100_000, help="events per micro-batch at most")
     ap.add_argument("--model", help="anomaly model file (ml/train.py); default: the contract's online detector")
@@ -53,7 +54,7 @@ def main() -> None:
     contract_version, threshold = validator(model)["version"], validator(model)["threshold"]
     model_name = Path(model).name if model else "online-z"
     kafka = kafka_options(args.brokers, args.kafka_principal)
-    judged = judge_stream(spark, kafka, args.input, args.max_offsets, model)
+    judged = judge_stream(spark, kafka, args.input, args.max_offsets, model, args.since)
 
     phases = {}  # batch id -> seconds per phase of write(), for --progress
 
@@ -103,7 +104,11 @@ def main() -> None:
     query = query.trigger(availableNow=True) if args.bounded else query.trigger(processingTime="5 seconds")
     query = query.start()
     query.awaitTermination()
-    if args.progress:  # the last spark.sql.streaming.numRecentProgressUpdates (100) micro-batches
+    if args.bounded:  # what this run read (the last spark.sql.streaming.numRecentProgressUpdates, 100, micro-batches)
+        batches = [p for p in query.recentProgress if p["numInputRows"]]
+        print(f"read {sum(p['numInputRows'] for p in batches):,} events of {args.input} in {len(batches)} "
+              f"micro-batches -> iot_data and {args.dlq}; checkpoint {args.checkpoint}")
+    if args.progress:
         Path(args.progress).write_text("".join(json.dumps({**p, "writeSeconds": phases.get(p["batchId"], {})}) + "\n"
                                                for p in query.recentProgress))
 
