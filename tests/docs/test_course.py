@@ -77,3 +77,15 @@ def test_each_week_has_a_troubleshooting_section_quoting_real_messages(name):
     assert quoted, f"{name}: the section quotes no message"
     for message in quoted:
         assert message in code, f"{name}: no code prints {message!r}"
+
+
+def test_make_exercise_runs_a_days_checks():
+    """`make exercise DAY=2` as every day's text says: the day's checks, each saying whose
+    version it ran (here the published one: a fresh checkout's exercises say TODO); without
+    DAY, how to call it."""
+    usage = subprocess.run(["make", "-s", "exercise"], cwd=ROOT, capture_output=True, text=True)
+    assert usage.returncode == 2 and "usage: make exercise DAY=<1-20>" in usage.stdout
+    proc = subprocess.run(["make", "-s", "exercise", "DAY=2"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    ran = re.findall(r"day02/(\S+): the published (?:solution|answer)", proc.stdout)
+    assert "ex6_recall.py" in ran and re.search(r"^\d+ passed", proc.stdout, re.M), proc.stdout[-3000:]
