@@ -235,9 +235,8 @@ def read_events(spark, source: str, brokers: str = KAFKA_BOOTSTRAP, principal: s
     A file is read by one task: fine for the course's files, not for terabytes."""
     path = Path(source)
     if not path.exists():
-        reader = (spark.read.format("kafka").options(**kafka_options(brokers, principal))
-                  .options(**starting_at(since)).option("subscribe", source))
-        return (reader.option("endingOffsets", "latest").option("includeHeaders", "true").load()
+        return (spark.read.format("kafka").options(**kafka_options(brokers, principal)).options(**starting_at(since))
+                .option("subscribe", source).option("endingOffsets", "latest").option("includeHeaders", "true").load()
                 .select("key", "value", "topic", "partition", "offset", "headers"))
 
     def lines(file):
