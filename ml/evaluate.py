@@ -87,9 +87,10 @@ def generated(dq_bin: str, events: int, alarm_rate: float) -> list[tuple[str, st
     return out
 
 
-def suthaharan(dq_bin: str, folder: Path, alarm_rate: float) -> list[tuple[str, str, dict]]:
+def suthaharan(dq_bin: str, folder: Path, alarm_rate: float,
+               parts: tuple[str, ...] = ("single_hop", "multi_hop")) -> list[tuple[str, str, dict]]:
     out = []
-    for part in ("single_hop", "multi_hop"):
+    for part in parts:
         with tempfile.TemporaryDirectory() as work:
             truth_csv = Path(work) / "truth.csv"
             data = subprocess.run([dq_bin, "gen", "--replay", folder / part / "data.csv", "--format", "suthaharan",
@@ -118,8 +119,11 @@ def suthaharan(dq_bin: str, folder: Path, alarm_rate: float) -> list[tuple[str, 
     return out
 
 
-def skab(folder: Path, alarm_rate: float) -> list[tuple[str, str, dict]]:
-    ys, scores, flags = [], [], []
+def skab_files(folder: Path) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per SKAB file (the anomaly-free ones left out), as its leaderboard splits it: the
+    forest's scores of the first 400 points (its training), of the rest, and the rest's labels.
+    A threshold is then a quantile of the training scores, whatever alarm rate it stands for."""
+    out = []
     for path in sorted(folder.glob("*/*.csv")):
         if path.parent.name == "anomaly-free":
             continue
@@ -128,13 +132,21 @@ def skab(folder: Path, alarm_rate: float) -> list[tuple[str, str, dict]]:
         channels = [c for c in rows[0] if c not in ("datetime", "anomaly", "changepoint")]
         X = np.array([[float(r[c]) for c in channels] for r in rows])
         y = np.array([float(r["anomaly"]) == 1 for r in rows])
-        score, threshold = forest_scores(X[:400], X[400:], [c.replace(" ", "_") for c in channels], alarm_rate)
-        ys.append(y[400:])
-        scores.append(score)
-        flags.append(score >= threshold)
-    y, score, flagged = np.concatenate(ys), np.concatenate(scores), np.concatenate(flags)
-    return [(f"SKAB ({len(ys)} files, first 400 points of each to train)", "isolation-forest",
-             report(y, score, flagged))]
+        score, _ = forest_scores(X[:400], X, [c.replace(" ", "_") for c in channels], 0.01)
+        out.append((score[:400], score[400:], y[400:]))
+    return out
+
+
+def skab_flags(files: list[tuple[np.ndarray, np.ndarray, np.ndarray]], alarm_rate: float) -> np.ndarray:
+    """Each file's test points flagged at the alarm_rate quantile of its own training scores."""
+    return np.concatenate([test >= np.quantile(train, 1 - alarm_rate) for train, test, _ in files])
+
+
+def skab(folder: Path, alarm_rate: float) -> list[tuple[str, str, dict]]:
+    files = skab_files(folder)
+    y, score = np.concatenate([f[2] for f in files]), np.concatenate([f[1] for f in files])
+    return [(f"SKAB ({len(files)} files, first 400 points of each to train)", "isolation-forest",
+             report(y, score, skab_flags(files, alarm_rate)))]
 
 
 def main() -> None:

