@@ -2,12 +2,17 @@
 rest on checked in the docs and the code, and the hostile lines of exercise 5 through dq check."""
 import json
 import subprocess
+import sys
+from pathlib import Path
 
 from checks import ROOT, chosen
 from testenv import CONTRACT
 
 DOCS = {name: (ROOT / "docs" / f"{name}.md").read_text() for name in ("cli", "spark")}
 FLINK_JOB = (ROOT / "flink_jobs" / "flink_to_cassandra.py").read_text()
+# Exercise 4's stream, as the course and ex4_drift.py's docstring generate it.
+GEN_ARGS = ["--sensors", "10", "--interval", "1m", "--count", "7200", "--seed", "20",
+            "--start", "2026-01-01T00:00:00Z", "-q"]
 
 
 def test_1_the_gate_and_cassandra(answer):
@@ -24,6 +29,44 @@ def test_3_each_paths_guarantees(answer):
            for key in ("gate_outputs", "flink_cassandra", "flink_dlq", "spark_cassandra", "spark_dlq")}
     assert got == {"gate_outputs": "exactly once", "flink_cassandra": "idempotent", "flink_dlq": "exactly once",
                    "spark_cassandra": "idempotent", "spark_dlq": "at least once"}
+
+
+def verdicts(dq_bin, events: Path, folder: Path) -> dict[int, dict]:
+    """dq check's annotation of each input line, rejected or clean (the clean file keeps the input's order)."""
+    clean, rejects = folder / f"{events.stem}.clean", folder / f"{events.stem}.rejects"
+    subprocess.run([dq_bin, "check", "-q", "-c", CONTRACT, "-i", events, "--now", "2026-11-26T00:00:00Z",
+                    "--clean", clean, "--rejects", rejects], check=True)
+    judged = {r["line"]: r["dq"] for r in map(json.loads, rejects.open())}
+    kept = (n for n in range(1, len(events.read_bytes().splitlines()) + 1) if n not in judged)
+    judged.update(zip(kept, (json.loads(line)["dq"] for line in clean.open())))
+    return judged
+
+
+def test_4_a_defect_of_your_own(dq_bin, tmp_path, answer):
+    """The generator's stream, and your copy with your defect: how many of the changed readings
+    does the contract notice, or the online detector flag, that it did not before?"""
+    original, yours, truth = tmp_path / "original.ndjson", tmp_path / "yours.ndjson", tmp_path / "truth.txt"
+    original.write_bytes(subprocess.run([dq_bin, "gen", *GEN_ARGS], capture_output=True, check=True).stdout)
+    with original.open("rb") as source, yours.open("wb") as out:
+        subprocess.run([sys.executable, chosen("day20/ex4_drift.py"), truth], stdin=source, stdout=out, check=True)
+    before, after = original.read_bytes().splitlines(), yours.read_bytes().splitlines()
+    changed = [int(n) for n in truth.read_text().split()]
+    assert len(after) == len(before), "a line lost or added: change readings, keep each line"
+    assert [n for n in range(1, len(before) + 1) if before[n - 1] != after[n - 1]] == changed, \
+        "the truth file must name exactly the lines that differ"
+    assert len(changed) >= 100, f"{len(changed)} readings changed: give your defect at least 100"
+    was, now = verdicts(dq_bin, original, tmp_path), verdicts(dq_bin, yours, tmp_path)
+
+    def noticed(dq):
+        return dq["status"] == "REJECT" or bool(dq.get("reasons"))
+
+    def flagged(dq):
+        return bool(dq.get("anomaly", {}).get("flag"))
+    anew = {"noticed_anew": sum(noticed(now[n]) and not noticed(was[n]) for n in changed),
+            "flagged_anew": sum(flagged(now[n]) and not flagged(was[n]) for n in changed)}
+    print(f"  {len(changed)} readings changed; {anew}")
+    assert int(answer("day20", "changed_readings")) == len(changed)
+    assert {key: int(answer("day20", key)) for key in anew} == anew
 
 
 def test_5_nothing_lost_whatever_comes_in(dq_bin, tmp_path):
