@@ -2,6 +2,7 @@
 
     python dashboards/grafana.py            # writes dashboards/grafana/<uid>.json
     python dashboards/grafana.py --check    # exit 1 if the committed JSON is not what it gives
+    python dashboards/grafana.py --extra my_panels.yaml --out /tmp/grafana   # with panels of yours
 
 Built with grafana-foundation-sdk (Grafana's own typed builders, pinned in
 stack/requirements/core.txt). Two datasources, with the uids of
@@ -118,18 +119,22 @@ def render(spec: dict) -> dict[str, str]:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="compare with the committed files instead of writing them")
+    ap.add_argument("--extra", type=Path, help="a file of more panels, each with `dashboard: <uid>` (to try panels)")
+    ap.add_argument("--out", type=Path, default=OUT, help="where the JSON goes (default: dashboards/grafana)")
     args = ap.parse_args()
-    files = render(load_panels())
+    files = render(load_panels(extra=args.extra))
     if args.check:
-        stale = [name for name, text in files.items() if not (OUT / name).exists() or (OUT / name).read_text() != text]
+        stale = [name for name, text in files.items()
+                 if not (args.out / name).exists() or (args.out / name).read_text() != text]
         if stale:
             sys.exit(f"dashboards/grafana: {', '.join(stale)} differ from dashboards/panels.yaml: "
                      "run `python dashboards/grafana.py` and commit the result")
         return
-    OUT.mkdir(exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
-        (OUT / name).write_text(text)
-        print(f"wrote {(OUT / name).relative_to(HERE.parent)}")
+        path = (args.out / name).resolve()
+        path.write_text(text)
+        print(f"wrote {path.relative_to(HERE.parent) if path.is_relative_to(HERE.parent) else path}")
 
 
 if __name__ == "__main__":

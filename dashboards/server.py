@@ -44,9 +44,17 @@ MAX_RANGE_S = 7 * 86400
 UTC = dt.timezone.utc
 
 
-def load_panels(path: Path = PANELS) -> dict:
-    """The panel file, checked: every panel has one source, every cql name exists."""
+def load_panels(path: Path = PANELS, extra: Path | None = None) -> dict:
+    """The panel file, checked: every panel has one source, every cql name exists. extra: a
+    file of more panels, each naming the dashboard it joins (`dashboard: <uid>`), to try
+    panels without editing the committed file."""
     spec = yaml.safe_load(path.read_text())
+    boards = {board["uid"]: board for board in spec["dashboards"]}
+    for panel in yaml.safe_load(extra.read_text()) if extra else []:
+        uid = panel.pop("dashboard", None)
+        if uid not in boards:
+            raise ValueError(f"{extra}: panel '{panel.get('title')}': no dashboard '{uid}' (one of {', '.join(boards)})")
+        boards[uid]["panels"].append(panel)
     for board in spec["dashboards"]:
         for panel in board["panels"]:
             if ("promql" in panel) == ("cql" in panel):
@@ -183,12 +191,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 only inside a container)")
     ap.add_argument("--port", type=int, default=3001)
+    ap.add_argument("--extra", type=Path, help="a file of more panels, each with `dashboard: <uid>` (to try panels)")
     args = ap.parse_args()
     if not (NODE_MODULES / "uplot" / "dist" / "uPlot.iife.min.js").exists():
         sys.exit(f"uPlot is not installed in {NODE_MODULES}: run `make install`")
-    spec = load_panels()
+    spec = load_panels(extra=args.extra)
     server = ThreadingHTTPServer((args.host, args.port), make_handler(spec, Queries(spec)))
-    print(f"dashboards on http://127.0.0.1:{args.port} (panels: {PANELS.relative_to(ROOT)})", file=sys.stderr)
+    print(f"dashboards on http://127.0.0.1:{args.port} (panels: {PANELS.relative_to(ROOT)}"
+          f"{f' and {args.extra}' if args.extra else ''})", file=sys.stderr)
     server.serve_forever()
 
 

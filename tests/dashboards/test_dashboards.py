@@ -35,6 +35,21 @@ def test_a_wrong_panel_is_refused_with_its_title(tmp_path, change, message):
         server.load_panels(path)
 
 
+def test_extra_panels_join_their_dashboard_or_are_refused(tmp_path):
+    extra = tmp_path / "mine.yaml"
+    mine = {"title": "Mine", "kind": "stat", "unit": "events", "promql": [{"expr": "sum(dq_events_total)"}]}
+    extra.write_text(yaml.safe_dump([{"dashboard": "dq-quality", **mine}]))
+    boards = {b["uid"]: b["panels"] for b in server.load_panels(extra=extra)["dashboards"]}
+    assert boards["dq-quality"][-1] == mine and mine not in boards["dq-pipeline"] + boards["dq-sensor"]
+    assert server.load_panels()["dashboards"][1]["panels"][-1] != mine  # the committed file unchanged
+    extra.write_text(yaml.safe_dump([{"dashboard": "dq-nope", **mine}]))
+    with pytest.raises(ValueError, match="panel 'Mine': no dashboard 'dq-nope'"):
+        server.load_panels(extra=extra)
+    extra.write_text(yaml.safe_dump([{"dashboard": "dq-quality", **mine, "kind": "pie"}]))
+    with pytest.raises(ValueError, match="unknown kind 'pie'"):
+        server.load_panels(extra=extra)
+
+
 def test_parameters_cover_every_day_of_the_range():
     now = dt.datetime(2026, 11, 30, 0, 20, tzinfo=dt.timezone.utc)
     p = server.parameters("sensor_1", 3600, now)

@@ -2,14 +2,18 @@
 Prometheus, beside the same figures computed another way, at one instant; your answers are
 checked against dq gen and dq check."""
 import json
+import os
+import socket
 import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
 
 import pytest
 
-from checks import chosen
+from checks import ROOT, chosen
+from dq.stack import CACHE
 from testenv import CONTRACT
 
 PROMETHEUS = "http://127.0.0.1:9090/api/v1/query"
@@ -49,6 +53,19 @@ def wait_for_rejects():
         time.sleep(5)
 
 
+def reject_share(window: str, at: float) -> float:
+    kept = value(f'sum(increase(dq_events_total{{verdict=~"pass|fixed"}}[{window}]))', at)
+    rejected = value(f'sum(increase(dq_events_total{{verdict="reject"}}[{window}]))', at)
+    assert rejected > 0, "no rejects yet"
+    return rejected / (kept + rejected)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @pytest.mark.stack
 def test_1_the_share_of_rejected_events():
     lines = queries("day14/ex1_reject_share.promql")
@@ -56,9 +73,7 @@ def test_1_the_share_of_rejected_events():
     wait_for_rejects()
     at = time.time() - 5  # an instant Prometheus has evaluated everything for
     for query, window in zip(lines, ("5m", "1m")):
-        kept = value(f'sum(increase(dq_events_total{{verdict=~"pass|fixed"}}[{window}]))', at)
-        rejected = value(f'sum(increase(dq_events_total{{verdict="reject"}}[{window}]))', at)
-        assert rejected > 0 and abs(value(query, at) - rejected / (kept + rejected)) < 1e-9, (query, window)
+        assert abs(value(query, at) - reject_share(window, at)) < 1e-9, (query, window)
 
 
 @pytest.mark.stack
@@ -101,6 +116,52 @@ def test_3_the_reason_that_moves(dq_bin, answer, defect):
     before, after = reason_counts(dq_bin), reason_counts(dq_bin, "--defects", f"{defect}=0.05")
     risen = max(after, key=lambda reason: after[reason] - before.get(reason, 0))
     assert answer("day14", defect) == risen.lower(), f"with more {defect}, {risen} rose the most"
+
+
+@pytest.mark.stack
+def test_4_a_panel_of_your_own(tmp_path):
+    """Your panel file added to the dashboards: a time series of the 5-minute reject share, in
+    the Grafana JSON, and drawn with data points by a second page in headless Chromium."""
+    sys.path.insert(0, str(ROOT / "dashboards"))
+    import server
+    extra = chosen("day14/ex4_panel.yaml")
+    spec = server.load_panels(extra=extra)  # a wrong panel is refused by its title
+    board = next(b for b in spec["dashboards"] if b["uid"] == "dq-quality")
+    panel = board["panels"][-1]
+    assert panel["kind"] == "timeseries" and len(panel["promql"]) == 1, panel
+    expr = panel["promql"][0]["expr"]
+    wait_for_rejects()
+    at = time.time() - 5
+    assert abs(value(expr, at) - reject_share("5m", at)) < 1e-9, expr
+
+    subprocess.run([sys.executable, ROOT / "dashboards" / "grafana.py", "--extra", extra, "--out", tmp_path],
+                   check=True, capture_output=True)
+    grafana = json.loads((tmp_path / "dq-quality.json").read_text())
+    assert [t["expr"] for p in grafana["panels"] if p["title"] == panel["title"] for t in p["targets"]] == [expr]
+
+    port = free_port()
+    page = subprocess.Popen([sys.executable, ROOT / "dashboards" / "server.py", "--port", str(port), "--extra", extra],
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(60):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/dashboards", timeout=2).close()
+                break
+            except OSError:
+                assert page.poll() is None, page.stderr.read()
+                time.sleep(0.5)
+        env = {**os.environ, "NODE_PATH": str(CACHE / "dashboards" / "node_modules")}
+        proc = subprocess.run(["node", ROOT / "tests" / "integration" / "browser" / "dashboards.cjs",
+                               f"http://127.0.0.1:{port}", tmp_path, "--sensor=sensor_0", "dq-quality"],
+                              capture_output=True, text=True, env=env, timeout=300)
+    finally:
+        page.terminate()
+        page.wait()
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout)["dq-quality"]
+    drawn = seen["panels"][panel["title"]]
+    print(f"  {panel['title']!r} drawn: {drawn}; screenshot {tmp_path / 'dq-quality.png'}")
+    assert seen["errors"] == [] and drawn["state"] == "ok" and drawn["points"] > 0, (drawn, seen["errors"])
 
 
 @pytest.mark.stack
