@@ -105,7 +105,7 @@ test-spark: build     ## the Spark jobs' logic on in-memory DataFrames, in a loc
 	@JAVA_HOME=$$(. stack/lib.sh && find_java17) $(DQ_CACHE)/venv/spark/bin/python -m pytest -q -p no:cacheprovider -W ignore::DeprecationWarning tests/spark
 
 test-integration: build ## the native stack: brought up if needed (and stopped again if it was down); the exercises' checks that need it
-	@stack/with-stack.sh sh -c '$(PYTEST) -q --durations=15 tests/integration && DQ_EXERCISES=solutions $(PYTEST) -q -m stack course/exercises'
+	@stack/with-stack.sh sh -c '$(PYTEST) -q --durations=15 -m "not long" tests/integration && DQ_EXERCISES=solutions $(PYTEST) -q -m stack course/exercises'
 
 test-compose: build   ## the Docker path end to end: image built, docker-compose.yml up, the pipeline, course jobs and dashboards tested, all removed (volumes too)
 	@stack/venv.sh core > /dev/null
@@ -123,8 +123,8 @@ data:            ## the public data sets the course uses, into data/, checked (D
 reconcile:       ## every reading of sensor-topic's last MINUTES (default 10) is one Cassandra row, with dq gate's verdict
 	@$(CORE_VENV)/bin/python stack/reconcile.py --minutes $(or $(MINUTES),10)
 
-drills: build    ## fault drills under the live pipeline: Cassandra down a minute, a Kafka restart; reconciled (~5 min, part of make test)
-	@stack/with-stack.sh $(PYTEST) -q -k drill tests/integration/test_live_pipeline.py
+drills: build    ## fault drills: Cassandra down a minute and a Kafka restart under the live pipeline (part of make test); a Kafka restart under a Spark job (~15 min in all)
+	@stack/with-stack.sh $(PYTEST) -q -k drill tests/integration/test_live_pipeline.py tests/integration/test_spark_jobs.py
 
 fuzz-short: build-fuzz ## 20 s of each fuzz target (part of make test)
 	@for t in $(FUZZ_TARGETS); do build-fuzz/fuzz_$$t -max_total_time=20 -max_len=8192 build-fuzz/corpus/$$t 2>&1 \

@@ -12,6 +12,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "lib"))  # testenv: what the test folders share
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "long: a fault drill too long for make test's time; make drills runs it")
+
+
 def venv(name: str) -> Path:
     from dq.stack import CACHE
     return CACHE / "venv" / name

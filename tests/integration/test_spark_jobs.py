@@ -3,10 +3,13 @@ import collections
 import datetime as dt
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+
+import pytest
 
 from conftest import ROOT, assert_cassandra_matches, messages, produce_largest, run
 from dq.stack import kafka_cli_args
@@ -19,6 +22,39 @@ def test_to_cassandra_reconciles_after_the_driver_is_killed(make_topic, secrets,
     dead-letter topic; the driver SIGKILLed mid-stream and started again on its checkpoint:
     rows and rejects equal one uninterrupted libdq engine's, no duplicate rows, every
     reject in the dead-letter topic (at least once)."""
+    def kill(first, log, rejects, wanted):
+        os.killpg(first.pid, signal.SIGKILL)  # the driver and everything it started
+        first.wait()
+        assert rejects() < wanted, "killed too late to test a restart"
+    interrupted_stream(make_topic, secrets, tmp_path, kill)
+
+
+@pytest.mark.long
+def test_drill_kafka_restart_under_the_spark_job(make_topic, secrets, tmp_path):
+    """The same stream with the broker stopped for 20 s under it (`make down SERVICE=kafka`):
+    the job waits for it or stops saying why, and ends, started again on its checkpoint where
+    it stopped, with exactly the rows and rejects of a job that never met the outage."""
+    def restart_kafka(first, log, rejects, wanted):
+        run(["make", "-C", ROOT, "down", "SERVICE=kafka"])
+        time.sleep(20)
+        run(["make", "-C", ROOT, "up", "SERVICE=kafka"])
+        deadline = time.time() + 300
+        while first.poll() is None and rejects() < wanted and time.time() < deadline:
+            time.sleep(5)
+        if first.poll() is None:
+            print(f"  the job waited for the broker and went on: {rejects()} of {wanted} rejects in Cassandra")
+        else:
+            text = log.read_text()
+            print(f"  the job stopped during the outage (exit {first.returncode}):\n{text[-1500:]}")
+            assert re.search(r"[Kk]afka|broker", text), "it stopped without saying why"
+    interrupted_stream(make_topic, secrets, tmp_path, restart_kafka)
+
+
+def interrupted_stream(make_topic, secrets, tmp_path, interrupt) -> None:
+    """100k generated events through spark_to_cassandra.py, unbounded; once a third of the
+    rejects are in Cassandra, interrupt(job, its log, rejects(), the rejects wanted); then
+    the job again, --bounded, on its checkpoint: the rows and rejects of one uninterrupted
+    libdq engine, each reject in the dead-letter topic."""
     from cassandra.auth import PlainTextAuthProvider
     from cassandra.cluster import Cluster
     import dq
@@ -50,11 +86,11 @@ def test_to_cassandra_reconciles_after_the_driver_is_killed(make_topic, secrets,
         while rejects() < want_counts["REJECT"] // 3 and time.time() < deadline:
             assert first.poll() is None, f"the streaming job stopped on its own:\n{log.read_text()[-3000:]}"
             time.sleep(1)
+        interrupt(first, log, rejects, want_counts["REJECT"])
     finally:
         if first.poll() is None:
-            os.killpg(first.pid, signal.SIGKILL)  # the driver and everything it started
+            os.killpg(first.pid, signal.SIGKILL)  # an unbounded job never ends by itself
         first.wait()
-    assert rejects() < want_counts["REJECT"], "killed too late to test a restart"
     run([*job, "--bounded"], timeout=900)  # the rest, from the checkpoint
 
     assert_cassandra_matches(session, want, start, start + dt.timedelta(hours=4), began, "spark")
