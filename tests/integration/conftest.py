@@ -108,11 +108,12 @@ def run(cmd, env=None, timeout=600, **kw) -> subprocess.CompletedProcess:
     return proc
 
 
-def messages(topic):
-    """Every message a read_committed consumer sees in the topic, partition by partition."""
+def messages(topic, principal: str = "reader", **settings):
+    """Every message a read_committed consumer sees in the topic, partition by partition
+    (settings: more of the consumer's, another broker's bootstrap.servers for one)."""
     from confluent_kafka import Consumer, TopicPartition
-    c = Consumer(kafka("reader", **{"group.id": "counter", "isolation.level": "read_committed",
-                                    "enable.auto.commit": False}))
+    c = Consumer(kafka(principal, **{"group.id": "counter", "isolation.level": "read_committed",
+                                     "enable.auto.commit": False, **settings}))
     for p in sorted(c.list_topics(topic, timeout=10).topics[topic].partitions):
         c.assign([TopicPartition(topic, p, 0)])
         idle = 0

@@ -45,8 +45,8 @@ DAY17_GATE = ("test_anomaly.py runs day 17's block as written: the stack's gate 
               "judging the live stream until Ctrl-C, the stack's gate started again")
 ELSEWHERE = {
     "make test": "the command this suite runs under (.ci/run)",
-    "make drills": "`pytest -k drill` of test_live_pipeline.py (part of this same suite) and test_spark_jobs.py "
-                   "(its drill marked long: run by make drills only)",
+    "make drills": "`pytest -k drill` of test_live_pipeline.py (part of this same suite), test_spark_jobs.py and "
+                   "test_kafka_disk_full.py (their drills marked long: run by make drills only)",
     "make down SERVICE=dq-gate": DAY17_GATE,
     "build/dq gate -c contracts/sensor_readings.yaml --model models/sensor-anomaly.dqm "
     "--kafka-config .stack/kafka/validator.properties": DAY17_GATE,
