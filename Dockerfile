@@ -22,7 +22,7 @@ WORKDIR /opt/dq
 RUN apt-get update -qq \
     && apt-get install -y -qq --no-install-recommends python3 python3-venv ca-certificates nodejs npm procps >/dev/null \
     && rm -rf /var/lib/apt/lists/*
-COPY stack/lib.sh stack/deps.sh stack/venv.sh stack/jars.sh stack/versions.env stack/apt-packages.txt stack/
+COPY stack/lib.sh stack/deps.sh stack/venv.sh stack/patch_flink_python.py stack/jars.sh stack/versions.env stack/apt-packages.txt stack/
 COPY stack/requirements/ stack/requirements/
 COPY stack/maven/ stack/maven/
 COPY python/ python/

@@ -33,4 +33,8 @@ if [ "$(cat "$dir/.dq-editable" 2>/dev/null)" != "$DQ_ROOT" ]; then
         || die "installing python/ into venv '$name' failed; see the messages above"
     echo "$DQ_ROOT" > "$dir/.dq-editable"
 fi
+# PyFlink's Python worker servers on loopback only (docs/security.md); a patched jar is left as it is.
+if [ "$name" = flink ]; then
+    "$dir/bin/python" "$here/patch_flink_python.py" "$dir" || die "patching flink-python's jar failed; see above"
+fi
 echo "$dir"

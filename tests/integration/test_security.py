@@ -1,10 +1,13 @@
 """What another local user must not be able to do to the running stack (docs/security.md),
 each checked against the live services."""
+import collections
 import os
+import re
 import stat
 import subprocess
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 from conftest import ROOT, kafka, read_env, venv
 
@@ -84,6 +87,46 @@ def test_no_service_holds_a_password_in_its_environment():
             continue  # a service that is not running
         holders += [pid_file.stem for p in passwords if p in environ]
     assert holders == []
+
+
+def stack_processes() -> dict[int, str]:
+    """{pid: service} of every running service and every process it started (PyFlink's
+    Python workers, Spark's executors...)."""
+    parents = {}
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        parents[int(stat_file.parent.name)] = int(fields[1])
+    owner = {int(f.read_text()): f.stem for f in (RUN / "pids").glob("*.pid") if int(f.read_text()) in parents}
+    changed = True
+    while changed:
+        changed = False
+        for pid, parent in parents.items():
+            if pid not in owner and parent in owner:
+                owner[pid] = owner[parent]
+                changed = True
+    return owner
+
+
+def test_every_listening_port_of_the_stack_is_on_loopback():
+    """No process of the stack listens beyond 127.0.0.1, the ports that move with each job
+    included: the gRPC servers through which a PyFlink job's Python worker talks to the
+    TaskManager (six per worker), which flink-python binds on every interface until
+    stack/patch_flink_python.py makes it honour the loopback address it is given."""
+    owner = stack_processes()
+    listening = collections.defaultdict(list)
+    for line in subprocess.run(["ss", "-Hltnp"], capture_output=True, text=True, check=True).stdout.splitlines():
+        address = line.split()[3]
+        for pid in map(int, re.findall(r"pid=(\d+)", line)):
+            if pid in owner:
+                listening[owner[pid]].append(address)
+    print({service: len(addresses) for service, addresses in listening.items()})
+    assert len(listening["flink-taskmanager"]) >= 6, "no PyFlink job's worker servers to check: is the live writer running?"
+    wide = {service: [a for a in addresses if not a.rsplit(":", 1)[0] in ("127.0.0.1", "[::ffff:127.0.0.1]")]
+            for service, addresses in listening.items()}
+    assert {service: addresses for service, addresses in wide.items() if addresses} == {}
 
 
 # ---------------------------------------------------------------- Kafka: logins and ACLs
