@@ -123,7 +123,7 @@ data:            ## the public data sets the course uses, into data/, checked (D
 reconcile:       ## every reading of sensor-topic's last MINUTES (default 10) is one Cassandra row, with dq gate's verdict
 	@$(CORE_VENV)/bin/python stack/reconcile.py --minutes $(or $(MINUTES),10)
 
-drills: build    ## fault drills: Cassandra down a minute and a Kafka restart under the live pipeline (part of make test); a Kafka restart under a Spark job, Kafka's disk full (~10 min in all)
+drills: build    ## fault drills: Cassandra down a minute, a Kafka restart, the live writer stopped and resumed (part of make test); Kafka under a Spark job, Kafka's disk full (~12 min)
 	@stack/with-stack.sh $(PYTEST) -q -k drill tests/integration/test_live_pipeline.py tests/integration/test_spark_jobs.py \
 		tests/integration/test_kafka_disk_full.py
 

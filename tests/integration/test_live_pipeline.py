@@ -6,6 +6,7 @@ import json
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient
@@ -98,6 +99,18 @@ def test_drill_kafka_restart_under_the_pipeline_loses_nothing():
     """The broker stopped for 20 s under generator, gate and live writer: each reconnects or is
     restarted (make up's supervisors), and the reconcile holds over the whole span."""
     drill("kafka", 20)
+
+
+def test_drill_live_writer_stopped_and_started_resumes_from_its_savepoint():
+    """`make down SERVICE=live-writer` stops the job with a savepoint and `make up` submits it
+    again from there (course day 11, exercise 5): its log names the savepoint this stop took,
+    and every reading of the span across the stop is exactly one row, none lost, none twice."""
+    began = time.time()
+    drill("live-writer", 5)
+    resumed = [line.split(" ", 2)[2] for line in (ROOT / ".stack" / "logs" / "live-writer.log").read_text().splitlines()
+               if line.startswith("resuming from ")]
+    assert resumed and "/savepoints/savepoint-" in resumed[0], resumed
+    assert Path(resumed[0]).stat().st_mtime > began, f"{resumed[0]} is older than this stop"
 
 
 def test_reconcile_finds_a_missing_row_and_a_missing_reject():
