@@ -20,6 +20,7 @@ from confluent_kafka.admin import AdminClient
 from conftest import ROOT, kafka, messages, produce
 from dq.stack import kafka_cli_args
 from scoring import below_score_goal
+from testenv import free_port
 
 DQ = ROOT / "build" / "dq"
 CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"
@@ -157,12 +158,6 @@ def test_two_instances_share_the_partitions(topics):
     for p in procs:
         assert p.wait(timeout=600) == 0
     assert count(topics["clean"]) + count(topics["dlq"]) == EVENTS
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_metrics_endpoint_and_sigterm(topics):

@@ -16,3 +16,11 @@ CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"
 def dq_bin() -> Path:
     assert DQ_BIN.exists(), f"{DQ_BIN} is missing: run `make build`"
     return DQ_BIN
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now, for a server a test starts."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -3,7 +3,6 @@ Prometheus, beside the same figures computed another way, at one instant; your a
 checked against dq gen and dq check."""
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ import pytest
 
 from checks import ROOT, chosen
 from dq.stack import CACHE
-from testenv import CONTRACT
+from testenv import CONTRACT, free_port
 
 PROMETHEUS = "http://127.0.0.1:9090/api/v1/query"
 
@@ -58,12 +57,6 @@ def reject_share(window: str, at: float) -> float:
     rejected = value(f'sum(increase(dq_events_total{{verdict="reject"}}[{window}]))', at)
     assert rejected > 0, "no rejects yet"
     return rejected / (kept + rejected)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.stack
