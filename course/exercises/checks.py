@@ -57,6 +57,19 @@ def module_of(relative: str):
     return module
 
 
+def verdicts_by_line(dq_bin, events: Path, folder: Path) -> dict[int, dict]:
+    """`dq check` with the course contract on events (at the course's fixed --now, files in
+    folder): each input line's annotation, rejected or clean (the clean file keeps the input's order)."""
+    from testenv import CONTRACT
+    clean, rejects = folder / f"{events.stem}.clean", folder / f"{events.stem}.rejects"
+    subprocess.run([dq_bin, "check", "-q", "-c", CONTRACT, "-i", events, "--now", "2026-11-26T00:00:00Z",
+                    "--clean", clean, "--rejects", rejects], check=True)
+    judged = {r["line"]: r["dq"] for r in map(json.loads, rejects.open())}
+    kept = (n for n in range(1, len(events.read_bytes().splitlines()) + 1) if n not in judged)
+    judged.update(zip(kept, (json.loads(line)["dq"] for line in clean.open())))
+    return judged
+
+
 def spark_python(script: Path, *args: str) -> str:
     """Runs a PySpark script in a local Spark (the spark venv, Java 17) with args, as `make
     spark-submit` runs the jobs on the stack's cluster, and returns what it printed. Days 6-9's

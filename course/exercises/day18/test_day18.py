@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from checks import PYTHON_ML, ROOT, chosen
-from testenv import CONTRACT
+from checks import PYTHON_ML, ROOT, chosen, verdicts_by_line
 
 sys.path.insert(0, str(ROOT / "stack"))
 import data  # noqa: E402
@@ -40,15 +39,9 @@ def judged(dq_bin, single_hop, tmp_path_factory):
     with events.open("wb") as f:
         subprocess.run([dq_bin, "gen", "--replay", single_hop, "--format", "suthaharan", "--start",
                         "2026-01-01T00:00:00Z", "--truth", truth_csv, "-q"], stdout=f, check=True)
-    clean, rejects = tmp_path / "clean.ndjson", tmp_path / "rejects.ndjson"
-    subprocess.run([dq_bin, "check", "-q", "-c", CONTRACT, "-i", events, "--now", "2026-11-26T00:00:00Z",
-                    "--clean", clean, "--rejects", rejects], check=True)
     with truth_csv.open() as f:
         truth = {int(row["line"]): row["defect"] for row in csv.DictReader(f)}
-    verdicts = {r["line"]: r["dq"] for r in map(json.loads, rejects.open())}
-    kept = (n for n in sorted(truth) if n not in verdicts)
-    verdicts.update(zip(kept, (json.loads(line)["dq"] for line in clean.open())))
-    return truth, verdicts
+    return truth, verdicts_by_line(dq_bin, events, tmp_path)
 
 
 def local_set(relative: str) -> Path:

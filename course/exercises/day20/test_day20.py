@@ -3,9 +3,8 @@ rest on checked in the docs and the code, and the hostile lines of exercise 5 th
 import json
 import subprocess
 import sys
-from pathlib import Path
 
-from checks import ROOT, chosen
+from checks import ROOT, chosen, verdicts_by_line
 from testenv import CONTRACT
 
 DOCS = {name: (ROOT / "docs" / f"{name}.md").read_text() for name in ("cli", "spark")}
@@ -31,17 +30,6 @@ def test_3_each_paths_guarantees(answer):
                    "spark_cassandra": "idempotent", "spark_dlq": "at least once"}
 
 
-def verdicts(dq_bin, events: Path, folder: Path) -> dict[int, dict]:
-    """dq check's annotation of each input line, rejected or clean (the clean file keeps the input's order)."""
-    clean, rejects = folder / f"{events.stem}.clean", folder / f"{events.stem}.rejects"
-    subprocess.run([dq_bin, "check", "-q", "-c", CONTRACT, "-i", events, "--now", "2026-11-26T00:00:00Z",
-                    "--clean", clean, "--rejects", rejects], check=True)
-    judged = {r["line"]: r["dq"] for r in map(json.loads, rejects.open())}
-    kept = (n for n in range(1, len(events.read_bytes().splitlines()) + 1) if n not in judged)
-    judged.update(zip(kept, (json.loads(line)["dq"] for line in clean.open())))
-    return judged
-
-
 def test_4_a_defect_of_your_own(dq_bin, tmp_path, answer):
     """The generator's stream, and your copy with your defect: how many of the changed readings
     does the contract notice, or the online detector flag, that it did not before?"""
@@ -55,7 +43,7 @@ def test_4_a_defect_of_your_own(dq_bin, tmp_path, answer):
     assert [n for n in range(1, len(before) + 1) if before[n - 1] != after[n - 1]] == changed, \
         "the truth file must name exactly the lines that differ"
     assert len(changed) >= 100, f"{len(changed)} readings changed: give your defect at least 100"
-    was, now = verdicts(dq_bin, original, tmp_path), verdicts(dq_bin, yours, tmp_path)
+    was, now = verdicts_by_line(dq_bin, original, tmp_path), verdicts_by_line(dq_bin, yours, tmp_path)
 
     def noticed(dq):
         return dq["status"] == "REJECT" or bool(dq.get("reasons"))
