@@ -26,6 +26,7 @@
     X(OVERSIZED, "oversized", DQ_R_OVERSIZED)                     \
     X(NOISE, "noise", DQ_R_NOISE)                                 \
     X(BIAS, "bias", DQ_R_BIAS)                                    \
+    X(DRIFT, "drift", DQ_R_DRIFT)                                 \
     X(BATTERY, "battery_failure", DQ_R_OUT_OF_RANGE)              \
     X(UNLABELLED, "unlabelled", -1)             /* a replayed data set without labels */ \
     X(LABELLED_ANOMALY, "labelled_anomaly", -1) /* a replayed data set's own label */

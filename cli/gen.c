@@ -41,6 +41,8 @@ static const double default_rates[D__COUNT] = {
 #define NOISE_TIMES 5.0
 #define BIAS_RUN 200   /* readings a miscalibrated sensor reads BIAS_TIMES (20 to 40) its noise off, then recovers */
 #define BIAS_TIMES 20.0
+#define DRIFT_RUN 400  /* readings a drifting sensor creeps off, by up to DRIFT_TIMES (10 to 20) its noise, then is set right */
+#define DRIFT_TIMES 10.0
 #define OVERSIZED_BYTES 70000 /* an oversized event's firmware dump: beyond the contract's 64 KiB */
 #define EVENT_BUF (OVERSIZED_BYTES + 10000) /* room for the largest event the generator writes */
 #define DEFAULT_COUNT 10000
@@ -80,8 +82,9 @@ typedef struct sensor {
     double last_temp, last_hum;
     char last_event[512];
     int last_len;
-    int stuck_left, silent_left, noise_left, bias_left;
-    double bias; /* the offset of a biased stretch */
+    int stuck_left, silent_left, noise_left, bias_left, drift_left;
+    double bias;  /* the offset of a biased stretch */
+    double drift; /* the offset a drifting stretch reaches at its end */
     uint64_t last_tick; /* tick of last_event */
     bool gap_pending;
 } sensor;
@@ -92,6 +95,7 @@ typedef struct gen_opts {
     double duration_s, rate;
     uint64_t seed;
     int64_t start_ms, interval_ms;
+    int64_t warm_up_ms; /* event time from the start without defects */
     double rates[D__COUNT];
     const char *truth;
     bool progress, quiet;
@@ -105,6 +109,7 @@ typedef struct gen_opts {
 static const char help[] =
     "usage: dq gen [--sensors N] [--count N | --duration SECONDS] [--rate EVENTS_PER_S]\n"
     "              [--seed N] [--start TIME] [--interval DURATION] [--defects NAME=RATE,...]\n"
+    "              [--warm-up DURATION]\n"
     "              [--truth FILE] [--brokers HOSTS --topic TOPIC [--kafka-config FILE] [-X key=value ...]]\n"
     "              [--replay FILE --format intel|suthaharan [--speedup X]]\n"
     "              [--progress] [--quiet]\n"
@@ -129,7 +134,11 @@ static const char help[] =
     "                     so none,spike=0.05 gives spikes only);\n"
     "                     names: missing_value outlier wrong_type numeric_string malformed_json\n"
     "                     invalid_sensor_id invalid_timestamp duplicate spike stuck gap late\n"
-    "                     future_timestamp oversized noise bias (battery failures follow the battery)\n"
+    "                     future_timestamp oversized noise bias drift (battery failures\n"
+    "                     follow the battery; drift is off unless named: the drift rule\n"
+    "                     learns each sensor's day first, see --warm-up)\n"
+    "  --warm-up D        no defects in the first D of event time (battery failures aside):\n"
+    "                     the history per-sensor rules learn from (for drift: 2d)\n"
     "  --truth FILE       ground truth, CSV: line,sensor_id,defect\n"
     "  --brokers HOSTS    Kafka bootstrap servers; with --topic, events go there\n"
     "  --kafka-config FILE  librdkafka properties, one key=value a line: the stack's Kafka\n"
@@ -179,12 +188,13 @@ static int parse_defects(const char *spec, double *rates)
 static int parse_args(int argc, char **argv, gen_opts *o)
 {
     enum { O_SENSORS = 256, O_COUNT, O_DURATION, O_RATE, O_SEED, O_START, O_INTERVAL, O_DEFECTS, O_TRUTH, O_PROGRESS,
-           O_BROKERS, O_TOPIC, O_REPLAY, O_FORMAT, O_SPEEDUP, O_KAFKA_CONFIG };
+           O_BROKERS, O_TOPIC, O_REPLAY, O_FORMAT, O_SPEEDUP, O_KAFKA_CONFIG, O_WARM_UP };
     static const struct option longopts[] = {
         {"sensors", required_argument, NULL, O_SENSORS}, {"count", required_argument, NULL, O_COUNT},
         {"duration", required_argument, NULL, O_DURATION}, {"rate", required_argument, NULL, O_RATE},
         {"seed", required_argument, NULL, O_SEED}, {"start", required_argument, NULL, O_START},
         {"interval", required_argument, NULL, O_INTERVAL}, {"defects", required_argument, NULL, O_DEFECTS},
+        {"warm-up", required_argument, NULL, O_WARM_UP},
         {"truth", required_argument, NULL, O_TRUTH}, {"progress", no_argument, NULL, O_PROGRESS},
         {"brokers", required_argument, NULL, O_BROKERS}, {"topic", required_argument, NULL, O_TOPIC},
         {"replay", required_argument, NULL, O_REPLAY}, {"format", required_argument, NULL, O_FORMAT},
@@ -228,6 +238,12 @@ static int parse_args(int argc, char **argv, gen_opts *o)
             }
             break;
         }
+        case O_WARM_UP:
+            if (dq_duration_parse_n(optarg, strlen(optarg), &o->warm_up_ms) != DQ_OK) {
+                fprintf(stderr, "dq gen: --warm-up takes a duration: 1h, 1d\n");
+                return CLI_EXIT_USAGE;
+            }
+            break;
         case O_DEFECTS:
             if (parse_defects(optarg, o->rates) != 0)
                 return CLI_EXIT_USAGE;
@@ -284,17 +300,27 @@ static int make_event(rng *r, sensor *s, long id, int64_t t_ms, int64_t interval
     double battery = s->battery;
     if (s->stuck_left > 0 && (d == D_SPIKE || d == D_OUTLIER || d == D_STUCK || d == D_NOISE || d == D_BIAS))
         d = D_NONE; /* a stuck sensor repeats its value: it cannot spike or jump meanwhile */
-    if ((d == D_BIAS && s->noise_left > 0) || (d == D_NOISE && s->bias_left > 0))
+    if (d == D_DRIFT && s->stuck_left > 0)
+        d = D_NONE;
+    if ((d == D_BIAS || d == D_NOISE || d == D_DRIFT) && s->noise_left + s->bias_left + s->drift_left > 0)
         d = D_NONE; /* one failure of the sensing element at a time */
+    /* Size and sign of a bias or a drift from the sensor and the time, not the random stream:
+     * 1 to 2 times its TIMES the sensor's noise, either way. */
+    rng hash = {(uint64_t)id * 0x9E3779B97F4A7C15ull ^ (uint64_t)t_ms};
+    double u = rng_unit(&hash), off = (u < 0.5 ? -1 : 1) * (1 + 2 * fmod(u, 0.5)) * s->noise;
     if (d == D_BIAS || (s->bias_left > 0 && d == D_NONE)) { /* a biased stretch, all labelled */
         if (s->bias_left == 0) {
-            /* Size and sign from the sensor and the time, not the random stream. */
-            rng h = {(uint64_t)id * 0x9E3779B97F4A7C15ull ^ (uint64_t)t_ms};
-            double u = rng_unit(&h);
             s->bias_left = BIAS_RUN;
-            s->bias = (u < 0.5 ? -1 : 1) * BIAS_TIMES * (1 + 2 * fmod(u, 0.5)) * s->noise;
+            s->bias = BIAS_TIMES * off;
         }
         d = D_BIAS;
+    }
+    if (d == D_DRIFT || (s->drift_left > 0 && d == D_NONE)) { /* a drifting stretch, all labelled */
+        if (s->drift_left == 0) {
+            s->drift_left = DRIFT_RUN;
+            s->drift = DRIFT_TIMES * off;
+        }
+        d = D_DRIFT;
     }
     if (d == D_NOISE || (s->noise_left > 0 && d == D_NONE)) { /* a noisy stretch, all labelled */
         if (s->noise_left == 0)
@@ -313,6 +339,10 @@ static int make_event(rng *r, sensor *s, long id, int64_t t_ms, int64_t interval
         t += s->bias;
         s->bias_left--;
     }
+    if (s->drift_left > 0) { /* an offset that grows a little every reading, until the sensor is set right */
+        t += s->drift * (DRIFT_RUN - s->drift_left + 1) / DRIFT_RUN;
+        s->drift_left--;
+    }
     if (s->noise_left > 0) { /* the failing sensor's own reading of the temperature, not the air */
         t += NOISE_TIMES * s->noise * rng_gauss(r);
         s->noise_left--;
@@ -320,8 +350,8 @@ static int make_event(rng *r, sensor *s, long id, int64_t t_ms, int64_t interval
     if (s->stuck_left > 0) { /* a stuck sensor repeats its value in every message it sends */
         t = s->last_temp;
         s->stuck_left--;
-        /* it hides a battery failure, noise or bias too */
-        if (d == D_NONE || d == D_NOISE || d == D_BIAS || *label == D_BATTERY)
+        /* it hides a battery failure, noise, bias or drift too */
+        if (d == D_NONE || d == D_NOISE || d == D_BIAS || d == D_DRIFT || *label == D_BATTERY)
             *label = D_STUCK;
     }
     if (d == D_STUCK) {
@@ -332,7 +362,7 @@ static int make_event(rng *r, sensor *s, long id, int64_t t_ms, int64_t interval
         t = s->last_temp + (s->last_temp > 30 ? -25.0 : 25.0);
     if (d == D_OUTLIER)
         t = rng_unit(r) < 0.5 ? 85.0 + 40.0 * rng_unit(r) : -60.0 - 20.0 * rng_unit(r);
-    if (s->gap_pending && (d == D_NONE || d == D_NOISE || d == D_BIAS)) {
+    if (s->gap_pending && (d == D_NONE || d == D_NOISE || d == D_BIAS || d == D_DRIFT)) {
         *label = D_GAP;
         s->gap_pending = false;
     }
@@ -601,7 +631,8 @@ int cli_cmd_gen(int argc, char **argv)
                 s->silent_left--;
                 continue;
             }
-            cli_defect d = s->gap_pending ? D_NONE : pick_defect(&r, o.rates); /* after silence: a clean reading */
+            /* After silence, and during the warm-up: a clean reading. */
+            cli_defect d = s->gap_pending || t_ms - o.start_ms < o.warm_up_ms ? D_NONE : pick_defect(&r, o.rates);
             if (d == D_LATE && (int64_t)tick * o.interval_ms < late_by_ms(o.interval_ms) + o.interval_ms)
                 d = D_NONE; /* nothing to be late against yet */
             int n;

@@ -303,7 +303,14 @@ static bool in_episode(const events *e, size_t i, int defect)
     return false;
 }
 
-/* Recall per defect (stuck: per episode) and precision per reason, over the events seen. */
+/* Whether a defect is scored per episode: a stuck sensor's first readings and a drifting one's
+ * cannot be told from normal ones (whether the fault is found at all is what counts). */
+static bool episodic(int defect)
+{
+    return defect == D_STUCK || defect == D_DRIFT;
+}
+
+/* Recall per defect (stuck, drift: per episode) and precision per reason, over the events seen. */
 static void report(const events *e, bool json)
 {
     const event *ev = e->ev;
@@ -312,23 +319,22 @@ static void report(const events *e, bool json)
         start++;
     uint64_t total[D__COUNT] = {0}, found[D__COUNT] = {0};
     uint64_t flagged[DQ_REASON__COUNT] = {0}, right[DQ_REASON__COUNT] = {0};
-    int stuck = D_STUCK;
     for (size_t i = 0; i < n; i++) {
         int d = ev[i].defect;
         if (d == UNSEEN)
             continue;
         seen++;
-        if (d == stuck) {
-            /* An episode: one sensor's stuck readings until its next defect-free one (other
-             * sensors, and other defects of this one, may come in between). */
-            if (!in_episode(e, i, stuck)) {
+        if (episodic(d)) {
+            /* An episode: one sensor's readings with the fault until its next defect-free one
+             * (other sensors, and other defects of this one, may come in between). */
+            if (!in_episode(e, i, d)) {
                 bool hit = false, ended = false;
                 for (size_t j = i; j < n && !hit && !ended; j++) {
-                    if (strcmp(ev[j].sensor, ev[i].sensor) != 0 || (ev[j].defect >= 0 && ev[j].defect != stuck) ||
+                    if (strcmp(ev[j].sensor, ev[i].sensor) != 0 || (ev[j].defect >= 0 && ev[j].defect != d) ||
                         ev[j].defect == UNSEEN)
                         continue;
                     ended = ev[j].defect < 0; /* its next defect-free reading */
-                    hit = !ended && ev[j].reasons >> DQ_R_STUCK_VALUE & 1;
+                    hit = !ended && ev[j].reasons >> cli_defect_reasons[d] & 1;
                 }
                 /* An episode the data cuts off before it ends may be too short to see: not scored. */
                 total[d] += hit || ended;
@@ -343,10 +349,14 @@ static void report(const events *e, bool json)
                 continue;
             flagged[r]++;
             /* Within a stretch of a sensor fault, that fault's reason is right whatever else is
-             * wrong with a reading; a bias's step is a jump, its first readings SPIKE. */
-            right[r] += (d >= 0 && cli_defect_reasons[d] == r) || (r == DQ_R_STUCK_VALUE && in_episode(e, i, stuck)) ||
+             * wrong with a reading; a bias's step is a jump, its first readings SPIKE, and a
+             * bias the bias rule did not see (its step came while the sensor was stuck) is off
+             * the sensor's daily profile: DRIFT. */
+            bool biased = d == D_BIAS || in_episode(e, i, D_BIAS);
+            right[r] += (d >= 0 && cli_defect_reasons[d] == r) || (r == DQ_R_STUCK_VALUE && in_episode(e, i, D_STUCK)) ||
                         (r == DQ_R_NOISE && in_episode(e, i, D_NOISE)) ||
-                        ((r == DQ_R_BIAS || r == DQ_R_SPIKE) && (d == D_BIAS || in_episode(e, i, D_BIAS)));
+                        (r == DQ_R_DRIFT && (biased || in_episode(e, i, D_DRIFT))) ||
+                        ((r == DQ_R_BIAS || r == DQ_R_SPIKE) && biased);
         }
     }
     if (json) {
@@ -373,7 +383,7 @@ static void report(const events *e, bool json)
         if (total[d])
             printf("%-20s %-20s %10" PRIu64 " %10" PRIu64 " %8.4f%s\n", cli_defect_names[d],
                    dq_reason_name(cli_defect_reasons[d]), total[d], found[d], (double)found[d] / (double)total[d],
-                   d == stuck ? "  (episodes)" : "");
+                   episodic(d) ? "  (episodes)" : "");
     printf("\n%-20s %10s %10s %9s\n", "reason", "flagged", "correct", "precision");
     for (int r = 1; r < DQ_REASON__COUNT; r++)
         if (flagged[r])

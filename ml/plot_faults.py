@@ -1,4 +1,4 @@
-"""Draws how each sensor fault looks to libdq: for spike, stuck, noise and bias, one generated
+"""Draws how each sensor fault looks to libdq: for spike, stuck, noise, bias and drift, one generated
 sensor's temperature around a stretch of the fault (shaded), the readings the contract's rule
 flags, and below it the online detector's score with its flags. These are the pictures of
 docs/anomaly.md (`make docs-plots` redraws them; a test checks they are what this draws).
@@ -23,13 +23,15 @@ sys.path.insert(0, str(ROOT / "ml"))
 import dq  # noqa: E402
 from train import CONTRACT  # noqa: E402
 
-SENSORS, READINGS = 20, 8640  # a day of 20 sensors at 10 s
-# fault: (dq gen --defects rate, the contract's reason for it, what the picture shows)
+SENSORS, DAY = 20, 8640  # 20 sensors at 10 s: a day's readings each
+# fault: (dq gen --defects rate, the contract's reason for it, what the picture shows, days of
+# readings without defects first: the drift rule learns each sensor's daily profile)
 FAULTS = {
-    "spike": (0.002, "SPIKE", "a spike: one reading far off; the rule and the detector both see it"),
-    "stuck": (0.0005, "STUCK_VALUE", "stuck: a repeated value; the rule flags from its 30th repeat, the detector sees nothing"),
-    "noise": (0.0005, "NOISE", "noise: a failing sensor scatters; the rule sees its changes grow, the detector nothing"),
-    "bias": (0.0005, "BIAS", "bias: a step that holds; the rule marks it to its end, the detector while its mean catches up"),
+    "spike": (0.002, "SPIKE", "a spike: one reading far off; the rule and the detector both see it", 0),
+    "stuck": (0.0005, "STUCK_VALUE", "stuck: a repeated value; the rule flags from its 30th repeat, the detector sees nothing", 0),
+    "noise": (0.0005, "NOISE", "noise: a failing sensor scatters; the rule sees its changes grow, the detector nothing", 0),
+    "bias": (0.0005, "BIAS", "bias: a step that holds; the rule marks it to its end, the detector while its mean catches up", 0),
+    "drift": (0.0002, "DRIFT", "drift: a slow creep off the sensor's daily profile; the rule sees it grow, the detector's mean follows it", 2),
 }
 CONTEXT = 60  # readings drawn before and after the fault's stretch
 
@@ -38,14 +40,15 @@ def sensor_readings(dq_bin: str, fault: str, work: Path) -> tuple[list[dict], li
     """The first sensor whose fault starts after its first 500 readings: its judged readings
     (clean events with their annotation) and, for each, whether the generator made it faulty."""
     events, truth = work / f"{fault}.ndjson", work / f"{fault}.csv"
+    clean_days = FAULTS[fault][3]
     with events.open("wb") as f:
-        subprocess.run([dq_bin, "gen", "--sensors", str(SENSORS), "--count", str(SENSORS * READINGS), "--interval",
-                        "10s", "--defects", f"none,{fault}={FAULTS[fault][0]}", "--seed", "3",
-                        "--start", "2026-01-01T00:00:00Z", "--truth", truth, "-q"],
+        subprocess.run([dq_bin, "gen", "--sensors", str(SENSORS), "--count", str(SENSORS * DAY * (clean_days + 1)),
+                        "--interval", "10s", "--defects", f"none,{fault}={FAULTS[fault][0]}", "--seed", "3",
+                        "--warm-up", f"{clean_days}d", "--start", "2026-01-01T00:00:00Z", "--truth", truth, "-q"],
                        stdout=f, check=True)
     faulty = {int(r["line"]): r["sensor_id"] for r in csv.DictReader(truth.open()) if r["defect"] == fault}
     lines = events.read_bytes().splitlines()
-    clean = dq.Engine(dq.Contract(CONTRACT), now="2026-01-03T00:00:00Z").evaluate(lines).clean
+    clean = dq.Engine(dq.Contract(CONTRACT), now="2026-01-05T00:00:00Z").evaluate(lines).clean
     seen: dict[str, int] = {}
     for n, line in enumerate(lines, 1):
         sensor = json.loads(line)["sensor_id"]

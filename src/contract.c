@@ -386,8 +386,8 @@ static void load_field(loader *ld, dq_field *f, yaml_node_t *p, bool *is_key, bo
 {
     static const char *const keys[] = {"name", "logicalType", "physicalType", "required", "primaryKey",
                                        "eventTime", "description", "unit", "logicalTypeOptions", "coerce",
-                                       "onOutOfRange", "onMissing", "spike", "stuck", "noise", "bias", "examples",
-                                       NULL};
+                                       "onOutOfRange", "onMissing", "spike", "stuck", "noise", "bias", "drift",
+                                       "examples", NULL};
     if (!need_map(ld, p, "a property"))
         return;
     check_keys(ld, p, "a property", keys);
@@ -434,6 +434,7 @@ static void load_field(loader *ld, dq_field *f, yaml_node_t *p, bool *is_key, bo
     f->coerce = get_bool(ld, p, "coerce", false);
     f->ts_formats = DQ_TS_ISO8601 | DQ_TS_EPOCH_S | DQ_TS_EPOCH_MS;
     f->num_slot = -1;
+    f->profile_slot = -1;
     *is_key = get_bool(ld, p, "primaryKey", false);
     *is_time = get_bool(ld, p, "eventTime", false);
     if (ld->failed)
@@ -497,6 +498,19 @@ static void load_field(loader *ld, dq_field *f, yaml_node_t *p, bool *is_key, bo
         f->has_bias = true;
         f->bias_action = get_action(ld, bi, "action", DQ_ACT_WARN, false);
     }
+    yaml_node_t *dr = need_map(ld, get(ld, p, "drift"), "drift");
+    if (dr) {
+        const char *const dk[] = {"deviations", "for", "action", NULL};
+        dq_num dev = {0};
+        check_keys(ld, dr, "drift", dk);
+        if (!numeric)
+            lerr(ld, dr, "drift applies to numeric fields");
+        else if (!get_num(ld, dr, "deviations", &dev) || !(dev.v > 1))
+            lerr(ld, dr, "drift needs deviations above 1 (the departure from the sensor's daily profile against its typical one)");
+        f->drift_deviations = dev.v;
+        f->drift_for = get_span(ld, dr, "for", true, (dq_span){.ms = 7 * 86400000LL});
+        f->drift_action = get_action(ld, dr, "action", DQ_ACT_WARN, false);
+    }
     if (f->coerce && !numeric)
         lerr(ld, p, "coerce applies to numeric fields");
 }
@@ -546,8 +560,13 @@ static void load_schema(loader *ld, dq_contract *ctr, yaml_node_t *schema)
                 lerr(ld, p, "eventTime: one required timestamp property only");
             ctr->time_field = ctr->n_fields - 1;
         }
-        if (f->has_spike || f->stuck_count || f->noise_ratio > 0 || f->missing == DQ_MISS_IMPUTE_LAST)
+        if (f->has_spike || f->stuck_count || f->noise_ratio > 0 || f->drift_deviations > 0 ||
+            f->missing == DQ_MISS_IMPUTE_LAST)
             f->num_slot = ctr->n_num_slots++;
+        if (f->drift_deviations > 0 && ctr->n_profile_slots == DQ_MAX_PROFILES)
+            lerr(ld, get(ld, p, "drift"), "at most %d fields with a drift rule", DQ_MAX_PROFILES);
+        else if (f->drift_deviations > 0)
+            f->profile_slot = ctr->n_profile_slots++;
     }
 }
 
@@ -674,7 +693,7 @@ static void load_contract(loader *ld, dq_contract *ctr)
     }
     for (int i = 0; i < ctr->n_fields; i++)
         if (ctr->fields[i].num_slot >= 0 && (ctr->key_field < 0 || ctr->time_field < 0))
-            lerr(ld, rules ? rules : root, "field '%s': spike, stuck, noise and last_good need a primaryKey and an eventTime",
+            lerr(ld, rules ? rules : root, "field '%s': spike, stuck, noise, drift and last_good need a primaryKey and an eventTime",
                  ctr->fields[i].name);
 
     yaml_node_t *met = need_map(ld, get(ld, root, "metrics"), "metrics");

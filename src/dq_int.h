@@ -195,6 +195,14 @@ void dq_pattern_free(dq_pattern *pat);
 #define DQ_NOISE_EXIT 0.66  /* noise ends when the recent changes fall below this share of the ratio */
 #define DQ_NOISE_REPEATS 3 /* ... or when a value comes this many times in a row */
 #define DQ_RECENT_ONE 256   /* dq_numstate.recent of a recent change equal to the typical one */
+#define DQ_DAY_MS 86400000LL
+#define DQ_MAX_PROFILES 4    /* drift-checked fields per contract (their profiles fill most of a saved state) */
+#define DQ_PROFILE_BINS 24   /* a drift-checked value's daily profile: its level in each hour of the day */
+#define DQ_PROFILE_MIN 4     /* readings an hour's level averages before the drift rule uses it */
+#define DQ_PROFILE_DAYS 7    /* after its first day, a day's readings move an hour's level by about 1/7 */
+#define DQ_DRIFT_WEIGHT 16   /* the departure from the profile: a moving average over about 16 readings */
+#define DQ_DRIFT_WARMUP 32   /* departures averaged into the typical one before the drift rule applies */
+#define DQ_DRIFT_EXIT 0.66   /* a drift ends when the departure falls below this share of the rule's */
 #define DQ_MAX_ANOMALY_FIELDS 8
 #define DQ_FEATURES_PER_FIELD 4 /* value, delta, dev, std */
 #define DQ_MAX_FEATURES (DQ_MAX_ANOMALY_FIELDS * DQ_FEATURES_PER_FIELD + 2)
@@ -240,7 +248,11 @@ typedef struct dq_field {
     bool has_bias;      /* a step the spike rule accepts is BIAS until it steps back or lasts bias_for */
     uint8_t bias_action;
     dq_span bias_for;
+    double drift_deviations; /* 0 = off; else a departure from the daily profile beyond this many typical ones is DRIFT */
+    uint8_t drift_action;
+    dq_span drift_for; /* a drift that lasts this long is the new normal: the profile is learned again */
     int num_slot; /* index into the per-key numeric state, -1 if none */
+    int profile_slot; /* index into the per-key daily profiles (drift), -1 if none */
     bool anomaly; /* scored for anomalies (contract.anomaly.fields) */
 
     /* strings */
@@ -263,6 +275,7 @@ struct dq_contract {
     int key_field;  /* index, -1 if none: stateful rules then off */
     int time_field; /* index, -1 if none */
     int n_num_slots;
+    int n_profile_slots;
 
     size_t max_event_bytes;
     int max_depth;
@@ -372,6 +385,19 @@ _Static_assert(sizeof(dq_numstate) == 48, "dq_numstate: 48 bytes per numeric fie
 _Static_assert(DQ_SPIKE_ACCEPT <= 3 && DQ_SPIKE_WARMUP <= DQ_CHANGE_WARMUP && DQ_CHANGE_WARMUP <= 63,
                "dq_numstate bit fields too narrow");
 
+/* Per drift-checked field and key: the sensor's daily profile, learned from its readings (the
+ * first day's average per hour, then a slow moving average), and its departure from it. */
+typedef struct dq_profile {
+    int64_t start_ms;             /* the time of the first reading learned; 0: none yet */
+    float level[DQ_PROFILE_BINS]; /* the level in each hour of the day (UTC) */
+    uint16_t n[DQ_PROFILE_BINS];  /* readings averaged into level[] during the profile's first day */
+    float departure;              /* moving average of the readings minus the profile */
+    float dev;                    /* typical |reading minus profile| of readings not flagged */
+    uint32_t drift_age;           /* the last accepted reading's time minus the drift's first's */
+    uint16_t dev_n;               /* departures in dev, counted up to DQ_DRIFT_WARMUP */
+    uint8_t drifting;             /* the last accepted reading was flagged DRIFT */
+} dq_profile;
+
 /* The time rules' state of a key: what dq_state_save writes besides the numeric fields. */
 typedef struct dq_keytime {
     int64_t newest_ms;
@@ -430,13 +456,13 @@ _Static_assert(DQ_REASON__COUNT <= 32, "reason numbers must fit 5 bits");
 typedef struct dq_state {
     char *records;    /* rec_cap records of record_size bytes; the first `used` are keys */
     size_t rec_cap;
-    size_t record_size, num_offset, win_offset;
+    size_t record_size, num_offset, profile_offset, win_offset;
     uint32_t *index;  /* record number + 1 per slot, 0 empty; cap is a power of two */
     size_t cap;
     size_t used;
     size_t max_keys;
     size_t key_max;   /* longest key stored */
-    size_t n_num, n_win;
+    size_t n_num, n_profile, n_win;
     uint32_t mru, lru; /* ends of the recency list */
     uint64_t evicted;
     dq_reason_table reasons[DQ_MAX_WINDOWS];
@@ -464,6 +490,10 @@ static inline int64_t dq_last_ms(const dq_keytime *tm, const dq_numstate *ns)
 static inline dq_numstate *dq_key_num(const dq_state *st, const dq_keystate *ks)
 {
     return (dq_numstate *)((char *)ks + st->num_offset);
+}
+static inline dq_profile *dq_key_profiles(const dq_state *st, const dq_keystate *ks)
+{
+    return (dq_profile *)((char *)ks + st->profile_offset);
 }
 static inline dq_key_window *dq_key_windows(const dq_state *st, const dq_keystate *ks)
 {
@@ -536,6 +566,7 @@ typedef struct dq_eval {
     bool complete;
     uint32_t bias_ends; /* bit fi: field fi's bias ends (its level stepped back, or it lasted bias.for) */
     uint32_t steps_back; /* bit fi: field fi's jump undoes its bias's step (steps_back in rules.c) */
+    uint32_t drift_back; /* bit fi: field fi's jump undoes its drift (drift_undone in rules.c) */
     /* The online detector's flag, with or without a model: it keeps a reading out of the running
      * variance and moves the alarm budget, so the features (and the flags without a model) are
      * the same whichever model scores; a model's own flags would shift what it trained on. */

@@ -272,7 +272,7 @@ dq_err dq_engine_eval_n(dq_engine *eng, const char *event, size_t len, dq_result
     res->features = NULL;
     ev.res = res;
     ev.complete = false;
-    ev.bias_ends = ev.steps_back = 0;
+    ev.bias_ends = ev.steps_back = ev.drift_back = 0;
     ev.z_flagged = false;
     memset(ev.from, 0, sizeof ev.from);
     memset(ev.imputed, 0, sizeof ev.imputed);

@@ -281,6 +281,78 @@ static bool steps_back(const dq_keytime *tm, const dq_numstate *ns, double jump,
     return fabs(jump + ns->bias_step) <= fmax(0.25 * step, fmin(0.4 * step, noise));
 }
 
+static bool flagged(const dq_result *res, dq_reason reason, int field)
+{
+    if (!(res->reasons >> reason & 1)) /* most readings: no such finding at all */
+        return false;
+    for (int i = 0; i < res->n_details; i++)
+        if (res->details[i].reason == reason && res->details[i].field == field)
+            return true;
+    return false;
+}
+
+/* The hour of the day (UTC) t falls in: its daily profile's bin. */
+static int profile_bin(int64_t t)
+{
+    int64_t ms = t % DQ_DAY_MS; /* times before 1970 too */
+    return (int)((ms < 0 ? ms + DQ_DAY_MS : ms) / (DQ_DAY_MS / DQ_PROFILE_BINS));
+}
+
+/* How many readings an hour's level averages before it is learned: half an hour's worth of the
+ * sensor's readings, at least DQ_PROFILE_MIN. */
+static unsigned profile_enough(const dq_keytime *tm)
+{
+    double half_hour = (double)(DQ_DAY_MS / DQ_PROFILE_BINS) / 2 / tm->cadence_ms; /* inf before any cadence */
+    return half_hour > UINT16_MAX ? UINT16_MAX : half_hour > DQ_PROFILE_MIN ? (unsigned)half_hour : DQ_PROFILE_MIN;
+}
+
+/* The sensor's level at t from its daily profile: the levels of the two hours around t,
+ * interpolated between their middles. False until the profile has seen a whole day and an
+ * hour (the hour after t's is then learned too), or while either hour is not learned yet (a
+ * sensor silent or faulty for much of an hour of its first day: one such hour, averaged over
+ * 4 readings, made a sensor DRIFT the next day). */
+static bool profile_level(const dq_keytime *tm, const dq_profile *pf, int64_t t, double *level)
+{
+    const int64_t hour = DQ_DAY_MS / DQ_PROFILE_BINS;
+    if (pf->start_ms == 0 || t - pf->start_ms < DQ_DAY_MS + hour)
+        return false;
+    double h = (double)(((t % DQ_DAY_MS) + DQ_DAY_MS) % DQ_DAY_MS) / (double)hour - 0.5;
+    int i = (int)floor(h), a = (i + DQ_PROFILE_BINS) % DQ_PROFILE_BINS, b = (i + 1) % DQ_PROFILE_BINS;
+    unsigned enough = profile_enough(tm);
+    if (pf->n[a] < enough || pf->n[b] < enough)
+        return false;
+    *level = pf->level[a] + (h - i) * (pf->level[b] - pf->level[a]);
+    return true;
+}
+
+/* DRIFT: the departure from the daily profile, moved by v, beyond drift.deviations typical
+ * departures; once drifting, until it falls under DQ_DRIFT_EXIT of that. A repeated value says
+ * nothing new: it stays DRIFT a few times (DQ_NOISE_REPEATS) while drifting, as the noise rule's
+ * (a sensor stuck while the weather moves departs from its profile, and is the stuck rule's). */
+static bool is_drifting(const dq_field *f, const dq_keytime *tm, const dq_numstate *ns, const dq_profile *pf, double v,
+                        int64_t t)
+{
+    double level;
+    if (pf->dev_n < DQ_DRIFT_WARMUP || !profile_level(tm, pf, t, &level))
+        return false;
+    if (v == ns->last_v)
+        return pf->drifting && ns->same_run < DQ_NOISE_REPEATS;
+    double d = pf->departure + (v - level - pf->departure) / DQ_DRIFT_WEIGHT;
+    return fabs(d) > f->drift_deviations * pf->dev * (pf->drifting ? DQ_DRIFT_EXIT : 1.0);
+}
+
+/* A drift ends when the sensor is set right: a jump against a departure the rule sees (or
+ * almost) that undoes at least half of it and lands near the profile (within the rule's band,
+ * or a quarter of the departure). Not a spike, nor a bias's step: the new level is the old normal. */
+static bool drift_undone(const dq_field *f, const dq_keytime *tm, const dq_profile *pf, double jump, double v,
+                         int64_t t)
+{
+    double level, dep = pf->departure, band = f->drift_deviations * pf->dev;
+    if (pf->dev_n < DQ_DRIFT_WARMUP || fabs(dep) <= DQ_DRIFT_EXIT * band || !profile_level(tm, pf, t, &level))
+        return false;
+    return jump * dep < 0 && fabs(jump) >= 0.5 * fabs(dep) && fabs(v - level) <= fmax(0.25 * fabs(dep), band);
+}
+
 /* After a long silence a sensor may come back serviced, replaced or moved, and the stack's
  * generator restarted with other sensors behind the same ids: what its values were says
  * little of what they are. Its value rules learn it again as a new sensor's (the spike, noise
@@ -288,8 +360,9 @@ static bool steps_back(const dq_keytime *tm, const dq_numstate *ns, double jump,
  * imputation within its age limit); its cadence stays. Without this, a first reading 27 °C
  * off after three silent days became the level, the return to normal a BIAS for a day, and a
  * sensor that came back scattering more than before was NOISE for ever. */
-static void relearn_values(dq_numstate *num, size_t n_num)
+static void relearn_values(dq_numstate *num, size_t n_num, dq_profile *prof, size_t n_profile)
 {
+    memset(prof, 0, n_profile * sizeof *prof);
     for (size_t i = 0; i < n_num; i++) {
         dq_numstate *ns = &num[i];
         ns->change_n = 0;
@@ -308,11 +381,12 @@ void dq_rules_stateful(dq_engine *eng, dq_keystate *ks, dq_eval *ev)
     const dq_contract *ctr = eng->ctr;
     const dq_keytime *tm = &ks->tm;
     dq_numstate *num = dq_key_num(&eng->state, ks);
+    dq_profile *prof = dq_key_profiles(&eng->state, ks);
     dq_result *res = ev->res;
     int64_t t = ev->ts_ms[ctr->time_field];
     int64_t span;
     if (tm->has_time && tm->cadence_n >= DQ_CADENCE_WARMUP && t - tm->newest_ms > DQ_RELEARN_INTERVALS * tm->cadence_ms)
-        relearn_values(num, eng->state.n_num); /* before the rules judge this reading: it is the first one learned */
+        relearn_values(num, eng->state.n_num, dq_key_profiles(&eng->state, ks), eng->state.n_profile); /* before the rules judge this reading: it is the first one learned */
     if (tm->has_time) {
         if (ctr->has_dup && is_duplicate(ctr, tm, t))
             dq_rules_add(res, DQ_R_DUPLICATE_EVENT, ctr->dup_action, ctr->time_field);
@@ -350,14 +424,21 @@ void dq_rules_stateful(dq_engine *eng, dq_keystate *ks, dq_eval *ev)
             ev->bias_ends |= 1u << fi; /* it stepped back, or lasted bias.for: the new normal */
             biased = false;
         }
-        if (back && !ns->bias_latent)
-            ; /* the end of a bias, not a spike */
+        const dq_profile *pf = f->profile_slot >= 0 ? &prof[f->profile_slot] : NULL;
+        bool undone = pf && drift_undone(f, tm, pf, v - ns->last_v, v, t);
+        ev->drift_back |= (uint32_t)undone << fi;
+        if ((back && !ns->bias_latent) || undone)
+            ; /* the end of a bias or a drift, not a spike */
         else if (f->has_spike && is_spike(f, tm, ns, fabs(v - ns->last_v), t))
             dq_rules_add(res, DQ_R_SPIKE, f->spike_action, fi);
         else if (f->noise_ratio > 0 && is_noisy(f, tm, ns, v, t)) /* one wild reading is a spike, not noise */
             dq_rules_add(res, DQ_R_NOISE, f->noise_action, fi);
         if (biased && !ns->bias_latent)
             dq_rules_add(res, DQ_R_BIAS, f->bias_action, fi);
+        /* Not a reading another level rule explains (a spike, noise, a bias's offset, latent too). */
+        if (pf && pf->dev_n >= DQ_DRIFT_WARMUP && !undone && ns->bias_step == 0 && !flagged(res, DQ_R_SPIKE, fi) &&
+            !flagged(res, DQ_R_NOISE, fi) && is_drifting(f, tm, ns, pf, v, t))
+            dq_rules_add(res, DQ_R_DRIFT, f->drift_action, fi);
         if (f->stuck_count && v == ns->last_v && ns->same_run + 1 >= f->stuck_count)
             dq_rules_add(res, DQ_R_STUCK_VALUE, f->stuck_action, fi);
     }
@@ -437,12 +518,59 @@ static void learn_change(const dq_field *f, const dq_keytime *tm, dq_numstate *n
     ns->change_dev = c + (x - c) / 32;
 }
 
-static bool flagged(const dq_result *res, dq_reason reason, int field)
+/* The daily profile learns each hour's level: the average of the first day's readings in it
+ * (and of later ones until it has half an hour's worth, profile_enough), then a moving average in which a day's
+ * readings weigh about 1/DQ_PROFILE_DAYS. Not from readings a level rule flagged (DRIFT too: a
+ * drift taught to the profile was a false DRIFT the next day at the same hours), nor before the
+ * spike and noise rules' warm-up (a bias then passes unflagged), nor from a repeated value (a
+ * stuck sensor's first readings are not flagged yet, and the weather moves on meanwhile). A
+ * drift that lasts drift.for (a sensor moved for good) is the new normal: the profile is
+ * learned anew. The typical departure learns from the same readings while the departure is
+ * within the typical one (a drift must not widen the band it is measured against before the
+ * rule sees it): the mean |departure| of the first DQ_DRIFT_WARMUP, then a slow moving average
+ * (weight 1/256) of departures clamped to twice the typical one. The departure follows every
+ * new value no other level rule flagged (a repeat says nothing new; a spike's level accepted
+ * as a step is the bias rule's), and starts again at the reading that undid a drift. */
+static void learn_profile(const dq_field *f, const dq_keytime *tm, const dq_numstate *ns, dq_profile *pf, double v,
+                          int64_t t, bool drift, bool undone, bool other)
 {
-    for (int i = 0; i < res->n_details; i++)
-        if (res->details[i].reason == reason && res->details[i].field == field)
-            return true;
-    return false;
+    int64_t span;
+    if (drift)
+        pf->drift_age = pf->drifting ? dq_age_add(pf->drift_age, t - dq_last_ms(tm, ns)) : 0;
+    if (drift && span_ms(&f->drift_for, tm, &span) && (int64_t)pf->drift_age >= span) {
+        memset(pf, 0, sizeof *pf); /* a drift that lasted drift.for: the new normal, learned anew */
+        return;
+    }
+    double level;
+    bool known = profile_level(tm, pf, t, &level), fresh = v != ns->last_v || !ns->has_last;
+    v = v > FLT_MAX ? FLT_MAX : v < -FLT_MAX ? -FLT_MAX : v; /* the profile keeps floats */
+    double r = known ? v - level : 0;
+    r = r > FLT_MAX ? FLT_MAX : r < -FLT_MAX ? -FLT_MAX : r;
+    if (undone)
+        pf->departure = (float)r;
+    else if (known && fresh && !other)
+        pf->departure = (float)(pf->departure + (r - pf->departure) / DQ_DRIFT_WEIGHT);
+    pf->drifting = drift;
+    if (drift || other || !fresh || (ns->change_n < DQ_CHANGE_WARMUP && (f->spike_deviations > 0 || f->noise_ratio > 0)))
+        return;
+    if (pf->start_ms == 0)
+        pf->start_ms = t;
+    int b = profile_bin(t);
+    if (t - pf->start_ms < DQ_DAY_MS || pf->n[b] < profile_enough(tm)) {
+        pf->n[b] += pf->n[b] < UINT16_MAX;
+        pf->level[b] = (float)(pf->level[b] + (v - pf->level[b]) / pf->n[b]); /* between the two: a float */
+    } else if (tm->cadence_n > 0) {
+        double w = tm->cadence_ms / (DQ_PROFILE_DAYS * (double)(DQ_DAY_MS / DQ_PROFILE_BINS));
+        pf->level[b] = (float)(pf->level[b] + (w < 1 ? w : 1) * (v - pf->level[b]));
+    }
+    if (!known || (pf->dev_n >= DQ_DRIFT_WARMUP && fabs(pf->departure) > pf->dev))
+        return;
+    float x = (float)fabs(r);
+    if (pf->dev_n < DQ_DRIFT_WARMUP) {
+        pf->dev += (x - pf->dev) / (float)++pf->dev_n;
+        return;
+    }
+    pf->dev += ((x < 2 * pf->dev ? x : 2 * pf->dev) - pf->dev) / 256;
 }
 
 void dq_rules_commit(dq_engine *eng, dq_keystate *ks, const dq_eval *ev)
@@ -450,6 +578,7 @@ void dq_rules_commit(dq_engine *eng, dq_keystate *ks, const dq_eval *ev)
     const dq_contract *ctr = eng->ctr;
     int64_t t = ev->ts_ms[ctr->time_field];
     dq_numstate *num = dq_key_num(&eng->state, ks);
+    dq_profile *prof = dq_key_profiles(&eng->state, ks);
     learn_cadence(&ks->tm, t);
     remember_time(&ks->tm, num, eng->state.n_num, t);
     for (int fi = 0; fi < ctr->n_fields; fi++) {
@@ -510,6 +639,11 @@ void dq_rules_commit(dq_engine *eng, dq_keystate *ks, const dq_eval *ev)
         }
         if (onset)
             ns->bias_age = 0;
+        bool undone = ev->drift_back >> fi & 1;
+        if (f->profile_slot >= 0)
+            learn_profile(f, &ks->tm, ns, &prof[f->profile_slot], v, t, flagged(ev->res, DQ_R_DRIFT, fi), undone,
+                          spiked || noisy || ns->bias_step != 0 || flagged(ev->res, DQ_R_BIAS, fi));
+        spiked |= undone; /* the jump back is not a change to learn */
         ns->spike_run = 0;
         if (ns->has_last && !spiked && (f->spike_deviations > 0 || f->noise_ratio > 0) && t > last_ms)
             learn_change(f, &ks->tm, ns, v, t, noisy);

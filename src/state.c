@@ -31,10 +31,14 @@
  * z_flag (the online detector's flag threshold under a false-alarm budget, 0 before any) after
  * cadence_ms, and u8 spike_level (bit 0: the spike run's jumps upwards, bits 1-3 their size,
  * bit 4: the bias step is latent) after spike_run, f32 bias_step (the step of a bias not yet
- * undone, 0: none) and i64 bias_ms (when it stepped) at the end of each numeric field.
+ * undone, 0: none) and i64 bias_ms (when it stepped) at the end of each numeric field; since
+ * version 6: u8 profiles after the numeric fields, then per drift-checked field its daily
+ * profile: i64 start_ms (0: none), f32 level[24], u16 n[24], f32 departure, f32 dev, u32
+ * drift_age, u8 dev_n, u8 drifting.
  * Version 2 state still loads: the sensor then learns its cadence and typical changes again (a
  * warm-up); version 3 state starts with the recent change equal to the typical one, not
- * noisy; version 4 state with the flag threshold at the contract's and no bias.
+ * noisy; version 4 state with the flag threshold at the contract's and no bias; version 5
+ * state without a profile (the drift rule learns it again: a day).
  * Integers are little-endian, floats and doubles their IEEE-754 bits as little-endian u32/u64.
  * Values travel as text so loading goes through the number parser and yields a
  * dq_num with its invariants, whatever the bytes; the running mean and variance
@@ -68,9 +72,11 @@ dq_err dq_state_init(dq_state *st, const dq_contract *ctr, size_t key_max)
     st->max_keys = (size_t)ctr->max_keys;
     st->key_max = key_max;
     st->n_num = (size_t)ctr->n_num_slots;
+    st->n_profile = (size_t)ctr->n_profile_slots;
     st->n_win = (size_t)ctr->n_windows;
     st->num_offset = round8(sizeof(dq_keystate));
-    st->win_offset = st->num_offset + st->n_num * sizeof(dq_numstate);
+    st->profile_offset = round8(st->num_offset + st->n_num * sizeof(dq_numstate));
+    st->win_offset = st->profile_offset + st->n_profile * sizeof(dq_profile);
     st->record_size = round8(st->win_offset + st->n_win * sizeof(dq_key_window));
     st->mru = st->lru = DQ_NO_RECORD;
     st->cap = 16;
@@ -330,11 +336,13 @@ void dq_reason_clear(dq_reason_table *t)
 
 /* ---------------------------------------------------------------- saved state */
 
-#define STATE_VERSION 5
+#define STATE_VERSION 6
 #define STATE_VERSION_OLDEST 2
+#define PROFILE_BYTES (8 + 6 * DQ_PROFILE_BINS + 4 + 4 + 4 + 1 + 1)
 /* Header, then per numeric field at most 1 + 1 + 40 (text) + 8 + 4 + 2 + 8 + 8 + 4 + 8 + 1 + 4 + 1 + 2 + 4 + 8
- * bytes. */
-_Static_assert(5 + 8 + 8 * DQ_DUP_RING + 9 + DQ_MAX_FIELDS * 104 <= DQ_STATE_MAX_BYTES,
+ * bytes, then the profiles. */
+_Static_assert(5 + 8 + 8 * DQ_DUP_RING + 9 + DQ_MAX_FIELDS * 104 + 1 + DQ_MAX_PROFILES * PROFILE_BYTES <=
+                   DQ_STATE_MAX_BYTES,
                "DQ_STATE_MAX_BYTES too small");
 
 static uint64_t double_bits(double v)
@@ -410,6 +418,21 @@ size_t dq_state_save(const dq_state *st, const dq_keystate *ks, unsigned char *o
         p = put_u(p, float_bits(ns->bias_step), 4);
         p = put_u(p, (uint64_t)time_before(last_ms, ns->bias_age), 8);
     }
+    *p++ = (unsigned char)st->n_profile;
+    const dq_profile *prof = dq_key_profiles(st, ks);
+    for (size_t f = 0; f < st->n_profile; f++) {
+        const dq_profile *pf = &prof[f];
+        p = put_u(p, (uint64_t)pf->start_ms, 8);
+        for (int b = 0; b < DQ_PROFILE_BINS; b++)
+            p = put_u(p, float_bits(pf->level[b]), 4);
+        for (int b = 0; b < DQ_PROFILE_BINS; b++)
+            p = put_u(p, pf->n[b], 2);
+        p = put_u(p, float_bits(pf->departure), 4);
+        p = put_u(p, float_bits(pf->dev), 4);
+        p = put_u(p, pf->drift_age, 4);
+        *p++ = (unsigned char)pf->dev_n;
+        *p++ = pf->drifting;
+    }
     return (size_t)(p - out);
 }
 
@@ -454,15 +477,48 @@ static float get_rate(reader *r)
     return v;
 }
 
+static float get_float(reader *r)
+{
+    uint32_t u = (uint32_t)get_u(r, 4);
+    float v;
+    memcpy(&v, &u, sizeof v);
+    if (!isfinite(v))
+        r->bad = true;
+    return v;
+}
+
+/* A daily profile (version 6 on): its start no later than the key's newest time. */
+static void get_profile(reader *r, const dq_keytime *tm, dq_profile *pf)
+{
+    memset(pf, 0, sizeof *pf);
+    pf->start_ms = (int64_t)get_u(r, 8);
+    if (pf->start_ms != 0 && (pf->start_ms < DQ_TIME_MIN_MS || !tm->has_time || pf->start_ms > tm->newest_ms))
+        r->bad = true;
+    for (int b = 0; b < DQ_PROFILE_BINS; b++)
+        pf->level[b] = get_float(r);
+    for (int b = 0; b < DQ_PROFILE_BINS; b++)
+        pf->n[b] = (uint16_t)get_u(r, 2);
+    pf->departure = get_float(r);
+    pf->dev = get_rate(r);
+    pf->drift_age = (uint32_t)get_u(r, 4);
+    uint64_t dev_n = get_u(r, 1), drifting = get_u(r, 1);
+    if (dev_n > DQ_DRIFT_WARMUP || drifting > 1)
+        r->bad = true;
+    pf->dev_n = (uint16_t)dev_n;
+    pf->drifting = (uint8_t)drifting;
+}
+
 static uint16_t saturate16(uint64_t v)
 {
     return v > UINT16_MAX ? UINT16_MAX : (uint16_t)v;
 }
 
-/* Decodes saved-state bytes into tm, z_flag and num[0..n_num): DQ_OK or DQ_ERR_STATE. */
-static dq_err decode(const dq_state *st, dq_keytime *tm, float *z_flag, dq_numstate *num, const unsigned char *in,
-                     size_t len)
+/* Decodes saved-state bytes into tm, z_flag, num[0..n_num) and prof[0..n_profile) (before
+ * version 6: none learned yet): DQ_OK or DQ_ERR_STATE. */
+static dq_err decode(const dq_state *st, dq_keytime *tm, float *z_flag, dq_numstate *num, dq_profile *prof,
+                     const unsigned char *in, size_t len)
 {
+    memset(prof, 0, st->n_profile * sizeof *prof);
     reader r = {in, in + len, false};
     memset(tm, 0, sizeof *tm);
     *z_flag = 0;
@@ -552,6 +608,12 @@ static dq_err decode(const dq_state *st, dq_keytime *tm, float *z_flag, dq_numst
             ns->bias_age = dq_age_add(0, last_ms - bias_ms);
         }
     }
+    if (version >= 6 && !r.bad) {
+        if (get_u(&r, 1) != st->n_profile)
+            return DQ_ERR_STATE;
+        for (size_t f = 0; f < st->n_profile && !r.bad; f++)
+            get_profile(&r, tm, &prof[f]);
+    }
     return r.bad || r.p != r.end ? DQ_ERR_STATE : DQ_OK;
 }
 
@@ -560,7 +622,8 @@ dq_err dq_state_restore(dq_state *st, const char *key, size_t len, const unsigne
     dq_keytime tm;
     float z_flag;
     dq_numstate num[DQ_MAX_FIELDS];
-    dq_err err = decode(st, &tm, &z_flag, num, in, n);
+    dq_profile prof[DQ_MAX_PROFILES];
+    dq_err err = decode(st, &tm, &z_flag, num, prof, in, n);
     if (err)
         return err; /* decoded first, so refused bytes do not even add the key */
     dq_keystate *ks = dq_state_get(st, key, len);
@@ -570,6 +633,8 @@ dq_err dq_state_restore(dq_state *st, const char *key, size_t len, const unsigne
     ks->z_flag = z_flag;
     if (st->n_num)
         memcpy(dq_key_num(st, ks), num, st->n_num * sizeof *num);
+    if (st->n_profile)
+        memcpy(dq_key_profiles(st, ks), prof, st->n_profile * sizeof *prof);
     return DQ_OK;
 }
 

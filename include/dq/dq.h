@@ -114,7 +114,8 @@ typedef enum dq_verdict {
     X(UNKNOWN_FIELD, 22, "a member the contract does not declare")                          \
     X(TOO_LONG, 23, "a string longer than maxLength")                                      \
     X(NOISE, 24, "readings scattered far wider than the sensor's usual noise")              \
-    X(BIAS, 25, "the sensor's level stepped and stays off (an offset until it steps back)")
+    X(BIAS, 25, "the sensor's level stepped and stays off (an offset until it steps back)")  \
+    X(DRIFT, 26, "the sensor's level crept away from its own daily profile")
 
 typedef enum dq_reason {
 #define DQ_REASON_ENUM(name, value, text) DQ_R_##name = value,

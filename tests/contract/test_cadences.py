@@ -6,10 +6,14 @@ written in the sensor's intervals or relative to the sensor's own changes (docs/
 so nothing in it is tuned to one cadence."""
 import pytest
 
-from scoring import EVENTS, NOW, below_score_goal, check_and_score, generate, score
+from scoring import EVENTS, FAULT_SCORE_GOAL, NOW, below_score_goal, check_and_score, generate, score
 from testenv import CONTRACT
 
 CADENCES = ["1s", "10s", "60s", "5m"]
+# Drift: four days of readings, drifts from the third day on (the rule learns each sensor's
+# daily profile first, docs/contract.md), 20 to 40 drifts at each cadence, at most ~1M events.
+DRIFT_SENSORS = {"1s": 3, "10s": 30, "60s": 150, "5m": 600}
+SECONDS = {"1s": 1, "10s": 10, "60s": 60, "5m": 300}
 
 
 @pytest.mark.parametrize("interval", CADENCES)
@@ -19,6 +23,30 @@ def test_dq_check_is_right_at_every_cadence(dq_bin, tmp_path, interval):
     # Every stateful defect is present (the sweep would prove nothing without them).
     assert {"spike", "gap", "late", "duplicate", "stuck", "noise", "missing_value"} <= scores["recall"].keys()
     assert below_score_goal(scores) == {}, f"at {interval}"
+
+
+@pytest.mark.parametrize("interval", CADENCES)
+def test_drift_is_found_at_every_cadence(dq_bin, tmp_path, interval):
+    """Sensors that creep off their daily profile (dq gen's drift: 10 to 20 times their noise
+    over 400 readings, then set right) are found, every drift (recall per episode: its first
+    readings cannot be told from normal ones), at 0.9 precision or more; and adding them, to
+    the usual defects, costs the other rules nothing: each figure as on the same stream
+    without drifts (the same seed), within 0.01."""
+    sensors = DRIFT_SENSORS[interval]
+    count = sensors * 4 * 86400 // SECONDS[interval]
+    figures = {}
+    for drift in ("0", "0.0001"):
+        folder = tmp_path / drift
+        folder.mkdir()
+        stream = generate(dq_bin, folder, interval, "--warm-up", "2d", "--defects", f"drift={drift}",
+                          sensors=sensors, count=count)
+        figures[drift] = check_and_score(dq_bin, folder, *stream)
+    with_drift, without = figures["0.0001"], figures["0"]
+    assert with_drift["recall"]["drift"] >= FAULT_SCORE_GOAL["drift"], with_drift
+    assert with_drift["precision"]["DRIFT"] >= FAULT_SCORE_GOAL["DRIFT"], with_drift
+    worse = {name: (value, with_drift[kind].get(name)) for kind in ("recall", "precision")
+             for name, value in without[kind].items() if with_drift[kind].get(name, 0) < value - 0.01}
+    assert worse == {}, f"at {interval}: (without drifts, with)"
 
 
 @pytest.mark.parametrize("hour", range(0, 24, 4))

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_fault_pictures_are_current(tmp_path):
     drawn = subprocess.run([sys.executable, ROOT / "ml" / "plot_faults.py", ROOT / "build" / "dq", "--out", tmp_path],
                            capture_output=True, text=True, check=True).stdout.split()
-    assert [Path(p).name for p in drawn] == [f"fault-{f}.png" for f in ("spike", "stuck", "noise", "bias")]
+    assert [Path(p).name for p in drawn] == [f"fault-{f}.png" for f in ("spike", "stuck", "noise", "bias", "drift")]
     docs = (ROOT / "docs" / "anomaly.md").read_text()
     for path in map(Path, drawn):
         assert f"(img/{path.name})" in docs, f"docs/anomaly.md does not show {path.name}"

@@ -155,7 +155,8 @@ static void test_state_keeps_the_running_statistics(void)
     unsigned char bad[DQ_STATE_MAX_BYTES];
     memcpy(bad, saved, saved_len);
     double nan_value = NAN;
-    size_t mean_at = saved_len - (8 + 8 + 4 + 8 + 1 + 4 + 1 + 2 + 4 + 8); /* the last field's ew_mean (state.c) */
+    /* the last field's ew_mean, before 8 + 4 + 8 + 1 + 4 + 1 + 2 + 4 + 8 bytes and the profiles (state.c) */
+    size_t mean_at = saved_len - TH_SENSOR_PROFILE_BYTES - (8 + 8 + 4 + 8 + 1 + 4 + 1 + 2 + 4 + 8);
     memcpy(bad + mean_at, &nan_value, sizeof nan_value);
     CHECK_INT(dq_engine_state_restore(eng, "sensor_1", 8, bad, saved_len), DQ_ERR_STATE);
 }
@@ -326,15 +327,17 @@ static void test_false_alarm_budget(void)
     CHECK(a > 0);
     unsigned char v4[DQ_STATE_MAX_BYTES];
     size_t z_flag_at = 5 + 8 + 8 * DQ_DUP_RING + 5; /* after cadence_ms (state.c) */
-    /* Version 4: without z_flag, and without the one field's spike_level, bias_step and bias_ms. */
+    /* Version 4: without z_flag, without the one field's spike_level, bias_step and bias_ms, and
+     * without the count of profiles (version 6). */
     size_t field = z_flag_at + 4, level_at = field + 2 + saved[field + 1] + 8 + 4 + 1;
     memcpy(v4, saved, z_flag_at);
     memcpy(v4 + z_flag_at, saved + field, level_at - field);
-    memcpy(v4 + z_flag_at + (level_at - field), saved + level_at + 1, saved_len - level_at - 1 - 12);
+    size_t v4_len = saved_len - 1 - 17; /* this contract has no drift rule: a count of 0 profiles */
+    memcpy(v4 + z_flag_at + (level_at - field), saved + level_at + 1, v4_len - z_flag_at - (level_at - field));
     v4[0] = 4;
-    CHECK_INT(dq_engine_state_restore(restored, "s", 1, v4, saved_len - 17), DQ_OK);
+    CHECK_INT(dq_engine_state_restore(restored, "s", 1, v4, v4_len), DQ_OK);
     flags_of(restored, 26 * day, 26 * day + 1, &x2);
-    CHECK(dq_engine_state_restore(restored, "s", 1, v4, saved_len - 13) == DQ_ERR_STATE); /* a version 4 too long */
+    CHECK(dq_engine_state_restore(restored, "s", 1, v4, v4_len + 4) == DQ_ERR_STATE); /* a version 4 too long */
     /* A burst of anomalies (2 °C off, one reading in 20, for a day) does not raise the
      * threshold until they hide each other; the budget holds after it. */
     int burst = flags_of_with(budget, 26 * day, 27 * day, &y, 20, 2);

@@ -122,6 +122,18 @@ static void test_relative_rules(void)
     CHECK_STR(load_number_with("noise: {ratio: 3, window: 8}"), "t.yaml:18: unknown key 'window' in noise");
     CHECK_STR(load("      - name: s\n        logicalType: string\n        noise: {ratio: 3}\n"),
               "t.yaml:18: noise applies to numeric fields");
+    CHECK_STR(load_number_with("drift: {deviations: 3, action: warn}"), "");
+    const char deviations[] = "t.yaml:18: drift needs deviations above 1 (the departure from the sensor's daily "
+                              "profile against its typical one)";
+    CHECK_STR(load_number_with("drift: {deviations: 0.5}"), deviations);
+    CHECK_STR(load_number_with("drift: {action: warn}"), deviations);
+    CHECK_STR(load("      - name: s\n        logicalType: string\n        drift: {deviations: 3}\n"),
+              "t.yaml:18: drift applies to numeric fields");
+    char five[1024] = "";
+    for (int i = 0; i < 5; i++)
+        snprintf(five + strlen(five), sizeof five - strlen(five),
+                 "      - name: v%d\n        logicalType: number\n        drift: {deviations: 3}\n", i);
+    CHECK_STR(load(five), "t.yaml:30: at most 4 fields with a drift rule");
 }
 
 static void test_missing_file(void)

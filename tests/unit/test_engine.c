@@ -1,4 +1,6 @@
 /* Unit tests for rules.c, state.c, window.c and engine.c: verdicts, cleaning, state, windows. */
+#include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "dq_int.h"
@@ -452,6 +454,71 @@ static void test_bias(void)
     CHECK_INT(level(100, 1750, 20, &x, DQ_R_BIAS) + level(100, 2750, 20, &x, DQ_R_SPIKE), 0);
 }
 
+/* A reading every 5 min from day 0 of a sensor whose temperature follows a daily cycle (2 °C
+ * either way, scatter 0.1), off by `off` more each reading from reading `from` on (a drift),
+ * up to 2 °C. Returns how many of n readings from reading k0 are flagged with reason; *first:
+ * the first of them (from k0), or -1. */
+static int daily(int k0, int n, int from, double off, uint64_t *x, dq_reason reason, int *first)
+{
+    int flagged = 0;
+    if (first)
+        *first = -1;
+    for (int k = k0; k < k0 + n; k++) {
+        double s = 300.0 * k, drift = k >= from ? fmin(off * (k - from + 1), 2) : 0;
+        at(s, 20 + 2 * sin(6.283185307179586 * s / 86400) + 0.1 * scatter(x) + drift, 40);
+        if (res.reasons & R(reason) && first && *first < 0)
+            *first = k - k0;
+        flagged += (res.reasons & R(reason)) != 0;
+    }
+    return flagged;
+}
+
+/* The drift rule learns the sensor's daily profile over its first day and is quiet on the
+ * second; a drift of 0.02 °C per reading (2 °C in 100 readings, 8 h) is DRIFT within 40
+ * readings and then on every one, across a restart (the profile is saved state), until the
+ * sensor is set right, which is neither a spike nor a bias's step; after it, quiet again.
+ * Version 5 state (before profiles) restores, and the rule learns the profile again. */
+static void test_drift(void)
+{
+    uint64_t x = 3;
+    int first, day = 288;
+    fresh();
+    dq_engine_set_now(eng, 1795651200000LL + 30 * 86400000LL);
+    CHECK_INT(daily(0, 2 * day, INT32_MAX, 0, &x, DQ_R_DRIFT, NULL), 0);
+    CHECK_INT(daily(2 * day, 50, 2 * day, 0.02, &x, DQ_R_DRIFT, &first), 50 - first);
+    CHECK(first >= 10 && first < 40);
+    dq_engine_state_changes(eng, keep_state, NULL);
+    fresh();
+    dq_engine_set_now(eng, 1795651200000LL + 30 * 86400000LL);
+    CHECK_INT(dq_engine_state_restore(eng, "sensor_1", 8, saved, saved_len), DQ_OK);
+    CHECK_INT(daily(2 * day + 50, 50, 2 * day, 0.02, &x, DQ_R_DRIFT, NULL), 50);
+    CHECK_INT(daily(2 * day + 100, 1, INT32_MAX, 0, &x, DQ_R_DRIFT, NULL), 0); /* set right */
+    CHECK_INT(res.reasons, 0);
+    CHECK_INT(daily(2 * day + 101, day, INT32_MAX, 0, &x, DQ_R_DRIFT, NULL), 0);
+    CHECK_INT(daily(3 * day + 101, day, INT32_MAX, 0, &x, DQ_R_SPIKE, NULL), 0);
+    CHECK_INT(daily(4 * day + 101, day, INT32_MAX, 0, &x, DQ_R_BIAS, NULL), 0);
+    /* A drift that stays (a sensor moved somewhere 2 °C warmer) is DRIFT for drift.for (7 days
+     * in the course contract), then the new normal: the profile is learned anew. */
+    int moved = 5 * day + 101, onset;
+    CHECK_INT(daily(moved, 7 * day, moved, 0.02, &x, DQ_R_DRIFT, &onset), 7 * day - onset);
+    CHECK(onset < 40);
+    CHECK_INT(daily(moved + 7 * day, 3 * day, moved, 0.02, &x, DQ_R_DRIFT, &first), onset + 1); /* 7 days on */
+    CHECK_INT(first, 0);
+
+    /* The state saved mid-drift, as version 5 wrote it: no count of profiles, no profile. */
+    unsigned char v5[DQ_STATE_MAX_BYTES];
+    size_t v5_len = saved_len - TH_SENSOR_PROFILE_BYTES;
+    memcpy(v5, saved, v5_len);
+    v5[0] = 5;
+    fresh();
+    dq_engine_set_now(eng, 1795651200000LL + 30 * 86400000LL);
+    CHECK_INT(dq_engine_state_restore(eng, "sensor_1", 8, v5, v5_len), DQ_OK);
+    CHECK_INT(daily(2 * day + 50, 50, 2 * day, 0.02, &x, DQ_R_DRIFT, NULL), 0); /* a profile to learn */
+    CHECK_INT(dq_engine_state_restore(eng, "sensor_1", 8, v5, v5_len + 1), DQ_ERR_STATE);
+    saved[v5_len]++; /* a count of profiles the contract does not have */
+    CHECK_INT(dq_engine_state_restore(eng, "sensor_1", 8, saved, saved_len), DQ_ERR_STATE);
+}
+
 /* A sensor silent for longer than DQ_RELEARN_INTERVALS comes back as a new one for its value
  * rules. Its first reading 25 °C off (a glitch) is not the level that the return to normal
  * steps away from (that made the normal level a BIAS for a day), and a sensor that comes back
@@ -689,6 +756,7 @@ int main(void)
     RUN(test_state_version_2);
     RUN(test_state_version_3);
     RUN(test_bias);
+    RUN(test_drift);
     RUN(test_relearn_after_silence);
     RUN(test_eviction);
     RUN(test_window_reasons_of_many_keys);

@@ -55,6 +55,10 @@ static int th_passed, th_failed;
 
 #ifdef DQ_SOURCE_DIR
 #include "dq/dq.h"
+/* The saved state of the course contract's key ends with its one drift-checked field's daily
+ * profile: 8 + 6 x 24 + 4 + 4 + 4 + 1 + 1 bytes (state.c), after the count of profiles. */
+#define TH_SENSOR_PROFILE_BYTES (1 + 8 + 6 * 24 + 14)
+
 /* The course's contract, or exit with the loader's message. */
 static inline dq_contract *th_sensor_contract(void)
 {
