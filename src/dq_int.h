@@ -397,6 +397,7 @@ typedef struct dq_profile {
     uint16_t dev_n;               /* departures in dev, counted up to DQ_DRIFT_WARMUP */
     uint8_t drifting;             /* the last accepted reading was flagged DRIFT */
 } dq_profile;
+_Static_assert(sizeof(dq_profile) == 168, "dq_profile: 168 bytes per drift-checked field and sensor (docs/contract.md)");
 
 /* The time rules' state of a key: what dq_state_save writes besides the numeric fields. */
 typedef struct dq_keytime {
