@@ -198,6 +198,7 @@ void dq_pattern_free(dq_pattern *pat);
 #define DQ_DAY_MS 86400000LL
 #define DQ_MAX_PROFILES 4    /* drift-checked fields per contract (their profiles fill most of a saved state) */
 #define DQ_PROFILE_BINS 24   /* a drift-checked value's daily profile: its level in each hour of the day */
+#define DQ_HOUR_MS (DQ_DAY_MS / DQ_PROFILE_BINS)
 #define DQ_PROFILE_MIN 4     /* readings an hour's level averages before the drift rule uses it */
 #define DQ_PROFILE_DAYS 7    /* after its first day, a day's readings move an hour's level by about 1/7 */
 #define DQ_DRIFT_WEIGHT 16   /* the departure from the profile: a moving average over about 16 readings */

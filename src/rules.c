@@ -291,18 +291,24 @@ static bool flagged(const dq_result *res, dq_reason reason, int field)
     return false;
 }
 
-/* The hour of the day (UTC) t falls in: its daily profile's bin. */
-static int profile_bin(int64_t t)
+/* The time of day (UTC) of t in ms, times before 1970 too. */
+static int64_t time_of_day(int64_t t)
 {
-    int64_t ms = t % DQ_DAY_MS; /* times before 1970 too */
-    return (int)((ms < 0 ? ms + DQ_DAY_MS : ms) / (DQ_DAY_MS / DQ_PROFILE_BINS));
+    int64_t ms = t % DQ_DAY_MS;
+    return ms < 0 ? ms + DQ_DAY_MS : ms;
+}
+
+/* x within the finite floats, which the profile keeps. */
+static double float_range(double x)
+{
+    return x > FLT_MAX ? FLT_MAX : x < -FLT_MAX ? -FLT_MAX : x;
 }
 
 /* How many readings an hour's level averages before it is learned: half an hour's worth of the
  * sensor's readings, at least DQ_PROFILE_MIN. */
 static unsigned profile_enough(const dq_keytime *tm)
 {
-    double half_hour = (double)(DQ_DAY_MS / DQ_PROFILE_BINS) / 2 / tm->cadence_ms; /* inf before any cadence */
+    double half_hour = (double)DQ_HOUR_MS / 2 / tm->cadence_ms; /* inf before any cadence */
     return half_hour > UINT16_MAX ? UINT16_MAX : half_hour > DQ_PROFILE_MIN ? (unsigned)half_hour : DQ_PROFILE_MIN;
 }
 
@@ -313,10 +319,9 @@ static unsigned profile_enough(const dq_keytime *tm)
  * 4 readings, made a sensor DRIFT the next day). */
 static bool profile_level(const dq_keytime *tm, const dq_profile *pf, int64_t t, double *level)
 {
-    const int64_t hour = DQ_DAY_MS / DQ_PROFILE_BINS;
-    if (pf->start_ms == 0 || t - pf->start_ms < DQ_DAY_MS + hour)
+    if (pf->start_ms == 0 || t - pf->start_ms < DQ_DAY_MS + DQ_HOUR_MS)
         return false;
-    double h = (double)(((t % DQ_DAY_MS) + DQ_DAY_MS) % DQ_DAY_MS) / (double)hour - 0.5;
+    double h = (double)time_of_day(t) / (double)DQ_HOUR_MS - 0.5;
     int i = (int)floor(h), a = (i + DQ_PROFILE_BINS) % DQ_PROFILE_BINS, b = (i + 1) % DQ_PROFILE_BINS;
     unsigned enough = profile_enough(tm);
     if (pf->n[a] < enough || pf->n[b] < enough)
@@ -325,32 +330,28 @@ static bool profile_level(const dq_keytime *tm, const dq_profile *pf, int64_t t,
     return true;
 }
 
-/* DRIFT: the departure from the daily profile, moved by v, beyond drift.deviations typical
- * departures; once drifting, until it falls under DQ_DRIFT_EXIT of that. A repeated value says
- * nothing new: it stays DRIFT a few times (DQ_NOISE_REPEATS) while drifting, as the noise rule's
- * (a sensor stuck while the weather moves departs from its profile, and is the stuck rule's). */
-static bool is_drifting(const dq_field *f, const dq_keytime *tm, const dq_numstate *ns, const dq_profile *pf, double v,
-                        int64_t t)
+/* DRIFT: the departure from the daily profile, moved by this reading's (r), beyond
+ * drift.deviations typical departures; once drifting, until it falls under DQ_DRIFT_EXIT of
+ * that. A repeated value says nothing new: it stays DRIFT a few times (DQ_NOISE_REPEATS) while
+ * drifting, as the noise rule's (a sensor stuck while the weather moves departs from its
+ * profile, and is the stuck rule's). */
+static bool is_drifting(const dq_field *f, const dq_numstate *ns, const dq_profile *pf, double v, double r)
 {
-    double level;
-    if (pf->dev_n < DQ_DRIFT_WARMUP || !profile_level(tm, pf, t, &level))
-        return false;
     if (v == ns->last_v)
         return pf->drifting && ns->same_run < DQ_NOISE_REPEATS;
-    double d = pf->departure + (v - level - pf->departure) / DQ_DRIFT_WEIGHT;
+    double d = pf->departure + (r - pf->departure) / DQ_DRIFT_WEIGHT;
     return fabs(d) > f->drift_deviations * pf->dev * (pf->drifting ? DQ_DRIFT_EXIT : 1.0);
 }
 
 /* A drift ends when the sensor is set right: a jump against a departure the rule sees (or
- * almost) that undoes at least half of it and lands near the profile (within the rule's band,
- * or a quarter of the departure). Not a spike, nor a bias's step: the new level is the old normal. */
-static bool drift_undone(const dq_field *f, const dq_keytime *tm, const dq_profile *pf, double jump, double v,
-                         int64_t t)
+ * almost) that undoes at least half of it and lands near the profile (its departure r within
+ * the rule's band, or a quarter of the departure). Not a spike, nor a bias's step: the new
+ * level is the old normal. */
+static bool drift_undone(const dq_field *f, const dq_profile *pf, double jump, double r)
 {
-    double level, dep = pf->departure, band = f->drift_deviations * pf->dev;
-    if (pf->dev_n < DQ_DRIFT_WARMUP || fabs(dep) <= DQ_DRIFT_EXIT * band || !profile_level(tm, pf, t, &level))
-        return false;
-    return jump * dep < 0 && fabs(jump) >= 0.5 * fabs(dep) && fabs(v - level) <= fmax(0.25 * fabs(dep), band);
+    double dep = pf->departure, band = f->drift_deviations * pf->dev;
+    return fabs(dep) > DQ_DRIFT_EXIT * band && jump * dep < 0 && fabs(jump) >= 0.5 * fabs(dep) &&
+           fabs(r) <= fmax(0.25 * fabs(dep), band);
 }
 
 /* After a long silence a sensor may come back serviced, replaced or moved, and the stack's
@@ -386,7 +387,7 @@ void dq_rules_stateful(dq_engine *eng, dq_keystate *ks, dq_eval *ev)
     int64_t t = ev->ts_ms[ctr->time_field];
     int64_t span;
     if (tm->has_time && tm->cadence_n >= DQ_CADENCE_WARMUP && t - tm->newest_ms > DQ_RELEARN_INTERVALS * tm->cadence_ms)
-        relearn_values(num, eng->state.n_num, dq_key_profiles(&eng->state, ks), eng->state.n_profile); /* before the rules judge this reading: it is the first one learned */
+        relearn_values(num, eng->state.n_num, prof, eng->state.n_profile); /* before the rules judge this reading: it is the first one learned */
     if (tm->has_time) {
         if (ctr->has_dup && is_duplicate(ctr, tm, t))
             dq_rules_add(res, DQ_R_DUPLICATE_EVENT, ctr->dup_action, ctr->time_field);
@@ -424,8 +425,12 @@ void dq_rules_stateful(dq_engine *eng, dq_keystate *ks, dq_eval *ev)
             ev->bias_ends |= 1u << fi; /* it stepped back, or lasted bias.for: the new normal */
             biased = false;
         }
+        /* The drift rule, once its typical departure is learned: this reading's departure r. */
         const dq_profile *pf = f->profile_slot >= 0 ? &prof[f->profile_slot] : NULL;
-        bool undone = pf && drift_undone(f, tm, pf, v - ns->last_v, v, t);
+        double level;
+        bool profiled = pf && pf->dev_n >= DQ_DRIFT_WARMUP && profile_level(tm, pf, t, &level);
+        double r = profiled ? v - level : 0;
+        bool undone = profiled && drift_undone(f, pf, v - ns->last_v, r);
         ev->drift_back |= (uint32_t)undone << fi;
         if ((back && !ns->bias_latent) || undone)
             ; /* the end of a bias or a drift, not a spike */
@@ -436,8 +441,8 @@ void dq_rules_stateful(dq_engine *eng, dq_keystate *ks, dq_eval *ev)
         if (biased && !ns->bias_latent)
             dq_rules_add(res, DQ_R_BIAS, f->bias_action, fi);
         /* Not a reading another level rule explains (a spike, noise, a bias's offset, latent too). */
-        if (pf && pf->dev_n >= DQ_DRIFT_WARMUP && !undone && ns->bias_step == 0 && !flagged(res, DQ_R_SPIKE, fi) &&
-            !flagged(res, DQ_R_NOISE, fi) && is_drifting(f, tm, ns, pf, v, t))
+        if (profiled && !undone && ns->bias_step == 0 && !flagged(res, DQ_R_SPIKE, fi) &&
+            !flagged(res, DQ_R_NOISE, fi) && is_drifting(f, ns, pf, v, r))
             dq_rules_add(res, DQ_R_DRIFT, f->drift_action, fi);
         if (f->stuck_count && v == ns->last_v && ns->same_run + 1 >= f->stuck_count)
             dq_rules_add(res, DQ_R_STUCK_VALUE, f->stuck_action, fi);
@@ -543,9 +548,8 @@ static void learn_profile(const dq_field *f, const dq_keytime *tm, const dq_nums
     }
     double level;
     bool known = profile_level(tm, pf, t, &level), fresh = v != ns->last_v || !ns->has_last;
-    v = v > FLT_MAX ? FLT_MAX : v < -FLT_MAX ? -FLT_MAX : v; /* the profile keeps floats */
-    double r = known ? v - level : 0;
-    r = r > FLT_MAX ? FLT_MAX : r < -FLT_MAX ? -FLT_MAX : r;
+    v = float_range(v);
+    double r = float_range(known ? v - level : 0);
     if (undone)
         pf->departure = (float)r;
     else if (known && fresh && !other)
@@ -555,12 +559,12 @@ static void learn_profile(const dq_field *f, const dq_keytime *tm, const dq_nums
         return;
     if (pf->start_ms == 0)
         pf->start_ms = t;
-    int b = profile_bin(t);
+    int b = (int)(time_of_day(t) / DQ_HOUR_MS);
     if (t - pf->start_ms < DQ_DAY_MS || pf->n[b] < profile_enough(tm)) {
         pf->n[b] += pf->n[b] < UINT16_MAX;
         pf->level[b] = (float)(pf->level[b] + (v - pf->level[b]) / pf->n[b]); /* between the two: a float */
     } else if (tm->cadence_n > 0) {
-        double w = tm->cadence_ms / (DQ_PROFILE_DAYS * (double)(DQ_DAY_MS / DQ_PROFILE_BINS));
+        double w = tm->cadence_ms / (DQ_PROFILE_DAYS * (double)DQ_HOUR_MS);
         pf->level[b] = (float)(pf->level[b] + (w < 1 ? w : 1) * (v - pf->level[b]));
     }
     if (!known || (pf->dev_n >= DQ_DRIFT_WARMUP && fabs(pf->departure) > pf->dev))
