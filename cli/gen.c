@@ -288,6 +288,15 @@ static cli_defect pick_defect(rng *r, const double *rates)
 
 static void fmt_num(char *out, size_t size, double v) { snprintf(out, size, "%.2f", v); }
 
+/* The size and sign of a bias or a drift starting at t_ms, from the sensor and the time, not
+ * the random stream: 1 to 2 times the sensor's noise, either way (times BIAS_ or DRIFT_TIMES). */
+static double fault_size(const sensor *s, long id, int64_t t_ms)
+{
+    rng hash = {(uint64_t)id * 0x9E3779B97F4A7C15ull ^ (uint64_t)t_ms};
+    double u = rng_unit(&hash);
+    return (u < 0.5 ? -1 : 1) * (1 + 2 * fmod(u, 0.5)) * s->noise;
+}
+
 /* Writes one event into buf; returns its length and the defect it carries. */
 static int make_event(rng *r, sensor *s, long id, int64_t t_ms, int64_t interval_ms, cli_defect d, char *buf,
                       size_t size, cli_defect *label)
@@ -304,21 +313,17 @@ static int make_event(rng *r, sensor *s, long id, int64_t t_ms, int64_t interval
         d = D_NONE;
     if ((d == D_BIAS || d == D_NOISE || d == D_DRIFT) && s->noise_left + s->bias_left + s->drift_left > 0)
         d = D_NONE; /* one failure of the sensing element at a time */
-    /* Size and sign of a bias or a drift from the sensor and the time, not the random stream:
-     * 1 to 2 times its TIMES the sensor's noise, either way. */
-    rng hash = {(uint64_t)id * 0x9E3779B97F4A7C15ull ^ (uint64_t)t_ms};
-    double u = rng_unit(&hash), off = (u < 0.5 ? -1 : 1) * (1 + 2 * fmod(u, 0.5)) * s->noise;
     if (d == D_BIAS || (s->bias_left > 0 && d == D_NONE)) { /* a biased stretch, all labelled */
         if (s->bias_left == 0) {
             s->bias_left = BIAS_RUN;
-            s->bias = BIAS_TIMES * off;
+            s->bias = BIAS_TIMES * fault_size(s, id, t_ms);
         }
         d = D_BIAS;
     }
     if (d == D_DRIFT || (s->drift_left > 0 && d == D_NONE)) { /* a drifting stretch, all labelled */
         if (s->drift_left == 0) {
             s->drift_left = DRIFT_RUN;
-            s->drift = DRIFT_TIMES * off;
+            s->drift = DRIFT_TIMES * fault_size(s, id, t_ms);
         }
         d = D_DRIFT;
     }

@@ -352,7 +352,8 @@ static void report(const events *e, bool json)
              * wrong with a reading; a bias's step is a jump, its first readings SPIKE, and a
              * bias the bias rule did not see (its step came while the sensor was stuck) is off
              * the sensor's daily profile: DRIFT. */
-            bool biased = d == D_BIAS || in_episode(e, i, D_BIAS);
+            bool level = r == DQ_R_BIAS || r == DQ_R_SPIKE || r == DQ_R_DRIFT; /* in_episode scans back: only then */
+            bool biased = level && (d == D_BIAS || in_episode(e, i, D_BIAS));
             right[r] += (d >= 0 && cli_defect_reasons[d] == r) || (r == DQ_R_STUCK_VALUE && in_episode(e, i, D_STUCK)) ||
                         (r == DQ_R_NOISE && in_episode(e, i, D_NOISE)) ||
                         (r == DQ_R_DRIFT && (biased || in_episode(e, i, D_DRIFT))) ||
