@@ -36,6 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "ml"))
 import dq  # noqa: E402
+from dq.stack import MLFLOW_URI, mlflow_login  # noqa: E402
 from export import export_iforest  # noqa: E402
 from train import ANOMALY_TYPES, CONTRACT, features, level_free, load_truth  # noqa: E402
 
@@ -184,7 +185,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=ROOT / "data", help="the data sets of `make data` (default: data)")
     ap.add_argument("--events", type=int, default=100_000)
     ap.add_argument("--alarm-rate", type=float, default=0.01)
-    ap.add_argument("--tracking-uri", default="http://127.0.0.1:5000", help="MLflow; '' not to log")
+    ap.add_argument("--tracking-uri", default=MLFLOW_URI, help="MLflow; '' not to log")
     args = ap.parse_args()
 
     results = generated(args.dq, args.events, args.alarm_rate)
@@ -222,6 +223,7 @@ def main() -> None:
     except Exception:
         print(f"eval: MLflow at {args.tracking_uri} does not answer; results not logged", file=sys.stderr)
         return
+    mlflow_login()
     mlflow.set_tracking_uri(args.tracking_uri)
     mlflow.set_experiment("anomaly-eval")
     for data, name, r in results:

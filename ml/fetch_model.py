@@ -11,12 +11,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+from dq.stack import MLFLOW_URI, mlflow_login
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--tracking-uri", default="http://127.0.0.1:5000")
+    ap.add_argument("--tracking-uri", default=MLFLOW_URI)
     ap.add_argument("--name", default="sensor-anomaly-iforest")
     ap.add_argument("--alias", default="champion")
     ap.add_argument("--out", type=Path, default=ROOT / "models" / "sensor-anomaly.dqm")
@@ -24,6 +26,7 @@ def main() -> None:
 
     import mlflow
     from mlflow.tracking import MlflowClient
+    mlflow_login()
     mlflow.set_tracking_uri(args.tracking_uri)
     from mlflow.exceptions import MlflowException
     try:

@@ -47,6 +47,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "ml"))
 import dq  # noqa: E402
+from dq.stack import MLFLOW_URI, mlflow_login  # noqa: E402
 from export import export_iforest  # noqa: E402
 
 CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"
@@ -218,7 +219,7 @@ def main() -> None:
     ap.add_argument("--max-events", type=int, default=300_000,
                     help="--from-cassandra: at most this many readings, the newest of each sensor and day")
     ap.add_argument("--truth", type=Path, help="dq gen --truth file of --history: line,sensor_id,defect")
-    ap.add_argument("--tracking-uri", default="http://127.0.0.1:5000",
+    ap.add_argument("--tracking-uri", default=MLFLOW_URI,
                     help="MLflow; '' to train without it (nothing logged or registered, --out still written)")
     ap.add_argument("--experiment", default="sensor-anomaly")
     ap.add_argument("--model-name", default="sensor-anomaly-iforest")
@@ -236,6 +237,7 @@ def main() -> None:
     if args.tracking_uri:
         import mlflow
         import mlflow.sklearn
+        mlflow_login()
         mlflow.set_tracking_uri(args.tracking_uri)
         mlflow.set_experiment(args.experiment)
         tracking = mlflow

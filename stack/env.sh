@@ -17,6 +17,7 @@ add_secret CASSANDRA_USER dq
 add_secret CASSANDRA_PASSWORD "$(token token_urlsafe)"
 add_secret JUPYTER_TOKEN "$(token token_hex)"
 add_secret SPARK_AUTH_SECRET "$(token token_hex)"
+add_secret MLFLOW_PASSWORD "$(token token_urlsafe)"           # MLflow's login (user dq): writing runs and models
 add_secret GRAFANA_ADMIN_PASSWORD "$(token token_urlsafe)"   # the Docker path's Grafana (user admin)
 for who in ADMIN GENERATOR VALIDATOR READER; do
     add_secret "KAFKA_${who}_PASSWORD" "$(token token_hex)"

@@ -146,11 +146,21 @@ assert any(w['state'] == 'ALIVE' for w in json.load(sys.stdin)['workers'])"
 
 # ---------------------------------------------------------------- MLflow tracking server
 mlflow_port=5000
-mlflow_url="http://127.0.0.1:5000"
+mlflow_url="http://127.0.0.1:5000 (user dq, password in .env)"
 mlflow_timeout=90
 mlflow_start() {
-    mkdir -p "$DQ_RUN/data/mlflow/artifacts"
-    exec "$(venv ml)/bin/mlflow" server --host "$DQ_BIND" --port 5000 --workers 1 \
+    # MLflow's basic-auth app: every call but /health needs the login (the models `dq gate
+    # --model` scores with come from its registry). Its config holds the password: 0600.
+    local conf="$DQ_RUN/conf/mlflow/auth.ini"
+    mkdir -p "$DQ_RUN/data/mlflow/artifacts" "$(dirname "$conf")"
+    (umask 077 && printf '%s\n' "[mlflow]" "default_permission = READ" "admin_username = dq" \
+        "admin_password = $MLFLOW_PASSWORD" "database_uri = sqlite:///$DQ_RUN/data/mlflow/auth.db" \
+        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth" > "$conf")
+    chmod 600 "$conf"
+    # The key of the sign-up page's CSRF tokens, new at each start: it guards no data, and
+    # one worker has nothing to share it with.
+    MLFLOW_AUTH_CONFIG_PATH="$conf" MLFLOW_FLASK_SERVER_SECRET_KEY="$(python3 -c 'import secrets; print(secrets.token_hex(24))')" \
+        exec "$(venv ml)/bin/mlflow" server --app-name basic-auth --host "$DQ_BIND" --port 5000 --workers 1 \
         --backend-store-uri "sqlite:///$DQ_RUN/data/mlflow/mlflow.db" \
         --artifacts-destination "$DQ_RUN/data/mlflow/artifacts"
 }

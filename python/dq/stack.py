@@ -5,13 +5,15 @@ about records and the running stack, written once:
 - the dead-letter record's dq.* headers (the ones `dq gate` writes, docs/cli.md);
 - the checkout's .env (the stack's credentials, written by `make up`, mode 0600);
 - the Kafka login of each of the stack's principals, for confluent-kafka and for Java clients;
-- a Cassandra session with those credentials, and idempotent concurrent inserts.
+- a Cassandra session with those credentials, and idempotent concurrent inserts;
+- the login to the stack's MLflow, for its client and for plain HTTP.
 
 Imports of the Cassandra driver happen inside the functions that need it: the bindings
 alone need nothing beyond the standard library.
 """
 from __future__ import annotations
 
+import base64
 import os
 import re
 import subprocess
@@ -89,6 +91,30 @@ def kafka_login_file(principal: str) -> Path:
     if principal not in KAFKA_PRINCIPALS:
         raise ValueError(f"no Kafka principal {principal!r} (one of {', '.join(KAFKA_PRINCIPALS)})")
     return RUN / "kafka" / f"{principal}.properties"
+
+
+MLFLOW_URI = "http://127.0.0.1:5000"
+MLFLOW_USER = "dq"  # the tracking server's one user (stack/services.sh), its password MLFLOW_PASSWORD in .env
+
+
+def mlflow_login(secrets: dict | None = None) -> None:
+    """Logs this process's MLflow client in to the stack's tracking server. MLflow's client
+    reads its login from the environment only, so it goes into this process's (the
+    processes it starts inherit it). A login already in the environment is kept; without
+    .env (a tracking server of your own) nothing changes."""
+    secrets = secrets or read_env()
+    if "MLFLOW_PASSWORD" in secrets and "MLFLOW_TRACKING_PASSWORD" not in os.environ:
+        os.environ["MLFLOW_TRACKING_USERNAME"] = MLFLOW_USER
+        os.environ["MLFLOW_TRACKING_PASSWORD"] = secrets["MLFLOW_PASSWORD"]
+
+
+def mlflow_headers(secrets: dict | None = None) -> dict[str, str]:
+    """The HTTP header that logs a plain request in to the stack's MLflow."""
+    secrets = secrets or read_env()
+    if "MLFLOW_PASSWORD" not in secrets:
+        raise RuntimeError("no MLFLOW_PASSWORD: run `make up` (it writes .env)")
+    login = base64.b64encode(f"{MLFLOW_USER}:{secrets['MLFLOW_PASSWORD']}".encode()).decode()
+    return {"Authorization": f"Basic {login}"}
 
 
 def restart_generator(rate: int | None = None) -> None:

@@ -6,7 +6,9 @@ from conftest import run, venv
 SCRIPT = """
 import json, sys, tempfile, os, mlflow
 from mlflow.tracking import MlflowClient
-mlflow.set_tracking_uri("http://127.0.0.1:5000")
+from dq.stack import MLFLOW_URI, mlflow_login
+mlflow_login()
+mlflow.set_tracking_uri(MLFLOW_URI)
 mlflow.set_experiment("stack-smoke-test")
 with mlflow.start_run() as active:
     mlflow.log_param("contamination", 0.01)

@@ -51,6 +51,35 @@ def test_secrets_file_is_private():
             "KAFKA_GENERATOR_PASSWORD", "KAFKA_VALIDATOR_PASSWORD", "KAFKA_READER_PASSWORD"} <= read_env().keys()
 
 
+def test_mlflow_takes_no_run_and_serves_nothing_without_its_login():
+    """Anyone on the machine could otherwise log runs or register the model the live
+    pipeline scores with."""
+    from dq.stack import MLFLOW_URI, MLFLOW_USER, mlflow_headers
+
+    def create_experiment(headers):
+        req = urllib.request.Request(MLFLOW_URI + "/api/2.0/mlflow/experiments/create", method="POST",
+                                     data=b'{"name": "security-check-%d"}' % os.getpid(),
+                                     headers={"Content-Type": "application/json", **headers})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as res:
+                return res.status
+        except urllib.error.HTTPError as err:
+            return err.code
+
+    wrong = mlflow_headers({"MLFLOW_PASSWORD": "not-the-password"})
+    assert create_experiment({}) == 401 and create_experiment(wrong) == 401
+    assert create_experiment(mlflow_headers()) == 200
+    for path in ("/version", "/api/2.0/mlflow/experiments/search?max_results=1"):
+        try:
+            urllib.request.urlopen(MLFLOW_URI + path, timeout=10)
+            raise AssertionError(f"MLflow answered {path} without a login")
+        except urllib.error.HTTPError as err:
+            assert err.code == 401
+    assert urllib.request.urlopen(MLFLOW_URI + "/health", timeout=10).status == 200  # readiness needs none
+    conf = RUN / "conf" / "mlflow" / "auth.ini"
+    assert f"admin_username = {MLFLOW_USER}" in conf.read_text() and stat.S_IMODE(os.stat(conf).st_mode) == 0o600
+
+
 def test_spark_takes_no_job_without_the_secret(tmp_path):
     """The cluster authenticates its clients (spark.authenticate): a submission from a
     configuration without the secret - another local user's - is turned away, one with it runs."""
@@ -74,9 +103,10 @@ def test_spark_takes_no_job_without_the_secret(tmp_path):
 
 def test_no_service_holds_a_password_in_its_environment():
     """Secrets reach the process that needs them (a 0600 file, one command's environment),
-    not the environment of every service: Cassandra's and Kafka's passwords."""
-    passwords = [v.encode() for k, v in read_env().items() if k == "CASSANDRA_PASSWORD" or k.startswith("KAFKA_")]
-    assert len(passwords) == 5
+    not the environment of every service: Cassandra's, Kafka's and MLflow's passwords."""
+    passwords = [v.encode() for k, v in read_env().items()
+                 if k in ("CASSANDRA_PASSWORD", "MLFLOW_PASSWORD") or k.startswith("KAFKA_")]
+    assert len(passwords) == 6
     holders = []
     for pid_file in (RUN / "pids").glob("*.pid"):
         pid = pid_file.read_text().strip()

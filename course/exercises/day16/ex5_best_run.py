@@ -12,7 +12,7 @@ import sys
 import mlflow
 from mlflow.tracking import MlflowClient
 
-TRACKING_URI = "http://127.0.0.1:5000"
+from dq.stack import MLFLOW_URI, mlflow_login  # the stack's MLflow and its login (.env)
 
 
 def best_run(experiment: str) -> tuple[str, float]:
@@ -21,6 +21,7 @@ def best_run(experiment: str) -> tuple[str, float]:
 
 
 if __name__ == "__main__":
-    mlflow.set_tracking_uri(TRACKING_URI)
+    mlflow_login()
+    mlflow.set_tracking_uri(MLFLOW_URI)
     name, f1 = best_run(sys.argv[1])
     print(name, f1)

@@ -91,7 +91,9 @@ def test_4_which_flags_more_on_the_usual_fleet(usual_fleet, answer):
 RUNS = {"small-forest": 0.31, "deep-forest": 0.72, "online": 0.55}
 LOG_RUNS = """
 import sys, mlflow
-mlflow.set_tracking_uri("http://127.0.0.1:5000")
+from dq.stack import MLFLOW_URI, mlflow_login
+mlflow_login()
+mlflow.set_tracking_uri(MLFLOW_URI)
 mlflow.set_experiment(sys.argv[1])
 for name, f1 in {runs}.items():
     with mlflow.start_run(run_name=name):
@@ -100,7 +102,9 @@ for name, f1 in {runs}.items():
 DROP = """
 import sys, mlflow
 from mlflow.tracking import MlflowClient
-mlflow.set_tracking_uri("http://127.0.0.1:5000")
+from dq.stack import MLFLOW_URI, mlflow_login
+mlflow_login()
+mlflow.set_tracking_uri(MLFLOW_URI)
 client = MlflowClient()
 client.delete_experiment(client.get_experiment_by_name(sys.argv[1]).experiment_id)
 """
