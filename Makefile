@@ -105,7 +105,7 @@ test-spark: build     ## the Spark jobs' logic on in-memory DataFrames, in a loc
 	@JAVA_HOME=$$(. stack/lib.sh && find_java17) $(DQ_CACHE)/venv/spark/bin/python -m pytest -q -p no:cacheprovider -W ignore::DeprecationWarning tests/spark
 
 test-integration: build ## the native stack: brought up if needed (and stopped again if it was down); the exercises' checks that need it
-	@stack/with-stack.sh sh -c '$(PYTEST) -q --durations=15 -m "not long" tests/integration && DQ_EXERCISES=solutions $(PYTEST) -q -m stack course/exercises'
+	@stack/with-stack.sh sh -c '$(PYTEST) -q --durations=15 -m "not long" tests/integration && DQ_EXERCISES=solutions $(PYTEST) -q -m "stack and not drill" course/exercises'
 
 test-compose: build   ## the Docker path end to end: image built, docker-compose.yml up, the pipeline, course jobs and dashboards tested, all removed (volumes too)
 	@stack/venv.sh core > /dev/null

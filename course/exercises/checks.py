@@ -46,6 +46,13 @@ def chosen(relative: str) -> Path:
     return mine
 
 
+def drill(test: str) -> None:
+    """Runs the integration test that does an exercise's drill on the running stack
+    (tests/integration/FILE::TEST), as `make test` does; fails with its report if it fails."""
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           ROOT / "tests" / "integration" / test], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, f"the drill {test} failed:\n{proc.stdout[-3000:]}"
+    print(f"  the drill {test}: passed")
 
 
 def module_of(relative: str):

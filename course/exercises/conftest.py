@@ -17,6 +17,8 @@ from testenv import CONTRACT, DQ_BIN, dq_bin  # noqa: F401  (a fixture)
 def pytest_configure(config):
     config.addinivalue_line("markers", "stack: needs the running stack (make up); make test runs these with the "
                                        "integration tests")
+    config.addinivalue_line("markers", "drill: runs the integration test that does the exercise's drill; make test "
+                                       "runs that test once, in its integration suite")
 
 
 @pytest.fixture(autouse=True)

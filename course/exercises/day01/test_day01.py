@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from checks import ROOT, module_of
+from checks import ROOT, drill, module_of
 from testenv import CONTRACT
 
 LOOPBACK = ("127.0.0.1", "[::ffff:127.0.0.1]")  # as ss prints an IPv4 socket, and a Java one bound to it
@@ -50,6 +50,15 @@ def test_2_events_checked_and_the_share_rejected(script):
 
 # Reasons that depend on a sensor's earlier readings: a reading judged alone cannot show them.
 STATEFUL = {"DUPLICATE_EVENT", "LATE_EVENT", "GAP", "SPIKE", "STUCK_VALUE", "NOISE", "BIAS"}
+
+
+@pytest.mark.stack
+@pytest.mark.drill
+def test_3_kafka_stopped_and_started(answer):
+    """Your answer, and the drill done for you: Kafka stopped 20 s under the generator, the gate
+    and the live writer, then every input offset of the span reconciled (about 3 minutes)."""
+    assert answer("day01", "kafka_restart_lost") == "a"
+    drill("test_live_pipeline.py::test_drill_kafka_restart_under_the_pipeline_loses_nothing")
 
 
 @pytest.mark.stack

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from checks import ROOT, chosen, module_of
+from checks import ROOT, chosen, drill, module_of
 from testenv import CONTRACT
 
 sys.path.insert(0, str(ROOT / "flink_jobs"))
@@ -92,6 +92,15 @@ def test_3_two_dead_letter_topics_record_by_record(dq_bin, topics):
 def test_4_a_batch_per_shard(answer):
     assert "shard_of" in SOURCE and day11.__doc__.count("shard") >= 3
     assert answer("day11", "batch_per_shard") == "b"
+
+
+@pytest.mark.stack
+@pytest.mark.drill
+def test_5_the_live_writer_resumes_from_its_savepoint(answer):
+    """Your answer, and the drill done for you: the live writer stopped with a savepoint and
+    submitted again from it, every reading of the span one row (about 3 minutes)."""
+    assert answer("day11", "resumes_from") == "a"
+    drill("test_live_pipeline.py::test_drill_live_writer_stopped_and_started_resumes_from_its_savepoint")
 
 
 def test_6_how_long_until_a_reject_shows(answer):

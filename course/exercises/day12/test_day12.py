@@ -2,9 +2,20 @@
 they rest on checked in the jobs and the docs."""
 import re
 
-from checks import ROOT, module_of
+import pytest
+
+from checks import ROOT, drill, module_of
 
 SPARK_DOC = (ROOT / "docs" / "spark.md").read_text()
+
+
+@pytest.mark.stack
+@pytest.mark.drill
+def test_1_the_driver_killed_and_restarted(answer):
+    """Your answer, and the drill done for you: a day-12 job's driver SIGKILLed and started again
+    on its checkpoint, Cassandra then equal to one dq check of the same events (about 4 minutes)."""
+    assert answer("day12", "restart_from") == "a"
+    drill("test_spark_jobs.py::test_to_cassandra_reconciles_after_the_driver_is_killed")
 
 
 def test_2_the_header_of_a_repeat(answer):

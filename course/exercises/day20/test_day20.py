@@ -4,7 +4,9 @@ import json
 import subprocess
 import sys
 
-from checks import ROOT, chosen, verdicts_by_line
+import pytest
+
+from checks import ROOT, chosen, drill, verdicts_by_line
 from testenv import CONTRACT
 
 DOCS = {name: (ROOT / "docs" / f"{name}.md").read_text() for name in ("cli", "spark")}
@@ -17,6 +19,15 @@ GEN_ARGS = ["--sensors", "10", "--interval", "1m", "--count", "7200", "--seed", 
 def test_1_the_gate_and_cassandra(answer):
     assert "cassandra" not in (ROOT / "cli" / "gate.c").read_text().lower()  # Kafka in, Kafka out
     assert answer("day20", "gate_and_cassandra") == "b"
+
+
+@pytest.mark.stack
+@pytest.mark.drill
+def test_2_a_kill_drill(answer):
+    """Your answer, and the drill done for you: dq gate --exactly-once on 1M events killed three
+    times, then in = clean + rejected exactly, with one engine's verdicts (about 3 minutes)."""
+    assert answer("day20", "kill_exactly_once") == "a"
+    drill("test_gate.py::test_exactly_once_reconciles_after_three_kills")
 
 
 def test_3_each_paths_guarantees(answer):
