@@ -14,7 +14,7 @@ from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
 
-from dq.stack import kafka_login, restart_generator
+from dq.stack import generator_rate, kafka_login, restart_generator
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "stack"))
@@ -57,6 +57,7 @@ def main() -> int:
     admin, c = AdminClient(kafka_login("reader")), reader()
     print(f"soak: {args.minutes:g} minutes at {args.rate:,} events/s through generator, dq gate and the live writer",
           flush=True)
+    rate_before = generator_rate()
     restart_generator(args.rate)
     began, samples = time.time(), []
     first = previous = end_offsets(c)
@@ -77,10 +78,10 @@ def main() -> int:
                   + " ".join(f"{memory.get(s, 0):>5}" for s in services), flush=True)
         last = end_offsets(c)
     finally:
-        restart_generator()
+        restart_generator(rate_before)
     c.close()
     n = sum(last[p] - first[p] for p in PARTITIONS)
-    print(f"\n{n:,} readings in {time.time() - began:,.0f} s; the generator is back at make up's rate.")
+    print(f"\n{n:,} readings in {time.time() - began:,.0f} s; the generator is back at {rate_before:,} events/s.")
     if samples:
         print("resident memory, MB: first minute -> last (growth)")
         for s in services:

@@ -117,9 +117,16 @@ def mlflow_headers(secrets: dict | None = None) -> dict[str, str]:
     return {"Authorization": f"Basic {login}"}
 
 
-def restart_generator(rate: int | None = None) -> None:
-    """make up's generator started again at rate events/s (None: DQ_GEN_RATE, else 1,000)."""
-    env = {**os.environ, **({"DQ_GEN_RATE": str(rate)} if rate else {})}
+def generator_rate() -> int:
+    """The events/s of make up's generator as it runs now: the --rate of its process."""
+    pid = (RUN / "pids" / "dq-gen.pid").read_text().strip()
+    args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    return int(args[args.index(b"--rate") + 1])
+
+
+def restart_generator(rate: int) -> None:
+    """make up's generator started again at rate events/s (generator_rate() gives the one to go back to)."""
+    env = {**os.environ, "DQ_GEN_RATE": str(rate)}
     for script in ("down.sh", "up.sh"):
         subprocess.run([str(ROOT / "stack" / script), "dq-gen"], env=env, check=True, capture_output=True, timeout=300)
 

@@ -12,7 +12,7 @@ from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient
 
 from conftest import ROOT, kafka, run
-from dq.stack import restart_generator
+from dq.stack import generator_rate, restart_generator
 
 sys.path.insert(0, str(ROOT / "stack"))
 from reconcile import PARTITIONS, end_offsets, lag_seconds, reconcile, wait_committed  # noqa: E402
@@ -37,6 +37,7 @@ def test_live_writer_keeps_up_and_writes_every_reading_once_with_the_gates_verdi
     assert live_job_state() == "RUNNING"
     admin = AdminClient(kafka())
     c = Consumer(kafka("reader", **{"group.id": "test-live", "enable.auto.commit": False}))
+    rate = generator_rate()
     restart_generator(2000)
     try:
         first = end_offsets(c)
@@ -47,7 +48,7 @@ def test_live_writer_keeps_up_and_writes_every_reading_once_with_the_gates_verdi
             time.sleep(5)
         last = end_offsets(c)
     finally:
-        restart_generator(None)
+        restart_generator(rate)
     c.close()
     n = sum(last[p] - first[p] for p in PARTITIONS)
     assert n > 200_000, f"only {n} readings in two minutes: the generator did not run at 2,000 events/s"
@@ -56,11 +57,13 @@ def test_live_writer_keeps_up_and_writes_every_reading_once_with_the_gates_verdi
 
 
 def drill(service: str, outage_s: float) -> None:
-    """A fault drill: `service` stopped for outage_s under the running pipeline (generator at
-    make up's rate), then started again. The backlog drains (the live writer's lag back under
-    10 s within 5 minutes) and every reading of the whole span is exactly one row."""
+    """A fault drill: `service` stopped for outage_s under the running pipeline (the generator
+    at the rate it runs: make up's 1,000 events/s, make test's 200), then started again. The
+    backlog drains (the live writer's lag back under 10 s within 5 minutes) and every reading
+    of the whole span is exactly one row."""
     admin = AdminClient(kafka())
     c = Consumer(kafka("reader", **{"group.id": "test-live", "enable.auto.commit": False}))
+    rate = generator_rate()
     began = time.time()
     first = end_offsets(c)
     time.sleep(10)
@@ -80,10 +83,10 @@ def drill(service: str, outage_s: float) -> None:
             lag = f"{type(e).__name__}: {e}"
             continue
         n, span = sum(last[p] - first[p] for p in PARTITIONS), time.time() - began
-        if lag < 10 and n > 0.9 * 1000 * span:
+        if lag < 10 and n > 0.9 * rate * span:
             break
     assert isinstance(lag, float) and lag < 10, f"the backlog did not drain within 5 minutes of {service}'s return: {lag}"
-    assert n > 0.9 * 1000 * span, f"{n} readings in {span:.0f} s: the generator did not go on at 1,000 events/s"
+    assert n > 0.9 * rate * span, f"{n} readings in {span:.0f} s: the generator did not go on at {rate:,} events/s"
     c.close()
     assert live_job_state() == "RUNNING"
     assert_every_reading_once(first, last, began, drain_s=180)
@@ -132,7 +135,7 @@ def test_reconcile_finds_a_missing_row_and_a_missing_reject():
     reject = session.execute("SELECT source_offset FROM sensor_rejects WHERE day = %s AND source_topic = %s AND "
                              "source_partition = %s AND source_offset >= %s AND source_offset < %s LIMIT 1",
                              (today, "sensor-topic", p, first[p], last[p])).one()
-    # A reading from the middle of the span (sensors report every second; one may be silent).
+    # A reading from the middle of the span (of 100 sensors, one at least reports in 5 s at 200 events/s).
     row = next(r for r in (session.execute("SELECT sensor_id, day, ts FROM sensor_data WHERE sensor_id = %s AND day = %s "
                                            "AND ts >= %s AND ts <= %s LIMIT 1",
                                            (f"sensor_{i}", today, int((began + 5) * 1000), int((began + 10) * 1000))).one()
