@@ -28,17 +28,30 @@ EVENTS = 1_000_000
 BATCH = 1000
 
 
-@pytest.fixture
-def topics(make_topic):
+def gate_topics(make_topic, events: int):
+    """Four-partition topics for a gate, the input holding `events` generated events, as
+    {"in", "clean", "dlq", "metrics", "group", "events"}; the gate's state topic deleted afterwards."""
     names = {k: make_topic() for k in ("in", "clean", "dlq", "metrics")}
     # Event times end before now (100 sensors every 10 s: 1M events span 28 h), so the
     # future-timestamp rule does not depend on when the gate runs.
     start = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    subprocess.run([DQ, "gen", "--count", str(EVENTS), "--seed", "11", "--start", start, *kafka_cli_args("admin"),
+    subprocess.run([DQ, "gen", "--count", str(events), "--seed", "11", "--start", start, *kafka_cli_args("admin"),
                     "--topic", names["in"], "-q"], check=True, timeout=300)
-    names["group"] = f"gate-{uuid.uuid4().hex[:8]}"
+    names["group"], names["events"] = f"gate-{uuid.uuid4().hex[:8]}", events
     yield names
     AdminClient(kafka()).delete_topics([names["group"] + "-state"])
+
+
+@pytest.fixture
+def topics(make_topic):
+    """EVENTS: enough of every defect type for dq score's figures, and a stream long enough to kill mid-way."""
+    yield from gate_topics(make_topic, EVENTS)
+
+
+@pytest.fixture
+def short_topics(make_topic):
+    """200,000 events, for what needs no scores and no kill mid-stream."""
+    yield from gate_topics(make_topic, 200_000)
 
 
 def gate_cmd(t, *extra):
@@ -151,16 +164,18 @@ def test_at_least_once_loses_nothing_and_bounds_duplicates(topics):
     assert_scores(topics)  # repeated outputs count once
 
 
-def test_two_instances_share_the_partitions(topics):
+def test_two_instances_share_the_partitions(short_topics):
+    topics = short_topics
     procs = [subprocess.Popen(gate_cmd(topics, "--idle-exit", "4000", "--transactional-id", f"{topics['group']}-{i}"),
                               stderr=subprocess.PIPE, text=True)
              for i in range(2)]
     for p in procs:
         assert p.wait(timeout=600) == 0
-    assert count(topics["clean"]) + count(topics["dlq"]) == EVENTS
+    assert count(topics["clean"]) + count(topics["dlq"]) == topics["events"]
 
 
-def test_metrics_endpoint_and_sigterm(topics):
+def test_metrics_endpoint_and_sigterm(short_topics):
+    topics, events = short_topics, short_topics["events"]
     port = free_port()
     cmd = gate_cmd(topics)
     cmd[cmd.index("--metrics-addr") + 1] = f"127.0.0.1:{port}"
@@ -170,7 +185,7 @@ def test_metrics_endpoint_and_sigterm(topics):
         while time.time() < deadline:
             try:
                 body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
-                if committed(topics) == EVENTS:
+                if committed(topics) == events:
                     break
             except OSError:
                 pass
@@ -181,10 +196,10 @@ def test_metrics_endpoint_and_sigterm(topics):
         assert proc.wait(timeout=60) == 0  # SIGTERM: finish the batch, commit, leave the group
     values = {line.split(" ")[0]: float(line.split(" ")[1]) for line in body.splitlines() if line and line[0] != "#"}
     total = sum(values[f'dq_events_total{{verdict="{v}"}}'] for v in ("pass", "fixed", "reject"))
-    assert total == EVENTS
-    assert values["dq_gate_latency_ms_count"] == EVENTS
+    assert total == events
+    assert values["dq_gate_latency_ms_count"] == events
     assert values["dq_gate_consumer_lag"] == 0 and values["dq_gate_assigned_partitions"] == 4
-    assert committed(topics) == EVENTS
+    assert committed(topics) == events
 
 
 def metrics_of(port) -> dict:
