@@ -18,15 +18,18 @@ WORKDIR /opt/dq
 
 # What the native path finds on a machine already: Python 3.11, Node.js with npm (the
 # dashboards' uPlot), CA certificates. Then the Debian packages, venvs and jars, in a layer of
-# their own: it is built again only when their installers, pins or python/ change.
+# their own: it is built again only when their installers or pins change. The venvs take the
+# project's package (python/) editable, which needs only its pyproject.toml and a package
+# folder with an __init__.py here (the real one, and the code, come with the sources below).
 RUN apt-get update -qq \
     && apt-get install -y -qq --no-install-recommends python3 python3-venv ca-certificates nodejs npm procps >/dev/null \
     && rm -rf /var/lib/apt/lists/*
 COPY stack/lib.sh stack/deps.sh stack/venv.sh stack/patch_flink_python.py stack/jars.sh stack/versions.env stack/apt-packages.txt stack/
 COPY stack/requirements/ stack/requirements/
 COPY stack/maven/ stack/maven/
-COPY python/ python/
-RUN stack/deps.sh \
+COPY python/pyproject.toml python/
+RUN mkdir python/dq && touch python/dq/__init__.py \
+    && stack/deps.sh \
     && for v in core flink spark ml; do stack/venv.sh "$v" >/dev/null; done \
     && for j in kafka cassandra flink spark jmx; do stack/jars.sh "$j" >/dev/null; done \
     && rm -rf /var/lib/apt/lists/* /root/.m2 /root/.cache/pip
