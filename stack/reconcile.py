@@ -105,8 +105,10 @@ def read_span(c: Consumer, start: TopicPartition, end: int):
         return
     c.assign([start])
     position, idle = start.offset - 1, 0
-    while position < end - 1 and idle < 12:
-        got = [m for m in c.consume(10_000, timeout=5) if not m.error()]
+    # consume() waits its whole timeout unless it gets all 10,000: a short one ends a span of
+    # fewer in half a second rather than five (a reconciliation reads eight such spans).
+    while position < end - 1 and idle < 120:
+        got = [m for m in c.consume(10_000, timeout=0.5) if not m.error()]
         idle = 0 if got else idle + 1
         for m in got:
             position = m.offset()
