@@ -109,16 +109,22 @@ def run(cmd, env=None, timeout=600, **kw) -> subprocess.CompletedProcess:
 
 
 def messages(topic, principal: str = "reader", **settings):
-    """Every message a read_committed consumer sees in the topic, partition by partition
-    (settings: more of the consumer's, another broker's bootstrap.servers for one)."""
+    """Every message a read_committed consumer sees in the topic, partition by partition, up
+    to each partition's end when it is read (settings: more of the consumer's, another
+    broker's bootstrap.servers for one)."""
     from confluent_kafka import Consumer, TopicPartition
     c = Consumer(kafka(principal, **{"group.id": "counter", "isolation.level": "read_committed",
                                      "enable.auto.commit": False, **settings}))
     for p in sorted(c.list_topics(topic, timeout=10).topics[topic].partitions):
-        c.assign([TopicPartition(topic, p, 0)])
+        start, end = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+        c.assign([TopicPartition(topic, p, start)])
+        # Up to the partition's end as it was when looked at: the consumer's position passes
+        # transaction markers and aborted records too. 3 s without a message ends it earlier
+        # (an open transaction's records wait for its end). Short polls: consume() waits its
+        # whole timeout for fewer than 10,000 messages.
         idle = 0
-        while idle < 3:
-            msgs = [m for m in c.consume(10000, timeout=1.0) if m.error() is None]
+        while start < end and idle < 15 and c.position([TopicPartition(topic, p)])[0].offset < end:
+            msgs = [m for m in c.consume(10000, timeout=0.2) if m.error() is None]
             yield from msgs
             idle = 0 if msgs else idle + 1
     c.close()
