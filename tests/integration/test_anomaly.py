@@ -101,9 +101,31 @@ def test_train_register_fetch_and_score_in_the_gate(tmp_path, make_topic):
         run(lines[2], cwd=ROOT)
 
 
+def wait_for_live_history(sensors: int, readings: int, timeout_s: float = 420) -> None:
+    """Until the live writer has stored `readings` rows today of each of the first `sensors`
+    sensors (make test's generator, at 200 events/s over 1,000 sensors, gives each one a reading
+    every 5 s: a stack just started has too few for the contract's warm-up of 30)."""
+    from dq.stack import cassandra_session
+    cluster, session = cassandra_session()
+    today = dt.datetime.now(dt.timezone.utc).date()
+    count = session.prepare("SELECT count(*) FROM sensor_data WHERE sensor_id = ? AND day = ?")
+    deadline, fewest = time.time() + timeout_s, 0
+    try:
+        while time.time() < deadline:
+            ids = sorted({r.sensor_id for r in session.execute("SELECT DISTINCT sensor_id, day FROM sensor_data")})
+            fewest = min((session.execute(count, (s, today)).one()[0] for s in ids[:sensors]), default=0)
+            if len(ids) >= sensors and fewest >= readings:
+                return
+            time.sleep(5)
+    finally:
+        cluster.shutdown()
+    raise AssertionError(f"after {timeout_s:.0f} s some of the first {sensors} sensors have {fewest} rows today, not {readings}")
+
+
 def test_train_from_the_live_pipelines_rows():
     """ml/train.py --from-cassandra reads the live writer's sensor_data (no labels): it trains,
     and registers nothing, since nothing shows a forest beats the online detector."""
+    wait_for_live_history(sensors=50, readings=40)
     trained = run([PY, ROOT / "ml" / "train.py", "--from-cassandra", "--days", "1", "--sensors", "50",
                    "--max-events", "20000", "--tracking-uri", ""], timeout=600)
     summary = json.loads(trained.stdout.strip().splitlines()[-1])
