@@ -411,6 +411,31 @@ static int setup(gate *g)
     return CLI_EXIT_OK;
 }
 
+/*
+ * For --idle-exit: whether the broker answers and says every assigned partition is read to its
+ * end (the next offset to read, or the committed one before any read, at its high watermark).
+ * No input during a broker outage is not idleness: the input may be waiting to arrive.
+ */
+static bool read_to_end(gate *g)
+{
+    rd_kafka_topic_partition_list_t *next = NULL;
+    if (rd_kafka_assignment(g->consumer, &next) != RD_KAFKA_RESP_ERR_NO_ERROR || !next)
+        return false;
+    rd_kafka_topic_partition_list_t *committed = rd_kafka_topic_partition_list_copy(next);
+    bool at_end = next->cnt > 0 && rd_kafka_position(g->consumer, next) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                  rd_kafka_committed(g->consumer, committed, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (int i = 0; at_end && i < next->cnt; i++) {
+        const rd_kafka_topic_partition_t *p = &next->elems[i];
+        int64_t lo, hi, offset = p->offset >= 0 ? p->offset : committed->elems[i].offset;
+        at_end = rd_kafka_query_watermark_offsets(g->consumer, p->topic, p->partition, &lo, &hi, 5000) ==
+                     RD_KAFKA_RESP_ERR_NO_ERROR &&
+                 (offset >= 0 ? offset : lo) >= hi;
+    }
+    rd_kafka_topic_partition_list_destroy(committed);
+    rd_kafka_topic_partition_list_destroy(next);
+    return at_end;
+}
+
 int cli_gate_run(const cli_gate_opts *o)
 {
     gate g = {.o = o};
@@ -447,8 +472,11 @@ int cli_gate_run(const cli_gate_opts *o)
             rc = g.fatal;
         if (o->max_events && seen >= o->max_events)
             break;
-        if (o->idle_exit_ms && g.assigned && (cli_mono_s() - g.last_activity) * 1000 >= o->idle_exit_ms)
-            break;
+        if (o->idle_exit_ms && g.assigned && (cli_mono_s() - g.last_activity) * 1000 >= o->idle_exit_ms) {
+            if (read_to_end(&g))
+                break;
+            g.last_activity = cli_mono_s(); /* input still to come, or the broker away: idle time anew */
+        }
         if (progress && cli_mono_s() - last_report >= 1.0) {
             fprintf(stderr, "\rdq gate: %" PRIu64 " events, %" PRIu64 " rejected, lag %" PRIu64 "  ", seen,
                     g.live.totals.verdicts[DQ_REJECT], g.live.lag);
@@ -536,7 +564,8 @@ static const char help[] =
     "  --transactional-id ID  stable per instance, unique among instances (default: the group):\n"
     "                         the state (with --exactly-once every batch) is written in transactions\n"
     "  --batch N, --batch-ms MS   a batch ends after N events or MS ms (default 5000, 20)\n"
-    "  --max-events N, --idle-exit MS   stop after N events, or after MS ms without input\n"
+    "  --max-events N, --idle-exit MS   stop after N events, or after MS ms without input once\n"
+    "                         the broker says the input is read to its end (not while it is away)\n"
     "  --kafka-config FILE    librdkafka properties, one key=value a line, for both clients: the\n"
     "                         stack's Kafka login is .stack/kafka/validator.properties\n"
     "  -X key=value           any librdkafka property, for both clients; prefix consumer. or\n"

@@ -2,7 +2,9 @@
  * Unit tests for cli/gate.c on librdkafka's in-process mock cluster: routing, the
  * dead-letter headers, offsets committed only with the outputs.
  */
+#include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -143,6 +145,58 @@ static void test_routing(bool eos)
 
 static void test_at_least_once(void) { test_routing(false); }
 
+/* The broker goes away once the gate has committed all of its input: its --idle-exit must not
+ * take the silence for the input's end, and the gate stops only after the broker is back. */
+typedef struct outage {
+    const char *group;
+    double began, ended;
+} outage;
+
+static void *broker_outage(void *arg)
+{
+    outage *o = arg;
+    char err[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", bootstraps, err, sizeof err);
+    rd_kafka_conf_set(conf, "group.id", o->group, err, sizeof err);
+    rd_kafka_t *c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(2);
+    for (int p = 0; p < 2; p++)
+        rd_kafka_topic_partition_list_add(parts, "outage-in", p);
+    for (int64_t done = 0; done < N_EVENTS; nanosleep(&(struct timespec){.tv_nsec = 20000000}, NULL)) {
+        done = 0;
+        if (rd_kafka_committed(c, parts, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+            for (int p = 0; p < 2; p++)
+                done += parts->elems[p].offset > 0 ? parts->elems[p].offset : 0;
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+    rd_kafka_destroy(c);
+    rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(owner);
+    o->began = cli_mono_s();
+    rd_kafka_mock_broker_set_down(mc, 1);
+    sleep(4); /* longer than the gate's --idle-exit */
+    rd_kafka_mock_broker_set_up(mc, 1);
+    o->ended = cli_mono_s();
+    return NULL;
+}
+
+static void test_idle_exit_waits_out_an_outage(void)
+{
+    create_topics("outage");
+    produce_all("outage-in");
+    cli_gate_opts o = opts("outage-in", "outage-clean", "outage-dlq", false);
+    o.group = "gate-outage";
+    o.idle_exit_ms = 2000;
+    outage out = {.group = o.group};
+    pthread_t t;
+    CHECK_INT(pthread_create(&t, NULL, broker_outage, &out), 0);
+    CHECK_INT(cli_gate_run(&o), CLI_EXIT_OK);
+    double stopped = cli_mono_s();
+    pthread_join(t, NULL);
+    CHECK(out.began > 0 && stopped > out.ended); /* not during the outage */
+    CHECK_INT(read_all("outage-clean").n + read_all("outage-dlq").n, N_EVENTS);
+}
+
 /* One mapping from libdq's errors to exit codes: a file that cannot be read is an I/O failure,
  * a file that is not a contract a contract failure. */
 static void test_bad_contract(void)
@@ -173,6 +227,7 @@ int main(void)
     }
     bootstraps = rd_kafka_mock_cluster_bootstraps(rd_kafka_handle_mock_cluster(owner));
     RUN(test_at_least_once);
+    RUN(test_idle_exit_waits_out_an_outage);
     RUN(test_bad_contract);
     rd_kafka_destroy(owner);
     return th_report("test_gate");
