@@ -99,21 +99,22 @@ class Reconciliation:
                 f"{self.missing_rows:,} without a sensor_data row, {self.bad_status:,} rows of another status")
 
 
-def read_span(c: Consumer, start: TopicPartition, end: int):
-    """The messages of one partition from start up to end (exclusive)."""
+def read_span(c: Consumer, start: TopicPartition, end: int, idle_s: float = 60):
+    """The messages of one partition from start up to end (exclusive). It ends when the
+    consumer's position reaches end, which passes transaction markers and aborted records (the
+    last message's offset never does), or after idle_s without a message (an open
+    transaction's records wait for its end)."""
     if start.offset < 0 or start.offset >= end:
         return
     c.assign([start])
-    position, idle = start.offset - 1, 0
-    # consume() waits its whole timeout unless it gets all 10,000: a short one ends a span of
-    # fewer in half a second rather than five (a reconciliation reads eight such spans).
-    while position < end - 1 and idle < 120:
-        got = [m for m in c.consume(10_000, timeout=0.5) if not m.error()]
-        idle = 0 if got else idle + 1
-        for m in got:
-            position = m.offset()
-            if position < end:
-                yield m
+    partition = TopicPartition(start.topic, start.partition)
+    heard = time.monotonic()
+    # Short polls: consume() waits its whole timeout unless it gets all 10,000.
+    while c.position([partition])[0].offset < end and time.monotonic() - heard < idle_s:
+        got = [m for m in c.consume(10_000, timeout=0.2) if not m.error()]
+        if got:
+            heard = time.monotonic()
+        yield from (m for m in got if m.offset() < end)
 
 
 def gate_rejects(since_ms: int, first: dict[int, int], last: dict[int, int]) -> set[tuple[int, int]]:

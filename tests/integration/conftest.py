@@ -10,6 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "lib"))  # testenv: what the test folders share
+sys.path.insert(0, str(ROOT / "stack"))  # reconcile, kafka_setup: the stack's own Kafka code
 
 
 def pytest_configure(config):
@@ -49,7 +50,6 @@ def make_topic():
     made = []
 
     def make(like: str | None = None, partitions: int = 4) -> str:
-        sys.path.insert(0, str(ROOT / "stack"))
         from kafka_setup import TOPICS
         name = f"test-{uuid.uuid4().hex[:10]}"
         config = TOPICS[like][1] if like else {}
@@ -110,23 +110,15 @@ def run(cmd, env=None, timeout=600, **kw) -> subprocess.CompletedProcess:
 
 def messages(topic, principal: str = "reader", **settings):
     """Every message a read_committed consumer sees in the topic, partition by partition, up
-    to each partition's end when it is read (settings: more of the consumer's, another
-    broker's bootstrap.servers for one)."""
+    to each partition's end when it is read, or 3 s without a message (settings: more of the
+    consumer's, another broker's bootstrap.servers for one)."""
     from confluent_kafka import Consumer, TopicPartition
+    from reconcile import read_span
     c = Consumer(kafka(principal, **{"group.id": "counter", "isolation.level": "read_committed",
                                      "enable.auto.commit": False, **settings}))
     for p in sorted(c.list_topics(topic, timeout=10).topics[topic].partitions):
         start, end = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-        c.assign([TopicPartition(topic, p, start)])
-        # Up to the partition's end as it was when looked at: the consumer's position passes
-        # transaction markers and aborted records too. 3 s without a message ends it earlier
-        # (an open transaction's records wait for its end). Short polls: consume() waits its
-        # whole timeout for fewer than 10,000 messages.
-        idle = 0
-        while start < end and idle < 15 and c.position([TopicPartition(topic, p)])[0].offset < end:
-            msgs = [m for m in c.consume(10000, timeout=0.2) if m.error() is None]
-            yield from msgs
-            idle = 0 if msgs else idle + 1
+        yield from read_span(c, TopicPartition(topic, p, start), end, idle_s=3)
     c.close()
 
 

@@ -8,7 +8,6 @@ import datetime as dt
 import json
 import signal
 import subprocess
-import sys
 import time
 import uuid
 
@@ -16,9 +15,7 @@ from confluent_kafka.admin import AdminClient
 
 from conftest import ROOT, kafka, messages, run, venv
 from dq.stack import kafka_cli_args
-
-sys.path.insert(0, str(ROOT / "stack"))
-from reconcile import committed  # noqa: E402
+from reconcile import committed
 
 DQ = ROOT / "build" / "dq"
 PY = venv("ml") / "bin" / "python"

@@ -12,7 +12,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -20,9 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-
-sys.path.insert(0, str(ROOT / "stack"))
-import data  # noqa: E402
+import data
 
 WEEKS = {p.name: p.read_text() for p in sorted((ROOT / "course").glob("week*.md"))}
 

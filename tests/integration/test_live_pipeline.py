@@ -3,7 +3,6 @@
 dq gate. Two minutes at 2,000 events/s: the writer keeps up, and every input offset of
 those two minutes is exactly one row, with dq gate's verdict."""
 import json
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -13,9 +12,7 @@ from confluent_kafka.admin import AdminClient
 
 from conftest import ROOT, kafka, run
 from dq.stack import generator_rate, restart_generator
-
-sys.path.insert(0, str(ROOT / "stack"))
-from reconcile import PARTITIONS, end_offsets, lag_seconds, reconcile, wait_committed  # noqa: E402
+from reconcile import PARTITIONS, end_offsets, lag_seconds, reconcile, wait_committed
 
 
 def assert_every_reading_once(first: dict[int, int], last: dict[int, int], began: float,
