@@ -30,8 +30,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "flink_jobs"), str(ROOT / "bench")]
-from common import cassandra_ceiling, fresh_topics, messages, print_table, run_gate  # noqa: E402
-from dq.stack import kafka_cli_args  # noqa: E402
+from common import cassandra_ceiling, fresh_topics, print_table, run_gate  # noqa: E402
+from dq.stack import kafka_cli_args, topic_messages  # noqa: E402
 
 
 def main():
@@ -47,7 +47,7 @@ def main():
                         "--topic", topics["in"], "-q"], check=True)
         gate_rate = run_gate(dq_bin, topics, group, n)
 
-        records = list(messages(topics["in"]))
+        records = list(topic_messages(topics["in"]))
         ceiling_s, n_rows, python_us = cassandra_ceiling(records)
 
         def flink(job: Path, name: str, *extra) -> float:
@@ -61,8 +61,8 @@ def main():
             return json.load(urllib.request.urlopen(f"http://127.0.0.1:8081/jobs/{job_id}"))["duration"] / 1000
         flink_s = flink(ROOT / "flink_jobs" / "flink_to_cassandra.py", "day11", "--dlq", topics["dlq-flink"])
         floor_s = flink(ROOT / "bench" / "flink_transport_floor.py", "floor")
-        rejects = sum(1 for _ in messages(topics["dlq"]))
-        got = sum(1 for _ in messages(topics["dlq-flink"]))
+        rejects = sum(1 for _ in topic_messages(topics["dlq"]))
+        got = sum(1 for _ in topic_messages(topics["dlq-flink"]))
         assert got == rejects, f"Flink wrote {got} dead letters, dq gate {rejects}"
 
     flink_rate, ceiling_rate, single_rate = n / flink_s, n / ceiling_s[20], n / ceiling_s[0]

@@ -34,8 +34,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "spark_jobs"), str(ROOT / "bench")]
-from common import cassandra_ceiling, fresh_topics, messages, print_table, run_gate  # noqa: E402
-from dq.stack import kafka_cli_args  # noqa: E402
+from common import cassandra_ceiling, fresh_topics, print_table, run_gate  # noqa: E402
+from dq.stack import kafka_cli_args, topic_messages  # noqa: E402
 
 BATCH = 100_000  # events per micro-batch at most: spark_to_cassandra.py's default --max-offsets
 
@@ -73,14 +73,14 @@ def main():
                 subprocess.run([dq_bin, "gen", "--count", str(count), "--seed", str(seed), "--start", start,
                                 *kafka_cli_args("admin"), "--topic", topic, "-q"], check=True)
             gate_rate = run_gate(dq_bin, topics, group, n)
-            events = list(messages(topics["in"]))
+            events = list(topic_messages(topics["in"]))
             ceiling_s, n_rows, _ = cassandra_ceiling(events)
 
             wall, batches = spark_day12(topics["in"], topics["dlq-spark"], work, "throughput", BATCH)
             _, small = spark_day12(topics["small"], topics["dlq-small"], work, "latency", 1_000)
-            rejects = sum(1 for _ in messages(topics["dlq"]))
+            rejects = sum(1 for _ in topic_messages(topics["dlq"]))
             dead = {(dict(m.headers())["dq.source.partition"], dict(m.headers())["dq.source.offset"])
-                    for m in messages(topics["dlq-spark"])}
+                    for m in topic_messages(topics["dlq-spark"])}
             assert len(dead) == rejects, f"Spark's dead-letter topic holds {len(dead)} rejects, dq gate's {rejects}"
 
         print("libdq as the job calls it, outside Spark ...", file=sys.stderr)

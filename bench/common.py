@@ -1,5 +1,5 @@
 """What the Kafka -> Cassandra benchmarks share: fresh topics that are deleted afterwards,
-reading a topic whole, and the two peers every engine is measured against in the same run:
+and the two peers every engine is measured against in the same run:
 dq gate over the same topic, and a Cassandra write ceiling for the same events' rows."""
 import contextlib
 import datetime as dt
@@ -10,7 +10,6 @@ import time
 import uuid
 from pathlib import Path
 
-from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from dq.stack import CassandraWriter, kafka_cli_args, kafka_login
 
@@ -33,29 +32,6 @@ def fresh_topics(bench: str, *names: str, partitions: int = 4):
         yield topics, group
     finally:
         admin.delete_topics(list(topics.values()) + [group + "-gate-state"])
-
-
-def messages(topic: str):
-    """Every committed record of a topic, partition by partition in offset order."""
-    c = Consumer({**kafka_login("reader"), "group.id": f"bench-reader-{uuid.uuid4().hex[:8]}",
-                  "enable.auto.commit": False, "isolation.level": "read_committed"})
-    try:
-        parts = c.list_topics(topic, timeout=10).topics[topic].partitions
-        for p in sorted(parts):
-            low, high = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-            if high <= low:
-                continue
-            c.assign([TopicPartition(topic, p, low)])
-            while True:
-                m = c.poll(10)
-                if m is None:
-                    break
-                if not m.error():
-                    yield m
-                if m.offset() >= high - 1:
-                    break
-    finally:
-        c.close()
 
 
 def run_gate(dq_bin: Path, topics: dict, group: str, n: int) -> float:

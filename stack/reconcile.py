@@ -24,7 +24,7 @@ from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartiti
 from confluent_kafka.admin import AdminClient
 
 import dq
-from dq.stack import ROOT, cassandra_session, kafka_login, sensor_key
+from dq.stack import ROOT, cassandra_session, kafka_login, read_span, sensor_key
 
 TOPIC, DLQ, PARTITIONS = "sensor-topic", "sensor-dlq", range(4)
 STAGES = ("dq-gate", "dq-live")  # the consumer groups of dq gate and the live writer
@@ -97,24 +97,6 @@ class Reconciliation:
                 f"sensor_rejects ({len(self.rejected_by_gate_only):,} by the gate only, "
                 f"{len(self.rejected_by_live_only):,} by the live writer only); {self.accepted:,} accepted, "
                 f"{self.missing_rows:,} without a sensor_data row, {self.bad_status:,} rows of another status")
-
-
-def read_span(c: Consumer, start: TopicPartition, end: int, idle_s: float = 60):
-    """The messages of one partition from start up to end (exclusive). It ends when the
-    consumer's position reaches end, which passes transaction markers and aborted records (the
-    last message's offset never does), or after idle_s without a message (an open
-    transaction's records wait for its end)."""
-    if start.offset < 0 or start.offset >= end:
-        return
-    c.assign([start])
-    partition = TopicPartition(start.topic, start.partition)
-    heard = time.monotonic()
-    # Short polls: consume() waits its whole timeout unless it gets all 10,000.
-    while c.position([partition])[0].offset < end and time.monotonic() - heard < idle_s:
-        got = [m for m in c.consume(10_000, timeout=0.2) if not m.error()]
-        if got:
-            heard = time.monotonic()
-        yield from (m for m in got if m.offset() < end)
 
 
 def gate_rejects(since_ms: int, first: dict[int, int], last: dict[int, int]) -> set[tuple[int, int]]:

@@ -5,10 +5,11 @@ about records and the running stack, written once:
 - the dead-letter record's dq.* headers (the ones `dq gate` writes, docs/cli.md);
 - the checkout's .env (the stack's credentials, written by `make up`, mode 0600);
 - the Kafka login of each of the stack's principals, for confluent-kafka and for Java clients;
+- reading a topic, or a span of a partition, to its end;
 - a Cassandra session with those credentials, and idempotent concurrent inserts;
 - the login to the stack's MLflow, for its client and for plain HTTP.
 
-Imports of the Cassandra driver happen inside the functions that need it: the bindings
+Imports of the Cassandra driver and of confluent-kafka happen inside the functions that need them: the bindings
 alone need nothing beyond the standard library.
 """
 from __future__ import annotations
@@ -129,6 +130,41 @@ def restart_generator(rate: int) -> None:
     env = {**os.environ, "DQ_GEN_RATE": str(rate)}
     for script in ("down.sh", "up.sh"):
         subprocess.run([str(ROOT / "stack" / script), "dq-gen"], env=env, check=True, capture_output=True, timeout=300)
+
+
+def read_span(consumer, start, end: int, idle_s: float = 60):
+    """The messages of one partition (start: a confluent_kafka TopicPartition with its first
+    offset) up to offset end (exclusive). It ends when the consumer's position reaches end,
+    which passes transaction markers and aborted records (the last message's offset never
+    does), or after idle_s without a message (an open transaction's records wait for its end)."""
+    import time
+    from confluent_kafka import TopicPartition
+    if start.offset < 0 or start.offset >= end:
+        return
+    consumer.assign([start])
+    partition = TopicPartition(start.topic, start.partition)
+    heard = time.monotonic()
+    # Short polls: consume() waits its whole timeout unless it gets all 10,000.
+    while consumer.position([partition])[0].offset < end and time.monotonic() - heard < idle_s:
+        got = [m for m in consumer.consume(10_000, timeout=0.2) if not m.error()]
+        if got:
+            heard = time.monotonic()
+        yield from (m for m in got if m.offset() < end)
+
+
+def topic_messages(topic: str, principal: str = "reader", idle_s: float = 3, **settings):
+    """Every message a read_committed consumer sees in the topic, partition by partition in
+    offset order, up to each partition's end when it is read (read_span; settings: more of the
+    consumer's, another broker's bootstrap.servers for one)."""
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer({**kafka_login(principal), "group.id": "dq-reader", "isolation.level": "read_committed",
+                  "enable.auto.commit": False, **settings})
+    try:
+        for p in sorted(c.list_topics(topic, timeout=10).topics[topic].partitions):
+            start, end = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            yield from read_span(c, TopicPartition(topic, p, start), end, idle_s)
+    finally:
+        c.close()
 
 
 def kafka_cli_args(principal: str) -> list[str]:

@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from dq.stack import topic_messages as messages  # noqa: F401 (the tests' name for it)
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "lib"))  # testenv: what the test folders share
@@ -106,20 +107,6 @@ def run(cmd, env=None, timeout=600, **kw) -> subprocess.CompletedProcess:
                           env={**os.environ, **(env or {})}, **kw)
     assert proc.returncode == 0, f"{cmd[0]} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
     return proc
-
-
-def messages(topic, principal: str = "reader", **settings):
-    """Every message a read_committed consumer sees in the topic, partition by partition, up
-    to each partition's end when it is read, or 3 s without a message (settings: more of the
-    consumer's, another broker's bootstrap.servers for one)."""
-    from confluent_kafka import Consumer, TopicPartition
-    from reconcile import read_span
-    c = Consumer(kafka(principal, **{"group.id": "counter", "isolation.level": "read_committed",
-                                     "enable.auto.commit": False, **settings}))
-    for p in sorted(c.list_topics(topic, timeout=10).topics[topic].partitions):
-        start, end = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-        yield from read_span(c, TopicPartition(topic, p, start), end, idle_s=3)
-    c.close()
 
 
 def assert_cassandra_matches(session, want, start, end, began, engine: str) -> None:
