@@ -106,11 +106,11 @@ def wait_for_live_history(sensors: int, scored: int, timeout_s: float = 420) -> 
     from dq.stack import cassandra_session
     warmup = 30
     cluster, session = cassandra_session()
-    today = dt.datetime.now(dt.timezone.utc).date()
     count = session.prepare("SELECT count(*) FROM sensor_data WHERE sensor_id = ? AND day = ?")
     deadline, have = time.time() + timeout_s, 0
     try:
         while time.time() < deadline:
+            today = dt.datetime.now(dt.timezone.utc).date()  # train.py's --days 1, also past midnight
             ids = sorted({r.sensor_id for r in session.execute("SELECT DISTINCT sensor_id, day FROM sensor_data")})
             have = sum(max(0, session.execute(count, (s, today)).one()[0] - warmup) for s in ids[:sensors])
             if have >= scored:
