@@ -36,7 +36,7 @@ kafka_start() {
     local log4j="-Dlog4j2.configurationFile=$DQ_ROOT/stack/conf/kafka/log4j2.properties"
     if [ ! -f "$DQ_RUN/data/kafka/meta.properties" ]; then
         local id
-        id="$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
+        id="$("$PYCORE" -c 'from dq.stack import kafka_cluster_id; print(kafka_cluster_id())')" || return 1
         "$JAVA_HOME/bin/java" "$log4j" -cp "$cp" kafka.tools.StorageTool format -t "$id" -c "$conf" || return 1
     fi
     exec "$JAVA_HOME/bin/java" -Xms768m -Xmx1g -XX:+UseG1GC -XX:MaxGCPauseMillis=20 "$(jmx_agent 9404)" \

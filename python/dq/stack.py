@@ -18,6 +18,7 @@ import base64
 import os
 import re
 import subprocess
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout (the package is installed editable)
@@ -116,6 +117,16 @@ def mlflow_headers(secrets: dict | None = None) -> dict[str, str]:
         raise RuntimeError("no MLFLOW_PASSWORD: run `make up` (it writes .env)")
     login = base64.b64encode(f"{MLFLOW_USER}:{secrets['MLFLOW_PASSWORD']}".encode()).decode()
     return {"Authorization": f"Basic {login}"}
+
+
+def kafka_cluster_id() -> str:
+    """A new KRaft cluster id, as Kafka's Uuid.randomUuid makes them: 16 random bytes in URL-safe
+    base64, never starting with '-' (kafka-storage's parser would take it for an option: one id
+    in 64 did, and the broker's first start failed)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def generator_rate() -> int:

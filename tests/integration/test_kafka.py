@@ -8,6 +8,7 @@ import uuid
 from confluent_kafka import Consumer, TopicPartition
 
 from conftest import ROOT, kafka, produce
+from dq.stack import kafka_cluster_id
 
 
 def test_10k_messages_round_trip(topic):
@@ -30,6 +31,14 @@ def test_10k_messages_round_trip(topic):
     # Keyed messages: one sensor's readings stay on one partition (ordering per sensor).
     assert all(len(p) == 1 for p in partitions_by_key.values())
     assert len({p for ps in partitions_by_key.values() for p in ps}) > 1
+
+
+def test_cluster_ids_never_read_as_an_option():
+    # kafka-storage format -t ID takes an id starting with '-' for an option (one in 64 random
+    # ids): the stack's first start then failed.
+    ids = {kafka_cluster_id() for _ in range(50_000)}
+    assert len(ids) == 50_000
+    assert all(len(i) == 22 and not i.startswith("-") for i in ids)
 
 
 def test_the_docs_kafka_login_example_writes_sensor_topic_as_the_generator():

@@ -7,20 +7,18 @@ The stack's own broker is never filled: the drill runs a broker of its own, on p
 29093, with the stack's configuration and admin login, whose log directory is a small tmpfs
 mounted in a mount namespace of its own (`unshare`, as any user may), so that the full disk is
 this broker's alone and vanishes with it."""
-import base64
 import datetime
 import os
 import signal
 import subprocess
 import time
-import uuid
 
 import pytest
 from confluent_kafka import TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from conftest import ROOT, messages
-from dq.stack import CACHE, kafka_login, kafka_login_file
+from dq.stack import CACHE, kafka_cluster_id, kafka_login, kafka_login_file
 
 DQ = ROOT / "build" / "dq"
 CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"
@@ -93,7 +91,7 @@ def drill_broker(tmp_path, secrets):
     env = {**os.environ, "DIR": str(tmp_path), "DATA": str(tmp_path / "data"), "CONF": str(conf), "JAVA": java,
            "CP": classpath, "DISK_MB": str(DISK_MB), "FREE_MB": str(FREE_MB),
            "LOG4J": f"-Dlog4j2.configurationFile={ROOT / 'stack' / 'conf' / 'kafka' / 'log4j2.properties'}",
-           "CLUSTER_ID": base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")}
+           "CLUSTER_ID": kafka_cluster_id()}
     supervisor = subprocess.Popen(["unshare", "--user", "--map-root-user", "--mount", "bash", "-c", SUPERVISOR],
                                   env=env, start_new_session=True)
     try:
