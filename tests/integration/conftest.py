@@ -16,6 +16,13 @@ sys.path.insert(0, str(ROOT / "stack"))  # reconcile, kafka_setup: the stack's o
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "long: a fault drill too long for make test's time; make drills runs it")
+    config.addinivalue_line("markers", "live_history: needs minutes of the live pipeline's rows; runs last")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests that need the live pipeline's history run last: the stack a suite starts has
+    had its whole run to write it, rather than a test waiting for it at the start."""
+    items.sort(key=lambda item: item.get_closest_marker("live_history") is not None)  # stable: the rest keep their order
 
 
 def venv(name: str) -> Path:

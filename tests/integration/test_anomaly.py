@@ -11,6 +11,7 @@ import subprocess
 import time
 import uuid
 
+import pytest
 from confluent_kafka.admin import AdminClient
 
 from conftest import ROOT, kafka, messages, run, venv
@@ -102,7 +103,8 @@ def wait_for_live_history(sensors: int, scored: int, timeout_s: float = 420) -> 
     """Until the live writer has stored, today, `scored` rows past the contract's warm-up (30
     readings a sensor) among the first `sensors` sensors. make test's generator, at 200 events/s
     over 1,000 sensors, gives each a reading every 5 s, so a stack just started has too few; a
-    sensor in one of the generator's gaps (40 intervals) lags the rest, so the rows count in sum."""
+    sensor in one of the generator's gaps (40 intervals) lags the rest, so the rows count in sum.
+    The test runs last in its suite (marked live_history), so this seldom waits."""
     from dq.stack import cassandra_session
     warmup = 30
     cluster, session = cassandra_session()
@@ -121,6 +123,7 @@ def wait_for_live_history(sensors: int, scored: int, timeout_s: float = 420) -> 
     raise AssertionError(f"after {timeout_s:.0f} s the first {sensors} sensors have {have} rows past their warm-up today, not {scored}")
 
 
+@pytest.mark.live_history
 def test_train_from_the_live_pipelines_rows():
     """ml/train.py --from-cassandra reads the live writer's sensor_data (no labels): it trains,
     and registers nothing, since nothing shows a forest beats the online detector."""
