@@ -16,7 +16,7 @@
  * readings flagged is the budget's. Its score, z / (z + threshold), is in [0, 1) and
  * reaches 0.5 where the flag begins, whatever the sensor.
  *
- * Models: an isolation forest exported from scikit-learn as text (ml/export.py):
+ * Models, exported from Python as text (ml/export.py): an isolation forest,
  *
  *   dq-iforest 1
  *   features <n> <name> ... <name>       the contract's feature names, in its order
@@ -33,6 +33,18 @@
  * left child is the next node and its right child comes later: the loader refuses
  * other files, and a walk always ends. A threshold is kept as the largest float not
  * above it, which sends every float to the same side as the double did.
+ *
+ * or a Hotelling T² model: the score is the squared Mahalanobis distance of the vector
+ * from the training mean, (x - mean)' P (x - mean), P the inverse of the training
+ * covariance (a shrunk one: ml/export.py), flagged at the control limit `threshold`:
+ *
+ *   dq-hotelling 1
+ *   features <n> <name> ... <name>
+ *   threshold <t>
+ *   mean <n numbers>
+ *   precision <n x n numbers, row by row>   (symmetric, positive semi-definite)
+ *
+ * A feature the model does not use has a row and column of zeros: scoring skips it.
  */
 #include <errno.h>
 #include <float.h>
@@ -169,8 +181,28 @@ static double average_path_length(double n)
     return 2.0 * (log(n - 1.0) + EULER_GAMMA) - 2.0 * (n - 1.0) / n;
 }
 
+/* Over the features the model uses only: the others may hold anything, NaN included. NaN
+ * when a feature it uses is not finite. */
+static double hotelling_score(const dq_model *model, const double *x)
+{
+    size_t n = (size_t)model->n_features;
+    double d[DQ_MAX_FEATURES], t2 = 0;
+    for (int k = 0; k < model->n_used; k++)
+        d[k] = x[model->used[k]] - model->mean[model->used[k]];
+    for (int k = 0; k < model->n_used; k++) {
+        const double *row = model->precision + (size_t)model->used[k] * n;
+        double r = 0;
+        for (int l = 0; l < model->n_used; l++)
+            r += row[model->used[l]] * d[l];
+        t2 += d[k] * r;
+    }
+    return t2 < 0 ? 0 : t2; /* rounding can leave a hair below 0 near the mean */
+}
+
 double dq_model_score(const dq_model *model, const double *x)
 {
+    if (model->kind == DQ_MODEL_HOTELLING)
+        return hotelling_score(model, x);
     float xf[DQ_MAX_FEATURES];
     for (int k = 0; k < model->n_features; k++)
         xf[k] = (float)x[k];
@@ -296,11 +328,8 @@ static long read_long(cursor *c, long lo, long hi)
     return v;
 }
 
-static void parse_model(cursor *c, dq_model *m)
+static void parse_features(cursor *c, dq_model *m)
 {
-    expect_word(c, "dq-iforest");
-    if (!c->failed && read_long(c, 1, 1) != 1)
-        return;
     expect_word(c, "features");
     m->n_features = (int)read_long(c, 1, DQ_MAX_FEATURES);
     for (int i = 0; i < m->n_features && !c->failed; i++) {
@@ -312,6 +341,47 @@ static void parse_model(cursor *c, dq_model *m)
         if (!(m->feature_names[i] = dq_strndup(tok, strlen(tok))))
             mnomem(c);
     }
+}
+
+/* n finite numbers into a new array (NULL once the cursor failed). */
+static double *read_doubles(cursor *c, size_t n)
+{
+    double *v = c->failed ? NULL : dq_calloc(n, sizeof *v);
+    if (!v && !c->failed)
+        mnomem(c);
+    for (size_t i = 0; v && i < n && !c->failed; i++)
+        v[i] = read_double(c);
+    return v;
+}
+
+static void parse_hotelling(cursor *c, dq_model *m)
+{
+    m->kind = DQ_MODEL_HOTELLING;
+    parse_features(c, m);
+    expect_word(c, "threshold");
+    m->threshold = read_double(c);
+    expect_word(c, "mean");
+    m->mean = read_doubles(c, (size_t)m->n_features);
+    expect_word(c, "precision");
+    size_t n = (size_t)m->n_features;
+    m->precision = read_doubles(c, n * n);
+    for (size_t i = 0; i < n && !c->failed; i++) {
+        bool used = false;
+        for (size_t j = 0; j < n; j++) {
+            if (m->precision[i * n + j] != m->precision[j * n + i]) {
+                merr(c, "the precision matrix is not symmetric");
+                return;
+            }
+            used |= m->precision[i * n + j] != 0;
+        }
+        if (used)
+            m->used[m->n_used++] = (int)i;
+    }
+}
+
+static void parse_iforest(cursor *c, dq_model *m)
+{
+    parse_features(c, m);
     expect_word(c, "max_samples");
     double max_samples = (double)read_long(c, 1, 1L << 30);
     expect_word(c, "threshold");
@@ -372,9 +442,23 @@ static void parse_model(cursor *c, dq_model *m)
         }
         m->n_nodes += n;
     }
+}
+
+static void parse_model(cursor *c, dq_model *m)
+{
     char tok[256];
+    if (!token(c, tok) || (strcmp(tok, "dq-iforest") != 0 && strcmp(tok, "dq-hotelling") != 0)) {
+        merr(c, "expected 'dq-iforest' or 'dq-hotelling'");
+        return;
+    }
+    if (read_long(c, 1, 1) != 1)
+        return;
+    if (strcmp(tok, "dq-hotelling") == 0)
+        parse_hotelling(c, m);
+    else
+        parse_iforest(c, m);
     if (!c->failed && token(c, tok))
-        merr(c, "unexpected text after the last tree");
+        merr(c, "unexpected text after the model");
 }
 
 dq_model *dq_model_parse_n(const char *text, size_t len, const char *name, dq_error *err)
@@ -411,6 +495,8 @@ void dq_model_free(dq_model *m)
         return;
     for (int i = 0; i < m->n_features; i++)
         dq_free(m->feature_names[i]);
+    dq_free(m->mean);
+    dq_free(m->precision);
     dq_free(m->tree_start);
     dq_free(m->nodes);
     dq_free(m->leaf_paths);

@@ -591,10 +591,18 @@ typedef struct dq_tree_node {
     int32_t right;    /* the right child; leaves: the index of their path length in leaf_paths */
 } dq_tree_node;
 
+typedef enum dq_model_kind { DQ_MODEL_IFOREST, DQ_MODEL_HOTELLING } dq_model_kind;
+
 struct dq_model {
+    dq_model_kind kind;
     int n_features;
     char *feature_names[DQ_MAX_FEATURES];
     double threshold;
+    /* hotelling: the score is (x - mean)' precision (x - mean) */
+    double *mean;      /* n_features */
+    double *precision; /* n_features x n_features, row by row, symmetric */
+    int n_used, used[DQ_MAX_FEATURES]; /* the features with a row of precision that is not all 0 */
+    /* iforest */
     double denominator; /* trees * average path length of max_samples */
     int n_trees;
     size_t *tree_start; /* first node of each tree in nodes */

@@ -364,9 +364,11 @@ double dq_contract_anomaly_threshold(const dq_contract *ctr);
 const char *dq_contract_feature_name(const dq_contract *ctr, int i);
 
 /*
- * An isolation forest exported from scikit-learn (ml/export.py writes the text
- * format, docs/anomaly.md describes it). Read-only once loaded: engines on any
- * thread may share it. Scores equal scikit-learn's -score_samples() (to rounding).
+ * An anomaly model exported from Python (ml/export.py writes the text format,
+ * src/anomaly.c describes it): an isolation forest, whose scores equal scikit-learn's
+ * -score_samples() (to rounding), or a Hotelling T² model, whose score is T². Read-only
+ * once loaded: engines on any thread may share it. A score at or above the threshold
+ * is an anomaly.
  */
 typedef struct dq_model dq_model;
 /* NULL with err saying why: DQ_ERR_IO (the file), DQ_ERR_MODEL (with its line), DQ_ERR_NOMEM. */

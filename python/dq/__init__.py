@@ -265,8 +265,8 @@ def parse_time(text: str) -> int:
 
 
 class Model:
-    """An anomaly model exported for libdq (ml/export.py): scores feature vectors, and
-    engines given it score their events with it."""
+    """An anomaly model exported for libdq (ml/export.py: an isolation forest or a Hotelling T²
+    model): scores feature vectors, and engines given it score their events with it."""
 
     def __init__(self, path: str | os.PathLike):
         err = _Error()
@@ -278,7 +278,8 @@ class Model:
         self.features = [_lib.dq_model_feature_name(self._ptr, i).decode() for i in range(self.n_features)]
 
     def score(self, rows: Iterable[Sequence[float]]) -> list[float]:
-        """Anomaly scores in (0, 1] of feature vectors (scikit-learn's -score_samples)."""
+        """The model's scores of feature vectors: a forest's in (0, 1] (scikit-learn's
+        -score_samples), a Hotelling model's T² (0 at the training mean)."""
         out = []
         vector = (ctypes.c_double * self.n_features)()
         for row in rows:

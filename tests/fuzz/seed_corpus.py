@@ -36,6 +36,10 @@ for contract in (root / "contracts").glob("*.yaml"):
     "dq-iforest 1\nfeatures 2 a.value b.value\nmax_samples 8\nthreshold 0.6\ntrees 2\n"
     "tree 5\n0 1.5 1 2 8\n-1 0 -1 -1 3\n1 -0.25 3 4 5\n-1 0 -1 -1 4\n-1 0 -1 -1 1\n"
     "tree 3\n1 2.0e-3 1 2 8\n-1 0 -1 -1 7\n-1 0 -1 -1 1\n")
+# A Hotelling T² model on two of three features: the shape export_hotelling writes.
+(out / "model" / "hotelling").write_text(
+    "dq-hotelling 1\nfeatures 3 a.value b.value c.dev\nthreshold 25.5\nmean 20.5 0 -1e-3\n"
+    "precision\n0.25 0 0.01\n0 0 0\n0.01 0 4.0\n")
 # CSV the way dq check --csv reads it (fuzz_csv: ';' when the first byte is odd).
 (out / "csv" / "rows").write_text('ts,t,humidity,location\n2026-11-26T04:13:00Z,21.5,40,"a ""b"", c"\n'
                                   '2026-11-26T04:13:10Z,,41,\n"unclosed,1,2,3\n')

@@ -1,5 +1,7 @@
 """Anomaly models: libdq scores an exported scikit-learn IsolationForest exactly as
-scikit-learn does, deterministically, on features libdq computed (the ml venv runs these)."""
+scikit-learn does, deterministically, on features libdq computed, and a Hotelling T² model as
+numpy computes it; SKAB's evaluation of the Hotelling model chooses each group's control
+limit without its labels (the ml venv runs these)."""
 import json
 import subprocess
 import sys
@@ -12,7 +14,7 @@ from sklearn.ensemble import IsolationForest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "ml"))
 import dq  # noqa: E402
-from export import export_iforest  # noqa: E402
+from export import export_hotelling, export_iforest  # noqa: E402
 
 CONTRACT = ROOT / "contracts" / "sensor_readings.yaml"
 
@@ -89,6 +91,70 @@ def test_a_forest_on_some_columns_exports_as_a_model_of_all_features(features, t
     shifted = features[6000:].copy()
     shifted[:, [names.index("temperature.value"), names.index("humidity.value")]] += 40  # a new level
     assert model.score(shifted.tolist()) == model.score(features[6000:].tolist())
+
+
+def test_a_hotelling_model_on_some_columns_scores_as_numpy(features, tmp_path):
+    """T² of the level-free columns with Ledoit-Wolf's covariance, as libdq scores it in dq.Model
+    and in an engine (dq check --model): the other features count for nothing."""
+    from sklearn.covariance import LedoitWolf
+    names = dq.Contract(CONTRACT).features
+    columns = [names.index(n) for n in ("temperature.dev", "temperature.delta", "humidity.dev")]
+    fit = LedoitWolf().fit(features[:6000, columns])
+    test = features[6000:]
+    d = test[:, columns] - fit.location_
+    theirs = np.einsum("ij,jk,ik->i", d, fit.precision_, d)
+    limit = float(np.quantile(theirs, 0.99))
+    model = dq.Model(export_hotelling(fit.location_, fit.precision_, limit, names, tmp_path / "t2.dqm", columns))
+    ours = np.array(model.score(test.tolist()))
+    assert model.threshold == limit and np.ptp(theirs) > 10
+    assert np.allclose(ours, theirs, rtol=1e-12, atol=1e-9)
+    shifted = test.copy()
+    shifted[:, names.index("temperature.value")] += 40
+    assert model.score(shifted.tolist()) == ours.tolist()
+    # In a stream: each scored reading's annotation holds its score (4 decimals) and flag.
+    events = subprocess.run([ROOT / "build" / "dq", "gen", "--count", "10000", "--seed", "6", "--start",
+                             "2026-11-20T00:00:00Z"], capture_output=True, check=True).stdout.splitlines()
+    rows = dq.Engine(dq.Contract(CONTRACT), now="2026-11-26T00:00:00Z").features(events)
+    clean = dq.Engine(dq.Contract(CONTRACT), now="2026-11-26T00:00:00Z", model=model).evaluate(events).clean
+    stream = [json.loads(c)["dq"]["anomaly"] for c, r in zip(clean, rows) if r is not None]
+    offline = model.score([r for r in rows if r is not None])
+    assert len(stream) > 5000 and 0.002 < sum(a["flag"] for a in stream) / len(stream) < 0.1
+    assert all(abs(a["score"] - o) <= 5e-5 and a["flag"] == (o >= limit) for a, o in zip(stream, offline))
+
+
+def skab_like(folder: Path, seed: int = 5) -> None:
+    """Files as SKAB's (8 channels a second, `anomaly` labels, ';'-separated) in its three
+    groups: correlated noise, and after the 400 training points stretches where two channels
+    shift by a few of their standard deviations."""
+    rng = np.random.default_rng(seed)
+    mix = rng.normal(size=(8, 8))
+    for group in ("valve1", "valve2", "other"):
+        (folder / group).mkdir(parents=True)
+        for k in range(2):
+            X = rng.normal(size=(1000, 8)) @ mix + 50
+            y = np.zeros(1000, dtype=bool)
+            for start in rng.choice(np.arange(450, 900, 60), size=4, replace=False):
+                y[start:start + 40] = True
+                X[start:start + 40, [1, 5]] += 4 * X[:400, [1, 5]].std(axis=0)
+            lines = ["datetime;A;B;C;D;E;F;G;H;anomaly;changepoint"]
+            lines += [f"2020-01-01 00:{i // 60:02}:{i % 60:02};" + ";".join(f"{v:.4f}" for v in row) + f";{float(a)};0.0"
+                      for i, (row, a) in enumerate(zip(X, y))]
+            (folder / group / f"{k}.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_skab_hotelling_chooses_each_groups_limit_without_its_labels(tmp_path):
+    import evaluate
+    skab_like(tmp_path / "skab")
+    (row, ), multiples = evaluate.skab_hotelling(tmp_path / "skab", 0.05)
+    assert set(multiples) == {"valve1", "valve2", "other"}
+    assert row[1] == "hotelling-t2" and row[2]["f1"] > 0.8 and row[2]["far"] < 0.05, row
+    # valve1's labels turned upside down: its own limit is chosen on the others, so it stays
+    for path in (tmp_path / "skab" / "valve1").glob("*.csv"):
+        lines = path.read_text().splitlines()
+        path.write_text("\n".join([lines[0]] + [line[:-8] + (";0.0;0.0" if line.endswith(";1.0;0.0") else ";1.0;0.0")
+                                                 for line in lines[1:]]) + "\n")
+    _, flipped = evaluate.skab_hotelling(tmp_path / "skab", 0.05)
+    assert flipped["valve1"] == multiples["valve1"]
 
 
 def train(tmp_path, defects: str, contract: Path = CONTRACT) -> tuple[dict, str, Path]:

@@ -230,7 +230,7 @@ static void test_model_files_refused(void)
     snprintf(text, sizeof text, "%stree 3\n0 1.0 1 2 4\n-1 0 -1 -1 3\n", head);
     refused(text, "expected an integer"); /* truncated */
     snprintf(text, sizeof text, "%s%s", tiny, "more\n");
-    refused(text, "unexpected text after the last tree");
+    refused(text, "unexpected text after the model");
 
     dq_error err;
     CHECK(dq_model_load("/nonexistent/model.txt", &err) == NULL && strstr(err.msg, "cannot open"));
@@ -245,6 +245,55 @@ static void test_model_files_refused(void)
     CHECK_INT(err.code, DQ_ERR_MODEL);
     CHECK(strstr(err.msg, "not the contract's") != NULL);
     dq_model_free(m);
+}
+
+/* A Hotelling T² model on the course contract's 10 features that uses two of them,
+ * temperature.value (mean 20, variance 4) and humidity.value (mean 40, variance 25),
+ * uncorrelated: the score is the sum of their squared standard deviations from the mean. */
+#define ZEROS8 "0 0 0 0 0 0 0 0 "
+static const char hotelling[] =
+    "dq-hotelling 1\n" FEATURES "threshold 9\nmean 20 0 0 0 40 0 0 0 0 0\nprecision\n"
+    "0.25 " ZEROS8 "0\n" ZEROS8 "0 0\n" ZEROS8 "0 0\n" ZEROS8 "0 0\n"
+    "0 0 0 0 0.04 0 0 0 0 0\n" ZEROS8 "0 0\n" ZEROS8 "0 0\n" ZEROS8 "0 0\n" ZEROS8 "0 0\n" ZEROS8 "0 0\n";
+
+static void test_hotelling_model(void)
+{
+    dq_error err;
+    dq_model *m = dq_model_parse_n(hotelling, sizeof hotelling - 1, "hotelling", &err);
+    CHECK(m != NULL);
+    if (!m) {
+        fprintf(stderr, "%s\n", err.msg);
+        return;
+    }
+    CHECK_INT(dq_model_feature_count(m), 10);
+    CHECK(dq_model_threshold(m) == 9);
+    double x[10] = {20, 5, 5, 5, 40, NAN, 5, INFINITY, 1, 1}; /* the unused features count for nothing */
+    CHECK(dq_model_score(m, x) == 0);
+    x[0] = 24, x[4] = 45; /* 2 and 1 standard deviations: 4 + 1 */
+    CHECK(fabs(dq_model_score(m, x) - 5) < 1e-12);
+    x[4] = 30; /* 2 and -2 */
+    CHECK(fabs(dq_model_score(m, x) - 8) < 1e-12);
+    x[4] = NAN; /* a feature it uses */
+    CHECK(isnan(dq_model_score(m, x)));
+
+    fresh();
+    CHECK_INT(dq_engine_set_model(eng, m, &err), DQ_OK);
+    warm_up();
+    reading(300, 21, 41);
+    CHECK(res.anomaly_scored && !res.is_anomaly);
+    reading(310, 27, 41); /* 3.5 standard deviations: 12.25 + 0.04 */
+    CHECK(res.is_anomaly && annotation_has("\"score\":12.29,\"flag\":true"));
+    dq_engine_free(eng);
+    eng = NULL;
+    dq_model_free(m);
+
+    refused("dq-hotelling 1\nfeatures 2 a b\nthreshold 1\nmean 0 0\nprecision 1 0.5 0 1\n",
+            "m:5: the precision matrix is not symmetric");
+    refused("dq-hotelling 1\nfeatures 2 a b\nthreshold 1\nmean 0 0\nprecision 1 0 0\n", "expected a number");
+    refused("dq-hotelling 1\nfeatures 2 a b\nthreshold 1\nmean 0 inf\nprecision 1 0 0 1\n", "not a finite number");
+    refused("dq-hotelling 1\nfeatures 2 a b\nthreshold 1\nmean 0 0\nprecision 1 0 0 1 2\n",
+            "unexpected text after the model");
+    refused("dq-forest 1\n", "expected 'dq-iforest' or 'dq-hotelling'");
 }
 
 /* A sensor under anomaly.alarmsPerDay: 24 alarms a day at one reading every 10 s is one
@@ -392,6 +441,7 @@ int main(void)
     RUN(test_state_keeps_the_running_statistics);
     RUN(test_model_scores);
     RUN(test_model_files_refused);
+    RUN(test_hotelling_model);
     RUN(test_false_alarm_budget);
     RUN(test_contract_section_refused);
     dq_engine_free(eng);
