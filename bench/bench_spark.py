@@ -8,10 +8,14 @@ dq gate on the same events, in one run; micro-batch latency; where Spark's time 
    fresh checkpoint): events/s over the whole submission (JVM and Spark start included) and
    over the micro-batches alone (Spark's own progress report, --progress). Its dead-letter
    topic must hold exactly dq gate's rejects (at least once: counted by source offset).
-5. Micro-batch latency: the same job on a 10,000-event topic at 1,000 events per batch; the
+5. Micro-batch latency: the same job on a 5,000-event topic at 1,000 events per batch; the
    duration of each micro-batch is the least delay from arrival to Cassandra at a low rate
    (a live stream adds up to the 5 s trigger interval).
-6. Where the time goes: Spark's split of each micro-batch (planning, offsets, the batch
+6. The floor under it: bench/spark_transport_floor.py, the same source, key, shard and
+   shuffle into applyInPandasWithState with a function that does nothing (Spark, the
+   shuffle and the Arrow transport to the Python worker: no libdq, no writes), the same
+   micro-batches: events/s over its micro-batches.
+7. Where the time goes: Spark's split of each micro-batch (planning, offsets, the batch
    itself, commit), the job's own timing of the steps of its foreachBatch (computing the
    verdicts, each Cassandra table, the dead-letter topic) and, measured outside Spark in
    this process, libdq judging every event the way the job does (one batch call per shard
@@ -40,20 +44,25 @@ from dq.stack import kafka_cli_args, topic_messages  # noqa: E402
 BATCH = 100_000  # events per micro-batch at most: spark_to_cassandra.py's default --max-offsets
 
 
-def spark_day12(source: str, dlq: str, work: Path, name: str, max_offsets: int) -> tuple[float, list[dict]]:
-    """A bounded run of the day 12 job: (wall seconds, its micro-batch progress reports)."""
-    print(f"Spark: day 12, {name} ...", file=sys.stderr)
+def spark_run(job: Path, source: str, work: Path, name: str, max_offsets: int, *args) -> tuple[float, list[dict]]:
+    """A bounded run of a job on a fresh checkpoint (work/name.checkpoint): (wall seconds, its
+    micro-batch progress reports)."""
+    print(f"Spark: {job.name}, {name} ...", file=sys.stderr)
     progress = work / f"{name}.progress"
     t0 = time.perf_counter()
-    proc = subprocess.run([ROOT / "stack" / "spark-submit.sh", ROOT / "spark_jobs" / "spark_to_cassandra.py",
-                           "--input", source, "--dlq", dlq, "--checkpoint", work / f"{name}.checkpoint",
-                           "--max-offsets", str(max_offsets), "--bounded", "--progress", progress],
-                          capture_output=True, text=True)
+    proc = subprocess.run([ROOT / "stack" / "spark-submit.sh", job, "--input", source,
+                           "--checkpoint", work / f"{name}.checkpoint", "--max-offsets", str(max_offsets),
+                           "--progress", progress, *args], capture_output=True, text=True)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         sys.exit(f"bench-spark: the Spark job failed:\n{proc.stdout[-2000:]}{proc.stderr[-3000:]}")
     batches = [json.loads(line) for line in progress.read_text().splitlines()]
     return wall, [b for b in batches if b["numInputRows"] > 0]
+
+
+def spark_day12(source: str, dlq: str, work: Path, name: str, max_offsets: int) -> tuple[float, list[dict]]:
+    return spark_run(ROOT / "spark_jobs" / "spark_to_cassandra.py", source, work, name, max_offsets,
+                     "--dlq", dlq, "--bounded")
 
 
 def main():
@@ -69,7 +78,7 @@ def main():
         with fresh_topics("spark", "in", "clean", "dlq", "dlq-spark", "small", "dlq-small") as (topics, group):
             # Event times end a day ago: no future-timestamp surprises, rows apart from live data.
             start = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
-            for topic, count, seed in ((topics["in"], n, 21), (topics["small"], 10_000, 22)):
+            for topic, count, seed in ((topics["in"], n, 21), (topics["small"], 5_000, 22)):
                 subprocess.run([dq_bin, "gen", "--count", str(count), "--seed", str(seed), "--start", start,
                                 *kafka_cli_args("admin"), "--topic", topic, "-q"], check=True)
             gate_rate = run_gate(dq_bin, topics, group, n)
@@ -78,6 +87,7 @@ def main():
 
             wall, batches = spark_day12(topics["in"], topics["dlq-spark"], work, "throughput", BATCH)
             _, small = spark_day12(topics["small"], topics["dlq-small"], work, "latency", 1_000)
+            _, floor = spark_run(ROOT / "bench" / "spark_transport_floor.py", topics["in"], work, "floor", BATCH)
             rejects = sum(1 for _ in topic_messages(topics["dlq"]))
             dead = {(dict(m.headers())["dq.source.partition"], dict(m.headers())["dq.source.offset"])
                     for m in topic_messages(topics["dlq-spark"])}
@@ -98,7 +108,7 @@ def main():
         libdq_s = time.perf_counter() - t0
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    assert sum(b["numInputRows"] for b in batches) == n == len(events)
+    assert sum(b["numInputRows"] for b in batches) == n == len(events) == sum(b["numInputRows"] for b in floor)
 
     durations, steps = collections.Counter(), collections.Counter()
     for b in batches:
@@ -115,6 +125,8 @@ def main():
         (f"Spark day 12: Kafka -> libdq -> Cassandra, {len(batches)} micro-batches (ev/s)", f"{spark_rate:,.0f}"),
         ("  the whole submission, JVM and Spark start included (ev/s)", f"{wall_rate:,.0f}"),
         ("Spark / dq gate", f"{spark_rate / gate_rate:.3f}"),
+        ("PySpark floor: same source, keying and shuffle, a function that does nothing (ev/s)",
+         f"{n / (sum(b['durationMs']['triggerExecution'] for b in floor) / 1000):,.0f}"),
         ("Cassandra, the same rows, one client, a row per async insert (ev/s)", f"{single_rate:,.0f}"),
         ("Cassandra ceiling: the same, a batch per partition (ev/s)", f"{ceiling_rate:,.0f}"),
         ("Spark / Cassandra ceiling (goal >= 0.5)", f"{spark_rate / ceiling_rate:.2f}"),

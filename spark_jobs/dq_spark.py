@@ -171,11 +171,12 @@ def kafka_options(brokers: str = KAFKA_BOOTSTRAP, principal: str = "validator") 
 
 
 def judge_stream(spark, kafka: dict[str, str], topic: str, max_offsets: int, model_path: str | None = None,
-                 since: str | None = None):
+                 since: str | None = None, judge_groups=None):
     """libdq's verdicts on a Kafka topic (kafka: kafka_options()) as a stream (from where
     starting_at(since) says, at most max_offsets events per micro-batch): rows in
     OUTPUT_SCHEMA, each sensor's libdq state kept by Spark between micro-batches
-    (make_judge_groups, per shard)."""
+    (make_judge_groups, per shard). judge_groups: another function in its place (the
+    benchmark's transport floor passes one that does nothing)."""
     from pyspark.sql import functions as F
     from pyspark.sql.streaming.state import GroupStateTimeout
     raw = (spark.readStream.format("kafka").options(**kafka).options(**starting_at(since))
@@ -184,8 +185,8 @@ def judge_stream(spark, kafka: dict[str, str], topic: str, max_offsets: int, mod
     return (raw.selectExpr(f"{SENSOR_KEY_SQL} AS sensor", "key", "value", "topic", "partition", "offset",
                            "to_json(headers) AS headers")
             .withColumn("shard", F.expr(SHARD_SQL)).groupBy("shard")
-            .applyInPandasWithState(make_judge_groups(model_path), OUTPUT_SCHEMA, STATE_SCHEMA, "append",
-                                    GroupStateTimeout.NoTimeout)
+            .applyInPandasWithState(judge_groups or make_judge_groups(model_path), OUTPUT_SCHEMA, STATE_SCHEMA,
+                                    "append", GroupStateTimeout.NoTimeout)
             .withColumn("headers", F.from_json("headers", HEADERS_TYPE)))
 
 
