@@ -243,12 +243,18 @@ def skab_hotelling(folder: Path, far_budget: float) -> tuple[list[tuple[str, str
     def labels(chosen):
         return np.concatenate([y for *_, y in chosen])
 
+    from sklearn.metrics import f1_score
     multiples = {}
     for held in groups:
         others = [f for f in files if f[0] != held]
         y = labels(others)
-        within = [m for m in SKAB_MULTIPLES if flags(others, m)[~y].mean() <= far_budget] or [SKAB_MULTIPLES[-1]]
-        multiples[held] = float(max(within, key=lambda m: report(y, np.zeros(len(y)), flags(others, m))["f1"]))
+        within = []  # (F1 on the other groups, m) of each m whose false alarms there stay in the budget
+        for m in SKAB_MULTIPLES:
+            flagged = flags(others, m)
+            if flagged[~y].mean() <= far_budget:
+                within.append((f1_score(y, flagged, zero_division=0), m))
+        # the smallest m of the best F1; without any in the budget, the strictest
+        multiples[held] = float(max(within, key=lambda fm: fm[0])[1] if within else SKAB_MULTIPLES[-1])
     flagged = np.concatenate([test >= multiples[g] * top for g, top, test, _ in files])
     relative = np.concatenate([test / top for _, top, test, _ in files])  # comparable across files, for AUC-PR
     row = (f"SKAB ({len(files)} files): Hotelling T² of {SKAB_MEAN_OF}-reading means, m by group",
