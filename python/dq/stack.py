@@ -18,6 +18,7 @@ import base64
 import os
 import re
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -148,7 +149,6 @@ def read_span(consumer, start, end: int, idle_s: float = 60):
     offset) up to offset end (exclusive). It ends when the consumer's position reaches end,
     which passes transaction markers and aborted records (the last message's offset never
     does), or after idle_s without a message (an open transaction's records wait for its end)."""
-    import time
     from confluent_kafka import TopicPartition
     if start.offset < 0 or start.offset >= end:
         return
