@@ -274,7 +274,7 @@ dq_err dq_engine_eval_n(dq_engine *eng, const char *event, size_t len, dq_result
     ev.complete = false;
     ev.bias_ends = ev.steps_back = ev.drift_back = 0;
     ev.z_flagged = false;
-    memset(ev.from, 0, sizeof ev.from);
+    memset(ev.from, 0, (size_t)ctr->n_fields * sizeof ev.from[0]); /* the fields past n_fields are never read */
     memset(ev.imputed, 0, sizeof ev.imputed);
 
     if (len > ctr->max_event_bytes) {
