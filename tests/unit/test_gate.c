@@ -63,7 +63,8 @@ static seen read_all(const char *topic)
         rd_kafka_topic_partition_list_add(parts, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
     rd_kafka_assign(c, parts);
     rd_kafka_topic_partition_list_destroy(parts);
-    for (int idle = 0; idle < 20;) {
+    /* Up to 3 s for the first message (the fetcher connects), then 1 s of silence ends it. */
+    for (int idle = 0; idle < (s.n ? 10 : 30);) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
         if (!m || m->err) {
             idle++;
@@ -97,6 +98,7 @@ static cli_gate_opts opts(const char *in, const char *clean, const char *dlq, bo
     cli_kafka_props_add(&o.props, "consumer.session.timeout.ms=6000");
     cli_kafka_props_add(&o.props, "consumer.heartbeat.interval.ms=200");
     cli_kafka_props_add(&o.props, "topic.metadata.refresh.interval.ms=500");
+    cli_kafka_props_add(&o.props, "reconnect.backoff.max.ms=1000"); /* back within a second of the broker */
     return o;
 }
 
