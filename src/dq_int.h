@@ -571,6 +571,7 @@ typedef struct dq_eval {
     uint32_t bias_ends; /* bit fi: field fi's bias ends (its level stepped back, or it lasted bias.for) */
     uint32_t steps_back; /* bit fi: field fi's jump undoes its bias's step (steps_back in rules.c) */
     uint32_t drift_back; /* bit fi: field fi's jump undoes its drift (drift_undone in rules.c) */
+    uint32_t as_input;   /* bit fi: field fi's member came as the clean event prints it (input_is_canonical) */
     /* The online detector's flag, with or without a model: it keeps a reading out of the running
      * variance and moves the alarm budget, so the features (and the flags without a model) are
      * the same whichever model scores; a model's own flags would shift what it trained on. */

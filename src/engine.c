@@ -169,27 +169,6 @@ static void write_annotation(const dq_engine *eng, const dq_eval *ev, dq_buf *b)
     dq_buf_putc(b, '}');
 }
 
-/*
- * Whether a member's input text is already what the clean output would print for it, so
- * that it can be copied instead of printed again: a number the rules left as it came,
- * written canonically (dq_num.canonical); a string the scanner read without escapes
- * (it then points into the input, and every byte of it stands for itself in JSON); a
- * timestamp written as dq_time_format writes them ("2026-11-26T04:13:00.250Z").
- */
-static bool input_is_canonical(const dq_field *f, const dq_member *m, const dq_eval *ev, int fi)
-{
-    switch (f->type) {
-    case DQ_T_NUMBER:
-    case DQ_T_INTEGER:
-        return m->type == DQ_J_NUMBER && m->num.canonical && ev->num[fi].v == m->num.v;
-    case DQ_T_STRING: return m->type == DQ_J_STRING && m->str == m->raw + 1 && m->str_len + 2 == m->raw_len;
-    case DQ_T_TIMESTAMP:
-        return m->type == DQ_J_STRING && m->raw_len == 26 && m->raw[11] == 'T' && m->raw[20] == '.' &&
-               m->raw[24] == 'Z';
-    default: return false;
-    }
-}
-
 /* '{' and each member of the clean event followed by ','. */
 static void write_clean_members(const dq_contract *ctr, const dq_eval *ev, const dq_scan *scan, dq_buf *b)
 {
@@ -201,7 +180,7 @@ static void write_clean_members(const dq_contract *ctr, const dq_eval *ev, const
         const dq_field *f = &ctr->fields[fi];
         dq_buf_put(b, f->json_key, f->json_key_len);
         const dq_member *m = &scan->field[fi];
-        if (ev->from[fi] && input_is_canonical(f, m, ev, fi)) { /* most members: copied as they came */
+        if (ev->as_input >> fi & 1) { /* most members: copied as they came */
             dq_buf_put(b, m->raw, m->raw_len);
             dq_buf_putc(b, ',');
             continue;
@@ -228,8 +207,7 @@ static bool clean_is_input(const dq_contract *ctr, const dq_eval *ev, const dq_s
     if (!scan->compact)
         return false;
     for (int fi = 0; fi < ctr->n_fields; fi++)
-        if (ev->present[fi] != scan->present[fi] ||
-            (ev->present[fi] && !(ev->from[fi] && input_is_canonical(&ctr->fields[fi], &scan->field[fi], ev, fi))))
+        if (ev->present[fi] != scan->present[fi] || (ev->present[fi] && !(ev->as_input >> fi & 1)))
             return false;
     return true;
 }
@@ -272,7 +250,7 @@ dq_err dq_engine_eval_n(dq_engine *eng, const char *event, size_t len, dq_result
     res->features = NULL;
     ev.res = res;
     ev.complete = false;
-    ev.bias_ends = ev.steps_back = ev.drift_back = 0;
+    ev.bias_ends = ev.steps_back = ev.drift_back = ev.as_input = 0;
     ev.z_flagged = false;
     memset(ev.from, 0, (size_t)ctr->n_fields * sizeof ev.from[0]); /* the fields past n_fields are never read */
     memset(ev.imputed, 0, sizeof ev.imputed);

@@ -81,6 +81,27 @@ static void check_number(const dq_field *f, int fi, dq_eval *ev)
         *v = *bound;
 }
 
+/*
+ * Whether a member's input text is already what the clean output would print for it, so
+ * that it can be copied instead of printed again: a number the type and range rules left as it came,
+ * written canonically (dq_num.canonical); a string the scanner read without escapes
+ * (it then points into the input, and every byte of it stands for itself in JSON); a
+ * timestamp written as dq_time_format writes them ("2026-11-26T04:13:00.250Z").
+ */
+static bool input_is_canonical(const dq_field *f, const dq_member *m, const dq_eval *ev, int fi)
+{
+    switch (f->type) {
+    case DQ_T_NUMBER:
+    case DQ_T_INTEGER:
+        return m->type == DQ_J_NUMBER && m->num.canonical && ev->num[fi].v == m->num.v;
+    case DQ_T_STRING: return m->type == DQ_J_STRING && m->str == m->raw + 1 && m->str_len + 2 == m->raw_len;
+    case DQ_T_TIMESTAMP:
+        return m->type == DQ_J_STRING && m->raw_len == 26 && m->raw[11] == 'T' && m->raw[20] == '.' &&
+               m->raw[24] == 'Z';
+    default: return false;
+    }
+}
+
 void dq_rules_stateless(dq_engine *eng, const dq_scan *scan, dq_eval *ev)
 {
     const dq_contract *ctr = eng->ctr;
@@ -172,6 +193,7 @@ void dq_rules_stateless(dq_engine *eng, const dq_scan *scan, dq_eval *ev)
         }
         }
         ev->present[fi] = true;
+        ev->as_input |= (uint32_t)input_is_canonical(f, m, ev, fi) << fi;
     }
     if (scan->n_unknown > 0)
         dq_rules_add(ev->res, DQ_R_UNKNOWN_FIELD, ctr->reject_unknown_fields ? DQ_ACT_REJECT : DQ_ACT_DROPPED, -1);
