@@ -92,13 +92,20 @@ def test_spark_takes_no_job_without_the_secret(tmp_path):
                    "print('COUNT', SparkSession.builder.getOrCreate().range(10).count())\n")
     spark_submit = venv("spark") / "lib" / "python3.11" / "site-packages" / "pyspark" / "bin" / "spark-submit"
     base = {"SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": str(venv("spark") / "bin/python")}
-    stranger = subprocess.run([spark_submit, "--master", "spark://127.0.0.1:7077", job], capture_output=True,
-                              text=True, timeout=240, env={**os.environ, **base, "SPARK_CONF_DIR": str(tmp_path)})
-    assert "COUNT 10" not in stranger.stdout
-    assert stranger.returncode != 0
-    owner = subprocess.run([spark_submit, "--master", "spark://127.0.0.1:7077", job], capture_output=True, text=True,
-                           timeout=240, env={**os.environ, **base, "SPARK_CONF_DIR": str(own.parent)})
+    # The stranger's client gives up after Spark's three registration attempts of 20 s each: the
+    # owner's job runs meanwhile.
+    stranger = subprocess.Popen([spark_submit, "--master", "spark://127.0.0.1:7077", job], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True,
+                                env={**os.environ, **base, "SPARK_CONF_DIR": str(tmp_path)})
+    try:
+        owner = subprocess.run([spark_submit, "--master", "spark://127.0.0.1:7077", job], capture_output=True,
+                               text=True, timeout=240, env={**os.environ, **base, "SPARK_CONF_DIR": str(own.parent)})
+        stranger_out, _ = stranger.communicate(timeout=240)
+    finally:
+        stranger.kill()
     assert "COUNT 10" in owner.stdout, owner.stderr[-2000:]
+    assert "COUNT 10" not in stranger_out
+    assert stranger.returncode != 0
 
 
 def test_no_service_holds_a_password_in_its_environment():
