@@ -51,14 +51,14 @@ def test_drill_kafka_restart_under_the_spark_job(make_topic, secrets, tmp_path):
 
 
 def interrupted_stream(make_topic, secrets, tmp_path, interrupt) -> None:
-    """100k generated events through spark_to_cassandra.py, unbounded; once a third of the
-    rejects are in Cassandra, interrupt(job, its log, rejects(), the rejects wanted); then
+    """50k generated events (five micro-batches) through spark_to_cassandra.py, unbounded; once
+    a third of the rejects are in Cassandra, interrupt(job, its log, rejects(), the rejects wanted); then
     the job again, --bounded, on its checkpoint: the rows and rejects of one uninterrupted
     libdq engine, each reject in the dead-letter topic."""
     from cassandra.auth import PlainTextAuthProvider
     from cassandra.cluster import Cluster
     import dq
-    source, dlq, events = make_topic(), make_topic(like="sensor-dlq"), 100_000
+    source, dlq, events = make_topic(), make_topic(like="sensor-dlq"), 50_000
     began = dt.datetime.now(dt.timezone.utc)
     start = began.replace(microsecond=0) - dt.timedelta(hours=30)
     run([DQ, "gen", "--count", events, "--seed", "13", "--start", start.strftime("%Y-%m-%dT%H:%M:%SZ"),
