@@ -9,9 +9,11 @@ runs live) beside dq gate and a Cassandra write ceiling, all on the same events 
    request and once as the job writes them (one UNLOGGED batch per partition, <= 20 rows).
 4. Flink day 11, bounded, its own consumer group: events/s over the job's running time
    (from the JobManager). It must put exactly dq gate's rejects in its dead-letter topic.
-5. The floor under it: bench/flink_transport_floor.py, the same source and key selector
+5. The floors under it: bench/flink_transport_floor.py, the same source and key selector
    with a keyed Python function that does nothing (Flink, Kafka and Beam's transport to
-   the Python worker and back, twice: once for the key, once for the function).
+   the Python worker and back, twice: once for the key, once for the function); then the
+   same function writing each event's rows of step 3 as the ceiling does (no libdq, no
+   state): what any PyFlink job writing these rows from Python pays at least.
 6. Where the job's time goes, per event, measured outside Flink in this process: libdq
    on the batches (Validator.judge), building the rows, and the ceiling's write time; the
    rest is Flink: Kafka, Beam's transport to the Python worker, state and checkpoints.
@@ -23,8 +25,10 @@ usage: bench_flink.py DQ_BIN [--events N]   (the stack must run: make bench-flin
 import argparse
 import datetime as dt
 import json
+import pickle
 import subprocess
 import sys
+import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -47,8 +51,8 @@ def main():
                         "--topic", topics["in"], "-q"], check=True)
         gate_rate = run_gate(dq_bin, topics, group, n)
 
-        records = list(topic_messages(topics["in"]))
-        ceiling_s, n_rows, python_us = cassandra_ceiling(records)
+        records, rows_of = list(topic_messages(topics["in"])), {}
+        ceiling_s, n_rows, python_us = cassandra_ceiling(records, rows_of)
 
         def flink(job: Path, name: str, *extra) -> float:
             """Runs a bounded Flink job on the input; its running time in seconds."""
@@ -61,6 +65,10 @@ def main():
             return json.load(urllib.request.urlopen(f"http://127.0.0.1:8081/jobs/{job_id}"))["duration"] / 1000
         flink_s = flink(ROOT / "flink_jobs" / "flink_to_cassandra.py", "day11", "--dlq", topics["dlq-flink"])
         floor_s = flink(ROOT / "bench" / "flink_transport_floor.py", "floor")
+        with tempfile.NamedTemporaryFile(suffix=".pickle") as rows_file:  # 0600: this user's Flink reads it
+            pickle.dump(rows_of, rows_file)
+            rows_file.flush()
+            write_floor_s = flink(ROOT / "bench" / "flink_transport_floor.py", "write-floor", "--rows", rows_file.name)
         rejects = sum(1 for _ in topic_messages(topics["dlq"]))
         got = sum(1 for _ in topic_messages(topics["dlq-flink"]))
         assert got == rejects, f"Flink wrote {got} dead letters, dq gate {rejects}"
@@ -78,6 +86,9 @@ def main():
         ("Flink / dq gate", f"{flink_rate / gate_rate:.3f}"),
         ("Flink / Cassandra ceiling (goal >= 0.5)", f"{flink_rate / ceiling_rate:.2f}"),
         ("PyFlink floor: same source and keying, a function that does nothing (ev/s)", f"{n / floor_s:,.0f}"),
+        ("PyFlink floor with the writes: the same function writing the rows as the ceiling does (ev/s)",
+         f"{n / write_floor_s:,.0f}"),
+        ("  / Cassandra ceiling: the most a PyFlink job writing these rows reaches", f"{ceiling_s[20] / write_floor_s:.2f}"),
         ("Flink time per event (µs)", f"{per_event_us:,.0f}"),
         ("  libdq on batches of 1,000, from Python (µs)", f"{libdq_us:,.1f}"),
         ("  building the Cassandra rows in Python (µs)", f"{rows_us:,.1f}"),

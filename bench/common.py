@@ -44,11 +44,12 @@ def run_gate(dq_bin: Path, topics: dict, group: str, n: int) -> float:
     return n / float(re.search(r"events in ([0-9.]+) s", gate.stderr).group(1))
 
 
-def cassandra_ceiling(records: list) -> tuple[dict[int, float], int, dict[str, float]]:
+def cassandra_ceiling(records: list, rows_of: dict | None = None) -> tuple[dict[int, float], int, dict[str, float]]:
     """The rows the jobs write for these Kafka records (sensor_data, sensor_rejects,
     sensor_anomalies: libdq's verdicts in batches of 1,000, rows as dq_flink builds them),
     written by one client (dq_flink.CassandraWriter) with 64 requests in flight, once a
     row per request and once a batch per partition (<= 20 rows), as the jobs write.
+    rows_of, if given, receives each record's rows: {(partition, offset): [(table, row)]}.
     -> ({0 | 20: seconds}, rows, {"libdq_us", "rows_us"}: Python's cost per event)"""
     sys.path.insert(0, str(ROOT / "flink_jobs"))
     import dq_flink
@@ -65,7 +66,10 @@ def cassandra_ceiling(records: list) -> tuple[dict[int, float], int, dict[str, f
     for m, v in zip(records, outcomes):
         v.update(raw=m.value() or b"", key=m.key(), headers=dict(m.headers() or []), partition=m.partition(),
                  offset=m.offset(), kafka_ms=m.timestamp()[1])
-        rows += validator.cassandra_rows(v, m.topic(), today)
+        mine = validator.cassandra_rows(v, m.topic(), today)
+        rows += mine
+        if rows_of is not None:
+            rows_of[m.partition(), m.offset()] = mine
     rows_s = time.perf_counter() - t0
     print("the Cassandra ceiling ...", file=sys.stderr)
     writer = CassandraWriter()
