@@ -5,8 +5,12 @@ and returns nothing, and a foreachBatch that only counts: what Spark and its Arr
 to a Python worker cost per event, the floor under any PySpark job that keeps per-sensor
 state in Spark.
 
+With --unkeyed: the Kafka records straight to a Python worker (mapInPandas, no key, no
+shuffle) and nothing back: the floor under any PySpark job that passes each event through
+Python, wherever it keeps its state.
+
 usage: spark-submit bench/spark_transport_floor.py --input TOPIC --checkpoint DIR
-                    [--max-offsets N] --progress FILE
+                    [--max-offsets N] [--unkeyed] --progress FILE
 """
 import argparse
 import json
@@ -14,13 +18,17 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "spark_jobs"))
-from dq_spark import judge_stream, kafka_arguments, kafka_options, session  # noqa: E402
+from dq_spark import judge_stream, kafka_arguments, kafka_options, kafka_stream, session  # noqa: E402
 
 
 def nothing(_key, frames, _state):
     for _ in frames:  # each shard's events reach the Python worker (Arrow batches) and go no further
         pass
     return iter(())
+
+
+def nothing_unkeyed(frames):
+    return nothing(None, frames, None)
 
 
 def main() -> None:
@@ -30,10 +38,16 @@ def main() -> None:
     ap.add_argument("--checkpoint", required=True)
     ap.add_argument("--max-offsets", type=int, default=100_000)
     ap.add_argument("--progress", required=True, help="Spark's report of each micro-batch, as JSON lines")
+    ap.add_argument("--unkeyed", action="store_true", help="no key and no shuffle: the records straight to Python")
     args = ap.parse_args()
-    spark = session(f"transport floor: {args.input}")
-    stream = judge_stream(spark, kafka_options(args.brokers, args.kafka_principal), args.input, args.max_offsets,
-                          judge_groups=nothing)
+    spark = session(f"transport floor{' unkeyed' if args.unkeyed else ''}: {args.input}")
+    kafka = kafka_options(args.brokers, args.kafka_principal)
+    if args.unkeyed:
+        stream = (kafka_stream(spark, kafka, args.input, args.max_offsets)
+                  .selectExpr("key", "value", "topic", "partition", "offset", "to_json(headers) AS headers")
+                  .mapInPandas(nothing_unkeyed, "offset LONG"))
+    else:
+        stream = judge_stream(spark, kafka, args.input, args.max_offsets, judge_groups=nothing)
     query = (stream.writeStream.foreachBatch(lambda batch, _id: batch.count())
              .option("checkpointLocation", args.checkpoint).trigger(availableNow=True).start())
     query.awaitTermination()

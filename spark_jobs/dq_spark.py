@@ -179,15 +179,20 @@ def judge_stream(spark, kafka: dict[str, str], topic: str, max_offsets: int, mod
     benchmark's transport floor passes one that does nothing)."""
     from pyspark.sql import functions as F
     from pyspark.sql.streaming.state import GroupStateTimeout
-    raw = (spark.readStream.format("kafka").options(**kafka).options(**starting_at(since))
-           .option("subscribe", topic).option("includeHeaders", "true")
-           .option("maxOffsetsPerTrigger", max_offsets).load())
-    return (raw.selectExpr(f"{SENSOR_KEY_SQL} AS sensor", "key", "value", "topic", "partition", "offset",
+    return (kafka_stream(spark, kafka, topic, max_offsets, since).selectExpr(f"{SENSOR_KEY_SQL} AS sensor", "key", "value", "topic", "partition", "offset",
                            "to_json(headers) AS headers")
             .withColumn("shard", F.expr(SHARD_SQL)).groupBy("shard")
             .applyInPandasWithState(judge_groups or make_judge_groups(model_path), OUTPUT_SCHEMA, STATE_SCHEMA,
                                     "append", GroupStateTimeout.NoTimeout)
             .withColumn("headers", F.from_json("headers", HEADERS_TYPE)))
+
+
+def kafka_stream(spark, kafka: dict[str, str], topic: str, max_offsets: int, since: str | None = None):
+    """A Kafka topic as a stream of its records, headers included, from where starting_at(since)
+    says, at most max_offsets a micro-batch."""
+    return (spark.readStream.format("kafka").options(**kafka).options(**starting_at(since))
+            .option("subscribe", topic).option("includeHeaders", "true")
+            .option("maxOffsetsPerTrigger", max_offsets).load())
 
 
 def starting_at(since: str | None) -> dict[str, str]:
