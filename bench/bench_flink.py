@@ -68,7 +68,8 @@ def main():
         with tempfile.NamedTemporaryFile(suffix=".pickle") as rows_file:  # 0600: this user's Flink reads it
             pickle.dump(rows_of, rows_file)
             rows_file.flush()
-            write_floor_s = flink(ROOT / "bench" / "flink_transport_floor.py", "write-floor", "--rows", rows_file.name)
+            write_floor_s = flink(ROOT / "bench" / "flink_transport_floor.py", "write-floor",
+                                  "--rows", rows_file.name)
         rejects = sum(1 for _ in topic_messages(topics["dlq"]))
         got = sum(1 for _ in topic_messages(topics["dlq-flink"]))
         assert got == rejects, f"Flink wrote {got} dead letters, dq gate {rejects}"
@@ -88,7 +89,8 @@ def main():
         ("PyFlink floor: same source and keying, a function that does nothing (ev/s)", f"{n / floor_s:,.0f}"),
         ("PyFlink floor with the writes: the same function writing the rows as the ceiling does (ev/s)",
          f"{n / write_floor_s:,.0f}"),
-        ("  / Cassandra ceiling: the most a PyFlink job writing these rows reaches", f"{ceiling_s[20] / write_floor_s:.2f}"),
+        ("  / Cassandra ceiling: the most a PyFlink job writing these rows reaches",
+         f"{ceiling_s[20] / write_floor_s:.2f}"),
         ("Flink time per event (µs)", f"{per_event_us:,.0f}"),
         ("  libdq on batches of 1,000, from Python (µs)", f"{libdq_us:,.1f}"),
         ("  building the Cassandra rows in Python (µs)", f"{rows_us:,.1f}"),

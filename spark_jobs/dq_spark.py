@@ -179,8 +179,9 @@ def judge_stream(spark, kafka: dict[str, str], topic: str, max_offsets: int, mod
     benchmark's transport floor passes one that does nothing)."""
     from pyspark.sql import functions as F
     from pyspark.sql.streaming.state import GroupStateTimeout
-    return (kafka_stream(spark, kafka, topic, max_offsets, since).selectExpr(f"{SENSOR_KEY_SQL} AS sensor", "key", "value", "topic", "partition", "offset",
-                           "to_json(headers) AS headers")
+    return (kafka_stream(spark, kafka, topic, max_offsets, since)
+            .selectExpr(f"{SENSOR_KEY_SQL} AS sensor", "key", "value", "topic", "partition", "offset",
+                        "to_json(headers) AS headers")
             .withColumn("shard", F.expr(SHARD_SQL)).groupBy("shard")
             .applyInPandasWithState(judge_groups or make_judge_groups(model_path), OUTPUT_SCHEMA, STATE_SCHEMA,
                                     "append", GroupStateTimeout.NoTimeout)

@@ -92,7 +92,8 @@ def test_train_register_fetch_and_score_in_the_gate(tmp_path, make_topic):
         before = sum(committed(admin, "dq-gate").values())
         proc = subprocess.Popen(gate, cwd=ROOT, stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 60
-        while proc.poll() is None and time.time() < deadline and sum(committed(admin, "dq-gate").values()) <= before + 1000:
+        while (proc.poll() is None and time.time() < deadline
+               and sum(committed(admin, "dq-gate").values()) <= before + 1000):
             time.sleep(2)
         proc.send_signal(signal.SIGINT)  # Ctrl-C
         assert proc.wait(timeout=60) == 0, proc.stderr.read()[-2000:]
