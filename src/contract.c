@@ -766,9 +766,9 @@ dq_contract *dq_contract_parse_n(const char *yaml, size_t len, const char *name,
         dq_contract_free(ctr);
         return NULL;
     }
-    for (int fi = 0; fi < ctr->n_fields; fi++)
+    for (int fi = 0, i = 0; fi < ctr->n_fields; fi++)
         if (ctr->fields[fi].num_slot >= 0)
-            ctr->num_fields[ctr->n_num_fields++] = fi;
+            ctr->num_fields[i++] = fi; /* one slot a field: i ends at n_num_slots */
     return ctr;
 }
 

@@ -418,7 +418,7 @@ void dq_rules_stateful(dq_engine *eng, dq_keystate *ks, dq_eval *ev)
         if (ctr->has_gap && span_ms(&ctr->gap_after, tm, &span) && t - tm->newest_ms > span)
             dq_rules_add(res, DQ_R_GAP, ctr->gap_action, ctr->time_field);
     }
-    for (int i = 0; i < ctr->n_num_fields; i++) {
+    for (int i = 0; i < ctr->n_num_slots; i++) {
         int fi = ctr->num_fields[i];
         const dq_field *f = &ctr->fields[fi];
         dq_numstate *ns = &num[f->num_slot];
@@ -606,7 +606,7 @@ void dq_rules_commit(dq_engine *eng, dq_keystate *ks, const dq_eval *ev)
     dq_profile *prof = dq_key_profiles(&eng->state, ks);
     learn_cadence(&ks->tm, t);
     remember_time(&ks->tm, num, eng->state.n_num, t);
-    for (int i = 0; i < ctr->n_num_fields; i++) {
+    for (int i = 0; i < ctr->n_num_slots; i++) {
         int fi = ctr->num_fields[i];
         const dq_field *f = &ctr->fields[fi];
         if (!ev->present[fi] || ev->imputed[fi])
