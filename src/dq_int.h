@@ -277,7 +277,7 @@ struct dq_contract {
     int time_field; /* index, -1 if none */
     int n_num_slots;
     int n_profile_slots;
-    int num_fields[DQ_MAX_FIELDS]; /* the n_num_slots fields with a num_slot, in field order: the per-sensor rules' loops */
+    int num_fields[DQ_MAX_FIELDS]; /* the n_num_slots fields with numeric state, in field order */
 
     size_t max_event_bytes;
     int max_depth;
