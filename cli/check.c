@@ -5,7 +5,6 @@
  * (longer lines are cut at the contract's maxEventBytes and rejected OVERSIZED),
  * and outputs are streamed.
  */
-#define _DEFAULT_SOURCE /* fwrite_unlocked: one thread writes the outputs, so stdio's lock is not needed */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -63,13 +62,10 @@ typedef struct check_opts {
 
 static void on_window(const dq_window_stats *st, void *opaque)
 {
-    FILE *out = opaque;
     char buf[8192];
     size_t n = dq_window_stats_json(st, buf, sizeof buf);
-    if (n < sizeof buf) {
-        fwrite(buf, 1, n, out);
-        fputc('\n', out);
-    }
+    if (n < sizeof buf)
+        cli_out_line(opaque, buf, n);
 }
 
 
@@ -221,6 +217,19 @@ int cli_cmd_check(int argc, char **argv)
             fprintf(stderr, "dq check: cannot write %s: %s\n", outs[k], strerror(errno));
             rc = CLI_EXIT_IO;
         }
+    /* The three outputs' lines through buffers; outputs that are one stream (-) share one, so
+     * that their lines keep the events' order. */
+    cli_out *bufs[3] = {NULL, NULL, NULL};
+    for (int k = 0; k < 3 && rc == CLI_EXIT_OK; k++) {
+        for (int j = 0; j < k && *fps[k]; j++)
+            if (*fps[j] == *fps[k])
+                bufs[k] = bufs[j];
+        if (*fps[k] && !bufs[k] && !(bufs[k] = cli_out_open(*fps[k]))) {
+            fprintf(stderr, "dq check: out of memory\n");
+            rc = CLI_EXIT_NOMEM;
+        }
+    }
+    cli_out *clean_out = bufs[0], *rejects_out = bufs[1], *metrics_out = bufs[2];
     if (rc == CLI_EXIT_OK && !(lines = cli_lines_open(in, 1u << 24))) {
         fprintf(stderr, "dq check: out of memory\n");
         rc = CLI_EXIT_NOMEM;
@@ -248,7 +257,7 @@ int cli_cmd_check(int argc, char **argv)
     if (rc == CLI_EXIT_OK) {
         dq_engine_set_now(eng, now_ms);
         if (metrics)
-            dq_engine_set_window_cb(eng, on_window, metrics);
+            dq_engine_set_window_cb(eng, on_window, metrics_out);
         bool progress = o.progress || (!o.quiet && isatty(STDERR_FILENO));
         double t0 = cli_mono_s(), last_report = t0;
         uint64_t lineno = csv ? 1 : 0;
@@ -267,10 +276,8 @@ int cli_cmd_check(int argc, char **argv)
             else
                 dq_engine_eval_n(eng, line, cut ? (size_t)full_len : len, &res);
             if (res.verdict != DQ_REJECT) {
-                if (clean) {
-                    fwrite_unlocked(res.clean, 1, res.clean_len, clean);
-                    putc_unlocked('\n', clean);
-                }
+                if (clean_out)
+                    cli_out_line(clean_out, res.clean, res.clean_len);
             } else if (rejects) {
                 char extra[96];
                 snprintf(extra, sizeof extra, "\"line\":%" PRIu64 "%s", lineno, cut ? ",\"raw_truncated\":true" : "");
@@ -286,8 +293,7 @@ int cli_cmd_check(int argc, char **argv)
                     }
                     need = dq_reject_json(&res, extra, line, len, rbuf, rcap);
                 }
-                fwrite_unlocked(rbuf, 1, need, rejects);
-                putc_unlocked('\n', rejects);
+                cli_out_line(rejects_out, rbuf, need);
             }
             if (progress && (lineno & 0xFFFF) == 0) {
                 double t = cli_mono_s();
@@ -303,6 +309,8 @@ int cli_cmd_check(int argc, char **argv)
             rc = CLI_EXIT_IO;
         }
         dq_engine_flush(eng);
+        for (int k = 0; k < 3; k++) /* before the summary and totals, which may go to the same stream */
+            cli_out_flush(bufs[k]);
         double secs = cli_mono_s() - t0;
         if (progress)
             fputc('\n', stderr);
@@ -330,6 +338,12 @@ int cli_cmd_check(int argc, char **argv)
         }
         if (rc == CLI_EXIT_OK && o.fail_on_reject && t.verdicts[DQ_REJECT] > 0)
             rc = CLI_EXIT_REJECTS;
+    }
+    for (int k = 0; k < 3; k++) {
+        for (int j = k + 1; j < 3; j++)
+            if (bufs[j] == bufs[k])
+                bufs[j] = NULL; /* shared: freed once */
+        cli_out_free(bufs[k]);
     }
     for (int k = 0; k < 3; k++)
         cli_close_out(*fps[k], outs[k], &io_failed);

@@ -61,6 +61,14 @@ bool cli_same_output(const char *a, const char *b);
 FILE *cli_open_out(const char *path);
 void cli_close_out(FILE *f, const char *path, bool *failed);
 
+/* Lines to a stream through a buffer of their own: a line costs a copy, not stdio's work per
+ * call (dq check writes a line an event). Flush before the stream is closed. */
+typedef struct cli_out cli_out;
+cli_out *cli_out_open(FILE *f); /* NULL when out of memory */
+void cli_out_line(cli_out *o, const char *s, size_t n); /* s[0..n) and a newline */
+void cli_out_flush(cli_out *o);                          /* NULL-safe */
+void cli_out_free(cli_out *o);                           /* NULL-safe; flushes */
+
 /* Wall-clock and monotonic time in ms / seconds. */
 int64_t cli_now_ms(void);
 double cli_mono_s(void);

@@ -205,6 +205,51 @@ void cli_close_out(FILE *f, const char *path, bool *failed)
         fclose(f);
 }
 
+struct cli_out {
+    FILE *f;
+    size_t len;
+    char buf[1 << 16];
+};
+
+cli_out *cli_out_open(FILE *f)
+{
+    cli_out *o = malloc(sizeof *o);
+    if (o) {
+        o->f = f;
+        o->len = 0;
+    }
+    return o;
+}
+
+void cli_out_line(cli_out *o, const char *s, size_t n)
+{
+    if (n >= sizeof o->buf - o->len) {
+        cli_out_flush(o);
+        if (n >= sizeof o->buf) { /* longer than the buffer: straight through */
+            fwrite(s, 1, n, o->f);
+            putc('\n', o->f);
+            return;
+        }
+    }
+    memcpy(o->buf + o->len, s, n);
+    o->buf[o->len + n] = '\n';
+    o->len += n + 1;
+}
+
+void cli_out_flush(cli_out *o)
+{
+    if (o && o->len) {
+        fwrite(o->buf, 1, o->len, o->f); /* an error stays on the stream, for cli_close_out */
+        o->len = 0;
+    }
+}
+
+void cli_out_free(cli_out *o)
+{
+    cli_out_flush(o);
+    free(o);
+}
+
 int64_t cli_now_ms(void)
 {
     struct timespec ts;

@@ -25,6 +25,28 @@ static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6, 
                                        1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                        1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
+/* The same powers as integers, up to the largest a uint64_t holds. */
+static const uint64_t pow10_u64[20] = {1,
+                                       10,
+                                       100,
+                                       1000,
+                                       10000,
+                                       100000,
+                                       1000000,
+                                       10000000,
+                                       100000000,
+                                       1000000000,
+                                       10000000000,
+                                       100000000000,
+                                       1000000000000,
+                                       10000000000000,
+                                       100000000000000,
+                                       1000000000000000,
+                                       10000000000000000,
+                                       100000000000000000,
+                                       1000000000000000000,
+                                       10000000000000000000u};
+
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 /*
@@ -348,21 +370,26 @@ void dq_num_write_rounded(dq_buf *b, double v, int decimals)
      * with an exponent), 0 and integers without a point, the fraction without trailing zeros. */
     double scaled = v * pow10_exact[decimals];
     int64_t mant = fabs(scaled) < 1e15 ? round_half_away(scaled) : 0;
-    uint64_t m = (uint64_t)(mant < 0 ? -mant : mant), one = (uint64_t)pow10_exact[decimals];
-    if (mant == 0 || (decimals > 6 && m < (uint64_t)pow10_exact[decimals - 6]) || b->cap - b->len < 40 || b->overflow) {
+    uint64_t m = (uint64_t)(mant < 0 ? -mant : mant);
+    if (mant == 0 || (decimals > 6 && m < pow10_u64[decimals - 6]) || b->cap - b->len < 40 || b->overflow) {
         dq_num r = dq_num_round(v, decimals);
         dq_num_write(b, &r);
         return;
     }
     char *o = b->p + b->len;
-    if (mant < 0)
-        *o++ = '-';
-    uint64_t whole = m / one, frac = m % one;
-    int n = digit_count(whole);
-    put_digits(o, whole, n);
-    o += n;
+    *o = '-';
+    o += mant < 0;
+    uint64_t one = pow10_u64[decimals], whole = m / one, frac = m - whole * one;
+    if (whole < 10) { /* scores and most z: one digit */
+        *o++ = (char)('0' + whole);
+    } else {
+        int n = digit_count(whole);
+        put_digits(o, whole, n);
+        o += n;
+    }
     if (frac) {
-        for (n = decimals; frac % 10 == 0; n--)
+        int n = decimals;
+        for (; frac % 10 == 0; n--)
             frac /= 10;
         *o++ = '.';
         put_digits(o, frac, n);
