@@ -98,6 +98,28 @@ static inline void dq_buf_putc(dq_buf *b, char c)
 }
 /* Inline, so that the length of a literal is known when compiling. */
 static inline void dq_buf_puts(dq_buf *b, const char *s) { dq_buf_put(b, s, strlen(s)); }
+
+/* Whether a == b for n bytes; inline, as keys are short (libc's memcmp is a call). From 8
+ * bytes on, 8 at a time, the last 8 overlapping the ones before. */
+static inline bool dq_same_bytes(const char *a, const char *b, size_t n)
+{
+    uint64_t x, y;
+    if (n < 8) {
+        for (size_t i = 0; i < n; i++)
+            if (a[i] != b[i])
+                return false;
+        return true;
+    }
+    for (size_t i = 0; i + 8 < n; i += 8) {
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        if (x != y)
+            return false;
+    }
+    memcpy(&x, a + n - 8, 8);
+    memcpy(&y, b + n - 8, 8);
+    return x == y;
+}
 void dq_buf_printf(dq_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Writes s as a JSON string literal (quotes included); s must be valid UTF-8. */
 void dq_buf_json_str(dq_buf *b, const char *s, size_t n);

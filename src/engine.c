@@ -121,10 +121,16 @@ void dq_engine_totals(const dq_engine *eng, dq_totals *out)
 /* The dq annotation: {"status":..,"reasons":[..],"findings":[..]}. */
 static void write_annotation(const dq_engine *eng, const dq_eval *ev, dq_buf *b)
 {
+    static const struct {
+        const char *s;
+        size_t n;
+    } status[] = {
+        [DQ_PASS] = {"{\"status\":\"PASS\"", 16},
+        [DQ_FIXED] = {"{\"status\":\"FIXED\"", 17},
+        [DQ_REJECT] = {"{\"status\":\"REJECT\"", 18},
+    };
     const dq_result *res = ev->res;
-    dq_buf_puts(b, "{\"status\":\"");
-    dq_buf_puts(b, dq_verdict_name(res->verdict));
-    dq_buf_putc(b, '"');
+    dq_buf_put(b, status[res->verdict].s, status[res->verdict].n);
     if (res->reasons) {
         dq_buf_puts(b, ",\"reasons\":[");
         bool first = true;
@@ -212,7 +218,8 @@ static bool clean_is_input(const dq_contract *ctr, const dq_eval *ev, const dq_s
     return true;
 }
 
-static void write_clean(const dq_engine *eng, const dq_eval *ev, const dq_scan *scan, dq_buf *b)
+/* The clean event, its annotation written in place: *annot is where that starts. */
+static void write_clean(const dq_engine *eng, const dq_eval *ev, const dq_scan *scan, dq_buf *b, size_t *annot)
 {
     const dq_contract *ctr = eng->ctr;
     if (clean_is_input(ctr, ev, scan)) {
@@ -222,7 +229,8 @@ static void write_clean(const dq_engine *eng, const dq_eval *ev, const dq_scan *
         write_clean_members(ctr, ev, scan, b);
     }
     dq_buf_puts(b, "\"dq\":");
-    dq_buf_put(b, eng->annot, ev->res->verdict_json_len);
+    *annot = b->len;
+    write_annotation(eng, ev, b);
     dq_buf_putc(b, '}');
 }
 
@@ -297,26 +305,30 @@ dq_err dq_engine_eval_n(dq_engine *eng, const char *event, size_t len, dq_result
         }
     }
 
-    dq_buf ab;
-    dq_buf_init(&ab, eng->annot, eng->annot_cap);
-    write_annotation(eng, &ev, &ab);
-    if (ab.overflow) { /* cannot happen with the sizes above; never emit a truncated document */
-        res->verdict = DQ_REJECT;
-        dq_buf_init(&ab, eng->annot, eng->annot_cap);
-        dq_buf_puts(&ab, "{\"status\":\"REJECT\",\"reasons\":[\"OVERSIZED\"]}");
-    }
-    res->verdict_json = eng->annot;
-    res->verdict_json_len = ab.len;
-    if (res->verdict != DQ_REJECT) {
+    if (res->verdict != DQ_REJECT) { /* the annotation is part of the clean event */
         dq_buf ob;
+        size_t annot = 0;
         dq_buf_init(&ob, eng->out, eng->out_cap);
-        write_clean(eng, &ev, scan, &ob);
+        write_clean(eng, &ev, scan, &ob, &annot);
         if (ob.overflow) {
             dq_rules_add(res, DQ_R_OVERSIZED, DQ_ACT_REJECT, -1);
         } else {
             res->clean = eng->out;
             res->clean_len = ob.len;
+            res->verdict_json = eng->out + annot;
+            res->verdict_json_len = ob.len - annot - 1;
         }
+    }
+    if (res->verdict == DQ_REJECT) {
+        dq_buf ab;
+        dq_buf_init(&ab, eng->annot, eng->annot_cap);
+        write_annotation(eng, &ev, &ab);
+        if (ab.overflow) { /* cannot happen with the sizes above; never emit a truncated document */
+            dq_buf_init(&ab, eng->annot, eng->annot_cap);
+            dq_buf_puts(&ab, "{\"status\":\"REJECT\",\"reasons\":[\"OVERSIZED\"]}");
+        }
+        res->verdict_json = eng->annot;
+        res->verdict_json_len = ab.len;
     }
     eng->totals.events++;
     eng->totals.verdicts[res->verdict]++;

@@ -422,29 +422,11 @@ static dq_reason failed(const scanner *sc)
     return sc->err;
 }
 
-/* Whether a == b for n bytes; inline, as keys are short (libc's memcmp is a call). From 8
- * bytes on, 8 at a time, the last 8 overlapping the ones before. */
-static inline bool same_bytes(const char *a, const char *b, size_t n)
-{
-    uint64_t x, y;
-    if (n < 8)
-        return memcmp(a, b, n) == 0;
-    for (size_t i = 0; i + 8 < n; i += 8) {
-        memcpy(&x, a + i, 8);
-        memcpy(&y, b + i, 8);
-        if (x != y)
-            return false;
-    }
-    memcpy(&x, a + n - 8, 8);
-    memcpy(&y, b + n - 8, 8);
-    return x == y;
-}
-
 /* Whether the input continues with "name": of field fi exactly as json_key writes it. */
 static inline bool next_key_is(const scanner *sc, const dq_contract *ctr, int fi)
 {
     const dq_field *f = &ctr->fields[fi];
-    return f->json_key_plain && sc->n - sc->i >= f->json_key_len && same_bytes(sc->s + sc->i, f->json_key, f->json_key_len);
+    return f->json_key_plain && sc->n - sc->i >= f->json_key_len && dq_same_bytes(sc->s + sc->i, f->json_key, f->json_key_len);
 }
 
 /*

@@ -51,14 +51,30 @@
 
 #include "dq_int.h"
 
+/* A key's hash, eight bytes at a time (a sensor id is a word or two), the last word
+ * overlapping the one before it; then murmur3's finalizer, as the index's slot is its low
+ * bits. Byte order changes the values, not the spread: hashes are never saved. */
 static uint64_t hash_key(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
+    const uint64_t k = 0x9E3779B97F4A7C15ull;
+    uint64_t h = n * k, w = 0;
+    size_t i = 0;
+    for (; i + 8 < n; i += 8) {
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * k;
     }
-    return h ^ (h >> 29);
+    if (n >= 8) {
+        memcpy(&w, s + n - 8, 8);
+    } else {
+        for (size_t j = 0; j < n; j++)
+            w = w << 8 | (unsigned char)s[j];
+    }
+    h ^= w;
+    h ^= h >> 33;
+    h *= 0xFF51AFD7ED558CCDull;
+    h ^= h >> 33;
+    h *= 0xC4CEB9FE1A85EC53ull;
+    return h ^ (h >> 33);
 }
 
 static size_t round8(size_t n)
@@ -223,7 +239,7 @@ dq_keystate *dq_state_get(dq_state *st, const char *key, size_t len)
     for (; st->index[i]; i = (i + 1) & mask) {
         uint32_t no = st->index[i] - 1;
         dq_keystate *ks = dq_state_record(st, no);
-        if (ks->key_len == len && memcmp(dq_key_bytes(ks), key, len) == 0) {
+        if (ks->key_len == len && dq_same_bytes(dq_key_bytes(ks), key, len)) {
             if (st->mru != no) {
                 unlink_record(st, ks);
                 push_front(st, ks, no);
