@@ -13,7 +13,7 @@
  * first k nodes can end determines the next node's, one sweep per node (at most
  * DQ_PAT_MAX sweeps of the string). A backtracking matcher, as this file had, takes
  * exponential time on nested quantifiers (^\w*\w*...$ on a long field): the gate would
- * spend seconds on one event. A leading literal ("sensor_") is compared with memcmp.
+ * spend seconds on one event. A leading literal ("sensor_") is compared at once.
  */
 #include <stdio.h>
 #include <string.h>
@@ -32,7 +32,7 @@ struct dq_pattern {
     pat_node node[DQ_PAT_MAX];
     int n;
     bool anchor_start, anchor_end;
-    char prefix[DQ_PAT_MAX]; /* leading single-byte literals, compared with memcmp */
+    char prefix[DQ_PAT_MAX]; /* leading single-byte literals, compared at once */
     int n_prefix;
 };
 
@@ -201,7 +201,7 @@ dq_pattern *dq_pattern_compile(const char *re, dq_error *err)
         dq_free(pat);
         return NULL;
     }
-    /* A literal prefix ("sensor_") is matched with one memcmp. */
+    /* A literal prefix ("sensor_") is matched at once. */
     for (int k = 0; pat->anchor_start && k < pat->n && pat->node[k].min == 1 && pat->node[k].max == 1; k++) {
         int members = 0, c = -1;
         for (int b = 0; b < 256; b++)
@@ -280,7 +280,7 @@ bool dq_pattern_match(const dq_pattern *pat, const char *s, size_t n)
     if (!pat->anchor_start)
         return match_from(pat, 0, u, n, 0, true);
     size_t k = (size_t)pat->n_prefix;
-    if (n < k || memcmp(s, pat->prefix, k) != 0)
+    if (n < k || !dq_same_bytes(s, pat->prefix, k))
         return false;
     if (pat->n == pat->n_prefix + 1) {
         /* One repeated class after the prefix (^sensor_[0-9]+$): the run of its members from k decides. */

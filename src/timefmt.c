@@ -102,7 +102,7 @@ bool dq_time_parse_iso(const char *s, size_t n, bool allow_naive, int64_t *ms, d
             milli = fixed_digits(s + 20, 3);
         if ((h | mi | sec | milli) < 0)
             return false;
-        if (memo && memo->known && memcmp(s, memo->date, 10) == 0)
+        if (memo && memo->known && dq_same_bytes(s, memo->date, 10))
             return at_time(memo->days, h, mi, sec, milli, 0, ms);
         int y = fixed_digits(s, 4), mo = fixed_digits(s + 5, 2), d = fixed_digits(s + 8, 2);
         int64_t days;
