@@ -55,7 +55,7 @@ static bool is_digit(char c) { return c >= '0' && c <= '9'; }
  * written) when the number there is anything else: the general parser decides those, with
  * the same results for these.
  */
-static size_t parse_short(const char *s, size_t n, dq_num *out)
+static inline __attribute__((always_inline)) size_t parse_short(const char *s, size_t n, dq_num *out)
 {
     bool neg = s[0] == '-';
     size_t i = neg, int_start = i;
@@ -91,10 +91,11 @@ static size_t parse_short(const char *s, size_t n, dq_num *out)
     }
     bool canonical = frac == 0 || s[i - 1] != '0';
     int e10 = -(int)frac;
-    while (mant % 10 == 0) {
-        mant /= 10;
-        e10++;
-    }
+    if (s[i - 1] == '0') /* trailing zeros go to the exponent (mant != 0: not all of them) */
+        while (mant % 10 == 0) {
+            mant /= 10;
+            e10++;
+        }
     double v = (double)mant;
     v = e10 < 0 ? v / pow10_exact[-e10] : v * pow10_exact[e10];
     *out = (dq_num){.v = neg ? -v : v, .mant = neg ? -(int64_t)mant : (int64_t)mant, .exp10 = (int16_t)e10,
