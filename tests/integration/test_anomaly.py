@@ -12,6 +12,7 @@ import time
 import uuid
 
 import pytest
+import yaml
 from confluent_kafka.admin import AdminClient
 
 from conftest import ROOT, kafka, messages, run, venv
@@ -103,13 +104,14 @@ def test_train_register_fetch_and_score_in_the_gate(tmp_path, make_topic):
 
 
 def wait_for_live_history(sensors: int, scored: int, timeout_s: float = 420) -> None:
-    """Until the live writer has stored, today, `scored` rows past the contract's warm-up (30
-    readings a sensor) among the first `sensors` sensors. make test's generator, at 200 events/s
-    over 1,000 sensors, gives each a reading every 5 s, so a stack just started has too few; a
-    sensor in one of the generator's gaps (40 intervals) lags the rest, so the rows count in sum.
+    """Until the live writer has stored, today, `scored` rows past the contract's warm-up
+    (anomaly.warmup readings a sensor) among the first `sensors` sensors. make test's
+    generator, at 200 events/s over 1,000 sensors, gives each a reading every 5 s, so a stack
+    just started has too few; a sensor in one of the generator's gaps (40 intervals) lags the
+    rest, so the rows count in sum.
     The test runs last in its suite (marked live_history), so this seldom waits."""
     from dq.stack import cassandra_session
-    warmup = 30
+    warmup = yaml.safe_load((ROOT / "contracts" / "sensor_readings.yaml").read_text())["anomaly"]["warmup"]
     cluster, session = cassandra_session()
     count = session.prepare("SELECT count(*) FROM sensor_data WHERE sensor_id = ? AND day = ?")
     deadline, have = time.time() + timeout_s, 0
