@@ -70,6 +70,13 @@ def dlq_kafka_table(t_env, name: str, topic: str, kafka: dict[str, str], transac
         )""")  # the timeout: the broker's transaction.max.timeout.ms (15 min) caps it
 
 
+def put_map(state, mapping: dict) -> None:
+    """Each entry into a MapState, one put at a time: PyFlink 1.20's put_all wants (key, value)
+    pairs in process mode and a dict in thread mode."""
+    for key, value in mapping.items():
+        state.put(key, value)
+
+
 def main() -> None:
     ap = job_arguments(__doc__, group="flink-to-cassandra")
     ap.add_argument("--dlq", default="sensor-dlq", help="the dead-letter topic ('': none, as in the live "
@@ -130,8 +137,7 @@ def main() -> None:
                     self.validator.restore_state(sensor, state)
                 self.loaded.add(shard)
             outcomes, changed = self.validator.judge([e[0] for e in events], int(time.time() * 1000))
-            if changed:
-                self.sensors.put_all(list(changed.items()))
+            put_map(self.sensors, changed)
             today, rows, judged = dt.datetime.now(UTC).date(), [], []
             for (raw, key, headers, partition, offset, kafka_ms), v in zip(events, outcomes):
                 v.update(raw=raw, key=key, headers=headers, partition=partition, offset=offset, kafka_ms=kafka_ms)
@@ -147,7 +153,7 @@ def main() -> None:
             """The sensor_quality_metrics rows of the hourly windows these events changed."""
             open_windows = {sensor: self.windows.get(sensor) or {} for sensor in {s for s, v in judged if s}}
             touched = add_to_windows(open_windows, [(s, v) for s, v in judged if s])
-            self.windows.put_all(list(open_windows.items()))
+            put_map(self.windows, open_windows)
             return [("sensor_quality_metrics", metrics_row(sensor, start, open_windows[sensor][start]))
                     for sensor, start in touched]
 

@@ -89,6 +89,16 @@ flink_env() {
     mkdir -p "$FLINK_CONF_DIR" "$FLINK_LOG_DIR" "$FLINK_PID_DIR" "$DQ_RUN/data/flink/tmp"
     cp "$FLINK_HOME"/conf/log4j*.properties "$FLINK_HOME"/conf/logback*.xml "$FLINK_CONF_DIR"/
     render "$DQ_ROOT/stack/conf/flink/config.yaml.in" "$FLINK_CONF_DIR/config.yaml"
+    # The cluster's class path: PyFlink's lib, its Python runtime (opt/flink-python: Beam) and
+    # the Kafka connector, loaded once by the JVM (config.yaml's parent-first patterns). Shipped
+    # with each job (Flink's way for opt/ and --jarfile), every job and restart loaded Beam's
+    # 14,000 classes again, and after about fifteen jobs the TaskManager died of
+    # 'OutOfMemoryError: Metaspace'. Links, made again at each start (stale ones removed).
+    export FLINK_LIB_DIR="$DQ_RUN/flink-lib"
+    mkdir -p "$FLINK_LIB_DIR"
+    find "$FLINK_LIB_DIR" -xtype l -delete
+    ln -sf "$FLINK_HOME"/lib/*.jar "$FLINK_HOME"/opt/flink-python-*.jar \
+        "$(jars flink)"/flink-sql-connector-kafka-*.jar "$FLINK_LIB_DIR"/
 }
 flink_jobmanager_port=8081
 flink_jobmanager_url="http://127.0.0.1:8081"
@@ -100,10 +110,11 @@ flink_taskmanager_port=6122
 flink_taskmanager_url="(slots shown at :8081)"
 flink_taskmanager_timeout=60
 # PYTHONPATH: in thread mode (python.execution-mode: thread) Python runs embedded in this JVM
-# and sees the interpreter's own site-packages, not the venv's, unless told.
+# and sees the interpreter's own site-packages, not the venv's, unless told; and the venv's
+# editable dq only through a .pth file, which a PYTHONPATH entry does not read: python/ too.
 flink_taskmanager_start() {
     flink_env
-    export PYTHONPATH="$(venv flink)/lib/python3.11/site-packages"
+    export PYTHONPATH="$(venv flink)/lib/python3.11/site-packages:$DQ_ROOT/python"
     exec "$FLINK_HOME/bin/taskmanager.sh" start-foreground -Dtaskmanager.rpc.port=6122
 }
 flink_taskmanager_ready() {

@@ -127,6 +127,31 @@ def test_to_cassandra_reconciles_after_a_taskmanager_kill(make_topic, secrets):
     assert sum(n for (_, value, _, _), n in flink_dead.items() if value == big) == 1  # whole
 
 
+def test_to_cassandra_in_thread_mode_twice(make_topic, secrets):
+    """--python-mode thread (the Python functions inside the TaskManager's JVM, through pemja):
+    two jobs in a row on one TaskManager, each storing what one libdq engine judges. (pemja and
+    Beam come from the cluster's class path, loaded once: a second job used to fail.)"""
+    from cassandra.auth import PlainTextAuthProvider
+    from cassandra.cluster import Cluster
+    import dq
+    auth = PlainTextAuthProvider(secrets["CASSANDRA_USER"], secrets["CASSANDRA_PASSWORD"])
+    cluster = Cluster(["127.0.0.1"], auth_provider=auth, protocol_version=5)
+    session = cluster.connect("iot_data")
+    try:
+        for hours_ago in (34, 28):  # an hour of readings each, apart
+            source, began = make_topic(), dt.datetime.now(dt.timezone.utc)
+            start = began.replace(microsecond=0) - dt.timedelta(hours=hours_ago)
+            run([DQ, "gen", "--count", 20000, "--seed", str(hours_ago), "--start",
+                 start.strftime("%Y-%m-%dT%H:%M:%SZ"), *kafka_cli_args("admin"), "--topic", source, "-q"])
+            want = dq.Engine(dq.Contract(ROOT / "contracts" / "sensor_readings.yaml"),
+                             now=int(time.time() * 1000)).evaluate([m.value() or b"" for m in messages(source)])
+            submit("flink_to_cassandra", "--input", source, "--dlq", "", "--group", source, "--bounded",
+                   "--python-mode", "thread")
+            assert_cassandra_matches(session, want, start, start + dt.timedelta(hours=2), began, "flink")
+    finally:
+        cluster.shutdown()
+
+
 def test_data_quality_windows_and_silent_sensors(make_topic, secrets):
     """Day 5 on 20k events: hourly windows count what libdq placed in each hour, and one
     silence alert per gap libdq flags (the generator's silent sensors)."""
