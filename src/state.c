@@ -235,7 +235,8 @@ dq_keystate *dq_state_get(dq_state *st, const char *key, size_t len)
 {
     if (len > st->key_max || st->max_keys == 0)
         return NULL;
-    size_t mask = st->cap - 1, i = hash_key(key, len) & mask;
+    uint64_t h = hash_key(key, len); /* also where a new key goes, once there is room */
+    size_t mask = st->cap - 1, i = h & mask;
     for (; st->index[i]; i = (i + 1) & mask) {
         uint32_t no = st->index[i] - 1;
         dq_keystate *ks = dq_state_record(st, no);
@@ -267,7 +268,7 @@ dq_keystate *dq_state_get(dq_state *st, const char *key, size_t len)
     }
     /* The index may have grown, or the eviction emptied a slot before i on this key's run. */
     mask = st->cap - 1;
-    for (i = hash_key(key, len) & mask; st->index[i]; i = (i + 1) & mask)
+    for (i = h & mask; st->index[i]; i = (i + 1) & mask)
         ;
     uint32_t no = dq_state_record_no(st, ks);
     st->index[i] = no + 1;
