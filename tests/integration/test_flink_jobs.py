@@ -131,12 +131,9 @@ def test_to_cassandra_in_thread_mode_twice(make_topic, secrets):
     """--python-mode thread (the Python functions inside the TaskManager's JVM, through pemja):
     two jobs in a row on one TaskManager, each storing what one libdq engine judges. (pemja and
     Beam come from the cluster's class path, loaded once: a second job used to fail.)"""
-    from cassandra.auth import PlainTextAuthProvider
-    from cassandra.cluster import Cluster
     import dq
-    auth = PlainTextAuthProvider(secrets["CASSANDRA_USER"], secrets["CASSANDRA_PASSWORD"])
-    cluster = Cluster(["127.0.0.1"], auth_provider=auth, protocol_version=5)
-    session = cluster.connect("iot_data")
+    from dq.stack import cassandra_session
+    cluster, session = cassandra_session(secrets=secrets)
     try:
         for hours_ago in (34, 28):  # an hour of readings each, apart
             source, began = make_topic(), dt.datetime.now(dt.timezone.utc)
