@@ -29,6 +29,7 @@ import pickle
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 from pathlib import Path
 
@@ -36,6 +37,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "flink_jobs"), str(ROOT / "bench")]
 from common import cassandra_ceiling, fresh_topics, print_table, run_gate  # noqa: E402
 from dq.stack import kafka_cli_args, topic_messages  # noqa: E402
+
+
+def flink_rest(path: str, method: str = "GET"):
+    with urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:8081{path}", method=method)) as r:
+        return json.load(r) if method == "GET" else None
+
+
+def cancel_jobs_since(start_ms: float):
+    """Cancels the jobs still running that were submitted after start_ms (this benchmark's)."""
+    for job in flink_rest("/jobs/overview")["jobs"]:
+        if job["start-time"] >= start_ms and job["state"] not in ("FINISHED", "FAILED", "CANCELED"):
+            flink_rest(f"/jobs/{job['jid']}?mode=cancel", "PATCH")
 
 
 def main():
@@ -57,12 +70,22 @@ def main():
         def flink(job: Path, name: str, *extra) -> float:
             """Runs a bounded Flink job on the input; its running time in seconds."""
             print(f"Flink: {name} ...", file=sys.stderr)
-            proc = subprocess.run([ROOT / "stack" / "flink-submit.sh", job, "--input", topics["in"],
-                                   "--group", f"{group}-{name}", "--bounded", *extra], capture_output=True, text=True)
+            if flink_rest("/overview")["slots-available"] == 0:
+                sys.exit("bench-flink: Flink has no free task slot (a TaskManager down, or a job left running): "
+                         "see make status and http://127.0.0.1:8081")
+            submitted_ms, limit_s = time.time() * 1000, 300 + n / 100
+            try:
+                proc = subprocess.run([ROOT / "stack" / "flink-submit.sh", job, "--input", topics["in"],
+                                       "--group", f"{group}-{name}", "--bounded", *extra],
+                                      capture_output=True, text=True, timeout=limit_s)
+            except subprocess.TimeoutExpired:
+                cancel_jobs_since(submitted_ms)
+                sys.exit(f"bench-flink: the Flink job {job.name} did not end in {limit_s:.0f} s; cancelled. "
+                         "make logs SERVICE=flink-taskmanager says why")
             if proc.returncode != 0:
                 sys.exit(f"bench-flink: the Flink job {job.name} failed:\n{proc.stdout[-3000:]}")
             job_id = proc.stdout.split("JobID ")[1].split()[0]
-            return json.load(urllib.request.urlopen(f"http://127.0.0.1:8081/jobs/{job_id}"))["duration"] / 1000
+            return flink_rest(f"/jobs/{job_id}")["duration"] / 1000
         flink_s = flink(ROOT / "flink_jobs" / "flink_to_cassandra.py", "day11", "--dlq", topics["dlq-flink"])
         floor_s = flink(ROOT / "bench" / "flink_transport_floor.py", "floor")
         with tempfile.NamedTemporaryFile(suffix=".pickle") as rows_file:  # 0600: this user's Flink reads it

@@ -34,7 +34,12 @@ done
 if [ -z "$quiet" ]; then
     printf '%-18s %-52s %-9s %8s %8s\n' total "" "" "" "$((total_kb / 1024))"
     running kafka && "$PYCORE" "$here/pipeline_pulse.py" "$DQ_RUN"
-    printf '\nDashboards: http://127.0.0.1:3001\nJupyterLab: http://127.0.0.1:8888/lab?token=%s\nCassandra:  user %s, password in .env\n' \
-        "${JUPYTER_TOKEN:-(run make up)}" "${CASSANDRA_USER:-dq}"
+    # The token goes to a terminal only: where the output is a log (CI, make up > file) it
+    # would be a secret at rest outside .env.
+    if [ -z "${JUPYTER_TOKEN:-}" ]; then lab="http://127.0.0.1:8888/lab (run make up)"
+    elif [ -t 1 ]; then lab="http://127.0.0.1:8888/lab?token=$JUPYTER_TOKEN"
+    else lab="http://127.0.0.1:8888/lab (token: JUPYTER_TOKEN in .env, or make status in a terminal)"; fi
+    printf '\nDashboards: http://127.0.0.1:3001\nJupyterLab: %s\nCassandra:  user %s, password in .env\n' \
+        "$lab" "${CASSANDRA_USER:-dq}"
 fi
 exit $all_ready
