@@ -2,7 +2,8 @@
  * buf.c - a bounded output buffer and JSON writing helpers.
  *
  * Writes never go past the capacity: the first write that does not fit sets
- * `overflow` and later writes are dropped, so callers check once at the end.
+ * `overflow` and later writes are dropped, so callers check once at the end (the
+ * buffer's text is then unusable: len is cap, past what was written).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,11 +23,11 @@ void dq_buf_printf(dq_buf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    size_t room = b->overflow ? 0 : b->cap - b->len;
-    int n = vsnprintf(b->p + (b->overflow ? 0 : b->len), room, fmt, ap);
+    size_t room = b->cap - b->len;
+    int n = vsnprintf(b->p + b->len, room, fmt, ap);
     va_end(ap);
     if (n < 0 || (size_t)n >= room)
-        b->overflow = true;
+        dq_buf_fail(b);
     else
         b->len += (size_t)n;
 }

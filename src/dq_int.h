@@ -45,7 +45,8 @@ char *dq_read_file(const char *path, size_t max, size_t *len, dq_error *err);
 
 /* ---------------------------------------------------------------- buf */
 
-/* A caller-owned output buffer of fixed capacity; writes past cap set overflow. */
+/* A caller-owned output buffer of fixed capacity; writes past cap set overflow. An overflowed
+ * buffer also has len == cap, so that a write's one test of the room left fails for it too. */
 typedef struct dq_buf {
     char *p;
     size_t len;
@@ -61,10 +62,16 @@ void dq_buf_init(dq_buf *b, char *mem, size_t cap);
 /* put and putc are inline: the clean output is written a few bytes at a time, and a call to
  * memcpy costs more than copying a key or a number. Up to 16 bytes: two copies of the
  * widest power of two that fits, the second ending at the end (they may overlap). */
+static inline void dq_buf_fail(dq_buf *b)
+{
+    b->overflow = true;
+    b->len = b->cap;
+}
+
 static inline void dq_buf_put(dq_buf *b, const char *s, size_t n)
 {
-    if (b->overflow || n > b->cap - b->len) {
-        b->overflow = true;
+    if (n > b->cap - b->len) {
+        dq_buf_fail(b);
         return;
     }
     char *d = b->p + b->len;
@@ -94,7 +101,7 @@ static inline void dq_buf_putc(dq_buf *b, char c)
     if (b->len < b->cap)
         b->p[b->len++] = c;
     else
-        b->overflow = true;
+        dq_buf_fail(b);
 }
 /* Inline, so that the length of a literal is known when compiling. */
 static inline void dq_buf_puts(dq_buf *b, const char *s) { dq_buf_put(b, s, strlen(s)); }

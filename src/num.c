@@ -296,7 +296,7 @@ dq_num dq_num_round(double v, int decimals)
 static void write_es(dq_buf *b, bool neg, const char *d, int k, int p)
 {
     /* Common case, written in place: fixed notation with digits on both sides. */
-    if (0 < p && p < k && k <= 20 && b->cap - b->len >= 24 && !b->overflow) {
+    if (0 < p && p < k && k <= 20 && b->cap - b->len >= 24) {
         char *o = b->p + b->len;
         size_t n = 0;
         if (neg)
@@ -372,7 +372,7 @@ void dq_num_write_rounded(dq_buf *b, double v, int decimals)
     double scaled = v * pow10_exact[decimals];
     int64_t mant = fabs(scaled) < 1e15 ? round_half_away(scaled) : 0;
     uint64_t m = (uint64_t)(mant < 0 ? -mant : mant);
-    if (mant == 0 || (decimals > 6 && m < pow10_u64[decimals - 6]) || b->cap - b->len < 40 || b->overflow) {
+    if (mant == 0 || (decimals > 6 && m < pow10_u64[decimals - 6]) || b->cap - b->len < 40) {
         dq_num r = dq_num_round(v, decimals);
         dq_num_write(b, &r);
         return;

@@ -110,16 +110,21 @@ void dq_window_close_all(dq_engine *eng)
         close_window(eng, w);
 }
 
-/* snprintf-style result of a document built in a local buffer. */
+/* snprintf-style result of a document built in a local buffer (empty if even that was too
+ * small: an overflowed buffer holds no usable prefix). */
 static size_t copy_out(const dq_buf *b, char *buf, size_t size)
 {
-    size_t len = b->overflow ? b->cap + 1 : b->len; /* not exact on overflow, but > what fits */
-    if (size > 0) {
-        size_t k = len < size ? len : size - 1;
-        memcpy(buf, b->p, k < b->len ? k : b->len);
-        buf[k < b->len ? k : b->len] = '\0';
+    if (b->overflow) {
+        if (size > 0)
+            buf[0] = '\0';
+        return b->cap + 1; /* not exact, but > what fits */
     }
-    return len;
+    if (size > 0) {
+        size_t k = b->len < size ? b->len : size - 1;
+        memcpy(buf, b->p, k);
+        buf[k] = '\0';
+    }
+    return b->len;
 }
 
 static void put_reasons(dq_buf *b, const uint64_t *reasons)
