@@ -422,8 +422,11 @@ static bool read_to_end(gate *g)
     if (rd_kafka_assignment(g->consumer, &next) != RD_KAFKA_RESP_ERR_NO_ERROR || !next)
         return false;
     rd_kafka_topic_partition_list_t *committed = rd_kafka_topic_partition_list_copy(next);
-    bool at_end = next->cnt > 0 && rd_kafka_position(g->consumer, next) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-                  rd_kafka_committed(g->consumer, committed, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    bool at_end = next->cnt > 0 && rd_kafka_position(g->consumer, next) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    bool unread = false; /* a partition not read yet: its committed offset says where it starts */
+    for (int i = 0; at_end && i < next->cnt; i++)
+        unread |= next->elems[i].offset < 0;
+    at_end = at_end && (!unread || rd_kafka_committed(g->consumer, committed, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR);
     for (int i = 0; at_end && i < next->cnt; i++) {
         const rd_kafka_topic_partition_t *p = &next->elems[i];
         int64_t lo, hi, offset = p->offset >= 0 ? p->offset : committed->elems[i].offset;
