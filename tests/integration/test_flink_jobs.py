@@ -10,7 +10,7 @@ import time
 import urllib.request
 
 from conftest import ROOT, assert_cassandra_matches, messages, produce_largest, run
-from dq.stack import kafka_cli_args
+from dq.stack import cassandra_session, kafka_cli_args
 
 sys.path.insert(0, str(ROOT / "flink_jobs"))
 import flink_stream_processing as day4  # noqa: E402  (plain functions; pyflink is imported in main only)
@@ -65,8 +65,6 @@ def test_to_cassandra_reconciles_after_a_taskmanager_kill(make_topic, secrets):
     """100k events through libdq on Flink into Cassandra and the dead-letter topic, the
     TaskManager SIGKILLed mid-stream: the rows and rejects match one uninterrupted libdq
     engine exactly, with no duplicate rows, and the dead letters are those `dq gate` writes."""
-    from cassandra.auth import PlainTextAuthProvider
-    from cassandra.cluster import Cluster
     import dq
     source, dlq, events = make_topic(), make_topic(like="sensor-dlq"), 100_000
     # About 3 h ending a day ago (no future timestamps); rows of other runs in that range are
@@ -83,9 +81,7 @@ def test_to_cassandra_reconciles_after_a_taskmanager_kill(make_topic, secrets):
     job = subprocess.Popen([ROOT / "stack" / "flink-submit.sh", ROOT / "flink_jobs" / "flink_to_cassandra.py",
                             "--input", source, "--dlq", dlq, "--group", source, "--bounded", "--checkpoint-ms", "2000"],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    auth = PlainTextAuthProvider(secrets["CASSANDRA_USER"], secrets["CASSANDRA_PASSWORD"])
-    cluster = Cluster(["127.0.0.1"], auth_provider=auth, protocol_version=5)
-    session = cluster.connect("iot_data")
+    cluster, session = cassandra_session(secrets=secrets)
     today = dt.datetime.now(dt.timezone.utc).date()
 
     def rejects():
@@ -132,7 +128,6 @@ def test_to_cassandra_in_thread_mode_twice(make_topic, secrets):
     two jobs in a row on one TaskManager, each storing what one libdq engine judges. (pemja and
     Beam come from the cluster's class path, loaded once: a second job used to fail.)"""
     import dq
-    from dq.stack import cassandra_session
     cluster, session = cassandra_session(secrets=secrets)
     try:
         for hours_ago in (34, 28):  # an hour of readings each, apart
@@ -152,8 +147,6 @@ def test_to_cassandra_in_thread_mode_twice(make_topic, secrets):
 def test_data_quality_windows_and_silent_sensors(make_topic, secrets):
     """Day 5 on 20k events: hourly windows count what libdq placed in each hour, and one
     silence alert per gap libdq flags (the generator's silent sensors)."""
-    from cassandra.auth import PlainTextAuthProvider
-    from cassandra.cluster import Cluster
     import dq
     source, metrics = make_topic(), make_topic()
     start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(hours=30)
@@ -176,9 +169,7 @@ def test_data_quality_windows_and_silent_sensors(make_topic, secrets):
     assert windows == dict(hours)
     assert sum(o["kind"] == "silent" for o in out) == gaps
 
-    auth = PlainTextAuthProvider(secrets["CASSANDRA_USER"], secrets["CASSANDRA_PASSWORD"])
-    cluster = Cluster(["127.0.0.1"], auth_provider=auth, protocol_version=5)
-    session = cluster.connect("iot_data")
+    cluster, session = cassandra_session(secrets=secrets)
     stored = {}
     for sensor, start_ms in hours:
         hour = dt.datetime.fromtimestamp(start_ms / 1000, dt.timezone.utc)

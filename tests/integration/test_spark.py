@@ -3,10 +3,8 @@ import datetime as dt
 import json
 import uuid
 
-from cassandra.auth import PlainTextAuthProvider
-from cassandra.cluster import Cluster
-
 from conftest import ROOT, produce, run, venv
+from dq.stack import cassandra_session
 
 SPARK_HOME = venv("spark") / "lib" / "python3.11" / "site-packages" / "pyspark"
 
@@ -29,9 +27,7 @@ def test_pyspark_job_reads_kafka_writes_cassandra(topic, secrets, tmp_path):
     proc = run([SPARK_HOME / "bin" / "spark-submit", "--master", "spark://127.0.0.1:7077",
                 ROOT / "tests/integration/jobs/spark_kafka_to_cassandra_smoke.py", topic], env=env)
     assert "RESULT 500" in proc.stdout
-    cluster = Cluster(["127.0.0.1"], auth_provider=PlainTextAuthProvider(secrets["CASSANDRA_USER"],
-                                                                         secrets["CASSANDRA_PASSWORD"]))
-    session = cluster.connect("iot_data")
+    cluster, session = cassandra_session(secrets=secrets)
     rows = list(session.execute("SELECT ts, temperature, processed_by FROM sensor_data WHERE sensor_id = %s AND day = %s",
                                 (sensor, start.date())))
     assert len(rows) == 500 and {r.processed_by for r in rows} == {"spark"}

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from conftest import ROOT, assert_cassandra_matches, messages, produce_largest, run
-from dq.stack import kafka_cli_args
+from dq.stack import cassandra_session, kafka_cli_args
 
 DQ = ROOT / "build" / "dq"
 
@@ -55,8 +55,6 @@ def interrupted_stream(make_topic, secrets, tmp_path, interrupt) -> None:
     a third of the rejects are in Cassandra, interrupt(job, its log, rejects(), the rejects wanted); then
     the job again, --bounded, on its checkpoint: the rows and rejects of one uninterrupted
     libdq engine, each reject in the dead-letter topic."""
-    from cassandra.auth import PlainTextAuthProvider
-    from cassandra.cluster import Cluster
     import dq
     source, dlq, events = make_topic(), make_topic(like="sensor-dlq"), 50_000
     began = dt.datetime.now(dt.timezone.utc)
@@ -68,9 +66,7 @@ def interrupted_stream(make_topic, secrets, tmp_path, interrupt) -> None:
                      now=int(time.time() * 1000)).evaluate([m.value() or b"" for m in messages(source)])
     want_counts = collections.Counter(want.verdicts)
 
-    cluster = Cluster(["127.0.0.1"], auth_provider=PlainTextAuthProvider(secrets["CASSANDRA_USER"],
-                                                                         secrets["CASSANDRA_PASSWORD"]))
-    session = cluster.connect("iot_data")
+    cluster, session = cassandra_session(secrets=secrets)
     today = dt.datetime.now(dt.timezone.utc).date()
 
     def rejects():
@@ -114,8 +110,6 @@ def test_quality_report_batch_and_stream_on_the_cluster(make_topic, secrets, tmp
     hourly windows in Cassandra equal an independent count; the streaming run (4 micro-batches,
     libdq state in Spark) ends with the same windows."""
     import dq
-    from cassandra.auth import PlainTextAuthProvider
-    from cassandra.cluster import Cluster
     from cassandra.query import dict_factory
     source = make_topic()
     start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(hours=30)
@@ -145,9 +139,7 @@ def test_quality_report_batch_and_stream_on_the_cluster(make_topic, secrets, tmp
     checks = {c["reason"]: c["events"] for c in json.loads((tmp_path / "batch" / "checks.json").read_text())}
     assert checks == dict(collections.Counter(r for rs in want.reasons for r in rs))
 
-    cluster = Cluster(["127.0.0.1"], auth_provider=PlainTextAuthProvider(secrets["CASSANDRA_USER"],
-                                                                         secrets["CASSANDRA_PASSWORD"]))
-    session = cluster.connect("iot_data")
+    cluster, session = cassandra_session(secrets=secrets)
     session.row_factory = dict_factory
     for hour_ms, want_counts in windows.items():
         hour = dt.datetime.fromtimestamp(hour_ms / 1000, dt.timezone.utc)
