@@ -290,6 +290,25 @@ static void test_windows(void)
     dq_engine_set_window_cb(eng, NULL, NULL);
 }
 
+/* dq_window_stats_json returns as snprintf does: the length, a prefix when buf is short, and
+ * more than fits (buf left empty) when the row outgrows even its own 8 KB. */
+static void test_window_stats_json_sizes(void)
+{
+    static char key[9000];
+    memset(key, 'k', sizeof key);
+    dq_window_stats s = {.window_ms = 60000, .start_ms = 0, .key = "s1", .key_len = 2, .events = 3,
+                         .verdicts = {2, 0, 1}, .complete = 3};
+    char full[1024], part[16];
+    size_t n = dq_window_stats_json(&s, full, sizeof full);
+    CHECK(n > 0 && n == strlen(full) && strncmp(full, "{\"window_start\":\"1970-01-01T00:00:00.000Z\"", 42) == 0);
+    CHECK(dq_window_stats_json(&s, part, sizeof part) == n);
+    CHECK(strlen(part) == sizeof part - 1 && strncmp(part, full, sizeof part - 1) == 0);
+    s.key = key;
+    s.key_len = sizeof key;
+    n = dq_window_stats_json(&s, full, sizeof full);
+    CHECK(n > 8192 && full[0] == '\0');
+}
+
 static void test_batch_and_reject_json(void)
 {
     fresh();
@@ -751,6 +770,7 @@ int main(void)
     RUN(test_stuck);
     RUN(test_noise);
     RUN(test_windows);
+    RUN(test_window_stats_json_sizes);
     RUN(test_batch_and_reject_json);
     RUN(test_state_restore);
     RUN(test_state_version_2);
