@@ -8,7 +8,9 @@ runs live) beside dq gate and a Cassandra write ceiling, all on the same events 
    concurrent asynchronous inserts (CassandraWriter.insert_many): events/s, once a row per
    request and once as the job writes them (one UNLOGGED batch per partition, <= 20 rows).
 4. Flink day 11, bounded, its own consumer group: events/s over the job's running time
-   (from the JobManager). It must put exactly dq gate's rejects in its dead-letter topic.
+   (from the JobManager), in process mode (the course's) and in thread mode (the Python
+   functions inside the TaskManager's JVM). Each must put exactly dq gate's rejects in its
+   dead-letter topic.
 5. The floors under it: bench/flink_transport_floor.py, the same source and key selector
    with a keyed Python function that does nothing (Flink, Kafka and Beam's transport to
    the Python worker and back, twice: once for the key, once for the function); then the
@@ -57,7 +59,7 @@ def main():
     ap.add_argument("--events", type=int, default=100_000)
     args = ap.parse_args()
     dq_bin, n = Path(args.dq).resolve(), args.events
-    with fresh_topics("flink", "in", "clean", "dlq", "dlq-flink") as (topics, group):
+    with fresh_topics("flink", "in", "clean", "dlq", "dlq-flink", "dlq-thread") as (topics, group):
         # Event times end a day ago: no future-timestamp surprises, rows apart from live data.
         start = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
         subprocess.run([dq_bin, "gen", "--count", str(n), "--seed", "21", "--start", start, *kafka_cli_args("admin"),
@@ -87,6 +89,8 @@ def main():
             job_id = proc.stdout.split("JobID ")[1].split()[0]
             return flink_rest(f"/jobs/{job_id}")["duration"] / 1000
         flink_s = flink(ROOT / "flink_jobs" / "flink_to_cassandra.py", "day11", "--dlq", topics["dlq-flink"])
+        thread_s = flink(ROOT / "flink_jobs" / "flink_to_cassandra.py", "day11-thread", "--dlq", topics["dlq-thread"],
+                         "--python-mode", "thread")
         floor_s = flink(ROOT / "bench" / "flink_transport_floor.py", "floor")
         with tempfile.NamedTemporaryFile(suffix=".pickle") as rows_file:  # 0600: this user's Flink reads it
             pickle.dump(rows_of, rows_file)
@@ -94,8 +98,9 @@ def main():
             write_floor_s = flink(ROOT / "bench" / "flink_transport_floor.py", "write-floor",
                                   "--rows", rows_file.name)
         rejects = sum(1 for _ in topic_messages(topics["dlq"]))
-        got = sum(1 for _ in topic_messages(topics["dlq-flink"]))
-        assert got == rejects, f"Flink wrote {got} dead letters, dq gate {rejects}"
+        for mode in ("flink", "thread"):
+            got = sum(1 for _ in topic_messages(topics[f"dlq-{mode}"]))
+            assert got == rejects, f"Flink ({mode}) wrote {got} dead letters, dq gate {rejects}"
 
     flink_rate, ceiling_rate, single_rate = n / flink_s, n / ceiling_s[20], n / ceiling_s[0]
     libdq_us, rows_us = python_us["libdq_us"], python_us["rows_us"]
@@ -107,6 +112,7 @@ def main():
         ("Cassandra, the same rows, one client, a row per async insert (ev/s)", f"{single_rate:,.0f}"),
         ("Cassandra ceiling: the same, a batch per partition (ev/s)", f"{ceiling_rate:,.0f}"),
         ("Flink day 11: Kafka -> libdq -> Cassandra + dead letters (ev/s)", f"{flink_rate:,.0f}"),
+        ("  the same in thread mode: Python inside the TaskManager's JVM (ev/s)", f"{n / thread_s:,.0f}"),
         ("Flink / dq gate", f"{flink_rate / gate_rate:.3f}"),
         ("Flink / Cassandra ceiling (goal >= 0.5)", f"{flink_rate / ceiling_rate:.2f}"),
         ("PyFlink floor: same source and keying, a function that does nothing (ev/s)", f"{n / floor_s:,.0f}"),
