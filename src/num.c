@@ -364,6 +364,13 @@ static void put_digits(char *o, uint64_t x, int n)
         o[0] = (char)('0' + x);
 }
 
+/* dq_num_write_rounded's other cases, apart so that its common one needs no frame. */
+__attribute__((noinline, cold)) static void write_rounded_general(dq_buf *b, double v, int decimals)
+{
+    dq_num r = dq_num_round(v, decimals);
+    dq_num_write(b, &r);
+}
+
 void dq_num_write_rounded(dq_buf *b, double v, int decimals)
 {
     /* What dq_num_write prints for dq_num_round(v, decimals), digits straight from the
@@ -373,8 +380,7 @@ void dq_num_write_rounded(dq_buf *b, double v, int decimals)
     int64_t mant = fabs(scaled) < 1e15 ? round_half_away(scaled) : 0;
     uint64_t m = (uint64_t)(mant < 0 ? -mant : mant);
     if (mant == 0 || (decimals > 6 && m < pow10_u64[decimals - 6]) || b->cap - b->len < 40) {
-        dq_num r = dq_num_round(v, decimals);
-        dq_num_write(b, &r);
+        write_rounded_general(b, v, decimals);
         return;
     }
     char *o = b->p + b->len;
