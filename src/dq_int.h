@@ -59,14 +59,15 @@ extern const unsigned char dq_json_plain[256];
 
 void dq_buf_init(dq_buf *b, char *mem, size_t cap);
 
-/* put and putc are inline: the clean output is written a few bytes at a time, and a call to
- * memcpy costs more than copying a key or a number. Up to 16 bytes: two copies of the
- * widest power of two that fits, the second ending at the end (they may overlap). */
 static inline void dq_buf_fail(dq_buf *b)
 {
     b->overflow = true;
     b->len = b->cap;
 }
+
+/* put and putc are inline: the clean output is written a few bytes at a time, and a call to
+ * memcpy costs more than copying a key or a number. Up to 16 bytes: two copies of the
+ * widest power of two that fits, the second ending at the end (they may overlap). */
 
 static inline void dq_buf_put(dq_buf *b, const char *s, size_t n)
 {
