@@ -110,7 +110,7 @@ test-spark: build     ## the Spark jobs' logic on in-memory DataFrames, in a loc
 
 # A stack that make test starts runs its generator at 200 events/s, not make up's 1,000: the
 # background pipeline then takes a fifth of the CPU rather than ~45 % of this 2-core machine,
-# and the Spark jobs run 20-30 % faster; the live writer's own test drives 2,000 events/s.
+# and the Spark jobs run 20-30 % faster; the live writer's own test drives make up's 1,000 events/s.
 test-integration: build ## the native stack: brought up if needed (and stopped again if it was down); the exercises' checks that need it
 	@DQ_GEN_RATE=$${DQ_GEN_RATE:-200} stack/with-stack.sh sh -c '$(PYTEST) -q --durations=40 -m "not long" tests/integration && DQ_EXERCISES=solutions $(PYTEST) -q -m "stack and not drill" course/exercises'
 
