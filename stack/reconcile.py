@@ -61,9 +61,19 @@ def lag_seconds(c: Consumer, admin: AdminClient, ends: dict[int, int]) -> float:
     return 0.0 if oldest is None else time.time() - oldest / 1000
 
 
+def behind(admin: AdminClient, last: dict[int, int]) -> dict[str, int]:
+    """Readings each stage has still to commit before it is past last."""
+    return {g: sum(max(0, last[p] - offset) for p, offset in committed(admin, g).items()) for g in STAGES}
+
+
 def to_commit(admin: AdminClient, last: dict[int, int]) -> int:
     """Readings the two stages, together, have still to commit before they are past last."""
-    return sum(max(0, last[p] - committed(admin, g)[p]) for g in STAGES for p in PARTITIONS)
+    return sum(behind(admin, last).values())
+
+
+def not_passed(admin: AdminClient, last: dict[int, int]) -> str:
+    """Which stage is short of last, and by how much: what a drain that timed out reports."""
+    return ", ".join(f"{g} {n:,} readings short" for g, n in behind(admin, last).items() if n) or "none now"
 
 
 def wait_committed(admin: AdminClient, last: dict[int, int], timeout_s: float) -> bool:
@@ -198,7 +208,8 @@ def main() -> int:
     print(f"reconciling sensor-topic's last {args.minutes:g} minutes ({sum(last[p] - first[p] for p in PARTITIONS):,} "
           f"readings): waiting for dq gate and the live writer to pass them ...", flush=True)
     if not wait_committed(admin, last, args.drain_seconds):
-        print(f"the stages did not pass the span within {args.drain_seconds:g} s: is the pipeline running? (make status)")
+        print(f"the stages did not pass the span within {args.drain_seconds:g} s ({not_passed(admin, last)}): "
+              "is the pipeline running? (make status)")
         return 1
     r = reconcile(first, last, since_ms - 60_000)
     print(r)

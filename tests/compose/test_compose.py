@@ -18,7 +18,7 @@ from dq.stack import kafka_cli_args, kafka_login
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "stack"))
-from reconcile import PARTITIONS, end_offsets, reader, reconcile, wait_committed  # noqa: E402
+from reconcile import PARTITIONS, end_offsets, not_passed, reader, reconcile, wait_committed  # noqa: E402
 
 DQ = ROOT / "build" / "dq"
 SERVICES = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
@@ -79,7 +79,8 @@ def test_every_reading_lands_in_cassandra_once_with_the_gates_verdict_across_a_g
     c.close()
     n = sum(last[p] - first[p] for p in PARTITIONS)
     assert n > 23_000, f"only {n} readings in 35 s: the generator is not running at 1,000 events/s"
-    assert wait_committed(admin, last, 180), "dq gate and the live writer did not pass the span within 3 minutes"
+    assert wait_committed(admin, last, 180), \
+        f"dq gate and the live writer did not pass the span within 3 minutes: {not_passed(admin, last)}"
     r = reconcile(first, last, since_ms=int((began - 60) * 1000))
     assert r.inputs == n and r.ok, r
 
