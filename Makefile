@@ -210,9 +210,9 @@ soak: build         ## the live pipeline at RATE events/s for MINUTES (default 5
 	@stack/status.sh --quiet || stack/up.sh
 	@$(CORE_VENV)/bin/python bench/soak.py --minutes $(or $(MINUTES),60) --rate $(or $(RATE),5000)
 
-bench-anomaly: build ## isolation-forest scoring: libdq vs scikit-learn score_samples on the same vectors
+bench-anomaly: build ## isolation-forest scoring: libdq vs scikit-learn score_samples on the same vectors (EVENTS=200000)
 	@stack/venv.sh ml >/dev/null
-	@$(DQ_CACHE)/venv/ml/bin/python bench/bench_anomaly.py build/dq
+	@$(DQ_CACHE)/venv/ml/bin/python bench/bench_anomaly.py build/dq $(if $(EVENTS),--events $(EVENTS))
 
 bench-gate: build   ## dq gate vs the raw Kafka ceiling, latency at 10k ev/s, dq gen vs Kafka's perf tool (EVENTS=1000000)
 	@stack/up.sh kafka >/dev/null

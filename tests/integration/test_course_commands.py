@@ -232,7 +232,7 @@ def test_every_command_is_run_here_or_elsewhere():
 def test_course_command(day, command, comment, scratch):
     want = expectation(day, command, comment)
     as_run = command.replace("/tmp/", f"{scratch}/")
-    if re.match(r"make bench(-flink|-spark)?$", command):
+    if re.match(r"make bench(-anomaly|-flink|-spark)?$", command):
         as_run += f" EVENTS={BENCH_EVENTS}"
     as_run = as_run.replace("--since 10m", f"--since {SINCE}")
     if want == "service":
