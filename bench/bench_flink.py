@@ -26,24 +26,17 @@ usage: bench_flink.py DQ_BIN [--events N]   (the stack must run: make bench-flin
 """
 import argparse
 import datetime as dt
-import json
 import pickle
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "flink_jobs"), str(ROOT / "bench")]
 from common import cassandra_ceiling, fresh_topics, print_table, run_gate  # noqa: E402
-from dq.stack import kafka_cli_args, topic_messages  # noqa: E402
-
-
-def flink_rest(path: str, method: str = "GET"):
-    with urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:8081{path}", method=method)) as r:
-        return json.load(r) if method == "GET" else None
+from dq.stack import flink_rest, kafka_cli_args, topic_messages  # noqa: E402
 
 
 def cancel_jobs_since(start_ms: float):

@@ -5,15 +5,13 @@ against the offsets the stage committed), and plainly when a stage does nothing.
 A restarted dq gate holds no partitions until its group settles; its own lag gauge then
 reads 0, so the assignment comes from the broker's view of the group, not from the gate."""
 import json
-import sys
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from dq.stack import kafka_login
+from dq.stack import flink_rest, kafka_login, live_job
 
 TOPIC = "sensor-topic"
 LIVE_GROUP, GATE_GROUP = "dq-live", "dq-gate"
@@ -36,14 +34,13 @@ def rate(query: str) -> float | None:
         return None
 
 
-def live_job(run_dir: Path) -> tuple[str, float | None]:
+def live_job_pulse() -> tuple[str, float | None]:
     """(the live writer's job state, its input events/s: Flink's one-minute meter)."""
     try:
-        job = (run_dir / "data" / "flink" / "live" / "job").read_text().strip()
-        info = json.loads(get(f"http://127.0.0.1:8081/jobs/{job}"))
+        info = live_job()
         source = info["vertices"][0]["id"]
-        metrics = json.loads(get(f"http://127.0.0.1:8081/jobs/{job}/vertices/{source}/subtasks/metrics"
-                                 "?get=numRecordsOutPerSecond&agg=sum"))
+        metrics = flink_rest(f"/jobs/{info['jid']}/vertices/{source}/subtasks/metrics?get=numRecordsOutPerSecond&agg=sum",
+                             timeout=3)
         return info["state"], float(metrics[0]["sum"]) if metrics else None
     except (OSError, KeyError, ValueError, IndexError):
         return "not running", None
@@ -70,14 +67,13 @@ def lags(admin: AdminClient) -> tuple[dict, dict]:
 
 
 def main() -> None:
-    run_dir = Path(sys.argv[1])
     try:
         behind, held = lags(AdminClient({**kafka_login("reader"), "log_level": 3}))
     except Exception as err:  # noqa: BLE001 - Kafka down or not answering: say so, nothing else to show
         print(f"\npipeline:   Kafka does not answer ({err}); 'make up' starts it")
         return
     gen, gate, cassandra = (rate(RATES[k]) for k in ("generator", "gate", "cassandra"))
-    state, live = live_job(run_dir)
+    state, live = live_job_pulse()
 
     def per_s(v):
         return "?" if v is None else f"{v:,.0f}"

@@ -33,7 +33,7 @@ for svc in "${SERVICES[@]}"; do
 done
 if [ -z "$quiet" ]; then
     printf '%-18s %-52s %-9s %8s %8s\n' total "" "" "" "$((total_kb / 1024))"
-    running kafka && "$PYCORE" "$here/pipeline_pulse.py" "$DQ_RUN"
+    running kafka && "$PYCORE" "$here/pipeline_pulse.py"
     # The token goes to a terminal only: where the output is a log (CI, make up > file) it
     # would be a secret at rest outside .env.
     if [ -z "${JUPYTER_TOKEN:-}" ]; then lab="http://127.0.0.1:8888/lab (run make up)"

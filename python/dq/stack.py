@@ -294,3 +294,22 @@ def prometheus(expr: str, minutes: float | None = None, step_s: int = 15) -> lis
     return [(r["metric"], [(float(t), float(v)) for t, v in (r["values"] if "values" in r else [r["value"]])])
             for r in data]
 
+
+
+FLINK = "http://127.0.0.1:8081"  # the JobManager's REST API and web UI
+LIVE_JOB_FILE = RUN / "data" / "flink" / "live" / "job"  # the live writer's job id (stack/live_writer.sh)
+
+
+def flink_rest(path: str, method: str = "GET", timeout: float = 10):
+    """A call to Flink's REST API (path: "/jobs/overview", ...) -> its JSON answer (None when
+    it answers with nothing, as a cancel's PATCH may)."""
+    import json
+    import urllib.request
+    with urllib.request.urlopen(urllib.request.Request(FLINK + path, method=method), timeout=timeout) as res:
+        body = res.read()
+    return json.loads(body) if body else None
+
+
+def live_job() -> dict:
+    """The live writer's Flink job as the REST API describes it (its "state", "vertices", ...)."""
+    return flink_rest(f"/jobs/{LIVE_JOB_FILE.read_text().strip()}")

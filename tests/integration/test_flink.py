@@ -2,7 +2,7 @@
 import json
 
 from conftest import ROOT, produce, run, venv
-from dq.stack import CACHE
+from dq.stack import CACHE, flink_rest
 
 FLINK_HOME = venv("flink") / "lib" / "python3.11" / "site-packages" / "pyflink"
 
@@ -18,6 +18,5 @@ def test_pyflink_job_on_cluster_reads_kafka(topic):
     line = next(l for l in proc.stdout.splitlines() if l.startswith("RESULT "))
     assert json.loads(line[7:]) == {"sensors": 7, "events": 700}
     # It ran on the cluster, not in a local mini-cluster: the JobManager knows the job.
-    import urllib.request
-    jobs = json.load(urllib.request.urlopen("http://127.0.0.1:8081/jobs/overview"))["jobs"]
+    jobs = flink_rest("/jobs/overview")["jobs"]
     assert any(j["name"] == "stack smoke test: kafka -> flink" and j["state"] == "FINISHED" for j in jobs)

@@ -7,10 +7,9 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 
 from conftest import ROOT, assert_cassandra_matches, messages, produce_largest, run
-from dq.stack import cassandra_session, kafka_cli_args
+from dq.stack import cassandra_session, flink_rest, kafka_cli_args
 
 sys.path.insert(0, str(ROOT / "flink_jobs"))
 import flink_stream_processing as day4  # noqa: E402  (plain functions; pyflink is imported in main only)
@@ -42,7 +41,7 @@ def test_stream_processing_filters_and_enriches(make_topic):
         assert abs(row["temperature_f"] - (row["temperature"] * 1.8 + 32)) < 0.006
         assert row.get("dew_point_c") is None or row["dew_point_c"] <= row["temperature"] + 0.01
     # It ran on the cluster with named operators (what the web UI shows).
-    plan = json.load(urllib.request.urlopen(f"http://127.0.0.1:8081/jobs/{job_id}/plan"))["plan"]
+    plan = flink_rest(f"/jobs/{job_id}/plan")["plan"]
     names = " ".join(node["description"] for node in plan["nodes"])
     assert "parse JSON" in names and "enrich" in names, names
 
@@ -55,8 +54,7 @@ def kill_taskmanager_and_restart():
     # address while the old connection lingers can be refused for good ("read-only association"
     # in the TaskManager's log, then a registration timeout), which happened once in four runs.
     deadline = time.time() + 120
-    while time.time() < deadline and json.load(urllib.request.urlopen("http://127.0.0.1:8081/taskmanagers"))[
-            "taskmanagers"]:
+    while time.time() < deadline and flink_rest("/taskmanagers")["taskmanagers"]:
         time.sleep(1)
     run([ROOT / "stack" / "up.sh", "flink-taskmanager"], timeout=300)
 
@@ -99,9 +97,9 @@ def test_to_cassandra_reconciles_after_a_taskmanager_kill(make_topic, secrets):
     finally:
         if job.poll() is None:
             job.kill()
-    job_url = f"http://127.0.0.1:8081/jobs/{out.split('JobID ')[1].split()[0]}"
-    assert json.load(urllib.request.urlopen(job_url))["state"] == "FINISHED"
-    failures = json.load(urllib.request.urlopen(job_url + "/exceptions"))["exceptionHistory"]["entries"]
+    job = f"/jobs/{out.split('JobID ')[1].split()[0]}"
+    assert flink_rest(job)["state"] == "FINISHED"
+    failures = flink_rest(job + "/exceptions")["exceptionHistory"]["entries"]
     assert failures, "the job never saw the TaskManager go"
 
     assert_cassandra_matches(session, want, start, start + dt.timedelta(hours=4), began, "flink")

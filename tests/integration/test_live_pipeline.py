@@ -6,7 +6,6 @@ verdict. How fast it can go is make soak's and make bench-flink's to measure: at
 events/s a slower 2-core machine's writer fell 15 s behind in two minutes."""
 import json
 import time
-import urllib.request
 from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
@@ -14,7 +13,7 @@ from confluent_kafka.admin import AdminClient
 
 from conftest import ROOT, kafka, run
 import dq
-from dq.stack import generator_rate, read_span, restart_generator
+from dq.stack import generator_rate, live_job, read_span, restart_generator
 from reconcile import (PARTITIONS, end_offsets, gate_rejects, lag_seconds, not_passed, reader, reconcile,
                        wait_committed)
 
@@ -31,13 +30,8 @@ def assert_every_reading_once(first: dict[int, int], last: dict[int, int], began
     assert r.ok, r
 
 
-def live_job_state() -> str:
-    job = (ROOT / ".stack" / "data" / "flink" / "live" / "job").read_text().strip()
-    return json.load(urllib.request.urlopen(f"http://127.0.0.1:8081/jobs/{job}", timeout=10))["state"]
-
-
 def test_live_writer_keeps_up_and_writes_every_reading_once_with_the_gates_verdict():
-    assert live_job_state() == "RUNNING"
+    assert live_job()["state"] == "RUNNING"
     admin = AdminClient(kafka())
     c = Consumer(kafka("reader", **{"group.id": "test-live", "enable.auto.commit": False}))
     rate = generator_rate()
@@ -91,7 +85,7 @@ def drill(service: str, outage_s: float) -> None:
     assert isinstance(lag, float) and lag < 10, f"the backlog did not drain within 5 minutes of {service}'s return: {lag}"
     assert n > 0.9 * rate * span, f"{n} readings in {span:.0f} s: the generator did not go on at {rate:,} events/s"
     c.close()
-    assert live_job_state() == "RUNNING"
+    assert live_job()["state"] == "RUNNING"
     assert_every_reading_once(first, last, began, drain_s=180)
 
 
