@@ -37,7 +37,7 @@ def rate(query: str) -> float | None:
 def live_job_pulse() -> tuple[str, float | None]:
     """(the live writer's job state, its input events/s: Flink's one-minute meter)."""
     try:
-        info = live_job()
+        info = live_job(timeout=3)
         source = info["vertices"][0]["id"]
         metrics = flink_rest(f"/jobs/{info['jid']}/vertices/{source}/subtasks/metrics?get=numRecordsOutPerSecond&agg=sum",
                              timeout=3)

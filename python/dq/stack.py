@@ -295,7 +295,6 @@ def prometheus(expr: str, minutes: float | None = None, step_s: int = 15) -> lis
             for r in data]
 
 
-
 FLINK = "http://127.0.0.1:8081"  # the JobManager's REST API and web UI
 LIVE_JOB_FILE = RUN / "data" / "flink" / "live" / "job"  # the live writer's job id (stack/live_writer.sh)
 
@@ -310,6 +309,6 @@ def flink_rest(path: str, method: str = "GET", timeout: float = 10):
     return json.loads(body) if body else None
 
 
-def live_job() -> dict:
+def live_job(timeout: float = 10) -> dict:
     """The live writer's Flink job as the REST API describes it (its "state", "vertices", ...)."""
-    return flink_rest(f"/jobs/{LIVE_JOB_FILE.read_text().strip()}")
+    return flink_rest(f"/jobs/{LIVE_JOB_FILE.read_text().strip()}", timeout=timeout)
