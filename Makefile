@@ -14,7 +14,7 @@ FUZZ_SECONDS ?= 600
 CORE_TESTS := tests/contract tests/cli tests/docs tests/dashboards tests/flink course/exercises
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: up down status logs clean install env compose-up compose-down compose test-compose lock topic test-integration drills reconcile soak data exercise help deps build build-asan build-fuzz test check test-unit test-asan test-python test-ml test-spark fuzz fuzz-short clean-build \
+.PHONY: up down status logs clean install env compose-up compose-down compose test-compose lock topic test-integration test-long drills reconcile soak data exercise help deps build build-asan build-fuzz test check test-unit test-asan test-python test-ml test-spark fuzz fuzz-short clean-build \
         flink-submit spark-submit analyze train eval-anomaly docs-plots model-service bench bench-anomaly bench-flink bench-spark bench-check bench-parsers bench-bindings bench-gate bench-sensors
 
 help:            ## this list
@@ -129,6 +129,9 @@ data:            ## the public data sets the course uses, into data/, checked (D
 
 reconcile:       ## every reading of sensor-topic's last MINUTES (default 10) is one Cassandra row, with dq gate's verdict
 	@$(CORE_VENV)/bin/python stack/reconcile.py --minutes $(or $(MINUTES),10)
+
+test-long: build ## the tests too long for make test (marked long): day 19's benchmark commands, Kafka under a Spark job, Kafka's disk full (~15 min)
+	@stack/with-stack.sh $(PYTEST) -q -m long tests/integration
 
 drills: build    ## fault drills: Cassandra down a minute, a Kafka restart, the live writer stopped and resumed (part of make test); Kafka under a Spark job, Kafka's disk full (~12 min)
 	@stack/with-stack.sh $(PYTEST) -q -k drill tests/integration/test_live_pipeline.py tests/integration/test_spark_jobs.py \

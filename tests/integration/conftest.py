@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT / "stack"))  # reconcile, kafka_setup: the stack's o
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "long: a fault drill too long for make test's time; make drills runs it")
+    config.addinivalue_line("markers", "long: too long for make test's time (a drill, day 19's benchmarks); make test-long runs it")
     config.addinivalue_line("markers", "live_history: needs minutes of the live pipeline's rows; runs last")
 
 

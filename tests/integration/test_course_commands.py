@@ -227,12 +227,18 @@ def test_every_command_is_run_here_or_elsewhere():
     assert len(COMMANDS) > 30
 
 
-@pytest.mark.parametrize("day, command, comment", [c for c in COMMANDS if c[1] not in ELSEWHERE],
-                         ids=[f"day{d:02}-{i}" for i, (d, c, _) in enumerate(COMMANDS) if c not in ELSEWHERE])
+# The benchmarks take a smaller EVENTS. Day 19's three run 8-9 minutes on a slow 2-core machine
+# even so (their fixed costs: JVM jobs, a million sensors, a build of their own): make test-long.
+BENCHMARKS, LONG = r"make bench(-anomaly|-flink|-spark)?$", r"make bench(-flink|-spark)?$"
+
+
+@pytest.mark.parametrize("day, command, comment",
+                         [pytest.param(d, c, m, id=f"day{d:02}-{i}", marks=[pytest.mark.long] if re.match(LONG, c) else [])
+                          for i, (d, c, m) in enumerate(COMMANDS) if c not in ELSEWHERE])
 def test_course_command(day, command, comment, scratch):
     want = expectation(day, command, comment)
     as_run = command.replace("/tmp/", f"{scratch}/")
-    if re.match(r"make bench(-anomaly|-flink|-spark)?$", command):
+    if re.match(BENCHMARKS, command):
         as_run += f" EVENTS={BENCH_EVENTS}"
     as_run = as_run.replace("--since 10m", f"--since {SINCE}")
     if want == "service":
