@@ -130,7 +130,7 @@ data:            ## the public data sets the course uses, into data/, checked (D
 reconcile:       ## every reading of sensor-topic's last MINUTES (default 10) is one Cassandra row, with dq gate's verdict
 	@$(CORE_VENV)/bin/python stack/reconcile.py --minutes $(or $(MINUTES),10)
 
-test-long: build ## the tests too long for make test (marked long): day 19's benchmark commands, Kafka under a Spark job, Kafka's disk full (~15 min)
+test-long: build ## the tests too long for make test (marked long): day 19's benchmark commands, a Spark driver killed, Kafka under a Spark job, Kafka's disk full (~20 min)
 	@stack/with-stack.sh $(PYTEST) -q -m long tests/integration
 
 drills: build    ## fault drills: Cassandra down a minute, a Kafka restart, the live writer stopped and resumed (part of make test); Kafka under a Spark job, Kafka's disk full (~12 min)

@@ -17,6 +17,7 @@ from dq.stack import cassandra_session, kafka_cli_args
 DQ = ROOT / "build" / "dq"
 
 
+@pytest.mark.long  # ~4 min: make test-long (and day 12's exercise check) run it
 def test_to_cassandra_reconciles_after_the_driver_is_killed(make_topic, secrets, tmp_path):
     """100k events through libdq on Spark Structured Streaming into Cassandra and the
     dead-letter topic; the driver SIGKILLed mid-stream and started again on its checkpoint:
