@@ -120,12 +120,13 @@ def test_reconcile_finds_a_missing_row_and_a_missing_reject():
     from dq.stack import cassandra_session
     c = Consumer(kafka("reader", **{"group.id": "test-live", "enable.auto.commit": False}))
     began, first = time.time(), end_offsets(c)
+    since_ms = int((began - 60) * 1000)
     time.sleep(10)  # ~2,000 readings at make test's 200 events/s, ~10 % of them rejects
     last = end_offsets(c)
     c.close()
     admin = AdminClient(kafka())
     assert wait_committed(admin, last, 120), not_passed(admin, last)
-    r = reconcile(first, last, since_ms=int((began - 60) * 1000))
+    r = reconcile(first, last, since_ms=since_ms)
     assert r.ok and r.gate_rejects > 0 and r.accepted > 0, r
     cluster, session = cassandra_session()
     today = dt.datetime.now(dt.timezone.utc).date()
@@ -134,7 +135,7 @@ def test_reconcile_finds_a_missing_row_and_a_missing_reject():
                              "source_partition = %s AND source_offset >= %s AND source_offset < %s LIMIT 1",
                              (today, "sensor-topic", p, first[p], last[p])).one()
     # An accepted reading's row (a duplicate the gate rejected shares its row with the original).
-    rejected, c = gate_rejects(int((began - 60) * 1000), first, last), reader()
+    rejected, c = gate_rejects(since_ms, first, last), reader()
     row = next(filter(None, (sensor_data_row(session, m.value()) for m in
                              read_span(c, TopicPartition("sensor-topic", p, first[p]), last[p])
                              if (p, m.offset()) not in rejected)))
@@ -149,19 +150,19 @@ def test_reconcile_finds_a_missing_row_and_a_missing_reject():
     for table, where, key in deleted:
         session.execute(f"DELETE FROM {table} WHERE {where}", key)
     try:
-        r = reconcile(first, last, since_ms=int((began - 60) * 1000))
+        r = reconcile(first, last, since_ms=since_ms)
         assert r.rejected_by_gate_only == [(p, reject.source_offset)] and not r.rejected_by_live_only, r
         assert r.missing_rows == 1, r
     finally:
         for table, json_row in saved:
             session.execute(f"INSERT INTO {table} JSON %s", (json_row,))
         cluster.shutdown()
-    assert reconcile(first, last, since_ms=int((began - 60) * 1000)).ok, "the deleted rows were not written back"
+    assert reconcile(first, last, since_ms=since_ms).ok, "the deleted rows were not written back"
 
 
 def sensor_data_row(session, reading: bytes):
-    """The sensor_data row of a reading in its own event time, if it has one (a rejected or
-    malformed reading has none)."""
+    """The sensor_data row of a reading's sensor at the reading's event time; None when there
+    is none or the reading is malformed."""
     import datetime as dt
     try:
         r = json.loads(reading)
