@@ -4,14 +4,9 @@ against the offsets the stage committed), and plainly when a stage does nothing.
 
 A restarted dq gate holds no partitions until its group settles; its own lag gauge then
 reads 0, so the assignment comes from the broker's view of the group, not from the gate."""
-import json
-import urllib.parse
-import urllib.request
-
-from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from dq.stack import flink_rest, kafka_login, live_job
+from dq.stack import flink_rest, kafka_login, live_job, prometheus
 
 TOPIC = "sensor-topic"
 LIVE_GROUP, GATE_GROUP = "dq-live", "dq-gate"
@@ -22,14 +17,10 @@ RATES = {  # PromQL: events (Cassandra: write requests) per second over the last
 }
 
 
-def get(url: str) -> str:
-    return urllib.request.urlopen(url, timeout=3).read().decode()
-
-
 def rate(query: str) -> float | None:
     try:
-        result = json.loads(get("http://127.0.0.1:9090/api/v1/query?query=" + urllib.parse.quote(query)))
-        return float(result["data"]["result"][0]["value"][1]) if result["data"]["result"] else None
+        result = prometheus(query, timeout=3)
+        return result[0][1][0][1] if result else None
     except (OSError, KeyError, ValueError, IndexError):
         return None
 
@@ -48,19 +39,14 @@ def live_job_pulse() -> tuple[str, float | None]:
 
 def lags(admin: AdminClient) -> tuple[dict, dict]:
     """({group: events behind the end of TOPIC, or None}, {group: partitions its members hold})."""
-    from reconcile import reader
+    from reconcile import committed, end_offsets, reader, short_of  # numpy, libdq: once Kafka answers
     c = reader()
-    parts = sorted(admin.list_topics(TOPIC, timeout=3).topics[TOPIC].partitions)
-    ends = {p: c.get_watermark_offsets(TopicPartition(TOPIC, p), timeout=3)[1] for p in parts}
+    ends = end_offsets(c, timeout=3)
     c.close()
     behind, held = {}, {}
     for group in (GATE_GROUP, LIVE_GROUP):
-        request = ConsumerGroupTopicPartitions(group, [TopicPartition(TOPIC, p) for p in parts])
-        committed = admin.list_consumer_group_offsets([request])[group].result(3).topic_partitions
-        known = [tp for tp in committed if tp.offset >= 0]
-        # max(0, ...): a commit made after the end offsets were read can be past them.
-        behind[group] = sum(max(0, ends[tp.partition] - tp.offset) for tp in known) + \
-            sum(ends[tp.partition] for tp in committed if tp.offset < 0) if known else None
+        offsets = committed(admin, group, timeout=3)
+        behind[group] = short_of(ends, offsets) if any(o >= 0 for o in offsets.values()) else None
         members = admin.describe_consumer_groups([group])[group].result(3).members
         held[group] = sum(len(m.assignment.topic_partitions) for m in members if m.assignment)
     return behind, held

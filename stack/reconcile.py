@@ -38,14 +38,21 @@ def reader(**settings) -> Consumer:
                     | settings)
 
 
-def end_offsets(c: Consumer) -> dict[int, int]:
-    return {p: c.get_watermark_offsets(TopicPartition(TOPIC, p), timeout=10)[1] for p in PARTITIONS}
+def end_offsets(c: Consumer, timeout: float = 10) -> dict[int, int]:
+    return {p: c.get_watermark_offsets(TopicPartition(TOPIC, p), timeout=timeout)[1] for p in PARTITIONS}
 
 
-def committed(admin: AdminClient, group: str) -> dict[int, int]:
+def committed(admin: AdminClient, group: str, timeout: float = 10) -> dict[int, int]:
+    """The group's committed offset per partition (negative: none committed yet)."""
     request = ConsumerGroupTopicPartitions(group, [TopicPartition(TOPIC, p) for p in PARTITIONS])
-    return {tp.partition: tp.offset for tp in admin.list_consumer_group_offsets([request])[group].result(10)
+    return {tp.partition: tp.offset for tp in admin.list_consumer_group_offsets([request])[group].result(timeout)
             .topic_partitions}
+
+
+def short_of(last: dict[int, int], offsets: dict[int, int]) -> int:
+    """Readings between committed offsets and last (all of a partition with no commit). max(0,
+    ...): a commit made after last was read can be past it."""
+    return sum(max(0, last[p] - max(0, offset)) for p, offset in offsets.items())
 
 
 def lag_seconds(c: Consumer, admin: AdminClient, ends: dict[int, int]) -> float:
@@ -63,7 +70,7 @@ def lag_seconds(c: Consumer, admin: AdminClient, ends: dict[int, int]) -> float:
 
 def behind(admin: AdminClient, last: dict[int, int]) -> dict[str, int]:
     """Readings each stage has still to commit before it is past last."""
-    return {g: sum(max(0, last[p] - offset) for p, offset in committed(admin, g).items()) for g in STAGES}
+    return {g: short_of(last, committed(admin, g)) for g in STAGES}
 
 
 def to_commit(admin: AdminClient, last: dict[int, int]) -> int:

@@ -276,7 +276,8 @@ class CassandraWriter:
 PROMETHEUS = "http://127.0.0.1:9090"
 
 
-def prometheus(expr: str, minutes: float | None = None, step_s: int = 15) -> list[tuple[dict, list]]:
+def prometheus(expr: str, minutes: float | None = None, step_s: int = 15,
+               timeout: float = 30) -> list[tuple[dict, list]]:
     """A PromQL query to the stack's Prometheus -> [(labels, [(epoch_s, value), ...]), ...]:
     the values of the last `minutes` (a range query), or the current value alone."""
     import json
@@ -289,7 +290,7 @@ def prometheus(expr: str, minutes: float | None = None, step_s: int = 15) -> lis
         end = time.time()
         url = (f"{PROMETHEUS}/api/v1/query_range?query={urllib.parse.quote(expr)}"
                f"&start={end - 60 * minutes}&end={end}&step={step_s}")
-    with urllib.request.urlopen(url, timeout=30) as res:
+    with urllib.request.urlopen(url, timeout=timeout) as res:
         data = json.loads(res.read())["data"]["result"]
     return [(r["metric"], [(float(t), float(v)) for t, v in (r["values"] if "values" in r else [r["value"]])])
             for r in data]
