@@ -85,6 +85,16 @@ stop_daemons() {
     done
 }
 
+# A healthcheck run while its container stops (compose stop, a test's `stop dq-gate`) can
+# leave its exec session's monitor (conmon) behind, asleep, after the container is gone: each
+# removed container's are stopped, by PID.
+stop_exec_monitors() {
+    local id pid
+    for id in "$@"; do
+        for pid in $(pgrep -f -- "conmon .* -c $id "); do kill "$pid" 2>/dev/null || true; done
+    done
+}
+
 base_image() {
     podman image exists "$base" && return 0
     podman pull -q "$base" >/dev/null 2>&1 && return 0
@@ -177,8 +187,10 @@ case "${1:-up}" in
             # remove net while others still use its network: stopped in order by compose (the
             # live writer takes its savepoint), removed by podman with what depends on them.
             compose stop || true
+            ids="$(podman ps -aq --no-trunc --filter "label=com.docker.compose.project=$project")"
             # (podman rm also complains that there is no systemd to remove healthcheck timers from)
-            podman ps -aq --filter "label=com.docker.compose.project=$project" | xargs -r podman rm -f --depend >/dev/null 2>&1
+            xargs -r podman rm -f --depend <<<"$ids" >/dev/null 2>&1
+            stop_exec_monitors $ids
             [ -z "$(podman ps -aq --filter "label=com.docker.compose.project=$project")" ] \
                 || die "containers of $project are left: podman ps -a --filter label=com.docker.compose.project=$project"
             podman network rm -f "${project}_default" >/dev/null 2>&1 || true
