@@ -48,15 +48,15 @@ void dq_buf_json_str(dq_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     dq_buf_putc(b, '"');
-    size_t run = 0; /* bytes copied as they are, flushed in one put */
-    for (size_t i = 0; i < n; i++) {
+    size_t start = 0, i = 0; /* s[start..i) is copied as it is, in one put */
+    while ((i = dq_json_plain_run(s, i, n)) < n) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x80 || dq_json_plain[c]) {
-            run++;
+        if (c >= 0x80) { /* UTF-8 (checked by the caller) goes as it is */
+            i++;
             continue;
         }
-        dq_buf_put(b, s + i - run, run);
-        run = 0;
+        dq_buf_put(b, s + start, i - start);
+        start = ++i;
         switch (c) {
         case '"': dq_buf_put(b, "\\\"", 2); break;
         case '\\': dq_buf_put(b, "\\\\", 2); break;
@@ -69,6 +69,6 @@ void dq_buf_json_str(dq_buf *b, const char *s, size_t n)
         }
         }
     }
-    dq_buf_put(b, s + n - run, run);
+    dq_buf_put(b, s + start, n - start);
     dq_buf_putc(b, '"');
 }

@@ -57,6 +57,29 @@ typedef struct dq_buf {
 /* 1 for bytes that stand for themselves inside a JSON string (printable ASCII but " \\). */
 extern const unsigned char dq_json_plain[256];
 
+/*
+ * The first i' >= i where s[i'] is not dq_json_plain (a control character, '"', '\\' or a
+ * byte >= 0x80), or n. Eight bytes at a time: per byte, x - 0x20 sets the high bit of a
+ * byte below 0x20, (x ^ c) - 1 that of a byte equal to c, and x's own high bit one >= 0x80
+ * (a borrow only spreads upwards from a byte so found, so the lowest flag is exact).
+ */
+static inline size_t dq_json_plain_run(const char *s, size_t i, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ /* s[i] is x's lowest byte */
+    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        uint64_t flags = ((x - 0x20 * ones) | ((x ^ 0x22 * ones) - ones) | ((x ^ 0x5c * ones) - ones) | x) & high;
+        if (flags)
+            return i + (size_t)__builtin_ctzll(flags) / 8;
+    }
+#endif
+    while (i < n && dq_json_plain[(unsigned char)s[i]])
+        i++;
+    return i;
+}
+
 void dq_buf_init(dq_buf *b, char *mem, size_t cap);
 
 static inline void dq_buf_fail(dq_buf *b)

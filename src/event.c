@@ -126,35 +126,12 @@ static void put_utf8(char *dst, size_t *len, unsigned cp)
 static bool scan_string_slow(scanner *sc, const char **out, size_t *out_len);
 
 /*
- * The first i' >= i where s[i'] is not dq_json_plain (a control character, '"', '\\' or a
- * byte >= 0x80), or n. Eight bytes at a time: per byte, x - 0x20 sets the high bit of a
- * byte below 0x20, (x ^ c) - 1 that of a byte equal to c, and x's own high bit one >= 0x80
- * (a borrow only spreads upwards from a byte so found, so the lowest flag is exact).
- */
-static inline size_t plain_run(const char *s, size_t i, size_t n)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ /* s[i] is x's lowest byte */
-    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t x;
-        memcpy(&x, s + i, 8);
-        uint64_t flags = ((x - 0x20 * ones) | ((x ^ 0x22 * ones) - ones) | ((x ^ 0x5c * ones) - ones) | x) & high;
-        if (flags)
-            return i + (size_t)__builtin_ctzll(flags) / 8;
-    }
-#endif
-    while (i < n && dq_json_plain[(unsigned char)s[i]])
-        i++;
-    return i;
-}
-
-/*
  * The common case first: a string of plain ASCII without escapes, as every key
  * and most values are. Anything else starts over in scan_string_slow.
  */
 static inline bool scan_string(scanner *sc, const char **out, size_t *out_len)
 {
-    size_t start = sc->i + 1, i = plain_run(sc->s, start, sc->n);
+    size_t start = sc->i + 1, i = dq_json_plain_run(sc->s, start, sc->n);
     if (i < sc->n && sc->s[i] == '"') {
         if (out) {
             *out = sc->s + start;
@@ -440,7 +417,7 @@ static inline bool scan_plain_value(scanner *sc, dq_member *m)
         return false;
     char c = sc->s[start];
     if (c == '"') {
-        size_t end = plain_run(sc->s, start + 1, sc->n);
+        size_t end = dq_json_plain_run(sc->s, start + 1, sc->n);
         if (end >= sc->n || sc->s[end] != '"')
             return false;
         m->type = DQ_J_STRING;

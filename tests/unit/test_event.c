@@ -1,4 +1,5 @@
-/* Unit tests for event.c: the scanner's verdict on hostile and odd input. */
+/* Unit tests for event.c: the scanner's verdict on hostile and odd input; and JSON strings
+ * written back (buf.c), which share the scanner's eight-bytes-at-a-time search. */
 #include <stdlib.h>
 
 #include "dq_int.h"
@@ -81,9 +82,63 @@ static void test_members(void)
     CHECK_INT(sc.n_unknown, 1);
 }
 
+/* JSON's escapes, one byte at a time: what dq_buf_json_str must write. */
+static size_t escaped_slowly(const char *s, size_t n, char *out)
+{
+    size_t k = 0;
+    out[k++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *named = c == '"'    ? "\\\""
+                            : c == '\\' ? "\\\\"
+                            : c == '\n' ? "\\n"
+                            : c == '\r' ? "\\r"
+                            : c == '\t' ? "\\t"
+                                        : NULL;
+        if (named)
+            k += (size_t)sprintf(out + k, "%s", named);
+        else if (c < 0x20)
+            k += (size_t)sprintf(out + k, "\\u%04x", c);
+        else
+            out[k++] = (char)c;
+    }
+    out[k++] = '"';
+    return k;
+}
+
+static void test_json_string_out(void)
+{
+    /* Strings of up to 40 bytes (around the eight-byte steps) with each special byte, or a
+     * UTF-8 pair, at every place (or none), alone and followed by a quote. */
+    static const char *const specials[] = {"\"", "\\", "\n", "\r", "\t", "\x01", "\x1f", "\xc3\xa9", "\x7f"};
+    char in[64], want[512], got[512];
+    int wrong = 0;
+    for (size_t n = 0; n <= 40; n++)
+        for (size_t at = 0; at <= n; at++)
+            for (size_t k = 0; k < sizeof specials / sizeof *specials; k++)
+                for (int quote_after = 0; quote_after < 2; quote_after++) {
+                    memset(in, 'a', n);
+                    size_t len = n;
+                    if (at < n) {
+                        size_t end = at + strlen(specials[k]);
+                        memcpy(in + at, specials[k], end - at);
+                        if (quote_after)
+                            in[end++] = '"';
+                        len = end > n ? end : n;
+                    }
+                    dq_buf b;
+                    dq_buf_init(&b, got, sizeof got);
+                    dq_buf_json_str(&b, in, len);
+                    size_t w = escaped_slowly(in, len, want);
+                    wrong += b.len != w || memcmp(got, want, w) != 0;
+                }
+    CHECK_INT(wrong, 0);
+}
+
 int main(void)
 {
     ctr = th_sensor_contract();
+    RUN(test_json_string_out);
     RUN(test_wellformed);
     RUN(test_hostile);
     RUN(test_depth);
