@@ -186,10 +186,10 @@ FILE *cli_open_out(const char *path)
     if (!path)
         return NULL;
     /* Standard output's file through one stream: two buffers on one pipe would each flush
-     * 1 MB at a time, cutting the other's lines. */
+     * when full, cutting the other's lines. */
     FILE *f = is_stdout(path) ? stdout : fopen(path, "wb");
-    if (f)
-        setvbuf(f, NULL, _IOFBF, 1u << 20); /* few, large writes: outputs are streams of small lines */
+    if (f) /* fully buffered, a terminal too (glibc ignores the size: its buffer is st_blksize, 4 KB) */
+        setvbuf(f, NULL, _IOFBF, 1u << 20);
     return f;
 }
 
@@ -205,6 +205,8 @@ void cli_close_out(FILE *f, const char *path, bool *failed)
         fclose(f);
 }
 
+/* Lines gathered into writes of 64 KB (the stream's own buffer is 4 KB): few system calls,
+ * and a reader of a live stream still sees its lines without waiting for megabytes. */
 struct cli_out {
     FILE *f;
     size_t len;
