@@ -401,7 +401,16 @@ size_t dq_engine_eval_features(dq_engine *eng, const char *buf, const uint64_t *
 static bool utf8_clean(const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
+    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
     for (size_t i = 0; i < n;) {
+        if (i + 8 <= n) { /* eight ASCII bytes at a time, none of them NUL (x - 1 borrows from a 0 byte) */
+            uint64_t x;
+            memcpy(&x, u + i, 8);
+            if (((((x - ones) & ~x) | x) & high) == 0) {
+                i += 8;
+                continue;
+            }
+        }
         if (u[i] == 0)
             return false;
         size_t k = u[i] < 0x80 ? 1 : dq_utf8_seq(u + i, n - i);

@@ -350,6 +350,20 @@ static void test_batch_and_reject_json(void)
     CHECK_INT(dq_reject_json(&res, "\"line\":7", raw, strlen(raw), rec, n + 1), n);
     CHECK_INT(strlen(rec), n);
     CHECK_INT(dq_reject_json(&res, NULL, raw, strlen(raw), NULL, 0), n - strlen("\"line\":7,"));
+    /* A bad byte (or NUL) anywhere, around the UTF-8 check's eight-byte steps, makes the raw
+     * base64; a good two-byte character keeps it text. */
+    int wrong = 0;
+    for (size_t at = 0; at < 24; at++)
+        for (int k = 0; k < 3; k++) {
+            static const char *const bytes[] = {"\xff", "", "\xc3\xa9"}; /* "": a NUL */
+            char line[40];
+            memset(line, 'a', sizeof line);
+            size_t width = k == 1 ? 1 : strlen(bytes[k]);
+            memcpy(line + at, bytes[k], width);
+            dq_reject_json(&res, NULL, line, at + width + 9, rec, sizeof rec);
+            wrong += (strstr(rec, "\"raw_base64\":") != NULL) != (k < 2);
+        }
+    CHECK_INT(wrong, 0);
 }
 
 /* The saved state of one key, as dq_engine_state_changes reports it. */
