@@ -24,7 +24,7 @@ from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartiti
 from confluent_kafka.admin import AdminClient
 
 import dq
-from dq.stack import ROOT, cassandra_session, kafka_login, read_span, sensor_key
+from dq.stack import ROOT, cassandra_session, days, kafka_login, read_span, sensor_key
 
 TOPIC, DLQ, PARTITIONS = "sensor-topic", "sensor-dlq", range(4)
 STAGES = ("dq-gate", "dq-live")  # the consumer groups of dq gate and the live writer
@@ -143,14 +143,12 @@ def reconcile(first: dict[int, int], last: dict[int, int], since_ms: int) -> Rec
     try:
         live = set()
         # A reject's row is filed under the day the live writer judged it.
-        day, today = dt.datetime.fromtimestamp(since_ms / 1000, UTC).date(), dt.datetime.now(UTC).date()
-        while day <= today:
+        for day in days(dt.datetime.fromtimestamp(since_ms / 1000, UTC)):
             for p in PARTITIONS:
                 rows = session.execute("SELECT source_offset FROM sensor_rejects WHERE day = %s AND source_topic = %s "
                                        "AND source_partition = %s AND source_offset >= %s AND source_offset < %s",
                                        (day, TOPIC, p, first[p], last[p]))
                 live |= {(p, row.source_offset) for row in rows}
-            day += dt.timedelta(days=1)
         r.live_rejects = len(live)
         r.rejected_by_gate_only = sorted(rejected - live)
         r.rejected_by_live_only = sorted(live - rejected)
@@ -188,7 +186,7 @@ def reconcile(first: dict[int, int], last: dict[int, int], since_ms: int) -> Rec
             r.accepted += len(ts)
             lo, hi = int(want[0]), int(want[-1])
             found = []
-            for day in {dt.datetime.fromtimestamp(t / 1000, UTC).date() for t in (lo, hi)}:
+            for day in days(*(dt.datetime.fromtimestamp(t / 1000, UTC) for t in (lo, hi))):
                 for row in session.execute("SELECT ts, dq_status FROM sensor_data WHERE sensor_id = %s AND day = %s "
                                            "AND ts >= %s AND ts <= %s", (sensor, day, lo, hi)):
                     found.append(int(row.ts.replace(tzinfo=UTC).timestamp() * 1000))

@@ -6,7 +6,8 @@ about records and the running stack, written once:
 - the checkout's .env (the stack's credentials, written by `make up`, mode 0600);
 - the Kafka login of each of the stack's principals, for confluent-kafka and for Java clients;
 - reading a topic, or a span of a partition, to its end;
-- a Cassandra session with those credentials, and idempotent concurrent inserts;
+- a Cassandra session with those credentials, idempotent concurrent inserts, and the days
+  (partitions) a span of time covers;
 - the login to the stack's MLflow, for its client and for plain HTTP.
 
 Imports of the Cassandra driver and of confluent-kafka happen inside the functions that need them: the bindings
@@ -15,6 +16,7 @@ alone need nothing beyond the standard library.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import os
 import re
 import subprocess
@@ -210,6 +212,18 @@ def cassandra_session(keyspace: str | None = "iot_data", host: str = "127.0.0.1"
     auth = PlainTextAuthProvider(secrets.get("CASSANDRA_USER", "dq"), secrets["CASSANDRA_PASSWORD"])
     cluster = Cluster([host], auth_provider=auth, protocol_version=5)
     return cluster, cluster.connect(keyspace) if keyspace else cluster.connect()
+
+
+def days(since: dt.datetime, until: dt.datetime | None = None) -> list[dt.date]:
+    """The UTC days from `since` to `until` (now by default), newest first. The tables are
+    partitioned by day: "the last 15 minutes" at 00:05 is read from two partitions."""
+    first = since.astimezone(dt.timezone.utc).date()
+    day = (until or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).date()
+    out = []
+    while day >= first:
+        out.append(day)
+        day -= dt.timedelta(days=1)
+    return out
 
 
 class CassandraWriter:

@@ -90,6 +90,21 @@ def test_validator_rows_for_cassandra_and_the_dead_letter_topic():
                        "dq.contract": v["contract_version"].encode()}
 
 
+def test_a_span_is_read_from_each_day_it_covers():
+    """The tables are partitioned by day: the last 15 minutes at 00:05 are two partitions."""
+    import datetime as dt
+    from dq.stack import days
+    utc = dt.timezone.utc
+    at = dt.datetime(2026, 12, 8, 0, 5, tzinfo=utc)
+    assert days(at - dt.timedelta(minutes=15), at) == [dt.date(2026, 12, 8), dt.date(2026, 12, 7)]
+    assert days(at - dt.timedelta(minutes=4), at) == [dt.date(2026, 12, 8)]
+    assert days(at - dt.timedelta(days=2), at) == [dt.date(2026, 12, 8), dt.date(2026, 12, 7), dt.date(2026, 12, 6)]
+    # An aware time in another zone counts by its UTC day: 01:30 in UTC+2 is 23:30 the day before.
+    assert days(dt.datetime(2026, 12, 8, 1, 30, tzinfo=dt.timezone(dt.timedelta(hours=2))), at) == \
+        [dt.date(2026, 12, 8), dt.date(2026, 12, 7)]
+    assert days(at, at - dt.timedelta(days=1)) == []
+
+
 import flink_data_quality as day5  # noqa: E402
 
 

@@ -49,20 +49,21 @@ def until(what, check, seconds=180):
 def sensor() -> str:
     """A sensor with a flagged and a fixed reading in the last 50 minutes, so that every panel
     of the sensor dashboard (the page's last hour) has rows: about 1 % of readings are flagged."""
-    from dq.stack import cassandra_session
+    from dq.stack import cassandra_session, days
     cluster, session = cassandra_session()
 
     def find():
-        now = dt.datetime.now(dt.timezone.utc)
-        since, today = now - dt.timedelta(minutes=50), now.date()
+        since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=50)
+        span = days(since)
+
+        def has(query, s):
+            return any(session.execute(query + " AND ts >= %s LIMIT 1 ALLOW FILTERING", (s, day, since)).one()
+                       for day in span)
         flagged = {r.sensor_id for r in session.execute("SELECT DISTINCT sensor_id, day FROM sensor_anomalies")
-                   if r.day.date() == today}
+                   if r.day.date() in span}
         for s in sorted(flagged):
-            recent = "ts >= %s LIMIT 1"
-            if session.execute("SELECT ts FROM sensor_anomalies WHERE sensor_id = %s AND day = %s AND " + recent,
-                               (s, today, since)).one() and \
-               session.execute("SELECT ts FROM sensor_data WHERE sensor_id = %s AND day = %s AND dq_status = 'FIXED' "
-                               "AND " + recent.replace("LIMIT 1", "LIMIT 1 ALLOW FILTERING"), (s, today, since)).one():
+            if has("SELECT ts FROM sensor_anomalies WHERE sensor_id = %s AND day = %s", s) and \
+               has("SELECT ts FROM sensor_data WHERE sensor_id = %s AND day = %s AND dq_status = 'FIXED'", s):
                 return s
     try:
         return until("sensor with flagged and fixed readings", find)
@@ -107,10 +108,11 @@ def test_grafana_cql_runs_on_the_live_stack(sensor):
     Grafana replaces them: valid CQL that finds rows."""
     from dq.stack import cassandra_session
     now = dt.datetime.now(dt.timezone.utc)
-    values = {"'$sensor'": f"'{sensor}'", "${__from:date:YYYY-MM-DD}": str(now.date()),
+    since = now - dt.timedelta(hours=1)  # the page's range: the last hour (two days' partitions just past midnight)
+    values = {"'$sensor'": f"'{sensor}'", "${__from:date:YYYY-MM-DD}": str(since.date()),
               "${__to:date:YYYY-MM-DD}": str(now.date()), "${__to:date:YYYY-MM-DD HH}": now.strftime("%Y-%m-%d %H"),
-              "${__from:date:YYYY-MM-DD HH}": (now - dt.timedelta(hours=1)).strftime("%Y-%m-%d %H"),
-              "$__timeFrom": str(int((now - dt.timedelta(hours=24)).timestamp() * 1000))}
+              "${__from:date:YYYY-MM-DD HH}": since.strftime("%Y-%m-%d %H"),
+              "$__timeFrom": str(int(since.timestamp() * 1000))}
     cluster, session = cassandra_session()
     try:
         for board in SPEC["dashboards"]:

@@ -117,7 +117,7 @@ def test_reconcile_finds_a_missing_row_and_a_missing_reject():
     """The reconciliation the drills rely on is not blind: one sensor_data row and one
     sensor_rejects row of a settled span deleted, it names exactly those."""
     import datetime as dt
-    from dq.stack import cassandra_session
+    from dq.stack import cassandra_session, days
     c = Consumer(kafka("reader", **{"group.id": "test-live", "enable.auto.commit": False}))
     began, first = time.time(), end_offsets(c)
     since_ms = int((began - 60) * 1000)
@@ -129,11 +129,12 @@ def test_reconcile_finds_a_missing_row_and_a_missing_reject():
     r = reconcile(first, last, since_ms=since_ms)
     assert r.ok and r.gate_rejects > 0 and r.accepted > 0, r
     cluster, session = cassandra_session()
-    today = dt.datetime.now(dt.timezone.utc).date()
     p = next(p for p in PARTITIONS if last[p] > first[p])
-    reject = session.execute("SELECT source_offset FROM sensor_rejects WHERE day = %s AND source_topic = %s AND "
-                             "source_partition = %s AND source_offset >= %s AND source_offset < %s LIMIT 1",
-                             (today, "sensor-topic", p, first[p], last[p])).one()
+    reject = next(filter(None, (  # filed under the day the live writer judged it: since `began`
+        session.execute("SELECT day, source_offset FROM sensor_rejects WHERE day = %s AND source_topic = %s AND "
+                        "source_partition = %s AND source_offset >= %s AND source_offset < %s LIMIT 1",
+                        (day, "sensor-topic", p, first[p], last[p])).one()
+        for day in days(dt.datetime.fromtimestamp(began, dt.timezone.utc)))))
     # An accepted reading's row (a duplicate the gate rejected shares its row with the original).
     rejected, c = gate_rejects(since_ms, first, last), reader()
     row = next(filter(None, (sensor_data_row(session, m.value()) for m in
@@ -141,7 +142,7 @@ def test_reconcile_finds_a_missing_row_and_a_missing_reject():
                              if (p, m.offset()) not in rejected)))
     c.close()
     deleted = [("sensor_rejects", "day = %s AND source_topic = %s AND source_partition = %s AND source_offset = %s",
-                (today, "sensor-topic", p, reject.source_offset)),
+                (reject.day, "sensor-topic", p, reject.source_offset)),
                ("sensor_data", "sensor_id = %s AND day = %s AND ts = %s", (row.sensor_id, row.day, row.ts))]
     # Each row as JSON first, written back afterwards: the tests after this one reconcile the
     # live tables too (make reconcile's last minute may include this span).
