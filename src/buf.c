@@ -44,17 +44,25 @@ const unsigned char dq_json_plain[256] = {
 #undef R16
 };
 
-void dq_buf_json_str(dq_buf *b, const char *s, size_t n)
+/* The one writer of JSON strings. known_utf8 (a constant in each caller below): s was checked
+ * before; otherwise it is checked here on the way, in the same pass, and a NUL counts as bad
+ * too (a reject's raw line with one goes in base64, which every reader gives back as it was). */
+static inline bool json_str(dq_buf *b, const char *s, size_t n, bool known_utf8)
 {
     static const char hex[] = "0123456789abcdef";
     dq_buf_putc(b, '"');
     size_t start = 0, i = 0; /* s[start..i) is copied as it is, in one put */
     while ((i = dq_json_plain_run(s, i, n)) < n) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x80) { /* UTF-8 (checked by the caller) goes as it is */
-            i++;
+        if (c >= 0x80) { /* UTF-8 goes as it is */
+            size_t k = known_utf8 ? 1 : dq_utf8_seq((const unsigned char *)s + i, n - i);
+            if (k == 0)
+                return false;
+            i += k;
             continue;
         }
+        if (c == 0 && !known_utf8)
+            return false;
         dq_buf_put(b, s + start, i - start);
         start = ++i;
         switch (c) {
@@ -71,4 +79,9 @@ void dq_buf_json_str(dq_buf *b, const char *s, size_t n)
     }
     dq_buf_put(b, s + start, n - start);
     dq_buf_putc(b, '"');
+    return true;
 }
+
+void dq_buf_json_str(dq_buf *b, const char *s, size_t n) { json_str(b, s, n, true); }
+
+bool dq_buf_json_utf8(dq_buf *b, const char *s, size_t n) { return json_str(b, s, n, false); }

@@ -154,6 +154,9 @@ static inline bool dq_same_bytes(const char *a, const char *b, size_t n)
 void dq_buf_printf(dq_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Writes s as a JSON string literal (quotes included); s must be valid UTF-8. */
 void dq_buf_json_str(dq_buf *b, const char *s, size_t n);
+/* The same for s of any bytes: false, with a part written, at the first byte that is not
+ * UTF-8 or is NUL (the caller rewinds and writes s another way); true when all of s went. */
+bool dq_buf_json_utf8(dq_buf *b, const char *s, size_t n);
 
 /* ---------------------------------------------------------------- num */
 

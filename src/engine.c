@@ -397,30 +397,6 @@ size_t dq_engine_eval_features(dq_engine *eng, const char *buf, const uint64_t *
     return done;
 }
 
-/* True when s is UTF-8 without NUL bytes: it can then be quoted as a JSON string. */
-static bool utf8_clean(const char *s, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
-    for (size_t i = 0; i < n;) {
-        if (i + 8 <= n) { /* eight ASCII bytes at a time, none of them NUL (x - 1 borrows from a 0 byte) */
-            uint64_t x;
-            memcpy(&x, u + i, 8);
-            if (((((x - ones) & ~x) | x) & high) == 0) {
-                i += 8;
-                continue;
-            }
-        }
-        if (u[i] == 0)
-            return false;
-        size_t k = u[i] < 0x80 ? 1 : dq_utf8_seq(u + i, n - i);
-        if (k == 0)
-            return false;
-        i += k;
-    }
-    return true;
-}
-
 static void put_base64(dq_buf *b, const unsigned char *s, size_t n)
 {
     static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -443,10 +419,12 @@ static void write_reject(dq_buf *b, const dq_result *res, const char *extra, con
         dq_buf_put(b, res->verdict_json, res->verdict_json_len);
     else
         dq_buf_puts(b, "null");
-    if (utf8_clean(raw, raw_len)) {
-        dq_buf_puts(b, ",\"raw\":");
-        dq_buf_json_str(b, raw ? raw : "", raw_len);
-    } else {
+    size_t mark = b->len;
+    bool overflow = b->overflow;
+    dq_buf_puts(b, ",\"raw\":");
+    if (!dq_buf_json_utf8(b, raw ? raw : "", raw_len)) { /* not UTF-8, or a NUL: rewound, in base64 */
+        b->len = mark;
+        b->overflow = overflow;
         dq_buf_puts(b, ",\"raw_base64\":\"");
         put_base64(b, (const unsigned char *)raw, raw_len);
         dq_buf_putc(b, '"');

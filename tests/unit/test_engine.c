@@ -364,6 +364,15 @@ static void test_batch_and_reject_json(void)
             wrong += (strstr(rec, "\"raw_base64\":") != NULL) != (k < 2);
         }
     CHECK_INT(wrong, 0);
+    /* Escaped, the text would not fit, and a bad byte at its end sends it to base64, which
+     * does: the reject fits the buffer its length asks for. */
+    char escapes[22];
+    memset(escapes, '\x01', 20);
+    memcpy(escapes + 20, "\xff", 2);
+    n = dq_reject_json(&res, NULL, escapes, 21, NULL, 0);
+    CHECK_INT(dq_reject_json(&res, NULL, escapes, 21, rec, n + 1), n);
+    CHECK_INT(strlen(rec), n);
+    CHECK(strstr(rec, "\"raw_base64\":\"AQEBAQEBAQEBAQEBAQEBAQEBAQH/\"}") != NULL);
 }
 
 /* The saved state of one key, as dq_engine_state_changes reports it. */
