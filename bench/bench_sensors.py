@@ -71,8 +71,12 @@ def main():
     ap.add_argument("--events", type=int, default=3_000_000, help="per fleet (at least 3 per sensor)")
     ap.add_argument("--fleets", default="100,10000,100000,1000000")
     args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="dq-bench-sensors-") as tmp:
+        run(args, Path(tmp))
+
+
+def run(args, out: Path):
     fleets = [int(x) for x in args.fleets.split(",")]
-    out = Path(tempfile.mkdtemp(prefix="dq-bench-sensors-"))
     rows = []
     for sensors in fleets:
         events = out / "events.ndjson"
