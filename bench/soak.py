@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "stack"))
 from pipeline_pulse import lags  # noqa: E402
 from reconcile import PARTITIONS, end_offsets, lag_seconds, reader, reconcile, to_commit, wait_committed  # noqa: E402
 
-SHORT = {"kafka": "kafka", "cassandra": "cass", "flink-jobmanager": "f-jm", "flink-taskmanager": "f-tm",
+SHORT = {"kafka": "kafka", "cassandra": "cass", "flink-jobmanager": "f-jm", "flink-taskmanager": "f-tm", "flink-ui": "f-ui",
          "spark-master": "s-m", "spark-worker": "s-w", "mlflow": "mlfl", "jupyter": "jupy", "prometheus": "prom",
          "dq-gate": "gate", "dq-gen": "gen", "live-writer": "live", "dashboard": "dash"}
 

@@ -18,6 +18,8 @@ add_secret CASSANDRA_PASSWORD "$(token token_urlsafe)"
 add_secret JUPYTER_TOKEN "$(token token_hex)"
 add_secret SPARK_AUTH_SECRET "$(token token_hex)"
 add_secret MLFLOW_PASSWORD "$(token token_urlsafe)"           # MLflow's login (user dq): writing runs and models
+add_secret FLINK_PASSWORD "$(token token_urlsafe)"           # Flink's web UI and REST API (user dq, stack/flink_ui.py)
+add_secret FLINK_KEYSTORE_PASSWORD "$(token token_hex)"      # the Flink cluster's key store (its mutual TLS)
 add_secret GRAFANA_ADMIN_PASSWORD "$(token token_urlsafe)"   # the Docker path's Grafana (user admin)
 for who in ADMIN GENERATOR VALIDATOR READER; do
     add_secret "KAFKA_${who}_PASSWORD" "$(token token_hex)"

@@ -2,7 +2,7 @@
 # Submits a PyFlink job to the running Flink cluster with the pinned Kafka connector.
 #   flink-submit.sh JOB.py [JOB ARGS...]
 # A job given --bounded runs attached (the command returns when it finishes); others are
-# submitted detached and keep running: see them at http://127.0.0.1:8081.
+# submitted detached and keep running: see them at http://127.0.0.1:8081 (flink-ui).
 # DQ_FLINK_RESUME=PATH starts the job from that savepoint or retained checkpoint; state of
 # operators the new version no longer has is dropped (--allowNonRestoredState).
 set -euo pipefail
@@ -20,4 +20,4 @@ for a in "$@"; do [ "$a" = --bounded ] && detach=(); done
 [ -n "$JAVA_HOME" ] || die "Java 17 not found: run 'make deps'"
 export FLINK_CONF_DIR="$DQ_RUN/conf/flink" PYFLINK_PYTHON="$(venv flink)/bin/python"
 export PATH="$(venv flink)/bin:$PATH"
-exec "$FLINK_HOME/bin/flink" run -m 127.0.0.1:8081 "${detach[@]}" --python "$job" --jarfile "$connector" "$@"
+exec "$FLINK_HOME/bin/flink" run -m "https://$FLINK_REST" "${detach[@]}" --python "$job" --jarfile "$connector" "$@"

@@ -12,13 +12,13 @@
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/lib.sh"
+. "$here/services.sh"  # flink_api, FLINK_REST
 live="$DQ_RUN/data/flink/live"          # this job's checkpoints and savepoints, nobody else's
 mkdir -p "$live/checkpoints" "$live/savepoints"
 rm -f "$live/job"  # make status and make up read it: only a job this run submitted
-rest=http://127.0.0.1:8081
 job=""
 
-job_state() { curl -fsS --max-time 5 "$rest/jobs/$1" 2>/dev/null | python3 -c "import json, sys; print(json.load(sys.stdin)['state'])"; }
+job_state() { flink_api "/jobs/$1" 2>/dev/null | python3 -c "import json, sys; print(json.load(sys.stdin)['state'])"; }
 
 newest_checkpoint() {  # a completed checkpoint has its _metadata file
     ls -t "$live"/checkpoints/*/chk-*/_metadata 2>/dev/null | head -1 | xargs -r dirname
@@ -29,7 +29,7 @@ stop_job() {
         step "stopping the live writer ($job) with a savepoint"
         local out
         if out="$(FLINK_CONF_DIR="$DQ_RUN/conf/flink" JAVA_HOME="$(find_java17)" \
-                "$(venv flink)/lib/python3.11/site-packages/pyflink/bin/flink" stop -m 127.0.0.1:8081 \
+                "$(venv flink)/lib/python3.11/site-packages/pyflink/bin/flink" stop -m "https://$FLINK_REST" \
                 --savepointPath "file://$live/savepoints" "$job" 2>&1)"; then
             sed -n 's/.*Savepoint completed\. Path: file:\(.*\)$/\1/p' <<<"$out" | tail -1 >"$live/resume"
             ok "live writer stopped; it resumes from $(cat "$live/resume")"

@@ -10,8 +10,8 @@
 #                   after the start, the Docker path's setup service once both are healthy
 # Every service binds to 127.0.0.1; the ones a user opens bind to $DQ_BIND (lib.sh), also
 # 127.0.0.1 unless in a container.
-SERVICES=(kafka cassandra flink-jobmanager flink-taskmanager spark-master spark-worker mlflow jupyter prometheus
-    dq-gate dq-gen live-writer dashboard)
+SERVICES=(kafka cassandra flink-jobmanager flink-taskmanager flink-ui spark-master spark-worker mlflow jupyter
+    prometheus dq-gate dq-gen live-writer dashboard)
 
 JAVA_HOME="$(find_java17 || true)"
 JMX_AGENT="$(ls "$(jars jmx)"/jmx_prometheus_javaagent-*.jar 2>/dev/null | head -1)"
@@ -83,12 +83,41 @@ cassandra_ready() { "$PYCORE" "$DQ_ROOT/stack/cassandra_setup.py" --check; }
 cassandra_setup() { "$PYCORE" "$DQ_ROOT/stack/cassandra_setup.py" --setup "$DQ_ROOT/config/cassandra_schema.cql"; }
 
 # ---------------------------------------------------------------- Flink 1.20 (PyFlink's FLINK_HOME)
+# The JobManager's REST API, where Flink's CLI submits job graphs (code that runs as the
+# stack's user): it takes only clients with the cluster's certificate (mutual TLS, as its RPC,
+# blob and data connections do). People and Python clients go through flink-ui's login.
+FLINK_REST=127.0.0.1:8091  # Flink's CLI: -m https://$FLINK_REST (without the scheme it speaks plain HTTP)
+FLINK_TLS="$DQ_RUN/conf/flink/tls"
+
+# The cluster's key and self-signed certificate (for 127.0.0.1), made once, in a 0700
+# directory: flink.p12 is Flink's key store and trust store (the key store's password
+# FLINK_KEYSTORE_PASSWORD in .env), flink.pem the key and certificate flink-ui and curl
+# present, flink.crt what they check the JobManager's against. Made again if .env's password
+# no longer opens the store (a new .env).
+flink_tls() {
+    if [ -f "$FLINK_TLS/flink.pem" ] &&
+        printf '%s\n' "$FLINK_KEYSTORE_PASSWORD" | openssl pkcs12 -in "$FLINK_TLS/flink.p12" -passin stdin -noout 2>/dev/null; then
+        return 0
+    fi
+    (umask 077 && mkdir -p "$FLINK_TLS" && cd "$FLINK_TLS" && rm -f flink.* &&
+        openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=dq-flink -addext subjectAltName=IP:127.0.0.1 \
+            -keyout flink.key -out flink.crt 2>/dev/null &&
+        printf '%s\n' "$FLINK_KEYSTORE_PASSWORD" |
+            openssl pkcs12 -export -in flink.crt -inkey flink.key -name flink -passout stdin -out flink.p12 &&
+        cat flink.key flink.crt >flink.pem && rm flink.key)
+}
+# flink_api PATH: the JobManager's REST answer to GET PATH, asked with the cluster's certificate.
+flink_api() { curl -fsS --max-time 5 --cert "$FLINK_TLS/flink.pem" --cacert "$FLINK_TLS/flink.crt" "https://$FLINK_REST$1"; }
+
 flink_env() {
     export FLINK_CONF_DIR="$DQ_RUN/conf/flink" FLINK_LOG_DIR="$DQ_RUN/logs/flink"
     export FLINK_PID_DIR="$DQ_RUN/pids/flink" FLINK_PYTHON="$(venv flink)/bin/python" PYFLINK_PYTHON="$(venv flink)/bin/python"
     mkdir -p "$FLINK_CONF_DIR" "$FLINK_LOG_DIR" "$FLINK_PID_DIR" "$DQ_RUN/data/flink/tmp"
+    flink_tls || return 1
     cp "$FLINK_HOME"/conf/log4j*.properties "$FLINK_HOME"/conf/logback*.xml "$FLINK_CONF_DIR"/
-    render "$DQ_ROOT/stack/conf/flink/config.yaml.in" "$FLINK_CONF_DIR/config.yaml"
+    (umask 077 && FLINK_KEYSTORE_PASSWORD="$FLINK_KEYSTORE_PASSWORD" FLINK_TLS="$FLINK_TLS" \
+        render "$DQ_ROOT/stack/conf/flink/config.yaml.in" "$FLINK_CONF_DIR/config.yaml")
+    chmod 600 "$FLINK_CONF_DIR/config.yaml" # it holds the key store's password (an older file was 0644)
     # The cluster's class path: PyFlink's lib, its Python runtime (opt/flink-python: Beam) and
     # the Kafka connector, loaded once by the JVM (config.yaml's parent-first patterns). Shipped
     # with each job (Flink's way for opt/ and --jarfile), every job and restart loaded Beam's
@@ -100,27 +129,34 @@ flink_env() {
     ln -sf "$FLINK_HOME"/lib/*.jar "$FLINK_HOME"/opt/flink-python-*.jar \
         "$(jars flink)"/flink-sql-connector-kafka-*.jar "$FLINK_LIB_DIR"/
 }
-flink_jobmanager_port=8081
-flink_jobmanager_url="http://127.0.0.1:8081"
+flink_jobmanager_port=8091
+flink_jobmanager_url="https://$FLINK_REST (its certificate only: use flink-ui)"
 flink_jobmanager_timeout=60
-flink_jobmanager_start() { flink_env; exec "$FLINK_HOME/bin/jobmanager.sh" start-foreground; }
-flink_jobmanager_ready() { http_ok http://127.0.0.1:8081/overview; }
+flink_jobmanager_start() { flink_env || return 1; exec "$FLINK_HOME/bin/jobmanager.sh" start-foreground; }
+flink_jobmanager_ready() { flink_api /overview >/dev/null; }
 
 flink_taskmanager_port=6122
-flink_taskmanager_url="(slots shown at :8081)"
+flink_taskmanager_url="(slots shown in flink-ui)"
 flink_taskmanager_timeout=60
 # PYTHONPATH: in thread mode (python.execution-mode: thread) Python runs embedded in this JVM
 # and sees the interpreter's own site-packages, not the venv's, unless told; and the venv's
 # editable dq only through a .pth file, which a PYTHONPATH entry does not read: python/ too.
 flink_taskmanager_start() {
-    flink_env
+    flink_env || return 1
     export PYTHONPATH="$(venv flink)/lib/python3.11/site-packages:$DQ_ROOT/python"
     exec "$FLINK_HOME/bin/taskmanager.sh" start-foreground -Dtaskmanager.rpc.port=6122
 }
 flink_taskmanager_ready() {
-    curl -fsS --max-time 3 http://127.0.0.1:8081/overview | python3 -c "import json, sys
+    flink_api /overview | python3 -c "import json, sys
 assert json.load(sys.stdin)['taskmanagers'] >= 1"
 }
+
+# Flink's web UI and REST API for people (and dq.stack.flink_rest), behind the login.
+flink_ui_port=8081
+flink_ui_url="http://127.0.0.1:8081 (user dq, password in .env)"
+flink_ui_timeout=30
+flink_ui_start() { exec "$PYCORE" "$DQ_ROOT/stack/flink_ui.py" --host "$DQ_BIND" --port 8081; }
+flink_ui_ready() { "$PYCORE" -c "from dq.stack import flink_rest; flink_rest('/overview', timeout=3)"; }
 
 # ---------------------------------------------------------------- Spark 3.5 standalone (PySpark's SPARK_HOME)
 spark_env() {
@@ -253,7 +289,7 @@ live_writer_start() { exec "$DQ_ROOT/stack/live_writer.sh"; }
 live_writer_ready() {
     local job
     job="$(cat "$DQ_RUN/data/flink/live/job" 2>/dev/null)" && [ -n "$job" ] &&
-        curl -fsS --max-time 3 "http://127.0.0.1:8081/jobs/$job" | grep -q '"state":"RUNNING"'
+        flink_api "/jobs/$job" | grep -q '"state":"RUNNING"'
 }
 
 # ---------------------------------------------------------------- the dashboards (dashboards/panels.yaml)

@@ -39,7 +39,7 @@ if [ -z "$quiet" ]; then
     if [ -z "${JUPYTER_TOKEN:-}" ]; then lab="http://127.0.0.1:8888/lab (run make up)"
     elif [ -t 1 ]; then lab="http://127.0.0.1:8888/lab?token=$JUPYTER_TOKEN"
     else lab="http://127.0.0.1:8888/lab (token: JUPYTER_TOKEN in .env, or make status in a terminal)"; fi
-    printf '\nDashboards: http://127.0.0.1:3001\nJupyterLab: %s\nCassandra:  user %s, password in .env\n' \
+    printf '\nDashboards: http://127.0.0.1:3001\nJupyterLab: %s\nFlink:      http://127.0.0.1:8081, user dq, password FLINK_PASSWORD in .env\nCassandra:  user %s, password in .env\n' \
         "$lab" "${CASSANDRA_USER:-dq}"
 fi
 exit $all_ready

@@ -8,7 +8,7 @@ about records and the running stack, written once:
 - reading a topic, or a span of a partition, to its end;
 - a Cassandra session with those credentials, idempotent concurrent inserts, and the days
   (partitions) a span of time covers;
-- the login to the stack's MLflow, for its client and for plain HTTP.
+- the login to the stack's MLflow, for its client and for plain HTTP, and to Flink's web UI and REST API.
 
 Imports of the Cassandra driver and of confluent-kafka happen inside the functions that need them: the bindings
 alone need nothing beyond the standard library.
@@ -113,13 +113,19 @@ def mlflow_login(secrets: dict | None = None) -> None:
         os.environ["MLFLOW_TRACKING_PASSWORD"] = secrets["MLFLOW_PASSWORD"]
 
 
+def basic_login(user: str, password_key: str, secrets: dict | None = None) -> dict[str, str]:
+    """The HTTP header of a basic-authentication login: user, and the password .env holds
+    under password_key."""
+    secrets = secrets or read_env()
+    if password_key not in secrets:
+        raise RuntimeError(f"no {password_key}: run `make up` (it writes .env)")
+    login = base64.b64encode(f"{user}:{secrets[password_key]}".encode()).decode()
+    return {"Authorization": f"Basic {login}"}
+
+
 def mlflow_headers(secrets: dict | None = None) -> dict[str, str]:
     """The HTTP header that logs a plain request in to the stack's MLflow."""
-    secrets = secrets or read_env()
-    if "MLFLOW_PASSWORD" not in secrets:
-        raise RuntimeError("no MLFLOW_PASSWORD: run `make up` (it writes .env)")
-    login = base64.b64encode(f"{MLFLOW_USER}:{secrets['MLFLOW_PASSWORD']}".encode()).decode()
-    return {"Authorization": f"Basic {login}"}
+    return basic_login(MLFLOW_USER, "MLFLOW_PASSWORD", secrets)
 
 
 def kafka_cluster_id() -> str:
@@ -310,16 +316,24 @@ def prometheus(expr: str, minutes: float | None = None, step_s: int = 15,
             for r in data]
 
 
-FLINK = "http://127.0.0.1:8081"  # the JobManager's REST API and web UI
+FLINK = "http://127.0.0.1:8081"  # Flink's web UI and REST API, behind the login (stack/flink_ui.py)
+FLINK_USER = "dq"  # its one user, the password FLINK_PASSWORD in .env
+FLINK_TLS = RUN / "conf" / "flink" / "tls"  # the cluster's certificate (stack/services.sh flink_tls)
 LIVE_JOB_FILE = RUN / "data" / "flink" / "live" / "job"  # the live writer's job id (stack/live_writer.sh)
 
 
+def flink_headers(secrets: dict | None = None) -> dict[str, str]:
+    """The HTTP header that logs a request in to Flink's web UI and REST API."""
+    return basic_login(FLINK_USER, "FLINK_PASSWORD", secrets)
+
+
 def flink_rest(path: str, method: str = "GET", timeout: float = 10):
-    """A call to Flink's REST API (path: "/jobs/overview", ...) -> its JSON answer (None when
-    it answers with nothing, as a cancel's PATCH may)."""
+    """A call to Flink's REST API (path: "/jobs/overview", ...) with the login -> its JSON
+    answer (None when it answers with nothing, as a cancel's PATCH may)."""
     import json
     import urllib.request
-    with urllib.request.urlopen(urllib.request.Request(FLINK + path, method=method), timeout=timeout) as res:
+    req = urllib.request.Request(FLINK + path, method=method, headers=flink_headers())
+    with urllib.request.urlopen(req, timeout=timeout) as res:
         body = res.read()
     return json.loads(body) if body else None
 

@@ -14,7 +14,7 @@ import yaml
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from dq.stack import kafka_cli_args, kafka_login
+from dq.stack import flink_rest, kafka_cli_args, kafka_login
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "stack"))
@@ -25,7 +25,7 @@ SERVICES = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
 # What docker-compose.yml publishes (less Grafana's, whose profile is left out), and ports its
 # services listen on that it does not publish.
 PUBLISHED = {int(p.split(":")[1]) for p in SERVICES["net"]["ports"]} - {3000}
-INTERNAL = {9093, 7000, 6123, 7077, 8082, 9404, 9405, 9406, 9407}
+INTERNAL = {9093, 7000, 6123, 7077, 8082, 8091, 9404, 9405, 9406, 9407}
 HEALTHCHECKED = {name for name, svc in SERVICES.items() if "test" in svc.get("healthcheck", {})}
 
 
@@ -105,9 +105,7 @@ def test_the_docs_flink_course_job_runs_in_the_containers():
     before = count("sensor-enriched")
     log = compose("exec", "-T", *docs_command("flink-jobmanager")).stdout
     job = log.split("JobID ")[1].split()[0]
-    state = json.loads(subprocess.run(["curl", "-fsS", f"http://127.0.0.1:8081/jobs/{job}"], capture_output=True,
-                                      text=True, check=True).stdout)["state"]
-    assert state == "FINISHED"
+    assert flink_rest(f"/jobs/{job}")["state"] == "FINISHED"  # through flink-ui, with the login
     # Two minutes of make up's generator, less what the day-4 job filters out.
     assert count("sensor-enriched") - before > 60_000
 

@@ -13,7 +13,7 @@ def test_pyflink_job_on_cluster_reads_kafka(topic):
     connector = next((CACHE / "jars" / "flink").glob("flink-sql-connector-kafka-*.jar"))
     env = {"FLINK_CONF_DIR": str(ROOT / ".stack" / "conf" / "flink"), "PYFLINK_PYTHON": str(venv("flink") / "bin/python"),
            "PATH": f"{venv('flink') / 'bin'}:/usr/bin:/bin"}
-    proc = run([FLINK_HOME / "bin" / "flink", "run", "-m", "127.0.0.1:8081", "--python",
+    proc = run([FLINK_HOME / "bin" / "flink", "run", "-m", "https://127.0.0.1:8091", "--python",  # mutual TLS
                 ROOT / "tests/integration/jobs/flink_kafka_smoke.py", "--jarfile", connector, topic], env=env)
     line = next(l for l in proc.stdout.splitlines() if l.startswith("RESULT "))
     assert json.loads(line[7:]) == {"sensors": 7, "events": 700}

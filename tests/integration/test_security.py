@@ -1,9 +1,13 @@
 """What another local user must not be able to do to the running stack (docs/security.md),
 each checked against the live services."""
+import base64
 import collections
+import http.client
 import json
 import os
 import re
+import socket
+import ssl
 import stat
 import subprocess
 import time
@@ -35,23 +39,83 @@ def test_jupyter_token_is_in_a_private_file_not_on_a_command_line():
     assert urllib.request.urlopen(req, timeout=10).status == 200
 
 
-def test_flink_takes_no_jar_through_its_rest_api_and_no_cross_origin_calls():
+def http_status(url: str, method: str = "GET", **headers) -> int:
     try:
-        urllib.request.urlopen(urllib.request.Request("http://127.0.0.1:8081/jars/upload", data=b"x", method="POST"),
-                               timeout=10)
-        raise AssertionError("Flink accepted a jar upload")
+        with urllib.request.urlopen(urllib.request.Request(url, method=method, headers=headers,
+                                                           data=b"{}" if method != "GET" else None), timeout=10) as res:
+            return res.status
     except urllib.error.HTTPError as err:
-        assert err.code == 404
-    req = urllib.request.Request("http://127.0.0.1:8081/config", headers={"Origin": "http://evil.example"})
+        return err.code
+
+
+def test_flinks_web_ui_and_rest_api_need_the_login():
+    """flink-ui (:8081) passes a call on to the JobManager only with the login; with it, no
+    jar uploads (web.submit.enable: false), no change from another origin's page, no other
+    Host (DNS rebinding), and CORS for its own origin only."""
+    from dq.stack import FLINK, flink_headers
+    login = flink_headers()
+    wrong = {"Authorization": "Basic " + base64.b64encode(b"dq:not-the-password").decode()}
+    assert http_status(FLINK + "/overview") == 401
+    assert http_status(FLINK + "/overview", **wrong) == 401
+    assert http_status(FLINK + "/jobs", "POST") == 401
+    assert http_status(FLINK + "/overview", **login) == 200
+    assert http_status(FLINK + "/jars/upload", "POST", **login) == 404
+    assert http_status(FLINK + "/jobs/00000000000000000000000000000000?mode=cancel", "PATCH",
+                       Origin="http://evil.example", **login) == 403
+    assert http_status(FLINK + "/overview", Host="evil.example:8081", **login) == 421
+    req = urllib.request.Request(FLINK + "/config", headers={"Origin": "http://evil.example", **login})
     with urllib.request.urlopen(req, timeout=10) as res:
         assert res.headers.get("Access-Control-Allow-Origin") in (None, "http://127.0.0.1:8081")
+
+
+def tls_session(port: int, certificate: Path | None) -> str:
+    """'open' when a TLS connection to 127.0.0.1:port, made with that certificate (a PEM file
+    of key and certificate) or none, is accepted and stays open; else what ended it."""
+    from dq.stack import FLINK_TLS
+    ctx = ssl.create_default_context(cafile=str(FLINK_TLS / "flink.crt"))
+    if certificate:
+        ctx.load_cert_chain(certificate)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, \
+                ctx.wrap_socket(raw, server_hostname="127.0.0.1") as conn:
+            conn.settimeout(2)
+            try:  # (in TLS 1.3 a server that wants a certificate would say so after the handshake)
+                return "closed" if conn.recv(1) == b"" else "data"
+            except TimeoutError:
+                return "open"
+    except OSError as err:  # ssl.SSLError included
+        return f"{type(err).__name__}: {err}"
+
+
+def test_flinks_rest_api_rpc_and_blob_ports_take_only_the_clusters_certificate(tmp_path):
+    """Without the cluster's certificate (.stack/conf/flink/tls, 0700) no local user reaches
+    the JobManager's REST API (where a job graph is code that runs as the stack's user), its
+    RPC or blob server, or the TaskManager's RPC: mutual TLS on each. A certificate of one's
+    own does not do either."""
+    from dq.stack import FLINK_TLS
+    assert stat.S_IMODE(os.stat(FLINK_TLS).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(RUN / "conf" / "flink" / "config.yaml").st_mode) == 0o600
+    own = tmp_path / "own.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=dq-flink",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", own, "-out", own], capture_output=True, check=True)
+    ports = {"REST": 8091, "JobManager RPC": 6123, "blob server": 6124, "TaskManager RPC": 6122}
+    answers = {name: [tls_session(port, cert) for cert in (FLINK_TLS / "flink.pem", None, own)]
+               for name, port in ports.items()}
+    print(answers)
+    assert all(theirs == "open" and "open" not in others for theirs, *others in answers.values()), answers
+    try:  # and plain HTTP gets no answer from the REST port
+        urllib.request.urlopen("http://127.0.0.1:8091/overview", timeout=10)
+        raise AssertionError("the JobManager answered plain HTTP")
+    except (urllib.error.URLError, ConnectionError, http.client.HTTPException):
+        pass
 
 
 def test_secrets_file_is_private():
     env = ROOT / ".env"
     assert stat.S_IMODE(os.stat(env).st_mode) == 0o600
     assert {"CASSANDRA_PASSWORD", "JUPYTER_TOKEN", "SPARK_AUTH_SECRET", "KAFKA_ADMIN_PASSWORD",
-            "KAFKA_GENERATOR_PASSWORD", "KAFKA_VALIDATOR_PASSWORD", "KAFKA_READER_PASSWORD"} <= read_env().keys()
+            "KAFKA_GENERATOR_PASSWORD", "KAFKA_VALIDATOR_PASSWORD", "KAFKA_READER_PASSWORD", "FLINK_PASSWORD",
+            "FLINK_KEYSTORE_PASSWORD"} <= read_env().keys()
 
 
 def test_mlflow_takes_no_run_and_serves_nothing_without_its_login():
@@ -123,10 +187,10 @@ def test_spark_takes_no_job_without_the_secret(tmp_path):
 
 def test_no_service_holds_a_password_in_its_environment():
     """Secrets reach the process that needs them (a 0600 file, one command's environment),
-    not the environment of every service: Cassandra's, Kafka's and MLflow's passwords."""
+    not the environment of every service: Cassandra's, Kafka's, MLflow's and Flink's passwords."""
     passwords = [v.encode() for k, v in read_env().items()
-                 if k in ("CASSANDRA_PASSWORD", "MLFLOW_PASSWORD") or k.startswith("KAFKA_")]
-    assert len(passwords) == 6
+                 if k in ("CASSANDRA_PASSWORD", "MLFLOW_PASSWORD") or k.startswith(("KAFKA_", "FLINK_"))]
+    assert len(passwords) == 8
     holders = []
     for pid_file in (RUN / "pids").glob("*.pid"):
         pid = pid_file.read_text().strip()
