@@ -113,7 +113,7 @@ flink_env() {
     export FLINK_CONF_DIR="$DQ_RUN/conf/flink" FLINK_LOG_DIR="$DQ_RUN/logs/flink"
     export FLINK_PID_DIR="$DQ_RUN/pids/flink" FLINK_PYTHON="$(venv flink)/bin/python" PYFLINK_PYTHON="$(venv flink)/bin/python"
     mkdir -p "$FLINK_CONF_DIR" "$FLINK_LOG_DIR" "$FLINK_PID_DIR" "$DQ_RUN/data/flink/tmp"
-    flink_tls || return 1
+    flink_tls || { echo "error: could not make the Flink cluster's certificate in $FLINK_TLS (openssl: make deps)" >&2; return 1; }
     cp "$FLINK_HOME"/conf/log4j*.properties "$FLINK_HOME"/conf/logback*.xml "$FLINK_CONF_DIR"/
     (umask 077 && FLINK_KEYSTORE_PASSWORD="$FLINK_KEYSTORE_PASSWORD" FLINK_TLS="$FLINK_TLS" \
         render "$DQ_ROOT/stack/conf/flink/config.yaml.in" "$FLINK_CONF_DIR/config.yaml")

@@ -18,7 +18,7 @@ LOOPBACK = ("127.0.0.1", "[::ffff:127.0.0.1]")  # as ss prints an IPv4 socket, a
 def test_1_ports_and_the_address_they_listen_on(answer):
     status = subprocess.run(["make", "-s", "status"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     listed = {m.group(1): m.group(2) for m in re.finditer(r"^(\S+)\s+\S*?(127\.0\.0\.1:\d+)", status, re.M)}
-    ports = {"kafka": "kafka", "cassandra": "cassandra", "flink": "flink-jobmanager", "jupyter": "jupyter",
+    ports = {"kafka": "kafka", "cassandra": "cassandra", "flink": "flink-ui", "jupyter": "jupyter",
              "dashboards": "dashboard"}
     address = answer("day01", "address")
     for key, service in ports.items():
