@@ -40,8 +40,8 @@ class Gateway(BaseHTTPRequestHandler):
 
     do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
 
-    def log_message(self, fmt, *args):  # one line a refused call; the UI polls every few seconds
-        pass
+    def log_message(self, fmt, *args):  # calls passed on go unlogged (the UI polls every few seconds);
+        pass                                # answer() logs each refusal
 
     def pass_on(self):
         server: GatewayServer = self.server
@@ -79,6 +79,7 @@ class Gateway(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
     def answer(self, status: int, message: str, headers: dict | None = None):
+        sys.stderr.write(f"{self.log_date_time_string()} {self.command} {self.path}: {status} {message}\n")
         body = (message + "\n").encode()
         self.send_response(status)
         for k, v in (headers or {}).items():
