@@ -124,10 +124,11 @@ def assert_cassandra_matches(session, want, start, end, began, engine: str) -> N
     import collections
     import datetime as dt
     import json
-    days = {start.date(), end.date()}
+    from dq.stack import days
+    span = days(start, end)
     rows = collections.Counter()
     for i in range(100):
-        for day in days:
+        for day in span:
             for row in session.execute("SELECT dq_status, processed_by, ingested_at FROM sensor_data WHERE "
                                        "sensor_id = %s AND day = %s AND ts >= %s AND ts < %s",
                                        (f"sensor_{i}", day, start, end)):
@@ -139,7 +140,7 @@ def assert_cassandra_matches(session, want, start, end, began, engine: str) -> N
                if c and b'"flag":true' in c}
     found = set()
     for sensor in {s for s, _ in flagged}:
-        for day in days:
+        for day in span:
             for row in session.execute("SELECT ts, model, processed_by FROM sensor_anomalies WHERE sensor_id = %s "
                                        "AND day = %s AND ts >= %s AND ts < %s", (sensor, day, start, end)):
                 if (row.model, row.processed_by) == ("online-z", engine):
