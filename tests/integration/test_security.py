@@ -1,6 +1,5 @@
 """What another local user must not be able to do to the running stack (docs/security.md),
 each checked against the live services."""
-import base64
 import collections
 import http.client
 import json
@@ -39,10 +38,11 @@ def test_jupyter_token_is_in_a_private_file_not_on_a_command_line():
     assert urllib.request.urlopen(req, timeout=10).status == 200
 
 
-def http_status(url: str, method: str = "GET", **headers) -> int:
+def http_status(url: str, method: str = "GET", data: bytes | None = None, **headers) -> int:
+    """The HTTP status a request is answered with (errors included)."""
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, method=method, headers=headers,
-                                                           data=b"{}" if method != "GET" else None), timeout=10) as res:
+        with urllib.request.urlopen(urllib.request.Request(url, method=method, headers=headers, data=data),
+                                    timeout=10) as res:
             return res.status
     except urllib.error.HTTPError as err:
         return err.code
@@ -54,13 +54,13 @@ def test_flinks_web_ui_and_rest_api_need_the_login():
     Host (DNS rebinding), and CORS for its own origin only."""
     from dq.stack import FLINK, flink_headers
     login = flink_headers()
-    wrong = {"Authorization": "Basic " + base64.b64encode(b"dq:not-the-password").decode()}
+    wrong = flink_headers({"FLINK_PASSWORD": "not-the-password"})
     assert http_status(FLINK + "/overview") == 401
     assert http_status(FLINK + "/overview", **wrong) == 401
-    assert http_status(FLINK + "/jobs", "POST") == 401
+    assert http_status(FLINK + "/jobs", "POST", b"{}") == 401
     assert http_status(FLINK + "/overview", **login) == 200
-    assert http_status(FLINK + "/jars/upload", "POST", **login) == 404
-    assert http_status(FLINK + "/jobs/00000000000000000000000000000000?mode=cancel", "PATCH",
+    assert http_status(FLINK + "/jars/upload", "POST", b"{}", **login) == 404
+    assert http_status(FLINK + "/jobs/00000000000000000000000000000000?mode=cancel", "PATCH", b"{}",
                        Origin="http://evil.example", **login) == 403
     assert http_status(FLINK + "/overview", Host="evil.example:8081", **login) == 421
     req = urllib.request.Request(FLINK + "/config", headers={"Origin": "http://evil.example", **login})
@@ -97,7 +97,8 @@ def test_flinks_rest_api_rpc_and_blob_ports_take_only_the_clusters_certificate(t
     assert stat.S_IMODE(os.stat(RUN / "conf" / "flink" / "config.yaml").st_mode) == 0o600
     own = tmp_path / "own.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=dq-flink",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", own, "-out", own], capture_output=True, check=True)
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", own, "-out", own],
+                   capture_output=True, check=True)
     ports = {"REST": 8091, "JobManager RPC": 6123, "blob server": 6124, "TaskManager RPC": 6122}
     answers = {name: [tls_session(port, cert) for cert in (FLINK_TLS / "flink.pem", None, own)]
                for name, port in ports.items()}
@@ -124,14 +125,9 @@ def test_mlflow_takes_no_run_and_serves_nothing_without_its_login():
     from dq.stack import MLFLOW_URI, MLFLOW_USER, mlflow_headers
 
     def create_experiment(headers):
-        req = urllib.request.Request(MLFLOW_URI + "/api/2.0/mlflow/experiments/create", method="POST",
-                                     data=b'{"name": "security-check-%d"}' % os.getpid(),
-                                     headers={"Content-Type": "application/json", **headers})
-        try:
-            with urllib.request.urlopen(req, timeout=10) as res:
-                return res.status
-        except urllib.error.HTTPError as err:
-            return err.code
+        return http_status(MLFLOW_URI + "/api/2.0/mlflow/experiments/create", "POST",
+                           b'{"name": "security-check-%d"}' % os.getpid(),
+                           **{"Content-Type": "application/json", **headers})
 
     wrong = mlflow_headers({"MLFLOW_PASSWORD": "not-the-password"})
     assert create_experiment({}) == 401 and create_experiment(wrong) == 401
